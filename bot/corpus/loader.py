@@ -1,0 +1,402 @@
+"""Reading corpus files: Markdown with YAML front matter, validated field by field.
+
+Every problem is reported with its file and line, and all problems of a folder are collected at
+once (a person fixing a corpus wants the whole list, not one error per run). Parsing is pure and
+synchronous: callers run it in a worker thread so the event loop never waits on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.corpus.models import AuthorName, Document, Problem, Reason
+from bot.corpus.names import name_key, split_affiliation
+
+try:  # libyaml's loader is several times faster; the pure one gives identical results.
+    _FastLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _FastLoader = yaml.SafeLoader
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+ANNOTATION_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
+MAX_ID_LENGTH = 80
+KNOWN_FIELDS = frozenset(
+    {"id", "title", "subtitle", "authors", "published", "url", "publisher", "kind", "excerpt", "reasons"}
+)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """A corpus file as read from disk, parsed or not (see `document`)."""
+
+    path: str
+    """Path relative to the corpus folder, with forward slashes."""
+    size: int
+    mtime_ns: int
+    content_hash: str
+    document: Document | None
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def paragraphs(body: str) -> list[str]:
+    """The body's paragraphs, blank-line separated; the unit `Reason.paragraph` counts in."""
+    return [p for p in _PARAGRAPH_BREAK.split(body) if p.strip()]
+
+
+def paragraph_of(body: str, quote: str) -> int | None:
+    """1-based number of the paragraph that holds `quote` verbatim, or None."""
+    for number, paragraph in enumerate(paragraphs(body), start=1):
+        if quote in paragraph:
+            return number
+    return None
+
+
+class _FrontMatter:
+    """Locates keys of the front matter by line, composed lazily: only error paths need it."""
+
+    def __init__(self, text: str, first_line: int) -> None:
+        self._text = text
+        self._first_line = first_line
+        self._lines: dict[tuple[Any, ...], int] | None = None
+
+    def line(self, *path: Any) -> int:
+        if self._lines is None:
+            self._lines = {}
+            try:
+                node = yaml.compose(self._text, Loader=yaml.SafeLoader)
+            except yaml.YAMLError:
+                node = None
+            if node is not None:
+                self._walk(node, ())
+        for depth in range(len(path), 0, -1):
+            if path[:depth] in self._lines:
+                return self._lines[path[:depth]]
+        return self._first_line
+
+    def _walk(self, node: yaml.Node, prefix: tuple[Any, ...]) -> None:
+        assert self._lines is not None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                path = (*prefix, key_node.value)
+                self._lines[path] = key_node.start_mark.line + self._first_line
+                self._walk(value_node, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                path = (*prefix, index)
+                self._lines[path] = item.start_mark.line + self._first_line
+                self._walk(item, path)
+
+
+def parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document | None, list[Problem]]:
+    """Parse and validate one corpus file. Returns the document, or None and every problem found."""
+    problems: list[Problem] = []
+
+    def problem(line: int | None, message: str) -> tuple[None, list[Problem]]:
+        problems.append(Problem(path, line, message))
+        return None, problems
+
+    if len(raw) > max_bytes:
+        return problem(None, f"file is {len(raw):,} bytes, over the {max_bytes:,}-byte limit")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return problem(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        return problem(text[: text.index("\x00")].count("\n") + 1, "contains a NUL character")
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return problem(1, "must start with a '---' line opening the YAML front matter")
+    closing = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if closing is None:
+        return problem(1, "the front matter opened on line 1 is never closed with a '---' line")
+    fm_text = "\n".join(lines[1:closing])
+    body = "\n".join(lines[closing + 1 :]).strip("\n").rstrip()
+    front = _FrontMatter(fm_text, first_line=2)
+    try:
+        meta = yaml.load(fm_text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 2 if mark else 2
+        return problem(line, f"front matter is not valid YAML: {exc.problem or exc}")
+    except yaml.YAMLError as exc:
+        return problem(2, f"front matter is not valid YAML: {exc}")
+    if not isinstance(meta, dict):
+        return problem(2, "front matter must be a mapping of fields (id: …, title: …)")
+
+    document = _build_document(meta, body, path, front, problems)
+    if problems:
+        return None, problems
+    assert document is not None
+    return document, problems
+
+
+def _build_document(
+    meta: dict[Any, Any], body: str, path: str, front: _FrontMatter, problems: list[Problem]
+) -> Document | None:
+    def bad(key: Any, message: str, *sub: Any) -> None:
+        problems.append(Problem(path, front.line(key, *sub), message))
+
+    def optional_text(key: str) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            bad(key, f"'{key}' must be non-empty text, got {_describe(value)}")
+            return None
+        return " ".join(value.split())
+
+    doc_id = meta.get("id")
+    if doc_id is None:
+        bad("id", "missing required field 'id' (a stable slug such as 'my-post')")
+    elif not isinstance(doc_id, str) or not ID_PATTERN.match(doc_id) or len(doc_id) > MAX_ID_LENGTH:
+        bad("id", f"'id' must be a slug of lowercase letters, digits and single hyphens (at most {MAX_ID_LENGTH} characters), got {_describe(doc_id)}")
+        doc_id = None
+
+    title = optional_text("title")
+    subtitle = optional_text("subtitle")
+    url = optional_text("url")
+    if url is not None and not re.match(r"^https?://[^\s/]+", url):
+        bad("url", f"'url' must be an http(s) address, got {url!r}")
+    publisher = optional_text("publisher")
+
+    authors: list[AuthorName] = []
+    raw_authors = meta.get("authors")
+    if raw_authors is None:
+        bad("authors", "missing required field 'authors' (a list of names; [] when the byline names nobody)")
+    elif not isinstance(raw_authors, list):
+        bad("authors", f"'authors' must be a list of names, got {_describe(raw_authors)}")
+    else:
+        for index, printed in enumerate(raw_authors):
+            if not isinstance(printed, str) or not name_key(printed):
+                bad("authors", f"authors[{index}] must be a name, got {_describe(printed)}", index)
+                continue
+            name, affiliation = split_affiliation(printed)
+            authors.append(AuthorName(name=name, key=name_key(name), affiliation=affiliation))
+
+    published = meta.get("published")
+    if isinstance(published, str):
+        try:
+            published = date.fromisoformat(published.strip())
+        except ValueError:
+            bad("published", f"'published' must be a date like 2020-12-08, got {published!r}")
+            published = None
+    elif isinstance(published, datetime):
+        published = published.date()
+    elif published is not None and not isinstance(published, date):
+        bad("published", f"'published' must be a date like 2020-12-08, got {_describe(published)}")
+        published = None
+
+    kind = meta.get("kind")
+    if kind is None:
+        bad("kind", "missing required field 'kind' (post, letter, …)")
+    elif not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+        bad("kind", f"'kind' must be a lowercase word such as 'post' or 'letter', got {_describe(kind)}")
+        kind = None
+
+    excerpt = meta.get("excerpt")
+    if excerpt is None:
+        bad("excerpt", "missing required field 'excerpt' (true when the body is only the opening of a longer text)")
+    elif not isinstance(excerpt, bool):
+        bad("excerpt", f"'excerpt' must be true or false, got {_describe(excerpt)}")
+
+    if not body.strip():
+        problems.append(Problem(path, front.line() + 1, "the document has no body text after the front matter"))
+
+    reasons = _reasons(meta.get("reasons"), body, bad)
+
+    annotations: dict[str, object] = {}
+    for key, value in meta.items():
+        if key in KNOWN_FIELDS:
+            continue
+        if not isinstance(key, str) or not ANNOTATION_KEY.match(key):
+            bad(key, f"annotation name {key!r} must be lowercase letters, digits and underscores")
+        elif not _is_simple(value):
+            bad(key, f"annotation '{key}' must be text, a number, true/false or a list of those")
+        else:
+            annotations[key] = value.isoformat() if isinstance(value, date) else value
+
+    if problems or doc_id is None or kind is None or not isinstance(excerpt, bool):
+        return None
+    return Document(
+        id=doc_id,
+        title=title,
+        subtitle=subtitle,
+        authors=tuple(authors),
+        published=published,
+        url=url,
+        publisher=publisher,
+        kind=kind,
+        excerpt=excerpt,
+        body=body,
+        reasons=reasons,
+        annotations=annotations,
+        source_path=path,
+    )
+
+
+def _reasons(raw: Any, body: str, bad: Any) -> tuple[Reason, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        bad("reasons", f"'reasons' must be a list of {{label, quote}} entries, got {_describe(raw)}")
+        return ()
+    reasons: list[Reason] = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict) or set(entry) != {"label", "quote"}:
+            bad("reasons", f"reasons[{index}] must have exactly the fields 'label' and 'quote'", index)
+            continue
+        label, quote = entry["label"], entry["quote"]
+        if not isinstance(label, str) or not label.strip():
+            bad("reasons", f"reasons[{index}].label must be non-empty text", index, "label")
+            continue
+        if not isinstance(quote, str) or not quote.strip():
+            bad("reasons", f"reasons[{index}].quote must be non-empty text", index, "quote")
+            continue
+        paragraph = paragraph_of(body, quote)
+        if paragraph is None:
+            shown = quote if len(quote) <= 80 else quote[:77] + "..."
+            bad("reasons", f"reasons[{index}].quote does not occur verbatim in the body: {shown!r}", index, "quote")
+            continue
+        reasons.append(Reason(label=" ".join(label.split()), quote=quote, paragraph=paragraph))
+    return tuple(reasons)
+
+
+def _is_simple(value: Any) -> bool:
+    scalar = (str, int, float, bool, date, type(None))
+    if isinstance(value, scalar):
+        return True
+    return isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    kind = type(value).__name__
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{shown} (a {kind})"
+
+
+# --- folders ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """What the index remembers of a file, to skip re-reading it when it did not change."""
+
+    doc_id: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    files: tuple[ParsedFile, ...]
+    problems: tuple[Problem, ...]
+    reparsed: int
+
+
+def list_corpus_files(corpus_dir: Path) -> list[tuple[str, os.stat_result]]:
+    """Every `*.md` file below the folder (hidden ones skipped), sorted by relative path."""
+    found: list[tuple[str, os.stat_result]] = []
+    for root, dirs, names in os.walk(corpus_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.startswith(".") or not name.endswith(".md"):
+                continue
+            full = Path(root, name)
+            rel = full.relative_to(corpus_dir).as_posix()
+            found.append((rel, full.stat()))
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def scan_corpus(
+    corpus_dir: Path, known: Mapping[str, KnownFile], *, max_bytes: int
+) -> ScanResult:
+    """Read the folder, parsing only files that changed since the index last saw them.
+
+    A file whose size and mtime match `known` is not read at all (its document is None); one whose
+    bytes hash the same is not parsed. Duplicate ids across files are problems too.
+    """
+    problems: list[Problem] = []
+    if not corpus_dir.is_dir():
+        return ScanResult((), (Problem(str(corpus_dir), None, "corpus folder not found"),), 0)
+    files: list[ParsedFile] = []
+    reparsed = 0
+    for rel, stat in list_corpus_files(corpus_dir):
+        seen = known.get(rel)
+        if seen and seen.size == stat.st_size and seen.mtime_ns == stat.st_mtime_ns:
+            files.append(ParsedFile(rel, stat.st_size, stat.st_mtime_ns, seen.content_hash, None))
+            continue
+        try:
+            raw = (corpus_dir / rel).read_bytes()
+        except OSError as exc:
+            problems.append(Problem(rel, None, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        digest = content_hash(raw)
+        if seen and seen.content_hash == digest:
+            files.append(ParsedFile(rel, stat.st_size, stat.st_mtime_ns, digest, None))
+            continue
+        reparsed += 1
+        document, file_problems = parse_document(raw, rel, max_bytes=max_bytes)
+        if file_problems:
+            problems.extend(file_problems)
+            continue
+        assert document is not None
+        document = replace(document, content_hash=digest)
+        files.append(ParsedFile(rel, stat.st_size, stat.st_mtime_ns, digest, document))
+    problems.extend(_duplicate_ids(files, known, corpus_dir))
+    return ScanResult(tuple(files), tuple(problems), reparsed)
+
+
+def _duplicate_ids(
+    files: Iterable[ParsedFile], known: Mapping[str, KnownFile], corpus_dir: Path
+) -> list[Problem]:
+    owner: dict[str, str] = {}
+    problems: list[Problem] = []
+    for parsed in files:
+        doc_id = parsed.document.id if parsed.document else known[parsed.path].doc_id
+        if doc_id in owner:
+            problems.append(
+                Problem(
+                    parsed.path,
+                    _id_line(corpus_dir / parsed.path),
+                    f"id '{doc_id}' is already used by {owner[doc_id]}; ids must be unique",
+                )
+            )
+        else:
+            owner[doc_id] = parsed.path
+    return problems
+
+
+def _id_line(path: Path) -> int | None:
+    """Line of the `id:` field, for the (rare) duplicate-id message."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith("id:"):
+                    return number
+    except OSError:
+        return None
+    return None

@@ -1,0 +1,191 @@
+"""The corpus's data types: what a document is, and what each answer carries.
+
+Every answer carries a `DocumentRef`, so any front end (CLI, Discord) can cite its source: title,
+authors, date and URL. None of these types import discord; they are plain frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+TitleSource = Literal["given", "inferred", "derived"]
+"""Where a shown title comes from: the document's own title, a title someone inferred (marked as
+such), or the document's opening words (marked as such). Unknown titles are never guessed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One of Access Now's reasons for resigning: a label and the verbatim sentence(s) stating it."""
+
+    label: str
+    quote: str
+    paragraph: int
+    """1-based number of the body paragraph (blank-line separated) that holds the quote."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorName:
+    """An author as printed (affiliation split off) and the key used to match it."""
+
+    name: str
+    key: str
+    affiliation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed, validated corpus document, ready to be indexed."""
+
+    id: str
+    title: str | None
+    subtitle: str | None
+    authors: tuple[AuthorName, ...]
+    published: date | None
+    url: str | None
+    publisher: str | None
+    kind: str
+    excerpt: bool
+    body: str
+    reasons: tuple[Reason, ...] = ()
+    annotations: dict[str, object] = field(default_factory=dict)
+    """Other front-matter fields (byline, note, title_inferred, …), kept for display."""
+    source_path: str = ""
+    content_hash: str = ""
+    origin: str = "corpus"
+    """'corpus' for files of the corpus folder, 'feed:<name>' for items of a configured feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """What a front end needs to cite a document."""
+
+    id: str
+    title: str
+    title_source: TitleSource
+    authors: tuple[str, ...]
+    published: date | None
+    url: str | None
+    publisher: str | None
+    kind: str
+    excerpt: bool
+    subtitle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A whole document as shown by `post`."""
+
+    ref: DocumentRef
+    body: str
+    word_count: int
+    annotations: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A possible match offered when input is ambiguous or unknown ("did you mean")."""
+
+    value: str
+    """What to type to get this one (a document id, an author name)."""
+    label: str
+    """What to show a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorCount:
+    name: str
+    key: str
+    posts: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorPosts:
+    author: AuthorCount
+    posts: tuple[DocumentRef, ...]
+    """Newest first; undated documents last."""
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    ref: DocumentRef
+    sentences: tuple[str, ...]
+    """Sentences of the text, verbatim, in text order."""
+    excerpt: bool
+    """True when the corpus holds only the opening of the post: the summary says so."""
+    total_sentences: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reasons:
+    ref: DocumentRef
+    reasons: tuple[Reason, ...]
+    topic: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    ref: DocumentRef
+    snippet: str
+    """Text around the match; matched terms wrapped in `HIGHLIGHT_OPEN`/`HIGHLIGHT_CLOSE`."""
+    score: float
+    """Higher is better (negated bm25)."""
+
+
+HIGHLIGHT_OPEN = "\u27e6"  # ⟦ : front ends turn these into their own emphasis
+HIGHLIGHT_CLOSE = "\u27e7"  # ⟧
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    query: str
+    hits: tuple[SearchHit, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadReport:
+    """What a reload changed; returned so callers can report it and announce new entries."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    reparsed: int = 0
+    """How many files were actually read and parsed (the rest were skipped by size + mtime)."""
+    seconds: float = 0.0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusStats:
+    documents: int
+    authors: int
+    last_reload: datetime | None
+    schema_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input, and where: file and line, or a config key."""
+
+    where: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        loc = f"{self.where}:{self.line}" if self.line else self.where
+        return f"{loc}: {self.message}"
+
+
+def shown_title(title: str, source: TitleSource) -> str:
+    """The title as a person should see it: inferred and derived titles are marked as such."""
+    if source == "inferred":
+        return f"{title} (inferred title)"
+    if source == "derived":
+        return f"Untitled: “{title}”"
+    return title

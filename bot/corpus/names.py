@@ -1,0 +1,44 @@
+"""Normalizing names and titles for matching.
+
+People type "saltz", "Emily Saltz" or "emily  SALTZ", with or without accents: all must find the
+same author. The key folds case, strips accents and punctuation and collapses spaces; bylines'
+affiliations such as "(PAI)" are split off before, so they never become part of a name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_AFFILIATION = re.compile(r"^(?P<name>.*?)\s*\((?P<affiliation>[^()]*)\)\s*$")
+_NON_WORD = re.compile(r"[^\w]+|_+")
+
+
+def split_affiliation(printed: str) -> tuple[str, str | None]:
+    """'Emily Saltz (PAI)' -> ('Emily Saltz', 'PAI'); a name without parentheses is returned as is."""
+    printed = " ".join(printed.split())
+    match = _AFFILIATION.match(printed)
+    if match and match.group("name"):
+        return match.group("name"), match.group("affiliation").strip() or None
+    return printed, None
+
+
+def fold(text: str) -> str:
+    """Case-fold, strip accents and every character that is not a letter or digit.
+
+    Words are separated by single spaces. Deterministic and idempotent: fold(fold(x)) == fold(x).
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    no_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = _NON_WORD.sub(" ", no_marks.casefold())
+    return " ".join(words.split())
+
+
+def name_key(name: str) -> str:
+    """The key an author is stored and matched under (affiliation removed first)."""
+    return fold(split_affiliation(name)[0])
+
+
+def title_key(title: str) -> str:
+    """The key a title is matched under: same folding as names."""
+    return fold(title)
