@@ -1,0 +1,392 @@
+"""The answers: one service every front end (CLI, Discord) calls, and nothing else.
+
+Each method returns a typed answer that carries what a front end needs to cite it, or raises
+`AnswerError` (unknown, ambiguous or invalid input, with "did you mean" candidates). Blocking work
+(reading and parsing files, summarizing) runs in worker threads; SQLite runs in aiosqlite's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.corpus import search as fts
+from bot.corpus.errors import AnswerError, CorpusInvalid
+from bot.corpus.loader import scan_corpus
+from bot.corpus.models import (
+    AuthorCount,
+    AuthorPosts,
+    Candidate,
+    CorpusStats,
+    Document,
+    DocumentRef,
+    Post,
+    Problem,
+    Reasons,
+    ReloadReport,
+    SearchHit,
+    SearchResults,
+    Summary,
+    shown_title,
+)
+from bot.corpus.names import fold, name_key, title_key
+from bot.corpus.quotes import filter_reasons
+from bot.corpus.store import CorpusStore, FileChange, StoredDocument
+from bot.corpus.summaries import SUMMARY_VERSION, summarize_document
+
+MAX_CHOICES = 25
+"""Discord allows at most 25 autocomplete choices; the CLI shows as many."""
+MAX_QUERY_CHARS = 300
+MAX_SUMMARY_SENTENCES = 10
+DEFAULT_SUMMARY_SENTENCES = 3
+DEFAULT_SUMMARY_CHARS = 3500
+"""Fits an embed description (4096) with room for the excerpt note."""
+FUZZY_FULL_SCAN_LIMIT = 5000
+"""Up to this many documents, fuzzy title matching compares against every title."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    db_path: Path
+    corpus_dir: Path
+    max_file_bytes: int = 1_000_000
+
+
+def _candidate(ref: DocumentRef) -> Candidate:
+    return Candidate(value=ref.id, label=shown_title(ref.title, ref.title_source))
+
+
+def _author_candidate(author: AuthorCount) -> Candidate:
+    plural = "post" if author.posts == 1 else "posts"
+    return Candidate(value=author.name, label=f"{author.name} ({author.posts} {plural})")
+
+
+class CorpusService:
+    def __init__(self, store: CorpusStore, settings: ServiceSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self._reload_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, settings: ServiceSettings) -> CorpusService:
+        store = await CorpusStore.open(settings.db_path)
+        return cls(store, settings)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    # --- reload ------------------------------------------------------------------------------
+
+    async def check(self) -> list[Problem]:
+        """Every problem of the corpus folder, reading every file; the index is not touched."""
+        scan = await asyncio.to_thread(
+            scan_corpus, self.settings.corpus_dir, {}, max_bytes=self.settings.max_file_bytes
+        )
+        return list(scan.problems)
+
+    async def reload(self) -> ReloadReport:
+        """Re-read the corpus folder and apply what changed, all or nothing.
+
+        Raises `CorpusInvalid` listing every problem when any file is bad; the index then keeps
+        serving the previous corpus unchanged. Files whose size and mtime did not change are not
+        read; files whose bytes did not change are not parsed.
+        """
+        async with self._reload_lock:
+            started = time.perf_counter()
+            known = await self.store.known_files()
+            scan = await asyncio.to_thread(
+                scan_corpus, self.settings.corpus_dir, known, max_bytes=self.settings.max_file_bytes
+            )
+            problems = list(scan.problems)
+            parsed = [f for f in scan.files if f.document is not None]
+            clashes = await self.store.ids_of_other_origins(f.document.id for f in parsed if f.document)
+            problems.extend(
+                Problem(f.path, None, f"id '{f.document.id}' is already used by a feed entry")
+                for f in parsed
+                if f.document and f.document.id in clashes
+            )
+            if problems:
+                raise CorpusInvalid(problems)
+
+            hashes = await self.store.corpus_hashes()
+            present: set[str] = set()
+            added: list[str] = []
+            changed: list[str] = []
+            upserts: list[FileChange] = []
+            touched: list[tuple[str, str, int, int]] = []
+            for file in scan.files:
+                if file.document is None:
+                    seen = known[file.path]
+                    present.add(seen.doc_id)
+                    if (seen.size, seen.mtime_ns) != (file.size, file.mtime_ns):
+                        touched.append((seen.doc_id, file.path, file.size, file.mtime_ns))
+                    continue
+                doc = file.document
+                present.add(doc.id)
+                if doc.id not in hashes:
+                    added.append(doc.id)
+                elif hashes[doc.id] != doc.content_hash:
+                    changed.append(doc.id)
+                else:  # same bytes under a new path or mtime
+                    touched.append((doc.id, file.path, file.size, file.mtime_ns))
+                    continue
+                upserts.append(FileChange(doc, file.size, file.mtime_ns))
+            removed = sorted(doc_id for doc_id in hashes if doc_id not in present)
+            await self.store.apply_corpus_diff(upserts=upserts, removed_ids=removed, touched=touched)
+            return ReloadReport(
+                added=tuple(sorted(added)),
+                changed=tuple(sorted(changed)),
+                removed=tuple(removed),
+                unchanged=len(present) - len(added) - len(changed),
+                reparsed=scan.reparsed,
+                seconds=time.perf_counter() - started,
+            )
+
+    async def add_documents(self, documents: Sequence[Document]) -> None:
+        """Store documents that come from elsewhere than the corpus folder (feed entries)."""
+        await self.store.upsert_documents(documents)
+
+    # --- post --------------------------------------------------------------------------------
+
+    async def post(self, query: str) -> Post:
+        doc = await self._resolve(query)
+        return Post(ref=doc.ref, body=doc.body, word_count=doc.word_count, annotations=doc.annotations)
+
+    async def document_ref(self, doc_id: str) -> DocumentRef | None:
+        doc = await self.store.document(doc_id)
+        return doc.ref if doc else None
+
+    async def _resolve(self, query: str) -> StoredDocument:
+        ref = await self.resolve_ref(query)
+        doc = await self.store.document(ref.id)
+        if doc is None:  # removed by a reload between the two reads
+            raise AnswerError("not_found", f"The post '{ref.id}' was just removed from the corpus.")
+        return doc
+
+    async def resolve_ref(self, query: str) -> DocumentRef:
+        """Find one post by id, exact title, title prefix or fuzzy title.
+
+        Ambiguous or unknown input raises AnswerError with the closest candidates.
+        """
+        text = " ".join(query.split())[:MAX_QUERY_CHARS]
+        key = title_key(text)
+        if not key:
+            raise AnswerError("bad_input", "Name a post: its id or a few words of its title.")
+        exact_id = await self.store.document(text.lower())
+        if exact_id is not None:
+            return exact_id.ref
+        shown = _shorten(text)
+        for refs in (
+            await self.store.titles_with_key(key),
+            await self.store.titles_with_prefix(key, key.replace(" ", "-")),
+            await self.store.titles_matching(fts.all_of(fts.query_terms(text), prefix=True)),
+        ):
+            if len(refs) == 1:
+                return refs[0]
+            if refs:
+                raise AnswerError(
+                    "ambiguous",
+                    f"{_count(len(refs), 'post')} match '{shown}'; say which one.",
+                    [_candidate(r) for r in refs[:MAX_CHOICES]],
+                )
+        return await self._fuzzy_title(text, key, shown)
+
+    async def _fuzzy_title(self, text: str, key: str, shown: str) -> DocumentRef:
+        pool: dict[str, str] = {}
+        for ref in await self.store.titles_matching(fts.any_of(fts.query_terms(text), prefix=True), limit=50):
+            pool[ref.id] = title_key(ref.title)
+        if await self.store.count_documents() <= FUZZY_FULL_SCAN_LIMIT:
+            pool.update(await self.store.all_titles(limit=FUZZY_FULL_SCAN_LIMIT))
+        scored = sorted(
+            ((_similarity(key, candidate_key), doc_id) for doc_id, candidate_key in pool.items()),
+            reverse=True,
+        )
+        if scored and scored[0][0] >= 0.8 and (len(scored) == 1 or scored[1][0] < scored[0][0] - 0.1):
+            best = await self.store.refs_by_ids([scored[0][1]])
+            if best:
+                return best[0]
+        close = [doc_id for score, doc_id in scored[:5] if score >= 0.3]
+        raise AnswerError(
+            "not_found",
+            f"No post matches '{shown}'.",
+            [_candidate(r) for r in await self.store.refs_by_ids(close)],
+        )
+
+    async def post_choices(self, text: str, *, limit: int = MAX_CHOICES) -> list[Candidate]:
+        """Autocomplete: posts whose id or title starts with, or contains words starting with, the text."""
+        limit = max(1, min(limit, MAX_CHOICES))
+        key = title_key(text[:MAX_QUERY_CHARS])
+        if not key:
+            return [_candidate(r) for r in await self.store.fetch_refs("1", limit=limit)]
+        found: dict[str, DocumentRef] = {}
+        for ref in await self.store.titles_with_prefix(key, key.replace(" ", "-"), limit=limit):
+            found.setdefault(ref.id, ref)
+        if len(found) < limit:
+            matching = fts.all_of(fts.query_terms(text), prefix=True)
+            for ref in await self.store.titles_matching(matching, limit=limit):
+                found.setdefault(ref.id, ref)
+        return [_candidate(r) for r in list(found.values())[:limit]]
+
+    # --- authors -----------------------------------------------------------------------------
+
+    async def authors(self) -> list[AuthorCount]:
+        return await self.store.authors()
+
+    async def author(self, name: str) -> AuthorPosts:
+        """All posts by one author, newest first, matched on the normalized name."""
+        author = await self.resolve_author(name)
+        posts = await self.store.posts_of_author(author.key)
+        return AuthorPosts(author=author, posts=tuple(posts))
+
+    async def resolve_author(self, name: str) -> AuthorCount:
+        key = name_key(name[:MAX_QUERY_CHARS])
+        if not key:
+            raise AnswerError("bad_input", "Name an author, e.g. 'Emily Saltz' or just 'saltz'.")
+        exact = await self.store.author_by_key(key)
+        if exact is not None:
+            return exact
+        shown = _shorten(name)
+        terms = key.split()[: fts.MAX_TERMS]
+        matches = await self.store.authors_matching(fts.all_of(terms, prefix=True))
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise AnswerError(
+                "ambiguous",
+                f"{_count(len(matches), 'author')} match '{shown}'; say which one.",
+                [_author_candidate(a) for a in matches[:MAX_CHOICES]],
+            )
+        everyone = await self.store.authors(limit=FUZZY_FULL_SCAN_LIMIT)
+        by_key = {a.key: a for a in everyone}
+        close = difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.6)
+        if not close:  # "wardel" should still suggest "Claire Wardle": compare word by word
+            close = [
+                a.key
+                for a in everyone
+                if any(difflib.SequenceMatcher(None, t, w).ratio() >= 0.75 for t in terms for w in a.key.split())
+            ][:5]
+        raise AnswerError(
+            "not_found", f"No author matches '{shown}'.", [_author_candidate(by_key[k]) for k in close]
+        )
+
+    async def author_choices(self, text: str, *, limit: int = MAX_CHOICES) -> list[Candidate]:
+        limit = max(1, min(limit, MAX_CHOICES))
+        key = name_key(text[:MAX_QUERY_CHARS])
+        if not key:
+            return [_author_candidate(a) for a in await self.store.authors(limit=limit)]
+        matches = await self.store.authors_matching(fts.all_of(key.split()[: fts.MAX_TERMS], prefix=True), limit=limit)
+        return [_author_candidate(a) for a in matches]
+
+    # --- summaries ---------------------------------------------------------------------------
+
+    async def summarize(
+        self,
+        query: str,
+        *,
+        sentences: int = DEFAULT_SUMMARY_SENTENCES,
+        max_chars: int = DEFAULT_SUMMARY_CHARS,
+    ) -> Summary:
+        """An extractive summary: sentences of the text, verbatim, in text order.
+
+        Cached by content hash, so a changed document gets a fresh summary and an unchanged one is
+        never summarized twice.
+        """
+        if not 1 <= sentences <= MAX_SUMMARY_SENTENCES:
+            raise AnswerError(
+                "bad_input", f"A summary has 1 to {MAX_SUMMARY_SENTENCES} sentences, not {sentences}."
+            )
+        doc = await self._resolve(query)
+        params = f"v{SUMMARY_VERSION}:{sentences}:{max_chars}"
+        cached = await self.store.cached_summary(doc.content_hash, params)
+        if cached is None:
+            result = await asyncio.to_thread(
+                summarize_document, doc.body, title=doc.ref.title, sentences=sentences,
+                max_chars=max_chars, excerpt=doc.ref.excerpt,
+            )
+            cached = result.sentences
+            await self.store.cache_summary(doc.content_hash, params, cached)
+        total = await asyncio.to_thread(_sentence_count, doc.body)
+        return Summary(ref=doc.ref, sentences=tuple(cached), excerpt=doc.ref.excerpt, total_sentences=total)
+
+    # --- reasons -----------------------------------------------------------------------------
+
+    async def reasons(self, topic: str | None = None) -> Reasons:
+        """Access Now's reasons for resigning, verbatim, optionally only those about a topic."""
+        ids = await self.store.documents_with_reasons()
+        if not ids:
+            raise AnswerError("not_found", "No document in the corpus records reasons for resigning.")
+        doc = await self.store.document(ids[0])
+        if doc is None:
+            raise AnswerError("not_found", "The letter was just removed from the corpus.")
+        topic = " ".join(topic.split())[:MAX_QUERY_CHARS] if topic else None
+        if not topic:
+            return Reasons(ref=doc.ref, reasons=doc.reasons, topic=None)
+        if not fold(topic):
+            raise AnswerError("bad_input", "A topic is a word or two, e.g. 'facial recognition'.")
+        chosen = filter_reasons(doc.reasons, topic)
+        if not chosen:
+            raise AnswerError(
+                "not_found",
+                f"None of the reasons mentions '{_shorten(topic)}'. The reasons are listed below.",
+                [Candidate(value=r.label, label=r.label) for r in doc.reasons],
+            )
+        return Reasons(ref=doc.ref, reasons=tuple(chosen), topic=topic)
+
+    # --- search ------------------------------------------------------------------------------
+
+    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
+        """Ranked full-text search with highlighted snippets. Any input is safe (see search.py)."""
+        if not 1 <= limit <= 50:
+            raise AnswerError("bad_input", f"limit must be between 1 and 50, not {limit}.")
+        if offset < 0:
+            raise AnswerError("bad_input", "offset cannot be negative.")
+        terms = fts.query_terms(query)
+        if not terms:
+            raise AnswerError("bad_input", "Type at least one word (letters or digits) to search for.")
+        expression = fts.all_of(terms)
+        total = await self.store.count_matches(expression)
+        if total == 0 and len(terms) > 1:
+            expression = fts.any_of(terms)
+            total = await self.store.count_matches(expression)
+        rows = await self.store.search(expression, limit=limit, offset=offset) if total else []
+        hits = tuple(SearchHit(ref=ref, snippet=snippet, score=score) for ref, snippet, score in rows)
+        return SearchResults(query=" ".join(terms), hits=hits, total=total)
+
+    # --- about -------------------------------------------------------------------------------
+
+    async def stats(self) -> CorpusStats:
+        last = await self.store.meta("last_reload")
+        return CorpusStats(
+            documents=await self.store.count_documents(),
+            authors=await self.store.count_authors(),
+            last_reload=datetime.fromisoformat(last) if last else None,
+            schema_version=await self.store.schema_version(),
+        )
+
+
+def _similarity(a: str, b: str) -> float:
+    """How alike two folded titles are; a typed prefix of a long title still scores well."""
+    whole = difflib.SequenceMatcher(None, a, b).ratio()
+    head = difflib.SequenceMatcher(None, a, b[: len(a) + 3]).ratio() if len(b) > len(a) else 0.0
+    return max(whole, head * 0.95)
+
+
+def _sentence_count(body: str) -> int:
+    from bot.corpus.sentences import split_sentences
+
+    return len(split_sentences(body))
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _count(n: int, noun: str) -> str:
+    shown = f"{MAX_CHOICES}+" if n > MAX_CHOICES else str(n)
+    return f"{shown} {noun}{'' if n == 1 else 's'}"

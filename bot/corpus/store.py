@@ -1,0 +1,440 @@
+"""The SQLite index behind every answer: one file, WAL mode, two connections.
+
+The writer applies a reload's diff in one transaction; the reader serves queries. With WAL,
+readers keep seeing the last committed corpus while a reload is being written, so a reload is
+atomic for everyone: the old corpus or the new one, never a mix. aiosqlite runs each connection
+in its own thread, so no query or write blocks the event loop. Every value reaches SQL as a bound
+parameter; nothing user-supplied is ever spliced into a statement.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.corpus.loader import KnownFile
+from bot.corpus.models import AuthorCount, Document, DocumentRef, Reason
+from bot.corpus.names import title_key
+from bot.corpus.schema import SCHEMA_VERSION, migrate
+from bot.corpus.titles import display_title
+
+REF_COLUMNS = (
+    "d.id, d.display_title, d.title_source, d.authors, d.published, d.url, d.publisher, "
+    "d.kind, d.excerpt, d.subtitle"
+)
+AUTHOR_SEPARATOR = "; "
+
+
+def ref_from_row(row: Sequence[Any]) -> DocumentRef:
+    """Build a DocumentRef from the first ten columns of a row selected with REF_COLUMNS."""
+    authors = tuple(a for a in (row[3] or "").split(AUTHOR_SEPARATOR) if a)
+    return DocumentRef(
+        id=row[0],
+        title=row[1],
+        title_source=row[2],
+        authors=authors,
+        published=date.fromisoformat(row[4]) if row[4] else None,
+        url=row[5],
+        publisher=row[6],
+        kind=row[7],
+        excerpt=bool(row[8]),
+        subtitle=row[9],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    ref: DocumentRef
+    body: str
+    word_count: int
+    annotations: dict[str, object]
+    reasons: tuple[Reason, ...]
+    content_hash: str
+    origin: str
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _document_row(doc: Document, size: int | None, mtime_ns: int | None, stamp: str) -> tuple[Any, ...]:
+    shown, source = display_title(doc)
+    return (
+        doc.id,
+        doc.origin,
+        doc.source_path or None,
+        doc.title,
+        shown,
+        source,
+        title_key(shown),
+        doc.subtitle,
+        AUTHOR_SEPARATOR.join(a.name for a in doc.authors),
+        doc.published.isoformat() if doc.published else None,
+        doc.url,
+        doc.publisher,
+        doc.kind,
+        int(doc.excerpt),
+        doc.body,
+        len(doc.body.split()),
+        json.dumps(doc.annotations, ensure_ascii=False, sort_keys=True),
+        json.dumps([[r.label, r.quote, r.paragraph] for r in doc.reasons], ensure_ascii=False),
+        doc.content_hash,
+        size,
+        mtime_ns,
+        stamp,
+        stamp,
+    )
+
+
+_INSERT_DOCUMENT = """
+INSERT INTO documents (id, origin, source_path, title, display_title, title_source, title_key,
+    subtitle, authors, published, url, publisher, kind, excerpt, body, word_count, annotations,
+    reasons, content_hash, file_size, file_mtime_ns, added_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """A document to write, with the file facts the next reload compares against."""
+
+    document: Document
+    size: int | None
+    mtime_ns: int | None
+
+
+class CorpusStore:
+    """Storage behind an API: the service never writes SQL of its own."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+
+    @classmethod
+    async def open(cls, path: Path) -> CorpusStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await writer.execute("PRAGMA synchronous = NORMAL")
+            await writer.execute("PRAGMA foreign_keys = ON")
+            await writer.execute("PRAGMA busy_timeout = 10000")
+            # Migrations run on the writer's own thread, on its own connection object.
+            await writer._execute(migrate, writer._conn)  # noqa: SLF001 - aiosqlite runs fn in its thread
+            reader = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            await writer.close()
+            raise
+        await reader.execute("PRAGMA query_only = ON")
+        await reader.execute("PRAGMA busy_timeout = 10000")
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        """Close both connections; the WAL is checkpointed by SQLite on the last close."""
+        await self._reader.close()
+        await self._writer.close()
+
+    # --- reload ------------------------------------------------------------------------------
+
+    async def known_files(self) -> dict[str, KnownFile]:
+        rows = await self._writer.execute_fetchall(
+            "SELECT source_path, id, file_size, file_mtime_ns, content_hash FROM documents "
+            "WHERE origin = 'corpus' AND source_path IS NOT NULL"
+        )
+        return {row[0]: KnownFile(row[1], row[2] or -1, row[3] or -1, row[4]) for row in rows}
+
+    async def corpus_hashes(self) -> dict[str, str]:
+        """id -> content hash of every document that came from the corpus folder."""
+        rows = await self._writer.execute_fetchall(
+            "SELECT id, content_hash FROM documents WHERE origin = 'corpus'"
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def ids_of_other_origins(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` belong to documents not from the corpus folder (feed entries)."""
+        found: set[str] = set()
+        batch = list(ids)
+        for start in range(0, len(batch), 500):
+            chunk = batch[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._writer.execute_fetchall(
+                f"SELECT id FROM documents WHERE origin != 'corpus' AND id IN ({marks})",  # noqa: S608 - only '?' marks
+                chunk,
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    async def apply_corpus_diff(
+        self,
+        *,
+        upserts: Sequence[FileChange],
+        removed_ids: Sequence[str],
+        touched: Sequence[tuple[str, str, int, int]],
+    ) -> None:
+        """Write a reload in ONE transaction: delete removed and changed documents, insert the
+        new versions, refresh file facts of unchanged files (id, path, size, mtime), drop authors
+        nobody cites any more, and stamp the reload time. All or nothing."""
+        stamp = now_iso()
+        await self._writer.execute("BEGIN IMMEDIATE")
+        try:
+            doomed = [*removed_ids, *(change.document.id for change in upserts)]
+            if doomed:
+                await self._writer.executemany(
+                    "DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in doomed]
+                )
+            if upserts:
+                await self._insert_documents(upserts, stamp)
+            if touched:
+                await self._writer.executemany(
+                    "UPDATE documents SET source_path = ?, file_size = ?, file_mtime_ns = ? WHERE id = ?",
+                    [(path, size, mtime, doc_id) for doc_id, path, size, mtime in touched],
+                )
+            if doomed:
+                await self._writer.execute(
+                    "DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)"
+                )
+            await self._writer.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_reload', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (stamp,),
+            )
+            await self._writer.execute("COMMIT")
+        except BaseException:
+            await self._writer.execute("ROLLBACK")
+            raise
+
+    async def upsert_documents(self, documents: Sequence[Document]) -> None:
+        """Insert or replace documents that do not come from corpus files (feed entries)."""
+        stamp = now_iso()
+        await self._writer.execute("BEGIN IMMEDIATE")
+        try:
+            await self._writer.executemany(
+                "DELETE FROM documents WHERE id = ?", [(d.id,) for d in documents]
+            )
+            await self._insert_documents([FileChange(d, None, None) for d in documents], stamp)
+            await self._writer.execute("COMMIT")
+        except BaseException:
+            await self._writer.execute("ROLLBACK")
+            raise
+
+    async def _insert_documents(self, changes: Sequence[FileChange], stamp: str) -> None:
+        await self._writer.executemany(
+            _INSERT_DOCUMENT,
+            [_document_row(c.document, c.size, c.mtime_ns, stamp) for c in changes],
+        )
+        authors: dict[str, str] = {}
+        for change in changes:
+            for author in change.document.authors:
+                authors.setdefault(author.key, author.name)
+        if not authors:
+            return
+        await self._writer.executemany(
+            "INSERT INTO authors (key, name) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            list(authors.items()),
+        )
+        ids = await self._author_ids(list(authors))
+        await self._writer.executemany(
+            "INSERT INTO document_authors (doc_id, position, author_id, affiliation) VALUES (?, ?, ?, ?)",
+            [
+                (c.document.id, position, ids[a.key], a.affiliation)
+                for c in changes
+                for position, a in enumerate(c.document.authors)
+            ],
+        )
+
+    async def _author_ids(self, keys: list[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._writer.execute_fetchall(
+                f"SELECT key, id FROM authors WHERE key IN ({marks})",  # noqa: S608 - only '?' marks
+                chunk,
+            )
+            ids.update({row[0]: row[1] for row in rows})
+        return ids
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def fetch_refs(self, where: str, params: Sequence[Any] = (), *, limit: int = 25) -> list[DocumentRef]:
+        """Document refs matching a fixed WHERE clause written in this package (never user text)."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {REF_COLUMNS} FROM documents d WHERE {where} "  # noqa: S608 - clause is a constant
+            "ORDER BY d.published IS NULL, d.published DESC, d.display_title LIMIT ?",
+            (*params, limit),
+        )
+        return [ref_from_row(row) for row in rows]
+
+    async def document(self, doc_id: str) -> StoredDocument | None:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {REF_COLUMNS}, d.body, d.word_count, d.annotations, d.reasons, d.content_hash, d.origin "  # noqa: S608
+            "FROM documents d WHERE d.id = ?",
+            (doc_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return StoredDocument(
+            ref=ref_from_row(row),
+            body=row[10],
+            word_count=row[11],
+            annotations=json.loads(row[12]),
+            reasons=tuple(Reason(label, quote, paragraph) for label, quote, paragraph in json.loads(row[13])),
+            content_hash=row[14],
+            origin=row[15],
+        )
+
+    async def titles_with_key(self, key: str, *, limit: int = 26) -> list[DocumentRef]:
+        return await self.fetch_refs("d.title_key = ?", (key,), limit=limit)
+
+    async def titles_with_prefix(self, title_prefix: str, id_prefix: str, *, limit: int = 26) -> list[DocumentRef]:
+        """Titles or ids starting with the prefixes (index range scans, not LIKE)."""
+        top = "\U0010ffff"
+        return await self.fetch_refs(
+            "((d.title_key >= ? AND d.title_key < ?) OR (d.id >= ? AND d.id < ?))",
+            (title_prefix, title_prefix + top, id_prefix, id_prefix + top),
+            limit=limit,
+        )
+
+    async def titles_matching(self, fts_query: str, *, limit: int = 26) -> list[DocumentRef]:
+        """Documents whose shown title matches an FTS5 expression built by `search.py`."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {REF_COLUMNS} FROM documents_fts JOIN documents d ON d.pk = documents_fts.rowid "  # noqa: S608
+            "WHERE documents_fts MATCH ? ORDER BY bm25(documents_fts) LIMIT ?",
+            ("display_title : (" + fts_query + ")", limit),
+        )
+        return [ref_from_row(row) for row in rows]
+
+    async def all_titles(self, *, limit: int) -> list[tuple[str, str]]:
+        """(id, title_key) pairs, for fuzzy matching on small corpora."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT id, title_key FROM documents ORDER BY pk LIMIT ?", (limit,)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def refs_by_ids(self, ids: Sequence[str]) -> list[DocumentRef]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        refs = await self.fetch_refs(f"d.id IN ({marks})", ids, limit=len(ids))
+        order = {doc_id: index for index, doc_id in enumerate(ids)}
+        return sorted(refs, key=lambda ref: order[ref.id])
+
+    async def count_documents(self) -> int:
+        rows = await self._reader.execute_fetchall("SELECT count(*) FROM documents")
+        return int(rows[0][0])
+
+    # authors
+
+    async def author_by_key(self, key: str) -> AuthorCount | None:
+        rows = await self._reader.execute_fetchall(
+            "SELECT a.name, a.key, count(da.doc_id) FROM authors a "
+            "JOIN document_authors da ON da.author_id = a.id WHERE a.key = ? GROUP BY a.id",
+            (key,),
+        )
+        return AuthorCount(rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+    async def authors_matching(self, fts_query: str, *, limit: int = 26) -> list[AuthorCount]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT a.name, a.key, (SELECT count(*) FROM document_authors da WHERE da.author_id = a.id) "
+            "FROM authors_fts JOIN authors a ON a.id = authors_fts.rowid "
+            "WHERE authors_fts MATCH ? ORDER BY a.key LIMIT ?",
+            (fts_query, limit),
+        )
+        return [AuthorCount(row[0], row[1], row[2]) for row in rows]
+
+    async def authors(self, *, limit: int = 10_000) -> list[AuthorCount]:
+        """Every author with their post count, most prolific first."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT a.name, a.key, count(da.doc_id) AS n FROM authors a "
+            "JOIN document_authors da ON da.author_id = a.id GROUP BY a.id ORDER BY n DESC, a.key LIMIT ?",
+            (limit,),
+        )
+        return [AuthorCount(row[0], row[1], row[2]) for row in rows]
+
+    async def count_authors(self) -> int:
+        rows = await self._reader.execute_fetchall("SELECT count(*) FROM authors")
+        return int(rows[0][0])
+
+    async def posts_of_author(self, key: str, *, limit: int = 1000) -> list[DocumentRef]:
+        return await self.fetch_refs(
+            "d.id IN (SELECT da.doc_id FROM document_authors da JOIN authors a ON a.id = da.author_id "
+            "WHERE a.key = ?)",
+            (key,),
+            limit=limit,
+        )
+
+    # reasons
+
+    async def documents_with_reasons(self) -> list[str]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT id FROM documents WHERE reasons != '[]' ORDER BY published DESC, id"
+        )
+        return [row[0] for row in rows]
+
+    # search
+
+    async def search(
+        self, fts_query: str, *, limit: int, offset: int = 0
+    ) -> list[tuple[DocumentRef, str, float]]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {REF_COLUMNS}, "  # noqa: S608 - REF_COLUMNS is a constant
+            "snippet(documents_fts, -1, '\u27e6', '\u27e7', '…', 24), "
+            "bm25(documents_fts, 10.0, 5.0, 5.0, 1.0) AS rank "
+            "FROM documents_fts JOIN documents d ON d.pk = documents_fts.rowid "
+            "WHERE documents_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
+            (fts_query, limit, offset),
+        )
+        return [(ref_from_row(row), row[10], -float(row[11])) for row in rows]
+
+    async def count_matches(self, fts_query: str, *, cap: int = 10_000) -> int:
+        rows = await self._reader.execute_fetchall(
+            "SELECT count(*) FROM (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ? LIMIT ?)",
+            (fts_query, cap),
+        )
+        return int(rows[0][0])
+
+    # summaries and metadata
+
+    async def cached_summary(self, digest: str, params: str) -> list[str] | None:
+        rows = await self._reader.execute_fetchall(
+            "SELECT sentences FROM summaries WHERE content_hash = ? AND params = ?", (digest, params)
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    async def cache_summary(self, digest: str, params: str, sentences: list[str]) -> None:
+        await self._writer.execute(
+            "INSERT OR REPLACE INTO summaries (content_hash, params, sentences) VALUES (?, ?, ?)",
+            (digest, params, json.dumps(sentences, ensure_ascii=False)),
+        )
+
+    async def meta(self, key: str) -> str | None:
+        rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._writer.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    async def schema_version(self) -> int:
+        rows = await self._reader.execute_fetchall("PRAGMA user_version")
+        return int(rows[0][0])
+
+    @property
+    def expected_schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+
+def is_fts_syntax_error(exc: BaseException) -> bool:
+    """True for FTS5 query-syntax errors, which a sanitized query should never raise."""
+    return isinstance(exc, sqlite3.OperationalError) and "fts5" in str(exc).lower()
