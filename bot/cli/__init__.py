@@ -1,0 +1,216 @@
+"""`corpus-bot`: the command line, a thin front end over the same core the Discord bot uses.
+
+Exit status: 0 answered; 1 not found, ambiguous or bad input (one line on stderr, and with --json
+an `{"error": …}` object on stdout); 2 usage or configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot import __version__
+from bot.cli import render
+from bot.config import Config, ConfigError, load_config
+from bot.corpus.errors import AnswerError, CorpusInvalid
+from bot.corpus.schema import SchemaTooNew
+from bot.corpus.service import (
+    DEFAULT_SUMMARY_SENTENCES,
+    MAX_SUMMARY_SENTENCES,
+    CorpusService,
+    ServiceSettings,
+)
+
+EXIT_OK, EXIT_ANSWER, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad configuration or invocation: exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="corpus-bot",
+        description="Answers from a corpus of documents: on the command line, and in Discord.",
+    )
+    parser.add_argument("--version", action="version", version=f"corpus-bot {__version__}")
+    parser.add_argument("--config", type=Path, help="YAML config file (default: ./config.yaml if present)")
+    parser.add_argument("--corpus", type=Path, help="corpus folder (overrides the config)")
+    parser.add_argument("--db", type=Path, help="SQLite index file (overrides the config's data_dir)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    ask = commands.add_parser("ask", help="ask what the bot answers in Discord")
+    questions = ask.add_subparsers(dest="question", required=True, metavar="QUESTION")
+    post = questions.add_parser("post", parents=[json_flag], help="show a post by id or title")
+    post.add_argument("query", nargs="+", metavar="ID_OR_TITLE")
+    author = questions.add_parser("author", parents=[json_flag], help="the posts of an author")
+    author.add_argument("query", nargs="+", metavar="NAME")
+    questions.add_parser("authors", parents=[json_flag], help="every author with a post count")
+    summarize = questions.add_parser("summarize", parents=[json_flag], help="summarize a post")
+    summarize.add_argument("query", nargs="+", metavar="ID_OR_TITLE")
+    summarize.add_argument(
+        "--sentences", type=int, default=DEFAULT_SUMMARY_SENTENCES,
+        help=f"how many sentences (1-{MAX_SUMMARY_SENTENCES}, default {DEFAULT_SUMMARY_SENTENCES})",
+    )
+    reasons = questions.add_parser("reasons", parents=[json_flag], help="Access Now's reasons for resigning")
+    reasons.add_argument("--topic", help="only reasons about this, e.g. 'facial recognition'")
+    search = questions.add_parser("search", parents=[json_flag], help="full-text search")
+    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.add_argument("--limit", type=int, default=10, help="how many results (1-50, default 10)")
+
+    commands.add_parser("check", parents=[json_flag], help="validate the config and every corpus file")
+    commands.add_parser("index", parents=[json_flag], help="build or update the index; print what changed")
+    _add_discord_commands(commands)
+    return parser
+
+
+def _add_discord_commands(commands: Any) -> None:
+    """Commands of the Discord front end (bot/discord_app): imported only when used."""
+    commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    sync = commands.add_parser("sync", help="sync slash commands to Discord now")
+    sync.add_argument("--guild", type=int, help="sync to this guild only (instant)")
+    commands.add_parser("sandbox", help="try the bot locally against the bundled Discord emulator")
+
+
+def load_settings(args: argparse.Namespace) -> tuple[Config, ServiceSettings]:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError("\n".join(exc.problems)) from exc
+    corpus_dir = args.corpus or config.corpus_dir
+    db_path = args.db or config.db_path
+    return config, ServiceSettings(db_path=db_path, corpus_dir=corpus_dir, max_file_bytes=config.max_file_bytes)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config, settings = load_settings(args)
+        if args.command in ("run", "sync", "sandbox"):
+            from bot.discord_app.launcher import run_discord_command
+
+            return run_discord_command(args, config, settings)
+        return asyncio.run(_dispatch(args, settings))
+    except UsageError as exc:
+        print(f"corpus-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `corpus-bot ask … | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return EXIT_OK
+
+
+async def _dispatch(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    as_json = getattr(args, "json", False)
+    if args.command == "check":
+        return await _check(settings, as_json)
+    try:
+        service = await CorpusService.open(settings)
+    except SchemaTooNew as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        if args.command == "index":
+            return await _index(service, as_json)
+        await _refresh(service)
+        return await _ask(service, args, as_json)
+    finally:
+        await service.close()
+
+
+async def _check(settings: ServiceSettings, as_json: bool) -> int:
+    service = await CorpusService.open(settings)
+    try:
+        problems = await service.check()
+    finally:
+        await service.close()
+    if as_json:
+        _print_json(render.problems_json(problems))
+    elif problems:
+        print(f"{len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+    else:
+        print(f"OK: config and corpus ({settings.corpus_dir}) are valid.")
+    return EXIT_USAGE if problems else EXIT_OK
+
+
+async def _index(service: CorpusService, as_json: bool) -> int:
+    try:
+        report = await service.reload()
+    except CorpusInvalid as exc:
+        if as_json:
+            _print_json(render.problems_json(exc.problems))
+        print(f"corpus-bot: {exc}\nThe index was not changed.", file=sys.stderr)
+        return EXIT_USAGE
+    _print_json(render.report_json(report)) if as_json else print(render.report_text(report))
+    return EXIT_OK
+
+
+async def _refresh(service: CorpusService) -> None:
+    """Answer from the current corpus: an incremental reload (cheap when nothing changed).
+
+    A broken corpus does not stop answers: the last good index keeps serving, with a warning.
+    """
+    try:
+        await service.reload()
+    except CorpusInvalid as exc:
+        if (await service.stats()).documents == 0:
+            raise UsageError(f"{exc}\nNo previous index to answer from; fix the corpus (corpus-bot check).") from exc
+        print(
+            f"corpus-bot: warning: {len(exc.problems)} problem(s) in the corpus (see `corpus-bot check`); "
+            "answering from the last good index.",
+            file=sys.stderr,
+        )
+
+
+async def _ask(service: CorpusService, args: argparse.Namespace, as_json: bool) -> int:
+    query = " ".join(getattr(args, "query", []) or [])
+    handlers: dict[str, Callable[[], Awaitable[tuple[dict[str, Any], str]]]] = {
+        "post": lambda: _pair(service.post(query), render.post_json, render.post_text),
+        "author": lambda: _pair(service.author(query), render.author_json, render.author_text),
+        "authors": lambda: _pair(
+            service.authors(),
+            lambda authors: {"authors": [render.author_count_json(a) for a in authors]},
+            render.authors_text,
+        ),
+        "summarize": lambda: _pair(
+            service.summarize(query, sentences=args.sentences), render.summary_json, render.summary_text
+        ),
+        "reasons": lambda: _pair(service.reasons(args.topic), render.reasons_json, render.reasons_text),
+        "search": lambda: _pair(service.search(query, limit=args.limit), render.search_json, render.search_text),
+    }
+    try:
+        payload, text = await handlers[args.question]()
+    except AnswerError as exc:
+        if as_json:
+            _print_json(exc.to_json())
+        message = exc.message
+        if exc.candidates:
+            message += " Did you mean: " + "; ".join(f"{c.label} [{c.value}]" for c in exc.candidates[:5])
+        print(f"corpus-bot: {message}", file=sys.stderr)
+        return EXIT_ANSWER
+    if as_json:
+        _print_json(payload)
+    else:
+        print(text)
+    return EXIT_OK
+
+
+async def _pair(
+    answer: Awaitable[Any], to_json: Callable[[Any], dict[str, Any]], to_text: Callable[[Any], str]
+) -> tuple[dict[str, Any], str]:
+    value = await answer
+    return to_json(value), to_text(value)
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, ensure_ascii=False, indent=2))

@@ -1,0 +1,197 @@
+"""How the CLI shows answers: plain text for people, one JSON object for programs.
+
+Both renderings come from the same typed answers the Discord layer renders as embeds, so the
+command line shows exactly what the bot would say.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from bot.corpus.models import (
+    HIGHLIGHT_CLOSE,
+    HIGHLIGHT_OPEN,
+    AuthorCount,
+    AuthorPosts,
+    DocumentRef,
+    Post,
+    Problem,
+    Reasons,
+    ReloadReport,
+    SearchResults,
+    Summary,
+    shown_title,
+)
+
+EXCERPT_NOTE = "Note: the corpus holds only the opening of this post; this summary covers that opening."
+WIDTH = 100
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def document_json(ref: DocumentRef) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "title": ref.title,
+        "title_source": ref.title_source,
+        "subtitle": ref.subtitle,
+        "authors": list(ref.authors),
+        "published": ref.published.isoformat() if ref.published else None,
+        "url": ref.url,
+        "publisher": ref.publisher,
+        "kind": ref.kind,
+        "excerpt": ref.excerpt,
+    }
+
+
+def highlight_markdown(snippet: str) -> str:
+    """Search snippets mark matches with ⟦…⟧; people and JSON consumers get **bold** Markdown."""
+    return snippet.replace(HIGHLIGHT_OPEN, "**").replace(HIGHLIGHT_CLOSE, "**")
+
+
+def post_json(post: Post) -> dict[str, Any]:
+    return {"document": document_json(post.ref), "body": post.body, "word_count": post.word_count,
+            "annotations": post.annotations}
+
+
+def author_json(answer: AuthorPosts) -> dict[str, Any]:
+    return {"author": author_count_json(answer.author), "documents": [document_json(r) for r in answer.posts]}
+
+
+def author_count_json(author: AuthorCount) -> dict[str, Any]:
+    return {"name": author.name, "posts": author.posts}
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    return {
+        "document": document_json(summary.ref),
+        "sentences": list(summary.sentences),
+        "excerpt": summary.excerpt,
+        "note": EXCERPT_NOTE if summary.excerpt else None,
+    }
+
+
+def reasons_json(answer: Reasons) -> dict[str, Any]:
+    return {
+        "document": document_json(answer.ref),
+        "topic": answer.topic,
+        "reasons": [{"label": r.label, "quote": r.quote, "paragraph": r.paragraph} for r in answer.reasons],
+    }
+
+
+def search_json(results: SearchResults) -> dict[str, Any]:
+    return {
+        "query": results.query,
+        "total": results.total,
+        "hits": [
+            {"document": document_json(h.ref), "snippet": highlight_markdown(h.snippet), "score": round(h.score, 4)}
+            for h in results.hits
+        ],
+    }
+
+
+def report_json(report: ReloadReport) -> dict[str, Any]:
+    return {
+        "added": list(report.added),
+        "changed": list(report.changed),
+        "removed": list(report.removed),
+        "unchanged": report.unchanged,
+        "reparsed": report.reparsed,
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def problems_json(problems: list[Problem]) -> dict[str, Any]:
+    return {"problems": [{"file": p.where, "line": p.line, "message": p.message} for p in problems]}
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def citation(ref: DocumentRef) -> str:
+    """One line that says where an answer is from."""
+    parts = [shown_title(ref.title, ref.title_source)]
+    parts.append("by " + _names(ref.authors) if ref.authors else f"by {ref.publisher or 'unknown author'}")
+    parts.append(ref.published.isoformat() if ref.published else "date unknown")
+    line = " — ".join(parts)
+    return f"{line}\n  {ref.url}" if ref.url else f"{line}\n  (no public URL known)"
+
+
+def _names(names: tuple[str, ...]) -> str:
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + ", and " + names[-1]
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return "\n".join(
+        textwrap.fill(paragraph, WIDTH, initial_indent=indent, subsequent_indent=indent)
+        for paragraph in text.split("\n")
+    )
+
+
+def post_text(post: Post) -> str:
+    lines = [citation(post.ref)]
+    if post.ref.subtitle:
+        lines.append(_wrap(post.ref.subtitle))
+    if post.ref.excerpt:
+        lines.append(f"[excerpt: the corpus holds only the opening of this post, {post.word_count} words]")
+    lines.append("")
+    lines.append(post.body)
+    return "\n".join(lines)
+
+
+def author_text(answer: AuthorPosts) -> str:
+    lines = [f"{answer.author.name}: {answer.author.posts} post(s), newest first"]
+    for ref in answer.posts:
+        date = ref.published.isoformat() if ref.published else "date unknown"
+        lines.append(f"- {shown_title(ref.title, ref.title_source)} ({date}) [{ref.id}]")
+    return "\n".join(lines)
+
+
+def authors_text(authors: list[AuthorCount]) -> str:
+    return "\n".join(f"{a.posts:3d}  {a.name}" for a in authors) or "No authors in the corpus."
+
+
+def summary_text(summary: Summary) -> str:
+    lines = [citation(summary.ref), ""]
+    if summary.sentences:
+        lines.extend(_wrap(s, "  ") for s in summary.sentences)
+    else:
+        lines.append("  (no sentence of this text fits the summary's length budget)")
+    if summary.excerpt:
+        lines.extend(["", EXCERPT_NOTE])
+    return "\n".join(lines)
+
+
+def reasons_text(answer: Reasons) -> str:
+    head = "Access Now's reasons for resigning"
+    if answer.topic:
+        head += f" that mention '{answer.topic}'"
+    lines = [head + ", quoted verbatim from:", citation(answer.ref), ""]
+    for number, reason in enumerate(answer.reasons, start=1):
+        lines.append(f"{number}. {reason.label} (paragraph {reason.paragraph})")
+        lines.append(_wrap(f"“{reason.quote}”", "   > "))
+    return "\n".join(lines)
+
+
+def search_text(results: SearchResults) -> str:
+    if not results.hits:
+        return f"No document matches '{results.query}'."
+    lines = [f"{results.total} document(s) match '{results.query}':"]
+    for number, hit in enumerate(results.hits, start=1):
+        lines.append(f"{number}. {shown_title(hit.ref.title, hit.ref.title_source)} [{hit.ref.id}]")
+        lines.append(_wrap(highlight_markdown(hit.snippet), "   "))
+    return "\n".join(lines)
+
+
+def report_text(report: ReloadReport) -> str:
+    lines = [
+        f"Index updated in {report.seconds:.2f} s: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged ({report.reparsed} file(s) parsed)."
+    ]
+    for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        lines.extend(f"  {label}: {doc_id}" for doc_id in ids)
+    return "\n".join(lines)
