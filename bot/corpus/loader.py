@@ -22,9 +22,23 @@ from bot.corpus.models import AuthorName, Document, Problem, Reason
 from bot.corpus.names import name_key, split_affiliation
 
 try:  # libyaml's loader is several times faster; the pure one gives identical results.
-    _FastLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _SafeBase: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _FastLoader = yaml.SafeLoader
+    _SafeBase = yaml.SafeLoader
+
+
+class _FastLoader(_SafeBase):  # type: ignore[misc, valid-type]
+    """A safe loader whose impossible dates ("2020-13-45") stay text for the validator to report."""
+
+
+def _lenient_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")

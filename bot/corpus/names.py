@@ -28,7 +28,8 @@ def fold(text: str) -> str:
 
     Words are separated by single spaces. Deterministic and idempotent: fold(fold(x)) == fold(x).
     """
-    decomposed = unicodedata.normalize("NFKD", text)
+    # upper() first so that letters whose lower and upper forms fold apart (Turkish ı/I) agree.
+    decomposed = unicodedata.normalize("NFKD", text.upper().casefold())
     no_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     words = _NON_WORD.sub(" ", no_marks.casefold())
     return " ".join(words.split())

@@ -1,0 +1,117 @@
+"""The CLI through its entry point: text for people, JSON for programs, honest exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def cli(tmp_path: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml here: defaults apply
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["--corpus", str(corpus_dir), "--db", str(tmp_path / "i.db"), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_index_then_incremental(cli) -> None:
+    code, out, _ = cli("index", "--json")
+    assert code == 0 and len(json.loads(out)["added"]) == 11
+    code, out, _ = cli("index")
+    assert code == 0 and "0 added, 0 changed, 0 removed, 11 unchanged" in out
+
+
+def test_ask_post_json_shape(cli) -> None:
+    code, out, _ = cli("ask", "post", "meltdown", "--json")
+    doc = json.loads(out)["document"]
+    assert code == 0
+    assert doc["id"] == "lessons-from-meltdown-and-spectre"
+    assert doc["authors"] == ["Jasmine Wang"] and doc["published"] == "2021-02-26"
+    assert doc["url"].startswith("https://medium.com/")
+
+
+def test_ask_every_question_in_text(cli) -> None:
+    assert "Emily Saltz: 4 post(s)" in cli("ask", "author", "emily", "SALTZ")[1]
+    assert "Claire Wardle" in cli("ask", "authors")[1]
+    code, out, _ = cli("ask", "summarize", "meltdown", "--sentences", "2")
+    assert code == 0 and "only the opening of this post" in out
+    out = cli("ask", "reasons", "--topic", "facial recognition")[1]
+    assert "(paragraph 6)" in out and "facial recognition" in out
+    assert "**facial**" in cli("ask", "search", "facial", "recognition")[1]
+
+
+def test_json_answers(cli) -> None:
+    summary = json.loads(cli("ask", "summarize", "access-now-resigns-from-pai", "--json")[1])
+    assert isinstance(summary["sentences"], list) and summary["excerpt"] is False
+    reasons = json.loads(cli("ask", "reasons", "--json")[1])["reasons"]
+    assert set(reasons[0]) == {"label", "quote", "paragraph"} and len(reasons) == 7
+    hits = json.loads(cli("ask", "search", "publication norms", "--limit", "1", "--json")[1])["hits"]
+    assert len(hits) == 1 and set(hits[0]) == {"document", "snippet", "score"}
+    authors = json.loads(cli("ask", "authors", "--json")[1])["authors"]
+    assert {"name": "Emily Saltz", "posts": 4} in authors
+
+
+def test_not_found_and_ambiguous_exit_1(cli) -> None:
+    code, out, err = cli("ask", "author", "Claire", "--json")
+    assert code == 1
+    error = json.loads(out)["error"]
+    assert error["kind"] == "ambiguous" and len(error["candidates"]) == 2
+    assert err.count("\n") == 1 and "Did you mean" in err
+    code, out, err = cli("ask", "post", "no such thing at all")
+    assert code == 1 and out == "" and "No post matches" in err
+
+
+def test_bad_input_exit_1(cli) -> None:
+    code, out, _ = cli("ask", "summarize", "meltdown", "--sentences", "0", "--json")
+    assert code == 1 and json.loads(out)["error"]["kind"] == "bad_input"
+    code, out, _ = cli("ask", "search", '"*:()', "--json")
+    assert code == 1 and json.loads(out)["error"]["kind"] == "bad_input"
+
+
+def test_usage_and_config_errors_exit_2(cli, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli("ask", "nonsense")
+    assert caught.value.code == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("corpus_dri: x\n", encoding="utf-8")
+    code = main(["--config", str(bad), "check"])
+    assert code == 2
+
+
+def test_check_lists_every_problem(cli, corpus_dir: Path) -> None:
+    assert cli("check")[0] == 0
+    (corpus_dir / "bad.md").write_text("---\nid: Bad\n---\n\n", encoding="utf-8")
+    code, _, err = cli("check")
+    assert code == 2
+    assert "bad.md:2: 'id' must be a slug" in err and "bad.md" in err and "no body text" in err
+
+
+def test_broken_corpus_still_answers_from_the_last_index(cli, corpus_dir: Path) -> None:
+    assert cli("index")[0] == 0
+    (corpus_dir / "bad.md").write_text("no front matter", encoding="utf-8")
+    assert cli("index")[0] == 2
+    code, out, err = cli("ask", "post", "meltdown")
+    assert code == 0 and "Jasmine Wang" in out and "answering from the last good index" in err
+
+
+def test_console_script_runs_as_a_module(tmp_path: Path) -> None:
+    env = {**os.environ, "CORPUS_BOT_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "reasons", "--topic", "surveillance", "--json"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (reason,) = json.loads(result.stdout)["reasons"]
+    assert "mass surveillance" in reason["quote"]
