@@ -9,9 +9,11 @@ parameter; nothing user-supplied is ever spliced into a statement.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -117,6 +119,7 @@ class CorpusStore:
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> CorpusStore:
@@ -136,6 +139,28 @@ class CorpusStore:
         await reader.execute("PRAGMA query_only = ON")
         await reader.execute("PRAGMA busy_timeout = 10000")
         return cls(path, writer, reader)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer connection inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error).
+
+        For features that must write several tables atomically (the feed writes a new entry, its
+        seen-set row and its announcement queue in one transaction). Writes are serialized: one
+        transaction at a time.
+        """
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        """The read-only connection (sees the last committed state)."""
+        return self._reader
 
     async def close(self) -> None:
         """Close both connections; the WAL is checkpointed by SQLite on the last close."""
@@ -183,50 +208,39 @@ class CorpusStore:
         new versions, refresh file facts of unchanged files (id, path, size, mtime), drop authors
         nobody cites any more, and stamp the reload time. All or nothing."""
         stamp = now_iso()
-        await self._writer.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction() as writer:
             doomed = [*removed_ids, *(change.document.id for change in upserts)]
             if doomed:
-                await self._writer.executemany(
-                    "DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in doomed]
-                )
+                await writer.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in doomed])
             if upserts:
-                await self._insert_documents(upserts, stamp)
+                await self.insert_documents(writer, upserts, stamp)
             if touched:
-                await self._writer.executemany(
+                await writer.executemany(
                     "UPDATE documents SET source_path = ?, file_size = ?, file_mtime_ns = ? WHERE id = ?",
                     [(path, size, mtime, doc_id) for doc_id, path, size, mtime in touched],
                 )
             if doomed:
-                await self._writer.execute(
-                    "DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)"
-                )
-            await self._writer.execute(
+                await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
+            await writer.execute(
                 "INSERT INTO meta (key, value) VALUES ('last_reload', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (stamp,),
             )
-            await self._writer.execute("COMMIT")
-        except BaseException:
-            await self._writer.execute("ROLLBACK")
-            raise
 
     async def upsert_documents(self, documents: Sequence[Document]) -> None:
         """Insert or replace documents that do not come from corpus files (feed entries)."""
-        stamp = now_iso()
-        await self._writer.execute("BEGIN IMMEDIATE")
-        try:
-            await self._writer.executemany(
-                "DELETE FROM documents WHERE id = ?", [(d.id,) for d in documents]
-            )
-            await self._insert_documents([FileChange(d, None, None) for d in documents], stamp)
-            await self._writer.execute("COMMIT")
-        except BaseException:
-            await self._writer.execute("ROLLBACK")
-            raise
+        async with self.transaction() as writer:
+            await self.replace_documents(writer, documents)
 
-    async def _insert_documents(self, changes: Sequence[FileChange], stamp: str) -> None:
-        await self._writer.executemany(
+    async def replace_documents(self, writer: aiosqlite.Connection, documents: Sequence[Document]) -> None:
+        """Inside a `transaction()`: insert documents, replacing any with the same id."""
+        await writer.executemany("DELETE FROM documents WHERE id = ?", [(d.id,) for d in documents])
+        await self.insert_documents(writer, [FileChange(d, None, None) for d in documents], now_iso())
+        await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
+
+    async def insert_documents(self, writer: aiosqlite.Connection, changes: Sequence[FileChange], stamp: str) -> None:
+        """Inside a `transaction()`: insert new documents with their authors."""
+        await writer.executemany(
             _INSERT_DOCUMENT,
             [_document_row(c.document, c.size, c.mtime_ns, stamp) for c in changes],
         )
@@ -236,12 +250,12 @@ class CorpusStore:
                 authors.setdefault(author.key, author.name)
         if not authors:
             return
-        await self._writer.executemany(
+        await writer.executemany(
             "INSERT INTO authors (key, name) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
             list(authors.items()),
         )
-        ids = await self._author_ids(list(authors))
-        await self._writer.executemany(
+        ids = await self._author_ids(writer, list(authors))
+        await writer.executemany(
             "INSERT INTO document_authors (doc_id, position, author_id, affiliation) VALUES (?, ?, ?, ?)",
             [
                 (c.document.id, position, ids[a.key], a.affiliation)
@@ -250,12 +264,12 @@ class CorpusStore:
             ],
         )
 
-    async def _author_ids(self, keys: list[str]) -> dict[str, int]:
+    async def _author_ids(self, writer: aiosqlite.Connection, keys: list[str]) -> dict[str, int]:
         ids: dict[str, int] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = await self._writer.execute_fetchall(
+            rows = await writer.execute_fetchall(
                 f"SELECT key, id FROM authors WHERE key IN ({marks})",  # noqa: S608 - only '?' marks
                 chunk,
             )
@@ -411,20 +425,22 @@ class CorpusStore:
         return json.loads(rows[0][0]) if rows else None
 
     async def cache_summary(self, digest: str, params: str, sentences: list[str]) -> None:
-        await self._writer.execute(
-            "INSERT OR REPLACE INTO summaries (content_hash, params, sentences) VALUES (?, ?, ?)",
-            (digest, params, json.dumps(sentences, ensure_ascii=False)),
-        )
+        async with self.transaction() as writer:
+            await writer.execute(
+                "INSERT OR REPLACE INTO summaries (content_hash, params, sentences) VALUES (?, ?, ?)",
+                (digest, params, json.dumps(sentences, ensure_ascii=False)),
+            )
 
     async def meta(self, key: str) -> str | None:
         rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self._writer.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        async with self.transaction() as writer:
+            await writer.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     async def schema_version(self) -> int:
         rows = await self._reader.execute_fetchall("PRAGMA user_version")
