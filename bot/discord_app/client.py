@@ -1,0 +1,62 @@
+"""The bot itself: a `commands.Bot` (or `AutoShardedBot` when sharding is configured).
+
+Everything that must happen once happens in `setup_hook` (load the cogs, install the error
+handler, sync commands if they changed), never in `on_ready`, which fires on every reconnect.
+Mentions are off client-wide: nothing the bot sends can ping @everyone, a role or a user.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.config import Config
+from bot.corpus.service import CorpusService
+from bot.discord_app.errors import on_tree_error
+from bot.discord_app.exts import EXTENSIONS
+from bot.discord_app.sync import sync_if_changed
+
+log = logging.getLogger(__name__)
+
+
+class CorpusBot(commands.Bot):
+    def __init__(self, config: Config, service: CorpusService, **options: Any) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and permissions; no privileged intents needed
+        options.setdefault("chunk_guilds_at_startup", False)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.config = config
+        self.service = service
+        self.extensions_to_load: tuple[str, ...] = EXTENSIONS
+
+    async def setup_hook(self) -> None:
+        for extension in self.extensions_to_load:
+            await self.load_extension(extension)
+        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        if self.config.discord.sync_on_start:
+            await sync_if_changed(self.tree, self.service.store, self.config.discord.dev_guild_id)
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d guild(s)", self.user, len(self.guilds))
+
+
+class ShardedCorpusBot(CorpusBot, commands.AutoShardedBot):
+    """The same bot on several shards; `shard_count`/`shard_ids` come from config."""
+
+
+def create_bot(config: Config, service: CorpusService, **options: Any) -> CorpusBot:
+    if config.discord.shard_count:
+        options.setdefault("shard_count", config.discord.shard_count)
+        if config.discord.shard_ids is not None:
+            options.setdefault("shard_ids", list(config.discord.shard_ids))
+        return ShardedCorpusBot(config, service, **options)
+    return CorpusBot(config, service, **options)

@@ -1,0 +1,57 @@
+"""One error handler for every slash command (`tree.on_error`).
+
+Each failure becomes a friendly ephemeral reply; no traceback ever reaches a user. Unexpected
+errors get a short id, logged with the traceback, so a user's report can be matched to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from bot.corpus.errors import AnswerError
+from bot.discord_app.checks import NotAdmin
+from bot.discord_app.limits import clip, safe
+from bot.discord_app.render import answer_error_text
+
+log = logging.getLogger(__name__)
+
+
+def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
+    """The message for a user, and whether the error was unexpected (to be logged)."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, AnswerError):
+        return answer_error_text(original), False
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: you can use this again in {error.retry_after:.0f} s.", False
+    if isinstance(error, NotAdmin):
+        return str(error), False
+    if isinstance(error, app_commands.MissingPermissions):
+        missing = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"You need the {missing} permission for this.", False
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works in servers only, not in DMs.", False
+    if isinstance(error, app_commands.TransformerError):
+        return clip(f"“{safe(str(error.value))}” is not a valid value here.", 2000), False
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here.", False
+    return "", True
+
+
+async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    message, unexpected = describe(error)
+    if unexpected:
+        error_id = secrets.token_hex(4)
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error("error %s in /%s (user %s)", error_id, command, interaction.user.id, exc_info=error)
+        message = f"Something went wrong on our side (error id `{error_id}`); it has been logged. Please try again later."
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not tell user %s about an error", interaction.user.id, exc_info=True)

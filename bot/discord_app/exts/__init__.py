@@ -1,0 +1,10 @@
+"""One cog per feature; each is a discord.py extension loaded in `setup_hook`."""
+
+EXTENSIONS: tuple[str, ...] = (
+    "bot.discord_app.exts.posts",
+    "bot.discord_app.exts.authors",
+    "bot.discord_app.exts.reasons",
+    "bot.discord_app.exts.search",
+    "bot.discord_app.exts.about",
+    "bot.discord_app.exts.admin",
+)

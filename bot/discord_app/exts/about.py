@@ -1,0 +1,24 @@
+"""/about: what the bot is, how big its corpus is, when it was last reloaded, and a guide."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.discord_app.exts._base import CorpusCog
+from bot.discord_app.render import about_embed
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import CorpusBot
+
+
+class About(CorpusCog):
+    @app_commands.command(name="about", description="What this bot is and how to use it.")
+    async def about(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(embed=about_embed(await self.service.stats()), ephemeral=True)
+
+
+async def setup(bot: CorpusBot) -> None:
+    await bot.add_cog(About(bot))

@@ -1,0 +1,35 @@
+"""/author and /authors: who wrote what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot.discord_app.exts._base import CorpusCog, to_choices
+from bot.discord_app.render import author_pages, authors_pages
+from bot.discord_app.views import Paginator
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import CorpusBot
+
+
+class Authors(CorpusCog):
+    @app_commands.command(name="author", description="List an author's posts, newest first.")
+    @app_commands.describe(name="The author's name; part of it works too (start typing to pick)")
+    async def author(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 200]) -> None:
+        answer = await self.service.author(name)
+        await Paginator.send(interaction, author_pages(answer))
+
+    @author.autocomplete("name")
+    async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return to_choices(await self.service.author_choices(current))
+
+    @app_commands.command(name="authors", description="Every author of the corpus, with a post count.")
+    async def authors(self, interaction: discord.Interaction) -> None:
+        await Paginator.send(interaction, authors_pages(await self.service.authors()))
+
+
+async def setup(bot: CorpusBot) -> None:
+    await bot.add_cog(Authors(bot))

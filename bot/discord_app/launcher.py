@@ -1,0 +1,108 @@
+"""`corpus-bot run | sync | sandbox`: the one launcher of the Discord bot.
+
+`run` opens the index, brings it up to date with the corpus folder, and runs the bot until
+SIGINT/SIGTERM, then closes the bot and the database cleanly. `sync` pushes the slash commands to
+Discord. `sandbox` runs the real bot against the bundled Discord emulator, for people without a
+Discord account (or token) who want to try it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import discord
+import yarl
+
+from bot.config import Config
+from bot.corpus.errors import CorpusInvalid
+from bot.corpus.service import CorpusService, ServiceSettings
+from bot.discord_app.client import CorpusBot, create_bot
+from bot.discord_app.sync import sync_commands
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN = (
+    "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications, copy its "
+    "token, then run: export DISCORD_TOKEN=<the token>   (or try `corpus-bot sandbox` with no token)"
+)
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def point_discord_at(api_base: str | None, gateway_url: str | None) -> None:
+    """Send REST and gateway traffic to a Discord-compatible endpoint (a proxy or an emulator)."""
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def run_discord_command(args: argparse.Namespace, config: Config, settings: ServiceSettings) -> int:
+    discord.utils.setup_logging(level=getattr(logging, config.log_level))
+    if args.command == "sandbox":
+        from bot.discord_app.sandbox import run_sandbox
+
+        return asyncio.run(run_sandbox(config, settings))
+    if not config.discord.token:
+        print(f"corpus-bot: {NO_TOKEN}", file=sys.stderr)
+        return EXIT_USAGE
+    point_discord_at(config.discord.api_base, config.discord.gateway_url)
+    try:
+        if args.command == "sync":
+            return asyncio.run(_sync(config, settings, args.guild))
+        return asyncio.run(run_bot(config, settings))
+    except discord.LoginFailure:
+        print("corpus-bot: Discord refused the token in DISCORD_TOKEN; check it and try again.", file=sys.stderr)
+        return EXIT_USAGE
+
+
+@contextlib.asynccontextmanager
+async def open_service(settings: ServiceSettings) -> AsyncIterator[CorpusService]:
+    """The service with an up-to-date index; a broken corpus folder keeps the last good index."""
+    service = await CorpusService.open(settings)
+    try:
+        try:
+            report = await service.reload()
+            log.info("corpus loaded: %d added, %d changed, %d removed", len(report.added), len(report.changed), len(report.removed))
+        except CorpusInvalid as exc:
+            log.error("the corpus has problems; serving the last good index:\n%s", exc)
+        yield service
+    finally:
+        await service.close()
+
+
+async def run_bot(config: Config, settings: ServiceSettings, **bot_options: object) -> int:
+    async with open_service(settings) as service:
+        if (await service.stats()).documents == 0:
+            log.warning("the index is empty: the bot will answer that it knows no documents")
+        bot = create_bot(config, service, **bot_options)
+        _close_on_signals(bot)
+        async with bot:
+            assert config.discord.token
+            await bot.start(config.discord.token)
+    return EXIT_OK
+
+
+def _close_on_signals(bot: CorpusBot) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+
+
+async def _sync(config: Config, settings: ServiceSettings, guild_id: int | None) -> int:
+    """Log in over REST only (no gateway), sync, and leave."""
+    async with open_service(settings) as service:
+        bot = create_bot(replace(config, discord=replace(config.discord, sync_on_start=False)), service)
+        async with bot:
+            assert config.discord.token
+            await bot.login(config.discord.token)  # runs setup_hook: cogs loaded, no gateway
+            count = await sync_commands(bot.tree, service.store, guild_id or config.discord.dev_guild_id)
+    print(f"Synced {count} commands {'to guild ' + str(guild_id) if guild_id else 'globally'}.")
+    return EXIT_OK

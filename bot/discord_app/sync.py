@@ -1,0 +1,52 @@
+"""Explicit, cheap command sync.
+
+Syncing is rate limited by Discord and never needed when the commands did not change, so the bot
+stores a fingerprint of the command tree per scope (global or one guild) in its index and syncs
+on start only when the fingerprint changed. It never syncs in `on_ready` (which fires again on
+every reconnect). `corpus-bot sync` forces a sync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.corpus.store import CorpusStore
+
+log = logging.getLogger(__name__)
+
+
+def tree_fingerprint(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:
+    payload = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    encoded = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _scope(guild_id: int | None) -> tuple[discord.Object | None, str]:
+    return (discord.Object(guild_id), f"commands_hash:guild:{guild_id}") if guild_id else (None, "commands_hash:global")
+
+
+async def sync_commands(tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None) -> int:
+    """Sync now (to one guild, instantly, or globally); remember what was synced."""
+    guild, key = _scope(guild_id)
+    if guild is not None:
+        tree.copy_global_to(guild=guild)
+    synced = await tree.sync(guild=guild)
+    await store.set_meta(key, tree_fingerprint(tree, guild))
+    log.info("synced %d commands (%s)", len(synced), f"guild {guild_id}" if guild_id else "global")
+    return len(synced)
+
+
+async def sync_if_changed(tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None) -> bool:
+    guild, key = _scope(guild_id)
+    if guild is not None:
+        tree.copy_global_to(guild=guild)
+    if await store.meta(key) == tree_fingerprint(tree, guild):
+        log.info("commands unchanged since the last sync; not syncing")
+        return False
+    await sync_commands(tree, store, guild_id)
+    return True

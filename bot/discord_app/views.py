@@ -1,0 +1,77 @@
+"""Paging through long answers with buttons.
+
+Only the person who asked can turn the pages (others get a quiet ephemeral note), and when the
+view times out its buttons are removed from the message, so nobody clicks a dead button.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from bot.discord_app.render import number_pages
+
+PAGE_TIMEOUT_SECONDS = 180.0
+
+
+class Paginator(discord.ui.View):
+    def __init__(self, pages: list[discord.Embed], *, owner_id: int, timeout: float = PAGE_TIMEOUT_SECONDS) -> None:
+        super().__init__(timeout=timeout)
+        self.pages = number_pages(pages)
+        self.owner_id = owner_id
+        self.index = 0
+        self.message: discord.InteractionMessage | None = None
+        self._sync_buttons()
+
+    @classmethod
+    async def send(
+        cls, interaction: discord.Interaction, pages: list[discord.Embed], *, ephemeral: bool = False
+    ) -> None:
+        """Reply with the first page, and buttons only when there is more than one page."""
+        if len(pages) <= 1:
+            await respond(interaction, embed=pages[0], ephemeral=ephemeral)
+            return
+        view = cls(pages, owner_id=interaction.user.id)
+        await respond(interaction, embed=view.pages[0], view=view, ephemeral=ephemeral)
+        view.message = await interaction.original_response()
+
+    def _sync_buttons(self) -> None:
+        self.previous_page.disabled = self.index == 0
+        self.next_page.disabled = self.index >= len(self.pages) - 1
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who asked can turn these pages; run the command yourself to browse.",
+            ephemeral=True,
+        )
+        return False
+
+    async def _show(self, interaction: discord.Interaction, index: int) -> None:
+        self.index = max(0, min(index, len(self.pages) - 1))
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+
+    @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
+    async def previous_page(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
+        await self._show(interaction, self.index - 1)
+
+    @discord.ui.button(label="Next", emoji="▶️", style=discord.ButtonStyle.secondary)
+    async def next_page(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
+        await self._show(interaction, self.index + 1)
+
+    async def on_timeout(self) -> None:
+        if self.message is not None:
+            try:
+                await self.message.edit(view=None)
+            except discord.HTTPException:
+                pass  # the message is gone or the token expired: nothing left to tidy
+
+
+async def respond(interaction: discord.Interaction, **kwargs: object) -> None:
+    """Answer an interaction whether or not it was deferred."""
+    if interaction.response.is_done():
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        await interaction.followup.send(**kwargs)  # type: ignore[arg-type]
+    else:
+        await interaction.response.send_message(**kwargs)  # type: ignore[arg-type]
