@@ -1,0 +1,198 @@
+"""Benchmark the extractive summarizer against Lead-3 and sumy's LexRank and TextRank.
+
+Run by hand, never by CI and never imported by tests: it needs bench-only packages and the
+CNN/DailyMail evaluation file, which stays in the shared folder (its articles are for research
+use and are never copied into the project). From the repository root:
+
+    python3 -m venv /tmp/benchvenv
+    /tmp/benchvenv/bin/pip install -r bench/requirements-summaries.txt
+    /tmp/benchvenv/bin/python bench/bench_summaries.py
+    /tmp/benchvenv/bin/python bench/bench_summaries.py --split dev    # the half to tune on
+    /tmp/benchvenv/bin/python bench/bench_summaries.py --split test   # the half to report on
+
+Options: --data PATH (default ../shared/eval/cnndm_frank250.jsonl, i.e. /work/shared/eval/...),
+--split all|dev|test (a fixed half of the articles by SHA-1 of their id), --limit N.
+
+What it measures: ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 (Google's rouge-score, Porter stemming),
+averaged over the articles, against the human highlights (one sentence a line), and documents
+per second counting the summarizer's own time only (sentence splitting and, for sumy, parsing
+included; ROUGE not), the faster of two passes over the articles.
+Every system returns 3 sentences. Rows:
+
+- "ours": `summarize(text, max_sentences=3, max_chars=100_000)`, no title (the file has none).
+- "ours + URL title": the same with the article's URL slug as its title. DailyMail URLs carry
+  the headline ("Gary-Locke-set-confirmed-permanent-Kilmarnock-manager"), the nearest thing to
+  the titles our corpus documents have; Lead-3 and sumy do not use it, so compare with care.
+- "Lead-3": the first 3 sentences of our `split_sentences`.
+- "sumy LexRank" / "sumy TextRank": sumy 0.13 with its English Snowball stemmer and stop words.
+  NLTK's punkt data cannot be downloaded here (no network), so sumy is given our own tokenizer:
+  `split_sentences` for sentences and a word regex for words (printed under the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # run from a bench venv that does not install the project
+
+from bot.corpus.sentences import split_sentences  # noqa: E402
+from bot.corpus.summarizer import summarize  # noqa: E402
+
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "eval" / "cnndm_frank250.jsonl"
+SENTENCES = 3
+TIMED_PASSES = 2
+WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
+
+Summarizer = Callable[[dict[str, str]], list[str]]
+
+
+class OwnTokenizer:
+    """sumy's tokenizer protocol (`to_sentences`, `to_words`) on top of `split_sentences`, so
+    sumy runs offline without NLTK's punkt data."""
+
+    description = (
+        "bot.corpus.sentences.split_sentences + regex words [^\\W\\d_](?:[^\\W\\d_]|['’-])*"
+    )
+    language = "english"
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        return tuple(s.text for s in split_sentences(paragraph))
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        return tuple(WORD.findall(sentence))
+
+
+@dataclass
+class Result:
+    name: str
+    rouge1: float
+    rouge2: float
+    rouge_lsum: float
+    docs_per_second: float
+
+
+def load(path: Path, split: str, limit: int | None) -> list[dict[str, str]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if split != "all":
+        parity = 0 if split == "dev" else 1
+        rows = [
+            r for r in rows if int(hashlib.sha1(r["id"].encode()).hexdigest(), 16) % 2 == parity
+        ]
+    return rows[:limit] if limit else rows
+
+
+def title_from_url(url: str) -> str:
+    """'…/article-3023941/Gary-Locke-set-confirmed.html' -> 'Gary Locke set confirmed'."""
+    slug = url.rstrip("/").rsplit("/", 1)[-1]
+    slug = re.sub(r"\.s?html?$", "", slug)
+    return slug.replace("-", " ")
+
+
+def ours(row: dict[str, str]) -> list[str]:
+    return summarize(row["text"], max_sentences=SENTENCES, max_chars=100_000)
+
+
+def ours_with_title(row: dict[str, str]) -> list[str]:
+    title = title_from_url(row.get("url", ""))
+    return summarize(row["text"], title=title, max_sentences=SENTENCES, max_chars=100_000)
+
+
+def lead3(row: dict[str, str]) -> list[str]:
+    return [s.text for s in split_sentences(row["text"])[:SENTENCES]]
+
+
+def sumy_summarizer(kind: str) -> Summarizer:
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.parsers.plaintext import PlaintextParser
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.summarizers.text_rank import TextRankSummarizer
+    from sumy.utils import get_stop_words
+
+    cls = LexRankSummarizer if kind == "lexrank" else TextRankSummarizer
+    engine = cls(Stemmer("english"))
+    engine.stop_words = get_stop_words("english")
+    tokenizer = OwnTokenizer()
+
+    def run(row: dict[str, str]) -> list[str]:
+        parser = PlaintextParser.from_string(row["text"], tokenizer)
+        return [str(s) for s in engine(parser.document, SENTENCES)]
+
+    return run
+
+
+def evaluate(name: str, system: Summarizer, rows: Sequence[dict[str, str]]) -> Result:
+    """ROUGE of the first pass; speed from the faster of two passes (the second one runs with
+    warm caches, as a long-running bot does)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
+    passes: list[float] = []
+    summaries: list[list[str]] = []
+    for _ in range(TIMED_PASSES):
+        summaries = []
+        started = time.perf_counter()
+        for row in rows:
+            summaries.append(system(row))
+        passes.append(time.perf_counter() - started)
+    r1: list[float] = []
+    r2: list[float] = []
+    rl: list[float] = []
+    for row, summary in zip(rows, summaries, strict=True):
+        scores = scorer.score(row["reference"], "\n".join(summary))
+        r1.append(scores["rouge1"].fmeasure)
+        r2.append(scores["rouge2"].fmeasure)
+        rl.append(scores["rougeLsum"].fmeasure)
+    elapsed = min(passes)
+    return Result(
+        name,
+        100 * statistics.fmean(r1),
+        100 * statistics.fmean(r2),
+        100 * statistics.fmean(rl),
+        len(rows) / elapsed if elapsed else float("inf"),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    rows = load(args.data, args.split, args.limit)
+    systems: list[tuple[str, Summarizer]] = [
+        ("ours", ours),
+        ("ours + URL title", ours_with_title),
+        ("Lead-3", lead3),
+        ("sumy LexRank", sumy_summarizer("lexrank")),
+        ("sumy TextRank", sumy_summarizer("textrank")),
+    ]
+    results = [evaluate(name, system, rows) for name, system in systems]
+    print(
+        f"{len(rows)} articles from {args.data.name} (split: {args.split}), {SENTENCES} sentences"
+    )
+    print(f"| {'system':<18} | {'R-1':>5} | {'R-2':>5} | {'R-Lsum':>6} | {'docs/s':>8} |")
+    print(f"|{'-' * 20}|{'-' * 7}|{'-' * 7}|{'-' * 8}|{'-' * 10}|")
+    for r in results:
+        print(
+            f"| {r.name:<18} | {r.rouge1:5.1f} | {r.rouge2:5.1f} | {r.rouge_lsum:6.1f} "
+            f"| {r.docs_per_second:8.0f} |"
+        )
+    by_name = {r.name: r for r in results}
+    ratio = by_name["ours"].docs_per_second / by_name["sumy LexRank"].docs_per_second
+    print(f"ours vs LexRank speed: {ratio:.0f}x faster")
+    print(f"sumy tokenizer: {OwnTokenizer.description}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,252 @@
+"""An extractive summary: a few of the document's own sentences, verbatim, in text order.
+
+Why extractive and this simple: every line the bot shows must be text the document contains, so
+the summary only *picks* sentences (from `split_sentences`, exact slices of the text) and never cuts
+or rewrites one. It is a pure, deterministic function of its inputs, costs a few ms, and needs no
+model or network, so it can run in a worker thread and be cached by content hash.
+
+How sentences are picked (weights chosen on principle, see `_Weights`; measured by
+bench/bench_summaries.py):
+
+1. Boilerplate never qualifies: bylines ("By Jasmine Wang"), editor's notes, salutations and
+   sign-offs ("Dear PAI Leadership Team,", "Sincerely,"), page chrome ("Sign in", "Scroll down
+   for video"), text with no letters. Weak sentences (headings and other lines without final
+   punctuation, fewer than `_MIN_WORDS` words, questions standing alone as headings, excerpts cut
+   off by a closing "…") are used only when nothing else is left.
+2. Each remaining sentence gets a score: a position prior (openings carry the gist of news and
+   blog posts alike, the reason Lead-3 is so hard to beat), plus its centrality (cosine with the
+   document's content-word frequencies: sentences about what the whole text is about), plus its
+   overlap with the title when one is given, minus a penalty for questions.
+3. Greedy selection by score with a redundancy check: a sentence that mostly repeats one already
+   picked is passed over, as is one that does not fit the remaining `max_chars` budget.
+4. The picked sentences are returned in text order.
+
+Budget behaviour: `max_chars` bounds the returned sentences joined by one separator character
+("\\n" or " "): `sum(map(len, result)) + len(result) - 1 <= max_chars`. A sentence too long for
+the budget is skipped, never truncated; if no sentence fits at all (e.g. one enormous sentence),
+the result is `[]` and the caller says there is no summary rather than show cut text.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.corpus.sentences import Sentence, is_truncated_excerpt, split_sentences
+
+__all__ = ["summarize"]
+
+_MIN_WORDS = 5
+_TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# "By Jasmine Wang", "Written by Claire Leibowicz and Emily Saltz": a credit line, not content.
+# The name must be capitalized, so "By the end of the year …" is not a byline.
+_BYLINE = re.compile(
+    r"^(?i:by|written by|words by|story by|reporting by|posted by|photos? by)\s+[A-Z]"
+)
+_EDITORIAL = re.compile(
+    r"^[\"“(\[]*(?:editor['’]?s\s+note|note|update[d]?|correction|disclaimer|disclosure|"
+    r"advertisement|related|read more|see also|image|photo|credit|source)\b\s*[:.\-–—]",
+    re.IGNORECASE,
+)
+# Page chrome: the whole sentence is one of these phrases, or it opens with a DailyMail-style
+# "Scroll down for video" marker glued to a photo caption.
+_CHROME = re.compile(
+    r"^(?:(?:sign (?:in|up)|log ?in|subscribe(?: now)?|share(?: this(?: article| post)?)?|"
+    r"follow us(?: on \w+)?|read more|click here|advertisement|get the [\w ]{1,40} app|"
+    r"open in app|skip to (?:main )?content|continue reading|listen to this article)[\W]*$|"
+    r"scroll down for video\b)",
+    re.IGNORECASE,
+)
+_SALUTATION = re.compile(
+    r"^(?:dear\b.{0,80},|(?:sincerely|regards|best regards|kind regards|yours(?: truly| faithfully"
+    r"| sincerely)?|respectfully|cheers|thanks|thank you)\s*,)$",
+    re.IGNORECASE,
+)
+# Frequent English function words: they say nothing about what a document is about.
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further had hadn't has hasn't have haven't
+    having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll
+    i'm i've if in into is isn't it it's its itself just let's me more most mustn't my myself no
+    nor not now of off on once only or other ought our ours ourselves out over own said same
+    say says shan't she she'd she'll she's should shouldn't so some such than that that's the
+    their theirs them themselves then there there's these they they'd they'll they're they've
+    this those through to too under until up upon us very was wasn't we we'd we'll we're we've
+    were weren't what what's when when's where where's which while who who's whom why why's will
+    with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves one
+    two also would could may might must shall new like just even still yet many much well get got
+    however according told year years time last first""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Weights:
+    """How much each signal counts, chosen on principle rather than fitted: the position prior
+    dominates (1.0 for the first eligible sentence, 0.5 for the fifth), centrality and title
+    overlap (each scaled to [0, 1]) can lift a later sentence over an early one only when it is
+    clearly more about the document, and each penalty costs about as much as a few places of
+    position. Only `max_overlap` and the long-sentence rule were checked against the dev half of
+    the benchmark, and both are round numbers with a reason of their own."""
+
+    position_halflife: float = 4.0
+    centrality: float = 0.5
+    title: float = 0.25
+    question_penalty: float = 0.3
+    max_overlap: float = 0.5
+    """A candidate sharing this fraction of its content words with a picked sentence repeats it."""
+    long_words: int = 45
+    """Longer 'sentences' are mostly run-ons (captions glued to text, lists without stops): a
+    summary line of 45+ words reads badly whatever it says."""
+    long_penalty: float = 0.3
+
+
+_DEFAULT_WEIGHTS = _Weights()
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    index: int
+    sentence: Sentence
+    stems: frozenset[str]
+    weak: bool
+    question: bool
+    words: int
+
+
+def summarize(
+    text: str, *, title: str | None = None, max_sentences: int = 3, max_chars: int = 1000
+) -> list[str]:
+    """Pick at most `max_sentences` sentences of `text`, verbatim and in text order, whose total
+    length (joined by one separator) fits in `max_chars`. See the module docstring."""
+    return _summarize(text, title, max_sentences, max_chars, _DEFAULT_WEIGHTS)
+
+
+def _summarize(
+    text: str, title: str | None, max_sentences: int, max_chars: int, weights: _Weights
+) -> list[str]:
+    if max_sentences <= 0 or max_chars <= 0:
+        return []
+    candidates = _candidates(text)
+    strong = [c for c in candidates if not c.weak]
+    pool = strong or [c for c in candidates if c.weak]
+    if not pool:
+        return []
+    scores = _scores(pool, candidates, title, weights)
+    ranked = sorted(range(len(pool)), key=lambda i: (-scores[i], pool[i].index))
+    picked: list[_Candidate] = []
+    used = -1  # the first sentence needs no separator
+    for i in ranked:
+        candidate = pool[i]
+        cost = len(candidate.sentence.text) + 1
+        if used + cost > max_chars:
+            continue
+        if any(_repeats(candidate.stems, p.stems, weights.max_overlap) for p in picked):
+            continue
+        picked.append(candidate)
+        used += cost
+        if len(picked) == max_sentences:
+            break
+    picked.sort(key=lambda c: c.index)
+    return [c.sentence.text for c in picked]
+
+
+def _candidates(text: str) -> list[_Candidate]:
+    """Every sentence that is not boilerplate, with the facts the scorer needs."""
+    out: list[_Candidate] = []
+    sentences = split_sentences(text)
+    for index, sentence in enumerate(sentences):
+        body = sentence.text
+        if _is_boilerplate(body):
+            continue
+        words = _TOKEN.findall(body)
+        if not words:
+            continue
+        alone_on_line = _alone_on_line(sentences, index)
+        question = body.rstrip("\"'”’»)] ").endswith("?")
+        weak = (
+            len(words) < _MIN_WORDS
+            or _TERMINAL.search(body) is None
+            or (question and alone_on_line)
+            or is_truncated_excerpt(sentence, text)
+        )
+        out.append(_Candidate(index, sentence, _stems(words), weak, question, len(words)))
+    return out
+
+
+def _is_boilerplate(body: str) -> bool:
+    first_line = body.split("\n", 1)[0]
+    if _SALUTATION.match(body) or _CHROME.match(body) or _EDITORIAL.match(body):
+        return True
+    return bool(_BYLINE.match(first_line)) and _TERMINAL.search(first_line) is None
+
+
+def _alone_on_line(sentences: list[Sentence], index: int) -> bool:
+    """True when no other sentence shares the sentence's paragraph: a heading-like line."""
+    paragraph = sentences[index].paragraph
+    before = index > 0 and sentences[index - 1].paragraph == paragraph
+    after = index + 1 < len(sentences) and sentences[index + 1].paragraph == paragraph
+    return not (before or after)
+
+
+def _stems(words: list[str]) -> frozenset[str]:
+    """The distinct content stems of `words`."""
+    return frozenset(filter(None, map(_stem, words)))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    """A crude, deterministic stem of a content word ('' for a function word): lowercase, no
+    possessive, no plural 's', so 'members' matches 'member' and 'Access Now’s' matches 'Access
+    Now'. Anything smarter would cost more than it buys for sentence ranking."""
+    lowered = word.lower().replace("’", "'")
+    if lowered.endswith("'s"):
+        lowered = lowered[:-2]
+    if lowered in _STOPWORDS or len(lowered) < 3 and not lowered.isdigit():
+        return ""
+    if len(lowered) > 4 and lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
+        lowered = lowered[:-1]
+    return lowered
+
+
+def _scores(
+    pool: list[_Candidate], everything: list[_Candidate], title: str | None, weights: _Weights
+) -> list[float]:
+    """One score per pool candidate: position prior + centrality + title overlap − penalties."""
+    frequencies: Counter[str] = Counter()
+    for candidate in everything:
+        frequencies.update(candidate.stems)
+    # How much of the sentence the rest of the document also talks about: for each content
+    # stem, the number of *other* sentences using it; over sqrt(len) so that long sentences do
+    # not win by length alone (cosine-like normalization).
+    centrality = [
+        (sum(map(frequencies.__getitem__, c.stems)) - len(c.stems)) / math.sqrt(len(c.stems))
+        if c.stems
+        else 0.0
+        for c in pool
+    ]
+    top = max(centrality) or 1.0
+    title_stems = _stems(_TOKEN.findall(title)) if title else frozenset()
+    scores: list[float] = []
+    for rank, candidate in enumerate(pool):
+        score = 0.5 ** (rank / weights.position_halflife)
+        score += weights.centrality * centrality[rank] / top
+        if title_stems:
+            score += weights.title * len(title_stems & candidate.stems) / len(title_stems)
+        if candidate.words > weights.long_words:
+            score -= weights.long_penalty
+        if candidate.question:
+            score -= weights.question_penalty
+        scores.append(score)
+    return scores
+
+
+def _repeats(stems: frozenset[str], other: frozenset[str], threshold: float) -> bool:
+    """True when the two sentences share at least two content stems and at least `threshold` of
+    the smaller one's: one name in common ("Locke") is not repetition, a restated fact is."""
+    shared = len(stems & other)
+    return shared >= 2 and shared / min(len(stems), len(other)) >= threshold
