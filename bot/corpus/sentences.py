@@ -46,9 +46,12 @@ class Sentence:
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n(?:[^\S\n]*\n)+")
+_PARAGRAPH_END = re.compile(r"\s*\Z|[^\S\n]*\n[^\S\n]*\n")
 _LINE = re.compile(r"[^\n]+")
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace or end.
-_CANDIDATE_END = re.compile(r"(?:[.!?…]+)[\"'”’»)\]]*(?=\s|$)")
+# Matches start only at the first mark of a run and never backtrack, so a run of 20,000 dots
+# costs one linear scan instead of a quadratic one.
+_CANDIDATE_END = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’»)\]]*+(?=\s|$)")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+")
 _HAS_ALNUM = re.compile(r"[^\W_]")
@@ -108,8 +111,7 @@ def is_truncated_excerpt(sentence: Sentence, text: str) -> bool:
         return False
     if before.rstrip().rstrip(_CLOSERS).endswith((".", "!", "?")):
         return False
-    following = text[sentence.end :]
-    return following.strip() == "" or _PARAGRAPH_BREAK.match(following.lstrip(" \t\r")) is not None
+    return _PARAGRAPH_END.match(text, sentence.end) is not None
 
 
 def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
@@ -216,6 +218,7 @@ def _ends_sentence(text: str, match: re.Match[str], block_start: int, block_end:
 
 
 def _opens_line(text: str, position: int, block_start: int) -> bool:
-    """True when only whitespace stands between the line's (or block's) start and `position`."""
-    line_start = max(text.rfind("\n", block_start, position) + 1, block_start)
-    return text[line_start:position].isspace() or line_start == position
+    """True when only spaces stand between the line's (or block's) start and `position`."""
+    while position > block_start and text[position - 1] in " \t\r":
+        position -= 1
+    return position == block_start or text[position - 1] == "\n"

@@ -179,6 +179,17 @@ def test_windows_line_endings() -> None:
     ]
 
 
+def test_long_runs_of_marks_stay_in_one_sentence() -> None:
+    text = "Wait" + "." * 5000 + " Then go" + "!" * 3000 + "”" * 100 + " Done."
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "Wait" + "." * 5000,
+        "Then go" + "!" * 3000 + "”" * 100,
+        "Done.",
+    ]
+    assert_well_formed(text, sentences)
+
+
 def test_empty_and_blank_text() -> None:
     assert split_sentences("") == []
     assert split_sentences(" \n\n\t \n") == []

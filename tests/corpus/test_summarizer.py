@@ -129,6 +129,18 @@ def test_only_weak_sentences_are_used_when_nothing_else_is_left() -> None:
     assert summarize("") == []
 
 
+def test_a_short_question_heading_is_weak_but_a_long_question_is_a_sentence() -> None:
+    text = (
+        "What is MediaReview?\n\n"
+        "A lack of clarity around demographic data has been cited as a barrier to fixing bias.\n\n"
+        "This has led us to ask the question, “When and how should demographic data be collected "
+        "and used in service of algorithmic bias detection and mitigation?”"
+    )
+    summary = summarize(text)
+    assert "What is MediaReview?" not in summary
+    assert summary == sentence_texts(text)[1:]
+
+
 def test_a_sentence_repeating_a_picked_one_is_passed_over() -> None:
     text = (
         "Access Now resigned from the Partnership on AI on Tuesday. "
