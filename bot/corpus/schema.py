@@ -97,6 +97,88 @@ MIGRATIONS: tuple[str, ...] = (
 
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     """,
+    # 2: the feed: each source's fetch state and seen-set, subscriptions, and the outbox that
+    # detection fills and the sender drains (see bot/feeds/store.py). Times are ISO-8601 UTC.
+    """
+    CREATE TABLE feed_sources (
+        name TEXT PRIMARY KEY,              -- 'corpus' or a configured feed's name
+        url TEXT,                           -- the URL the validators below belong to
+        baseline_at TEXT,                   -- first successful check (its entries are not announced)
+        etag TEXT,
+        last_modified TEXT,
+        last_fetch_at TEXT,
+        last_success_at TEXT,
+        last_new_item_at TEXT,
+        error_streak INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_at TEXT,
+        failing INTEGER NOT NULL DEFAULT 0, -- failed too often in a row: shown as paused
+        warnings TEXT NOT NULL DEFAULT '[]' -- JSON list from the last parse
+    ) WITHOUT ROWID;
+
+    CREATE TABLE feed_seen (
+        source TEXT NOT NULL,
+        item_key TEXT NOT NULL,             -- Atom id / RSS guid / normalized link / hash; corpus: doc id
+        entry_id TEXT NOT NULL,             -- documents.id
+        content_hash TEXT NOT NULL,         -- as last seen: a change means "edit the posts"
+        first_seen_at TEXT NOT NULL,
+        PRIMARY KEY (source, item_key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE feed_subscriptions (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL UNIQUE,
+        source TEXT,                        -- NULL: every source
+        author TEXT,
+        keyword TEXT,
+        mention_role_id INTEGER,
+        mode TEXT NOT NULL CHECK (mode IN ('instant', 'digest')),
+        digest_minute INTEGER CHECK (digest_minute BETWEEN 0 AND 1439),
+        created_by INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        paused_reason TEXT,                 -- missing_permission | channel_missing | rejected
+        paused_detail TEXT,
+        paused_at TEXT,
+        pause_reported_at TEXT,
+        retry_at TEXT,                      -- 5xx/429: not before this time
+        retry_streak INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_announced_at TEXT,
+        last_digest_at TEXT
+    );
+    CREATE INDEX feed_subscriptions_guild ON feed_subscriptions (guild_id);
+
+    CREATE TABLE feed_batches (
+        id INTEGER PRIMARY KEY,
+        subscription_id INTEGER NOT NULL REFERENCES feed_subscriptions (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('more', 'digest')),
+        created_at TEXT NOT NULL,
+        message_id INTEGER,
+        sent_at TEXT
+    );
+    CREATE INDEX feed_batches_subscription ON feed_batches (subscription_id);
+
+    CREATE TABLE feed_outbox (
+        id INTEGER PRIMARY KEY,             -- creation order: the sender drains oldest first
+        subscription_id INTEGER NOT NULL REFERENCES feed_subscriptions (id) ON DELETE CASCADE,
+        entry_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected', 'skipped')),
+        batch_id INTEGER REFERENCES feed_batches (id) ON DELETE SET NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        message_id INTEGER,
+        posted_hash TEXT,                   -- the entry's content hash when it was posted
+        needs_edit INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (subscription_id, entry_id)
+    );
+    CREATE INDEX feed_outbox_pending ON feed_outbox (subscription_id, id) WHERE state = 'pending';
+    CREATE INDEX feed_outbox_edits ON feed_outbox (subscription_id) WHERE needs_edit = 1;
+    CREATE INDEX feed_outbox_entry ON feed_outbox (entry_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,152 @@
+"""The feed's records: subscriptions, source state and outbox rows, as plain frozen values.
+
+These mirror the feed tables (migration 2 in ``bot/corpus/schema.py``). Times are aware UTC
+datetimes in Python and ISO-8601 text in SQLite; :func:`to_iso` / :func:`from_iso` are the only
+conversions, so every stored time has one format and compares correctly as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+CORPUS_SOURCE = "corpus"
+"""The seen-set and status name of the corpus folder (feed sources use their config name)."""
+
+Mode = Literal["instant", "digest"]
+PauseReason = Literal["missing_permission", "channel_missing", "rejected"]
+
+PAUSE_REASON_TEXT: dict[str, str] = {
+    "missing_permission": "missing permission",
+    "channel_missing": "channel missing",
+    "rejected": "Discord rejected an announcement",
+}
+"""How each pause reason is shown to people."""
+
+
+def to_iso(moment: datetime) -> str:
+    """The one text form of a time in the database: UTC, microseconds, ``+00:00``."""
+    if moment.tzinfo is None:
+        raise ValueError("feed times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel that wants announcements, with its filters and its delivery health.
+
+    A failure never deletes a subscription: it sets ``paused_reason`` (403/404/400 from Discord)
+    or ``retry_at`` (5xx/429/network: try again later). ``/feed retry`` clears the pause.
+    """
+
+    id: int
+    guild_id: int
+    channel_id: int
+    source: str | None
+    """Only entries of this source ('corpus' or a feed name); None means every source."""
+    author: str | None
+    keyword: str | None
+    mention_role_id: int | None
+    mode: Mode
+    digest_minute: int | None
+    """Minutes after midnight UTC when a digest subscription gets its daily digest."""
+    created_by: int
+    created_at: datetime
+    paused_reason: str | None = None
+    paused_detail: str | None = None
+    paused_at: datetime | None = None
+    pause_reported_at: datetime | None = None
+    retry_at: datetime | None = None
+    retry_streak: int = 0
+    last_error: str | None = None
+    last_announced_at: datetime | None = None
+    last_digest_at: datetime | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_reason is not None
+
+    @property
+    def digest_time(self) -> str | None:
+        """``HH:MM`` (UTC) for digest subscriptions."""
+        if self.digest_minute is None:
+            return None
+        return f"{self.digest_minute // 60:02d}:{self.digest_minute % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionHealth:
+    """A subscription with the counts `/subscriptions` shows next to it."""
+
+    subscription: Subscription
+    pending: int
+    rejected: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What is persisted about one source between polls (conditional GET, backoff, status)."""
+
+    name: str
+    url: str | None = None
+    baseline_at: datetime | None = None
+    """When the first successful check recorded what existed; None until then."""
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_new_item_at: datetime | None = None
+    error_streak: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    failing: bool = False
+    """Failed ``pause_after_failures`` times in a row: shown as paused, still retried at the cap."""
+    warnings: tuple[str, ...] = ()
+    entries: int = 0
+    """How many entries of this source the seen-set holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One (subscription, entry) announcement: pending, sent (with its message) or rejected."""
+
+    id: int
+    subscription_id: int
+    entry_id: str
+    source: str
+    state: Literal["pending", "sent", "rejected", "skipped"]
+    batch_id: int | None
+    attempts: int
+    created_at: datetime
+    message_id: int | None = None
+    posted_hash: str | None = None
+    needs_edit: bool = False
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Several entries announced in one message: a "+N more" overflow or a daily digest."""
+
+    id: int
+    subscription_id: int
+    kind: Literal["more", "digest"]
+    created_at: datetime
+    entry_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFacts:
+    """What subscription filters look at, folded once per entry (not once per subscription)."""
+
+    entry_id: str
+    source: str
+    author_keys: tuple[str, ...]
+    """Each author's name folded (``names.name_key``)."""
+    folded_text: str
+    """Title and text folded (``names.fold``), padded with spaces for whole-word matching."""

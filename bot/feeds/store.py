@@ -1,0 +1,582 @@
+"""The feed's SQL, over the corpus index's SQLite file (one file, one writer, WAL).
+
+Every write goes through ``CorpusStore.transaction()``, so detection can write documents, seen
+rows and outbox rows in ONE transaction with the corpus's own tables; reads use the read-only
+connection and see the last committed state. Nothing user-supplied is ever spliced into SQL:
+every value is a bound parameter and the only built fragments are runs of ``?`` marks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.corpus.store import CorpusStore
+from bot.feeds.filters import wants
+from bot.feeds.models import (
+    Batch,
+    EntryFacts,
+    Mode,
+    OutboxRow,
+    SourceState,
+    Subscription,
+    SubscriptionHealth,
+    from_iso,
+    to_iso,
+)
+
+_SUBSCRIPTION_COLUMNS = (
+    "id, guild_id, channel_id, source, author, keyword, mention_role_id, mode, digest_minute, "
+    "created_by, created_at, paused_reason, paused_detail, paused_at, pause_reported_at, "
+    "retry_at, retry_streak, last_error, last_announced_at, last_digest_at"
+)
+_SOURCE_COLUMNS = (
+    "name, url, baseline_at, etag, last_modified, last_fetch_at, last_success_at, "
+    "last_new_item_at, error_streak, last_error, next_attempt_at, failing, warnings"
+)
+_OUTBOX_COLUMNS = (
+    "id, subscription_id, entry_id, source, state, batch_id, attempts, created_at, message_id, "
+    "posted_hash, needs_edit, last_error"
+)
+_CHUNK = 500
+
+
+def _subscription(row: Sequence[Any]) -> Subscription:
+    created_at = from_iso(row[10])
+    assert created_at is not None
+    return Subscription(
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        source=row[3],
+        author=row[4],
+        keyword=row[5],
+        mention_role_id=row[6],
+        mode=row[7],
+        digest_minute=row[8],
+        created_by=row[9],
+        created_at=created_at,
+        paused_reason=row[11],
+        paused_detail=row[12],
+        paused_at=from_iso(row[13]),
+        pause_reported_at=from_iso(row[14]),
+        retry_at=from_iso(row[15]),
+        retry_streak=row[16],
+        last_error=row[17],
+        last_announced_at=from_iso(row[18]),
+        last_digest_at=from_iso(row[19]),
+    )
+
+
+def _source(row: Sequence[Any]) -> SourceState:
+    return SourceState(
+        name=row[0],
+        url=row[1],
+        baseline_at=from_iso(row[2]),
+        etag=row[3],
+        last_modified=row[4],
+        last_fetch_at=from_iso(row[5]),
+        last_success_at=from_iso(row[6]),
+        last_new_item_at=from_iso(row[7]),
+        error_streak=row[8],
+        last_error=row[9],
+        next_attempt_at=from_iso(row[10]),
+        failing=bool(row[11]),
+        warnings=tuple(json.loads(row[12] or "[]")),
+    )
+
+
+def _outbox(row: Sequence[Any]) -> OutboxRow:
+    created_at = from_iso(row[7])
+    assert created_at is not None
+    return OutboxRow(
+        id=row[0],
+        subscription_id=row[1],
+        entry_id=row[2],
+        source=row[3],
+        state=row[4],
+        batch_id=row[5],
+        attempts=row[6],
+        created_at=created_at,
+        message_id=row[8],
+        posted_hash=row[9],
+        needs_edit=bool(row[10]),
+        last_error=row[11],
+    )
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return to_iso(moment) if moment is not None else None
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class FeedStore:
+    """Storage for the feed behind an API: the rest of the feed never writes SQL."""
+
+    def __init__(self, corpus: CorpusStore) -> None:
+        self.corpus = corpus
+
+    @property
+    def _reader(self) -> aiosqlite.Connection:
+        return self.corpus.reader
+
+    # --- sources -----------------------------------------------------------------------------
+
+    async def source_state(self, name: str, *, conn: aiosqlite.Connection | None = None) -> SourceState:
+        """The stored state of a source, or a blank one for a source never checked.
+
+        ``conn``: the writer inside a transaction, to read what that transaction sees.
+        """
+        rows = await (conn or self._reader).execute_fetchall(
+            f"SELECT {_SOURCE_COLUMNS} FROM feed_sources WHERE name = ?",  # noqa: S608 - constant columns
+            (name,),
+        )
+        return _source(rows[0]) if rows else SourceState(name=name)
+
+    async def source_states(self) -> dict[str, SourceState]:
+        """Every stored source with how many entries its seen-set holds."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SOURCE_COLUMNS}, (SELECT count(*) FROM feed_seen s WHERE s.source = f.name) "  # noqa: S608
+            "FROM feed_sources f"
+        )
+        return {row[0]: replace(_source(row), entries=row[13]) for row in rows}
+
+    async def write_source_state(self, writer: aiosqlite.Connection, state: SourceState) -> None:
+        """Inside a transaction: store a source's whole state (insert or replace)."""
+        await writer.execute(
+            f"INSERT OR REPLACE INTO feed_sources ({_SOURCE_COLUMNS}) "  # noqa: S608 - constant columns
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.name,
+                state.url,
+                _iso_or_none(state.baseline_at),
+                state.etag,
+                state.last_modified,
+                _iso_or_none(state.last_fetch_at),
+                _iso_or_none(state.last_success_at),
+                _iso_or_none(state.last_new_item_at),
+                state.error_streak,
+                state.last_error,
+                _iso_or_none(state.next_attempt_at),
+                int(state.failing),
+                json.dumps(list(state.warnings), ensure_ascii=False),
+            ),
+        )
+
+    async def save_source_state(self, state: SourceState) -> None:
+        async with self.corpus.transaction() as writer:
+            await self.write_source_state(writer, state)
+
+    # --- seen-sets ---------------------------------------------------------------------------
+
+    async def seen(self, writer: aiosqlite.Connection, source: str, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Inside a transaction: item key -> (entry id, content hash) for the keys already seen."""
+        found: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(list(keys)):
+            rows = await writer.execute_fetchall(
+                f"SELECT item_key, entry_id, content_hash FROM feed_seen WHERE source = ? "  # noqa: S608 - only ? marks
+                f"AND item_key IN ({_marks(len(chunk))})",
+                (source, *chunk),
+            )
+            found.update({row[0]: (row[1], row[2]) for row in rows})
+        return found
+
+    async def all_seen(self, writer: aiosqlite.Connection, source: str) -> dict[str, str]:
+        """Inside a transaction: item key -> content hash of a whole seen-set (the corpus's)."""
+        rows = await writer.execute_fetchall(
+            "SELECT item_key, content_hash FROM feed_seen WHERE source = ?", (source,)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def mark_seen(
+        self,
+        writer: aiosqlite.Connection,
+        source: str,
+        seen: Sequence[tuple[str, str, str]],
+        now: datetime,
+    ) -> None:
+        """Inside a transaction: record (item key, entry id, content hash) rows, new or changed."""
+        await writer.executemany(
+            "INSERT INTO feed_seen (source, item_key, entry_id, content_hash, first_seen_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, item_key) DO UPDATE SET "
+            "entry_id = excluded.entry_id, content_hash = excluded.content_hash",
+            [(source, key, entry, digest, to_iso(now)) for key, entry, digest in seen],
+        )
+
+    async def document_origins(self, writer: aiosqlite.Connection, ids: Sequence[str]) -> dict[str, str]:
+        """Inside a transaction: id -> origin for the given ids that already exist as documents."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(ids)):
+            rows = await writer.execute_fetchall(
+                f"SELECT id, origin FROM documents WHERE id IN ({_marks(len(chunk))})",  # noqa: S608 - only ? marks
+                chunk,
+            )
+            found.update({row[0]: row[1] for row in rows})
+        return found
+
+    async def corpus_documents(self, writer: aiosqlite.Connection) -> dict[str, str]:
+        """Inside a transaction: id -> content hash of every corpus-folder document."""
+        rows = await writer.execute_fetchall(
+            "SELECT id, content_hash FROM documents WHERE origin = 'corpus'"
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def entry_facts_rows(
+        self, writer: aiosqlite.Connection, ids: Sequence[str]
+    ) -> list[tuple[str, str, str, str]]:
+        """Inside a transaction: (id, shown title, authors joined by '; ', body) per document."""
+        out: list[tuple[str, str, str, str]] = []
+        for chunk in _chunks(list(ids)):
+            rows = await writer.execute_fetchall(
+                f"SELECT id, display_title, authors, body FROM documents WHERE id IN ({_marks(len(chunk))})",  # noqa: S608
+                chunk,
+            )
+            out.extend((row[0], row[1], row[2], row[3]) for row in rows)
+        order = {doc_id: index for index, doc_id in enumerate(ids)}
+        return sorted(out, key=lambda row: order[row[0]])
+
+    # --- detection -> outbox -----------------------------------------------------------------
+
+    async def queue_entries(
+        self, writer: aiosqlite.Connection, entries: Sequence[EntryFacts], now: datetime
+    ) -> int:
+        """Inside the detection transaction: one outbox row per (wanting subscription, entry).
+
+        Every subscription that exists now counts, paused ones too (they catch up when resumed);
+        a subscription created later never sees these entries. ``INSERT OR IGNORE`` on the
+        (subscription, entry) key makes queueing the same entry twice harmless.
+        """
+        if not entries:
+            return 0
+        rows = await writer.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions ORDER BY id"  # noqa: S608 - constant
+        )
+        subscriptions = [_subscription(row) for row in rows]
+        stamp = to_iso(now)
+        queued = [
+            (sub.id, entry.entry_id, entry.source, stamp)
+            for entry in entries
+            for sub in subscriptions
+            if wants(sub, entry)
+        ]
+        if not queued:
+            return 0
+        cursor = await writer.executemany(
+            "INSERT OR IGNORE INTO feed_outbox (subscription_id, entry_id, source, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            queued,
+        )
+        return max(cursor.rowcount, 0)
+
+    async def flag_edits(self, writer: aiosqlite.Connection, entry_ids: Sequence[str]) -> None:
+        """Inside a transaction: posts of these (changed) entries must be edited."""
+        for chunk in _chunks(list(entry_ids)):
+            await writer.execute(
+                f"UPDATE feed_outbox SET needs_edit = 1 WHERE state = 'sent' AND batch_id IS NULL "  # noqa: S608
+                f"AND message_id IS NOT NULL AND entry_id IN ({_marks(len(chunk))})",
+                chunk,
+            )
+
+    # --- subscriptions -----------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        source: str | None,
+        author: str | None,
+        keyword: str | None,
+        mention_role_id: int | None,
+        mode: Mode,
+        digest_minute: int | None,
+        created_by: int,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """Create the channel's subscription, or change its settings; True when it is new.
+
+        Changing settings keeps the subscription's id, history and pending announcements.
+        """
+        async with self.corpus.transaction() as writer:
+            rows = await writer.execute_fetchall(
+                "SELECT id FROM feed_subscriptions WHERE channel_id = ?", (channel_id,)
+            )
+            settings = (source, author, keyword, mention_role_id, mode, digest_minute)
+            if rows:
+                await writer.execute(
+                    "UPDATE feed_subscriptions SET source = ?, author = ?, keyword = ?, "
+                    "mention_role_id = ?, mode = ?, digest_minute = ?, guild_id = ? WHERE id = ?",
+                    (*settings, guild_id, rows[0][0]),
+                )
+                sub_id, created = rows[0][0], False
+            else:
+                cursor = await writer.execute(
+                    "INSERT INTO feed_subscriptions (source, author, keyword, mention_role_id, mode, "
+                    "digest_minute, guild_id, channel_id, created_by, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*settings, guild_id, channel_id, created_by, to_iso(now)),
+                )
+                sub_id, created = cursor.lastrowid, True
+            row = await writer.execute_fetchall(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
+                (sub_id,),
+            )
+        return _subscription(row[0]), created
+
+    async def unsubscribe(self, channel_id: int) -> bool:
+        """Remove a channel's subscription and its queue (a person asked; failures never do)."""
+        async with self.corpus.transaction() as writer:
+            cursor = await writer.execute(
+                "DELETE FROM feed_subscriptions WHERE channel_id = ?", (channel_id,)
+            )
+            return cursor.rowcount > 0
+
+    async def subscription(self, sub_id: int) -> Subscription | None:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
+            (sub_id,),
+        )
+        return _subscription(rows[0]) if rows else None
+
+    async def subscription_for_channel(self, channel_id: int) -> Subscription | None:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE channel_id = ?",  # noqa: S608
+            (channel_id,),
+        )
+        return _subscription(rows[0]) if rows else None
+
+    async def guild_subscriptions(self, guild_id: int) -> list[SubscriptionHealth]:
+        """A server's subscriptions with their pending and rejected counts, oldest first."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS}, "  # noqa: S608 - constant columns
+            "(SELECT count(*) FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'pending'), "
+            "(SELECT count(*) FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'rejected') "
+            "FROM feed_subscriptions s WHERE guild_id = ? ORDER BY id",
+            (guild_id,),
+        )
+        return [SubscriptionHealth(_subscription(row), row[20], row[21]) for row in rows]
+
+    async def all_subscriptions(self) -> list[Subscription]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions ORDER BY id"  # noqa: S608
+        )
+        return [_subscription(row) for row in rows]
+
+    async def resume(self, sub_id: int) -> Subscription | None:
+        """Clear a pause and any back-off; rejected announcements get one more try."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_subscriptions SET paused_reason = NULL, paused_detail = NULL, "
+                "paused_at = NULL, pause_reported_at = NULL, retry_at = NULL, retry_streak = 0 "
+                "WHERE id = ?",
+                (sub_id,),
+            )
+            await writer.execute(
+                "UPDATE feed_outbox SET state = 'pending' WHERE subscription_id = ? AND state = 'rejected'",
+                (sub_id,),
+            )
+        return await self.subscription(sub_id)
+
+    async def pause(
+        self, sub_id: int, reason: str, detail: str, now: datetime, *, rejected_row: int | None = None
+    ) -> None:
+        """Pause a subscription after a Discord refusal; its settings and queue stay."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_subscriptions SET paused_reason = ?, paused_detail = ?, paused_at = ?, "
+                "pause_reported_at = NULL, retry_at = NULL, retry_streak = 0, last_error = ? WHERE id = ?",
+                (reason, detail, to_iso(now), detail, sub_id),
+            )
+            if rejected_row is not None:
+                await writer.execute(
+                    "UPDATE feed_outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? "
+                    "WHERE id = ?",
+                    (detail, rejected_row),
+                )
+
+    async def retry_later(self, sub_id: int, retry_at: datetime, error: str, *, row_id: int | None) -> None:
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_subscriptions SET retry_at = ?, retry_streak = retry_streak + 1, "
+                "last_error = ? WHERE id = ?",
+                (to_iso(retry_at), error, sub_id),
+            )
+            if row_id is not None:
+                await writer.execute(
+                    "UPDATE feed_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                    (error, row_id),
+                )
+
+    async def unreported_pauses(self) -> list[Subscription]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions "  # noqa: S608
+            "WHERE paused_reason IS NOT NULL AND pause_reported_at IS NULL ORDER BY id"
+        )
+        return [_subscription(row) for row in rows]
+
+    async def mark_pause_reported(self, sub_id: int, now: datetime) -> None:
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_subscriptions SET pause_reported_at = ? WHERE id = ? AND paused_reason IS NOT NULL",
+                (to_iso(now), sub_id),
+            )
+
+    # --- the sender's queue ------------------------------------------------------------------
+
+    async def subscriptions_with_work(self, now: datetime) -> list[Subscription]:
+        """Active subscriptions not backing off that have something to post or edit, ordered by
+        their oldest waiting announcement (so the whole queue drains roughly oldest first)."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS}, "  # noqa: S608 - constant columns
+            "(SELECT min(o.id) FROM feed_outbox o WHERE o.subscription_id = s.id AND ((o.state = 'pending' "
+            " AND (o.batch_id IS NOT NULL OR s.mode = 'instant')) OR o.needs_edit = 1)) AS oldest "
+            "FROM feed_subscriptions s WHERE s.paused_reason IS NULL AND (s.retry_at IS NULL OR s.retry_at <= ?) "
+            "AND oldest IS NOT NULL ORDER BY oldest",
+            (to_iso(now),),
+        )
+        return [_subscription(row) for row in rows]
+
+    async def pending_rows(self, sub_id: int) -> list[OutboxRow]:
+        """Announcements waiting for their own message (not in a batch), oldest first."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM feed_outbox WHERE subscription_id = ? "  # noqa: S608
+            "AND state = 'pending' AND batch_id IS NULL ORDER BY id",
+            (sub_id,),
+        )
+        return [_outbox(row) for row in rows]
+
+    async def edit_rows(self, sub_id: int) -> list[OutboxRow]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM feed_outbox WHERE subscription_id = ? "  # noqa: S608
+            "AND needs_edit = 1 ORDER BY id",
+            (sub_id,),
+        )
+        return [_outbox(row) for row in rows]
+
+    async def open_batches(self, sub_id: int) -> list[Batch]:
+        """Batches created but not yet posted (a crash may leave one), oldest first."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT b.id, b.kind, b.created_at, "
+            "(SELECT json_group_array(entry_id) FROM (SELECT entry_id FROM feed_outbox o "
+            " WHERE o.batch_id = b.id AND o.state = 'pending' ORDER BY o.id)) "
+            "FROM feed_batches b WHERE b.subscription_id = ? AND b.message_id IS NULL AND EXISTS "
+            "(SELECT 1 FROM feed_outbox o WHERE o.batch_id = b.id AND o.state = 'pending') ORDER BY b.id",
+            (sub_id,),
+        )
+        batches: list[Batch] = []
+        for row in rows:
+            created_at = from_iso(row[2])
+            assert created_at is not None
+            batches.append(Batch(row[0], sub_id, row[1], created_at, tuple(json.loads(row[3] or "[]"))))
+        return batches
+
+    async def batch_overflow(self, sub_id: int, row_ids: Sequence[int], now: datetime) -> int:
+        """Put rows into one "+N more" batch before anything of this round is sent, so a crash
+        and restart post the same split, not a second overflow."""
+        async with self.corpus.transaction() as writer:
+            return await self._new_batch(writer, sub_id, "more", row_ids, now)
+
+    async def batch_digest(self, sub_id: int, moment: datetime, now: datetime) -> int | None:
+        """Gather a digest subscription's pending rows into one digest batch and record that the
+        digest of ``moment`` is done, atomically. None when nothing was pending."""
+        async with self.corpus.transaction() as writer:
+            rows = await writer.execute_fetchall(
+                "SELECT id FROM feed_outbox WHERE subscription_id = ? AND state = 'pending' "
+                "AND batch_id IS NULL ORDER BY id",
+                (sub_id,),
+            )
+            batch_id = None
+            if rows:
+                batch_id = await self._new_batch(writer, sub_id, "digest", [row[0] for row in rows], now)
+            await writer.execute(
+                "UPDATE feed_subscriptions SET last_digest_at = ? WHERE id = ?", (to_iso(moment), sub_id)
+            )
+            return batch_id
+
+    async def _new_batch(
+        self, writer: aiosqlite.Connection, sub_id: int, kind: str, row_ids: Sequence[int], now: datetime
+    ) -> int:
+        cursor = await writer.execute(
+            "INSERT INTO feed_batches (subscription_id, kind, created_at) VALUES (?, ?, ?)",
+            (sub_id, kind, to_iso(now)),
+        )
+        batch_id = cursor.lastrowid
+        assert batch_id is not None
+        await writer.executemany(
+            "UPDATE feed_outbox SET batch_id = ? WHERE id = ? AND state = 'pending'",
+            [(batch_id, row_id) for row_id in row_ids],
+        )
+        return batch_id
+
+    async def mark_sent(self, row_id: int, message_id: int, posted_hash: str | None, now: datetime) -> None:
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_outbox SET state = 'sent', message_id = ?, posted_hash = ?, sent_at = ?, "
+                "attempts = attempts + 1, needs_edit = 0, last_error = NULL WHERE id = ?",
+                (message_id, posted_hash, to_iso(now), row_id),
+            )
+            await self._delivered(writer, row_id, now)
+
+    async def mark_batch_sent(self, batch_id: int, message_id: int, now: datetime) -> None:
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_batches SET message_id = ?, sent_at = ? WHERE id = ?",
+                (message_id, to_iso(now), batch_id),
+            )
+            await writer.execute(
+                "UPDATE feed_outbox SET state = 'sent', message_id = ?, sent_at = ?, "
+                "attempts = attempts + 1 WHERE batch_id = ? AND state = 'pending'",
+                (message_id, to_iso(now), batch_id),
+            )
+            await writer.execute(
+                "UPDATE feed_subscriptions SET last_announced_at = ?, retry_at = NULL, retry_streak = 0, "
+                "last_error = NULL WHERE id = (SELECT subscription_id FROM feed_batches WHERE id = ?)",
+                (to_iso(now), batch_id),
+            )
+
+    async def mark_skipped(self, row_ids: Sequence[int], why: str) -> None:
+        """Rows whose entry disappeared before it was announced (a corpus file removed)."""
+        async with self.corpus.transaction() as writer:
+            await writer.executemany(
+                "UPDATE feed_outbox SET state = 'skipped', last_error = ? WHERE id = ?",
+                [(why, row_id) for row_id in row_ids],
+            )
+
+    async def mark_edited(self, row_id: int, posted_hash: str | None) -> None:
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_outbox SET needs_edit = 0, posted_hash = ? WHERE id = ?", (posted_hash, row_id)
+            )
+
+    async def _delivered(self, writer: aiosqlite.Connection, row_id: int, now: datetime) -> None:
+        await writer.execute(
+            "UPDATE feed_subscriptions SET last_announced_at = ?, retry_at = NULL, retry_streak = 0, "
+            "last_error = NULL WHERE id = (SELECT subscription_id FROM feed_outbox WHERE id = ?)",
+            (to_iso(now), row_id),
+        )
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """How many announcements are in each state, for `/feed status`."""
+        rows = await self._reader.execute_fetchall("SELECT state, count(*) FROM feed_outbox GROUP BY state")
+        return {row[0]: row[1] for row in rows}
+
+    async def sent_rows(self, sub_id: int) -> list[OutboxRow]:
+        """Posted announcements of a subscription, for tests and diagnostics."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM feed_outbox WHERE subscription_id = ? AND state = 'sent' ORDER BY id",  # noqa: S608
+            (sub_id,),
+        )
+        return [_outbox(row) for row in rows]
