@@ -1,0 +1,333 @@
+"""Detection against real SQLite files and a loopback feed server: seen-sets, baselines, 304s,
+broken feeds, corpus files, and feed entries living in the corpus index."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.config import FeedConfig, FeedSourceConfig
+from bot.corpus.service import CorpusService, ServiceSettings
+from bot.feeds.engine import FeedEngine
+from bot.feeds.entries import entry_id
+from bot.feeds.models import CORPUS_SOURCE, Subscription
+from tests.conftest import write_doc
+from tests.feeds.feed_world import (
+    T0,
+    FakeDiscord,
+    FeedServer,
+    Item,
+    atom,
+    medium_rss,
+    running_feed_server,
+)
+
+ADA = "/ada.xml"
+BLOG = "/blog.xml"
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    async with running_feed_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+def feed_config(server: FeedServer, **changes: object) -> FeedConfig:
+    sources = (FeedSourceConfig("ada", server.url(ADA)), FeedSourceConfig("blog", server.url(BLOG)))
+    options: dict[str, object] = {"sources": sources, "timeout_seconds": 5.0, "user_agent": "corpus-bot-tests/1"}
+    options.update(changes)
+    return FeedConfig(**options)  # type: ignore[arg-type]
+
+
+async def subscribe(engine: FeedEngine, channel_id: int, **changes: object) -> Subscription:
+    options: dict[str, object] = {
+        "guild_id": 1,
+        "channel_id": channel_id,
+        "source": None,
+        "author": None,
+        "keyword": None,
+        "mention_role_id": None,
+        "mode": "instant",
+        "digest_minute": None,
+        "created_by": 7,
+        "now": T0,
+    }
+    options.update(changes)
+    sub, _created = await engine.feeds.subscribe(**options)  # type: ignore[arg-type]
+    return sub
+
+
+FIRST = [Item("a1", "Why Corpora Need Curators"), Item("a2", "Indexing, Briefly", author="Grace Sample")]
+NEW = Item("a3", "Seen-Sets Beat Dates", html="<p>Dates lie. Keys do not.</p><p>Use keys.</p>")
+
+
+async def test_first_fetch_is_a_baseline_that_announces_nothing_but_indexes_everything(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    feeds.serve(ADA, medium_rss(FIRST))
+    fake = FakeDiscord()
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), fake)
+    await subscribe(engine, 100)
+
+    (report,) = await engine.poll_sources(session, T0)
+    sent = await engine.send(T0)
+
+    assert report.outcome == "baseline" and report.queued == 0
+    assert len(report.new_entries) == 2
+    assert sent.posted == 0 and fake.messages == {}
+    hits = await service.search("curators")
+    assert entry_id("ada", "https://medium.com/p/a1") in {hit.ref.id for hit in hits.hits}
+    state = await engine.feeds.source_state("ada")
+    assert state.baseline_at == T0 and state.etag and state.entries == 0
+    assert (await engine.feeds.source_states())["ada"].entries == 2
+
+
+async def test_a_new_item_is_queued_once_per_wanting_subscription_and_304s_cost_nothing(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    feeds.serve(ADA, medium_rss(FIRST))
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord())
+    await engine.poll_sources(session, T0)
+    one, two = await subscribe(engine, 100), await subscribe(engine, 101)
+    await subscribe(engine, 102, author="Nobody Atall")
+
+    unchanged = await engine.poll_sources(session, T0 + timedelta(minutes=15))
+    feeds.serve(ADA, medium_rss([NEW, *FIRST]))
+    (report,) = await engine.poll_sources(session, T0 + timedelta(minutes=30))
+    (again,) = await engine.poll_sources(session, T0 + timedelta(minutes=45))
+
+    assert unchanged[0].outcome == "not_modified"
+    assert report.outcome == "new" and report.new_entries == (entry_id("ada", "https://medium.com/p/a3"),)
+    assert report.queued == 2
+    assert again.outcome == "not_modified"
+    assert feeds.hits(ADA) == [200, 304, 200, 304]
+    assert all("If-None-Match" in headers for _path, headers in feeds.requests[1:])
+    assert [len(await engine.feeds.pending_rows(sub.id)) for sub in (one, two)] == [1, 1]
+    state = await engine.feeds.source_state("ada")
+    assert state.last_new_item_at == T0 + timedelta(minutes=30)
+
+
+async def test_conditional_get_state_survives_a_restart(
+    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    feeds.serve(ADA, medium_rss(FIRST))
+    config = feed_config(feeds, sources=feed_config(feeds).sources[:1])
+    await FeedEngine(service, config, FakeDiscord()).poll_sources(session, T0)
+    await service.close()
+
+    reopened = await CorpusService.open(settings)
+    try:
+        (report,) = await FeedEngine(reopened, config, FakeDiscord()).poll_sources(session, T0 + timedelta(hours=1))
+    finally:
+        await reopened.close()
+    assert report.outcome == "not_modified"
+    assert feeds.hits(ADA) == [200, 304]
+
+
+async def test_items_published_during_downtime_are_found_by_key_not_by_date(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    feeds.serve(ADA, medium_rss(FIRST))
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord())
+    await engine.poll_sources(session, T0)
+    sub = await subscribe(engine, 100)
+    # Two items appear while the bot is down; one is back-dated before everything seen so far.
+    old_dated = Item("a0", "An Old Draft Finally Published", published=T0 - timedelta(days=400))
+    feeds.serve(ADA, medium_rss([NEW, *FIRST, old_dated]))
+
+    (report,) = await engine.poll_sources(session, T0 + timedelta(days=2))
+
+    assert report.outcome == "new" and len(report.new_entries) == 2
+    assert {row.entry_id for row in await engine.feeds.pending_rows(sub.id)} == {
+        entry_id("ada", "https://medium.com/p/a3"),
+        entry_id("ada", "https://medium.com/p/a0"),
+    }
+
+
+async def test_a_changed_item_is_updated_in_place_and_flagged_for_editing(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    feeds.serve(ADA, medium_rss(FIRST))
+    fake = FakeDiscord()
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), fake)
+    await engine.poll_sources(session, T0)
+    sub = await subscribe(engine, 100)
+    feeds.serve(ADA, medium_rss([NEW, *FIRST]))
+    await engine.poll_sources(session, T0 + timedelta(minutes=15))
+    await engine.send(T0 + timedelta(minutes=15))
+    retitled = Item("a3", "Seen-Sets Beat Dates (Updated)", html=NEW.html)
+    feeds.serve(ADA, medium_rss([retitled, *FIRST]))
+
+    (report,) = await engine.poll_sources(session, T0 + timedelta(minutes=30))
+
+    new_id = entry_id("ada", "https://medium.com/p/a3")
+    assert report.outcome == "unchanged" and report.changed_entries == (new_id,)
+    assert [row.entry_id for row in await engine.feeds.edit_rows(sub.id)] == [new_id]
+    assert (await service.post(new_id)).ref.title == "Seen-Sets Beat Dates (Updated)"
+    assert await engine.feeds.pending_rows(sub.id) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error_part"),
+    [
+        (b"<rss><channel><item><title>broken", 200, "not a feed"),
+        ((Path(__file__).parent / "fixtures" / "malformed_hopeless.xml").read_bytes(), 200, "not a feed"),
+        (b"<!doctype html><html><body>Sign in</body></html>", 200, "HTML page"),
+        (b"", 500, "HTTP 500"),
+    ],
+)
+async def test_a_broken_feed_costs_its_source_one_attempt_and_nothing_else(
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
+    body: bytes,
+    status: int,
+    error_part: str,
+) -> None:
+    feeds.serve(ADA, medium_rss(FIRST))
+    feeds.serve(BLOG, atom([Item("b1", "Release notes")]))
+    engine = FeedEngine(service, feed_config(feeds, backoff_base_seconds=300.0), FakeDiscord())
+    await engine.poll_sources(session, T0)
+    blog_state = await engine.feeds.source_state("blog")
+    if status == 200:
+        feeds.serve(BLOG, body)
+    else:
+        feeds.fail(BLOG, status)
+    feeds.serve(ADA, medium_rss([NEW, *FIRST]))
+
+    reports = {r.source: r for r in await engine.poll_sources(session, T0 + timedelta(minutes=15))}
+    early = {r.source: r for r in await engine.poll_sources(session, T0 + timedelta(minutes=16))}
+
+    assert reports["ada"].outcome == "new"
+    assert reports["blog"].outcome == "error" and error_part in (reports["blog"].error or "")
+    state = await engine.feeds.source_state("blog")
+    assert state.error_streak == 1 and state.last_error == reports["blog"].error
+    assert state.next_attempt_at == T0 + timedelta(minutes=15, seconds=300)
+    assert state.etag == blog_state.etag, "a failed attempt must keep the validators"
+    assert state.baseline_at == blog_state.baseline_at
+    assert early["blog"].outcome == "not_due" and len(feeds.hits(BLOG)) == 2  # no request while backing off
+
+    later = {r.source: r for r in await engine.poll_sources(session, T0 + timedelta(minutes=21))}
+    assert later["blog"].outcome == "error"
+    assert (await engine.feeds.source_state("blog")).next_attempt_at == T0 + timedelta(minutes=21, seconds=600)
+
+    feeds.serve(BLOG, atom([Item("b1", "Release notes")]))
+    recovered = await engine.poll_sources(session, T0 + timedelta(hours=2))
+    assert {r.source: r.outcome for r in recovered}["blog"] in ("unchanged", "not_modified")
+    healthy = await engine.feeds.source_state("blog")
+    assert healthy.error_streak == 0 and healthy.next_attempt_at is None and not healthy.failing
+
+
+async def test_a_source_that_keeps_failing_is_flagged_never_dropped(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    feeds.fail(BLOG, 503)
+    engine = FeedEngine(service, feed_config(feeds, pause_after_failures=3, backoff_max_seconds=600.0), FakeDiscord())
+    now = T0
+    for _ in range(3):
+        await engine.poll_sources(session, now, only="blog")
+        now += timedelta(hours=1)
+    state = await engine.feeds.source_state("blog")
+    assert state.failing and state.error_streak == 3
+    assert state.next_attempt_at is not None and state.next_attempt_at <= now  # still retried at the cap
+    (forced,) = await engine.poll_sources(session, T0, only="blog", force=True)
+    assert forced.outcome == "error" and len(feeds.hits(BLOG)) == 4
+
+
+async def test_medium_rss_and_atom_items_become_searchable_summarizable_documents(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    medium_item = Item(
+        "m1",
+        "Auditing Datasets",
+        author="Ada Example, Grace Sample and Linus Placeholder",
+        html="<h3>Auditing Datasets</h3><p>Audits find gaps early. They also build trust with "
+        "communities.</p><p>Third sentence here.</p>",
+    )
+    feeds.serve(ADA, medium_rss([medium_item]))
+    feeds.serve(BLOG, atom([Item("posts/42", "Release notes: v2", author="Grace Sample",
+                                 html="<p>Version two is out. Search is faster.</p>",
+                                 link="https://blog.example.org/posts/42.html")]))
+    engine = FeedEngine(service, feed_config(feeds), FakeDiscord())
+
+    await engine.poll_sources(session, T0)
+
+    medium_id = entry_id("ada", "https://medium.com/p/m1")
+    post = await service.post(medium_id)
+    assert post.ref.title == "Auditing Datasets"
+    assert post.ref.authors == ("Ada Example", "Grace Sample", "Linus Placeholder")
+    assert post.ref.url == "https://medium.com/@ada/m1"  # Medium's ?source=rss… stripped
+    assert post.ref.published == T0.date()
+    assert "Audits find gaps early." in post.body
+    summary = await service.summarize(medium_id, sentences=2)
+    assert summary.sentences and all(s in post.body for s in summary.sentences)
+    atom_id = entry_id("blog", "tag:blog.example.org,2025:posts/42")
+    assert (await service.post(atom_id)).ref.authors == ("Grace Sample",)
+    assert {hit.ref.id for hit in (await service.search("faster")).hits} == {atom_id}
+    assert (await service.author("Linus Placeholder")).posts[0].id == medium_id
+
+    report = await service.reload()  # a corpus reload never touches feed entries
+    assert medium_id not in report.removed and atom_id not in report.removed
+    assert (await service.post(atom_id)).ref.id == atom_id
+
+
+async def test_corpus_files_are_a_source_baseline_first_then_new_and_changed(
+    service: CorpusService, corpus_dir: Path
+) -> None:
+    fake = FakeDiscord()
+    engine = FeedEngine(service, FeedConfig(), fake)
+    first = await engine.check_corpus(T0, reload=False)
+    await subscribe(engine, 100)
+    write_doc(corpus_dir, "fresh.md", front="id: fresh-post\ntitle: Fresh Post\nauthors: [Ada Example]\n"
+              "kind: post\nexcerpt: false", body="Fresh words here. More words follow.")
+
+    found = await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
+    again = await engine.check_corpus(T0 + timedelta(minutes=2), reload=True)
+
+    assert first.baseline and first.queued == 0 and len(first.new_entries) >= 10
+    assert found.new_entries == ("fresh-post",) and found.queued == 1
+    assert again.new_entries == () and again.queued == 0
+    await engine.send(T0 + timedelta(minutes=2))
+    assert fake.entries_in(100) == ["fresh-post"]
+
+    write_doc(corpus_dir, "fresh.md", front="id: fresh-post\ntitle: Fresh Post, Revised\nauthors: [Ada Example]\n"
+              "kind: post\nexcerpt: false", body="Fresh words here. More words follow.")
+    changed = await engine.check_corpus(T0 + timedelta(minutes=3), reload=True)
+    report = await engine.send(T0 + timedelta(minutes=3))
+    assert changed.changed_entries == ("fresh-post",)
+    assert report.edited == 1 and report.posted == 0
+    (posted,) = fake.in_channel(100)
+    assert posted.latest.announcement.title == "Fresh Post, Revised"  # type: ignore[union-attr]
+    state = (await engine.feeds.source_states())[CORPUS_SOURCE]
+    assert state.last_new_item_at == T0 + timedelta(minutes=1)
+
+
+async def test_a_corpus_file_added_while_the_bot_was_down_is_still_announced(
+    settings: ServiceSettings, service: CorpusService, corpus_dir: Path
+) -> None:
+    engine = FeedEngine(service, FeedConfig(), FakeDiscord())
+    await engine.check_corpus(T0, reload=False)
+    await subscribe(engine, 100)
+    await service.close()
+    write_doc(corpus_dir, "while-down.md", front="id: while-down\ntitle: Written While Down\nauthors: []\n"
+              "kind: post\nexcerpt: false")
+    reopened = await CorpusService.open(settings)
+    try:
+        await reopened.reload()  # the launcher's startup reload: nobody hears of it
+        fake = FakeDiscord()
+        found = await FeedEngine(reopened, FeedConfig(), fake).check_corpus(T0 + timedelta(hours=1), reload=False)
+        await FeedEngine(reopened, FeedConfig(), fake).send(T0 + timedelta(hours=1))
+    finally:
+        await reopened.close()
+    assert found.new_entries == ("while-down",)
+    assert fake.entries_in(100) == ["while-down"]
