@@ -16,7 +16,17 @@ from typing import Any
 from bot.emulator.errors import CommandNotSyncedError, OptionError
 
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
-STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = 3, 4, 5, 6, 7, 8, 9, 10, 11
+STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = (
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+)
 
 OPTION_TYPE_NAMES = {
     STRING: "string",
@@ -123,7 +133,9 @@ def build_options(
         if focused not in defined:
             raise OptionError(f"/{target.full_name} has no option {focused!r} to autocomplete")
         if not defined[focused].get("autocomplete"):
-            raise OptionError(f"option {focused!r} of /{target.full_name} does not use autocomplete")
+            raise OptionError(
+                f"option {focused!r} of /{target.full_name} does not use autocomplete"
+            )
     leaf: list[dict[str, Any]] = []
     for option in target.leaf_options:
         name = option["name"]
@@ -132,7 +144,9 @@ def build_options(
                 raise OptionError(f"/{target.full_name} requires option {name!r}")
             continue
         if name == focused:
-            leaf.append({"name": name, "type": option["type"], "value": str(values[name]), "focused": True})
+            leaf.append(
+                {"name": name, "type": option["type"], "value": str(values[name]), "focused": True}
+            )
             continue
         value = coerce_value(option, values[name], resolver, where=f"/{target.full_name} {name}")
         leaf.append({"name": name, "type": option["type"], "value": value})
@@ -157,7 +171,9 @@ def coerce_value(option: dict[str, Any], raw: Any, resolver: Resolver, *, where:
     elif kind in (USER, CHANNEL, ROLE, MENTIONABLE):
         return _as_entity(kind, raw, resolver, where)
     else:
-        raise OptionError(f"{where}: {OPTION_TYPE_NAMES.get(kind, kind)} options are not supported by the emulator")
+        raise OptionError(
+            f"{where}: {OPTION_TYPE_NAMES.get(kind, kind)} options are not supported by the emulator"
+        )
     choices = option.get("choices")
     if choices:
         return _as_choice(value, raw, choices, where)

@@ -45,10 +45,14 @@ OutputFn = Callable[[str], None]
 PROMPT = "> "
 QUOTES = "\"'"
 
-_NO_ENTITIES = Resolver(user=lambda _: None, member=lambda _: None, channel=lambda _: None, role=lambda _: None)
+_NO_ENTITIES = Resolver(
+    user=lambda _: None, member=lambda _: None, channel=lambda _: None, role=lambda _: None
+)
 
 
-def parse_command_line(line: str, synced_commands: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+def parse_command_line(
+    line: str, synced_commands: list[dict[str, Any]]
+) -> tuple[str, dict[str, Any]]:
     """("summarize", {"post": "Meltdown and Spectre", "length": 3}) for
     "/summarize post: Meltdown and Spectre length: 3".
 
@@ -67,7 +71,9 @@ def parse_command_line(line: str, synced_commands: list[dict[str, Any]]) -> tupl
     consumed = 0
     for count in range(min(3, len(words)), 0, -1):
         try:
-            target = find_command(" ".join(words[:count]), guild_commands=synced_commands, global_commands=[])
+            target = find_command(
+                " ".join(words[:count]), guild_commands=synced_commands, global_commands=[]
+            )
         except EmulatorError as exc:
             error = exc
             continue
@@ -109,7 +115,7 @@ def _split_options(rest: str, names: list[str], *, command: str) -> dict[str, st
         if name in names and at_word_start:
             cuts.append((name, match.start(), match.end()))
     values: dict[str, str] = {}
-    bounds = [c[1] for c in cuts[1:]] + [len(rest)]
+    bounds = [c[1] for c in cuts[1:]] + ([len(rest)] if cuts else [])
     for (name, _start, value_start), value_end in zip(cuts, bounds, strict=True):
         assert name is not None
         if name in values:
@@ -120,7 +126,9 @@ def _split_options(rest: str, names: list[str], *, command: str) -> dict[str, st
         free = [n for n in names if n not in values]
         if not free:
             known = ", ".join(f"{n}:" for n in names) or "no options"
-            raise OptionError(f"/{command} takes {known}; don't know what to do with {positional!r}")
+            raise OptionError(
+                f"/{command} takes {known}; don't know what to do with {positional!r}"
+            )
         values[free[0]] = positional
     return values
 
@@ -158,7 +166,9 @@ def _describe(prefix: str, node: dict[str, Any]) -> list[str]:
         part = f"{option['name']}: <{kind}>"
         parts.append(part if option.get("required") else f"[{part}]")
     description = node.get("description") or ""
-    return [f"  /{prefix} {' '.join(parts)}".rstrip() + (f"  — {description}" if description else "")]
+    return [
+        f"  /{prefix} {' '.join(parts)}".rstrip() + (f"  — {description}" if description else "")
+    ]
 
 
 async def run_console(
@@ -220,7 +230,9 @@ class _ConsoleSession:
         self.interactions: list[EmulatedInteraction] = []
 
     def commands(self) -> list[dict[str, Any]]:
-        guild_commands = self.emu.synced_commands(self.guild_id) if self.guild_id is not None else []
+        guild_commands = (
+            self.emu.synced_commands(self.guild_id) if self.guild_id is not None else []
+        )
         return [*guild_commands, *self.emu.synced_commands(None)]
 
     async def run(self, command: str) -> None:
@@ -247,7 +259,9 @@ class _ConsoleSession:
         if self.last_message is None:
             raise EmulatorError("no message with buttons yet")
         custom_id = _button_custom_id(self.last_message, label)
-        inter = await self.emu.click_button(int(self.last_message["id"]), custom_id, user=self.user_id)
+        inter = await self.emu.click_button(
+            int(self.last_message["id"]), custom_id, user=self.user_id
+        )
         await inter.wait_acknowledged(self.reply_timeout)
         await self._show_reply(inter)
 
@@ -291,7 +305,9 @@ class _ConsoleSession:
                     return guild.roles[rid].name
             return None
 
-        return render_message_text(message, user_name=user_name, role_name=role_name, channel_name=channel_name)
+        return render_message_text(
+            message, user_name=user_name, role_name=role_name, channel_name=channel_name
+        )
 
     def _print_problems(self) -> None:
         problems = self.emu.problems
@@ -303,7 +319,9 @@ class _ConsoleSession:
 def _button_custom_id(message: Mapping[str, Any], label: str) -> str:
     buttons: list[dict[str, Any]] = []
     for row in message.get("components") or []:
-        buttons.extend(c for c in row.get("components") or [] if c.get("type") == 2 and c.get("custom_id"))
+        buttons.extend(
+            c for c in row.get("components") or [] if c.get("type") == 2 and c.get("custom_id")
+        )
     for button in buttons:
         if label in (button.get("custom_id"), button.get("label")):
             return str(button["custom_id"])

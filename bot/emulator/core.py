@@ -219,8 +219,12 @@ class EmulatorCore:
 
     def _apply_mentions(self, stored: StoredMessage, *, ping: bool) -> None:
         payload = stored.payload
-        users, roles, everyone = compute_pings(payload.get("content") or "", stored.allowed_mentions)
-        payload["mentions"] = [self.state.users[u].to_payload() for u in users if u in self.state.users]
+        users, roles, everyone = compute_pings(
+            payload.get("content") or "", stored.allowed_mentions
+        )
+        payload["mentions"] = [
+            self.state.users[u].to_payload() for u in users if u in self.state.users
+        ]
         payload["mention_roles"] = [str(r) for r in roles]
         payload["mention_everyone"] = everyone
         if ping:
@@ -234,7 +238,9 @@ class EmulatorCore:
             "id": str(interaction.id),
             "type": interaction.type,
             "user": user,
-            "authorizing_integration_owners": interaction.payload.get("authorizing_integration_owners", {}),
+            "authorizing_integration_owners": interaction.payload.get(
+                "authorizing_integration_owners", {}
+            ),
         }
         if interaction.type == 2:
             metadata["name"] = interaction.name
@@ -244,7 +250,12 @@ class EmulatorCore:
             "webhook_id": str(self.state.application_id),
             "application_id": str(self.state.application_id),
             "interaction_metadata": metadata,
-            "interaction": {"id": str(interaction.id), "type": interaction.type, "name": interaction.name, "user": user},
+            "interaction": {
+                "id": str(interaction.id),
+                "type": interaction.type,
+                "name": interaction.name,
+                "user": user,
+            },
         }
 
     def _attachments(
@@ -253,7 +264,9 @@ class EmulatorCore:
         if not files:
             return []
         by_field = {f.field: f for f in files}
-        described = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
+        described = {
+            str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)
+        }
         out = []
         for index, upload in enumerate(files):
             meta = described.get(str(index), {})

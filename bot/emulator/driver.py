@@ -211,17 +211,26 @@ class DiscordEmulator:
     ) -> Role:
         role = self.state.add_role(guild_id, name, permissions=permissions, mentionable=mentionable)
         self.hub.dispatch(
-            "GUILD_ROLE_CREATE", {"guild_id": str(guild_id), "role": role.to_payload()}, guild_id=guild_id
+            "GUILD_ROLE_CREATE",
+            {"guild_id": str(guild_id), "role": role.to_payload()},
+            guild_id=guild_id,
         )
         return role
 
     def add_member(
-        self, guild_id: int, user_id: int, *, roles: list[int] | None = None, nick: str | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        roles: list[int] | None = None,
+        nick: str | None = None,
     ) -> Member:
         """Make a user a member; admin means guild owner or a role with MANAGE_GUILD."""
         member = self.state.add_member(guild_id, user_id, roles=roles, nick=nick)
         data = {**member.to_payload(), "guild_id": str(guild_id)}
-        self.hub.dispatch_if("GUILD_MEMBER_ADD", data, guild_id=guild_id, intent=GUILD_MEMBERS_INTENT)
+        self.hub.dispatch_if(
+            "GUILD_MEMBER_ADD", data, guild_id=guild_id, intent=GUILD_MEMBERS_INTENT
+        )
         return member
 
     def set_permission_overwrite(
@@ -252,11 +261,15 @@ class DiscordEmulator:
             | (permissions.READ_MESSAGE_HISTORY if history else 0)
         )
         if not deny:
-            raise errors.EmulatorError("deny_bot needs at least one of send/embed/view/attach/history")
+            raise errors.EmulatorError(
+                "deny_bot needs at least one of send/embed/view/attach/history"
+            )
         current = self.state.bot_overwrite(channel_id)
         allow = current.allow & ~deny if current else 0
         deny |= current.deny if current else 0
-        return self.set_permission_overwrite(channel_id, self.bot_user_id, member=True, allow=allow, deny=deny)
+        return self.set_permission_overwrite(
+            channel_id, self.bot_user_id, member=True, allow=allow, deny=deny
+        )
 
     def allow_bot(self, channel_id: int) -> Channel:
         """Remove the bot's member overwrite in a channel."""
@@ -298,7 +311,11 @@ class DiscordEmulator:
     def requests_matching(self, method: str, pattern: str) -> list[RequestRecord]:
         """Requests whose method and path match, e.g. ("POST", "/channels/{id}/messages")."""
         regex = compile_pattern(pattern)
-        return [r for r in self.core.requests if method_matches(method, r.method) and regex.match(r.path)]
+        return [
+            r
+            for r in self.core.requests
+            if method_matches(method, r.method) and regex.match(r.path)
+        ]
 
     @property
     def validation_errors(self) -> list[str]:
@@ -319,7 +336,9 @@ class DiscordEmulator:
     @property
     def problems(self) -> list[str]:
         """Everything above in one list, for `assert emu.problems == []`."""
-        unsupported = [f"{r}: route not supported by the emulator" for r in self.core.unsupported_routes]
+        unsupported = [
+            f"{r}: route not supported by the emulator" for r in self.core.unsupported_routes
+        ]
         return [*self.core.validation_errors, *self.core.protocol_errors, *unsupported]
 
     @property
@@ -349,9 +368,14 @@ class DiscordEmulator:
     def interactions(self) -> list[EmulatedInteraction]:
         return list(self.core.interactions.values())
 
-    def channel_messages(self, channel_id: int, *, include_ephemeral: bool = True) -> list[dict[str, Any]]:
+    def channel_messages(
+        self, channel_id: int, *, include_ephemeral: bool = True
+    ) -> list[dict[str, Any]]:
         """Messages in a channel, oldest first, as Discord returns them."""
-        return [m.snapshot() for m in self.state.channel_messages(channel_id, include_ephemeral=include_ephemeral)]
+        return [
+            m.snapshot()
+            for m in self.state.channel_messages(channel_id, include_ephemeral=include_ephemeral)
+        ]
 
     def message(self, message_id: int) -> dict[str, Any]:
         return self.state.find_message(message_id).snapshot()
@@ -383,7 +407,9 @@ class DiscordEmulator:
         target, where = self._command_target(name, user=user, guild=guild, channel=channel)
         resolver = self._resolver(where)
         data = self._command_data(target, build_options(target, options or {}, resolver), resolver)
-        return await self._send(APPLICATION_COMMAND, data, target.full_name, user, where, locale, timeout)
+        return await self._send(
+            APPLICATION_COMMAND, data, target.full_name, user, where, locale, timeout
+        )
 
     async def send_autocomplete(
         self,
@@ -398,13 +424,39 @@ class DiscordEmulator:
         timeout: float = 10.0,
     ) -> list[dict[str, Any]]:
         """Type into an autocomplete option; returns the choices the bot offered."""
+        inter = await self.autocomplete_interaction(
+            name,
+            options,
+            focused=focused,
+            user=user,
+            guild=guild,
+            channel=channel,
+            locale=locale,
+            timeout=timeout,
+        )
+        return await inter.wait_choices(timeout)
+
+    async def autocomplete_interaction(
+        self,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        focused: str,
+        user: int,
+        guild: int | None = None,
+        channel: int | None = None,
+        locale: str = "en-US",
+        timeout: float = 10.0,
+    ) -> EmulatedInteraction:
+        """Like `send_autocomplete` but returns the interaction handle without waiting."""
         target, where = self._command_target(name, user=user, guild=guild, channel=channel)
         resolver = self._resolver(where)
         values = dict(options or {})
         values.setdefault(focused, "")
-        data = self._command_data(target, build_options(target, values, resolver, focused=focused), resolver)
-        inter = await self._send(AUTOCOMPLETE, data, target.full_name, user, where, locale, timeout)
-        return await inter.wait_choices(timeout)
+        data = self._command_data(
+            target, build_options(target, values, resolver, focused=focused), resolver
+        )
+        return await self._send(AUTOCOMPLETE, data, target.full_name, user, where, locale, timeout)
 
     async def click_button(
         self, message_id: int, custom_id: str, *, user: int, timeout: float = 10.0
@@ -413,24 +465,38 @@ class DiscordEmulator:
         stored = self.state.find_message(message_id)
         component = _find_component(stored.payload.get("components") or [], custom_id)
         if component is None or component.get("type") != BUTTON:
-            raise errors.EmulatorError(f"message {message_id} has no button with custom_id {custom_id!r}")
+            raise errors.EmulatorError(
+                f"message {message_id} has no button with custom_id {custom_id!r}"
+            )
         if component.get("disabled"):
-            raise errors.EmulatorError(f"button {custom_id!r} is disabled: Discord's client cannot click it")
+            raise errors.EmulatorError(
+                f"button {custom_id!r} is disabled: Discord's client cannot click it"
+            )
         data = {"custom_id": custom_id, "component_type": BUTTON}
         return await self._component_interaction(stored, data, custom_id, user, timeout)
 
     async def select_option(
-        self, message_id: int, custom_id: str, values: list[str], *, user: int, timeout: float = 10.0
+        self,
+        message_id: int,
+        custom_id: str,
+        values: list[str],
+        *,
+        user: int,
+        timeout: float = 10.0,
     ) -> EmulatedInteraction:
         """Pick values in a string select menu of a message."""
         stored = self.state.find_message(message_id)
         component = _find_component(stored.payload.get("components") or [], custom_id)
         if component is None or component.get("type") != STRING_SELECT:
-            raise errors.EmulatorError(f"message {message_id} has no select menu with custom_id {custom_id!r}")
+            raise errors.EmulatorError(
+                f"message {message_id} has no select menu with custom_id {custom_id!r}"
+            )
         offered = {o["value"] for o in component.get("options") or []}
         unknown = [v for v in values if v not in offered]
         if unknown:
-            raise errors.EmulatorError(f"select {custom_id!r} offers {sorted(offered)}, not {unknown}")
+            raise errors.EmulatorError(
+                f"select {custom_id!r} offers {sorted(offered)}, not {unknown}"
+            )
         data = {"custom_id": custom_id, "component_type": STRING_SELECT, "values": list(values)}
         return await self._component_interaction(stored, data, custom_id, user, timeout)
 
@@ -445,7 +511,11 @@ class DiscordEmulator:
         for row in modal.get("components") or []:
             if row.get("type") == LABEL and isinstance(row.get("component"), dict):
                 inner = row["component"]
-                filled = {"type": inner["type"], "custom_id": inner["custom_id"], "value": values.get(inner["custom_id"], "")}
+                filled = {
+                    "type": inner["type"],
+                    "custom_id": inner["custom_id"],
+                    "value": values.get(inner["custom_id"], ""),
+                }
                 rows.append({"type": LABEL, "component": filled})
                 continue
             inputs = [c for c in row.get("components") or [] if c.get("type") == TEXT_INPUT]
@@ -453,14 +523,20 @@ class DiscordEmulator:
                 {
                     "type": 1,
                     "components": [
-                        {"type": TEXT_INPUT, "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")}
+                        {
+                            "type": TEXT_INPUT,
+                            "custom_id": c["custom_id"],
+                            "value": values.get(c["custom_id"], ""),
+                        }
                         for c in inputs
                     ],
                 }
             )
         data = {"custom_id": modal["custom_id"], "components": rows}
         channel = self.state.channel(opened_by.channel_id)
-        return await self._send(MODAL_SUBMIT, data, modal["custom_id"], opened_by.user_id, channel, "en-US", timeout)
+        return await self._send(
+            MODAL_SUBMIT, data, modal["custom_id"], opened_by.user_id, channel, "en-US", timeout
+        )
 
     # ------------------------------------------------------------------ faults
 
@@ -508,7 +584,9 @@ class DiscordEmulator:
         """429s answered by the emulated rate limits (injected faults not included)."""
         return self.core.rate_limits.rate_limited_count if self.core.rate_limits else 0
 
-    async def disconnect_gateway(self, *, resume: bool = True, wait: bool = True, timeout: float = 10.0) -> None:
+    async def disconnect_gateway(
+        self, *, resume: bool = True, wait: bool = True, timeout: float = 10.0
+    ) -> None:
         """Drop the bot's gateway connection(s).
 
         resume=True: the session stays valid; the client RESUMEs and gets missed events.
@@ -557,17 +635,23 @@ class DiscordEmulator:
             condition, timeout, describe=describe, before_blocking=self.hub.request_client_sync
         )
 
-    async def wait_for_gateway(self, *, shards: int = 1, timeout: float = 10.0) -> list[GatewaySession]:
+    async def wait_for_gateway(
+        self, *, shards: int = 1, timeout: float = 10.0
+    ) -> list[GatewaySession]:
         """Wait until the bot has `shards` live, connected sessions."""
         return await self.wait_for(
-            lambda: [s for s in self.hub.live_sessions() if s.connected]
-            if len([s for s in self.hub.live_sessions() if s.connected]) >= shards
-            else None,
+            lambda: (
+                [s for s in self.hub.live_sessions() if s.connected]
+                if len([s for s in self.hub.live_sessions() if s.connected]) >= shards
+                else None
+            ),
             timeout,
             describe=f"{shards} connected gateway session(s)",
         )
 
-    async def wait_for_commands(self, guild_id: int | None = None, *, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_for_commands(
+        self, guild_id: int | None = None, *, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
         """Wait until the bot synced at least one command (globally or for a guild)."""
         return await self.wait_for(
             lambda: self.synced_commands(guild_id), timeout, describe="the bot to sync its commands"
@@ -580,12 +664,16 @@ class DiscordEmulator:
     ) -> tuple[CommandTarget, Channel]:
         if guild is None:
             where = self.state.dm_channel(user)
-            target = find_command(name, guild_commands=[], global_commands=self.state.global_commands)
+            target = find_command(
+                name, guild_commands=[], global_commands=self.state.global_commands
+            )
         else:
             self.state.member(guild, user)
             where = self._guild_channel(guild, channel)
             target = find_command(
-                name, guild_commands=self.state.commands_for(guild), global_commands=self.state.global_commands
+                name,
+                guild_commands=self.state.commands_for(guild),
+                global_commands=self.state.global_commands,
             )
         self._check_command_allowed(target, where, user)
         return target, where
@@ -598,7 +686,9 @@ class DiscordEmulator:
             channel_id = guild.channel_ids[0]
         channel = self.state.channels.get(int(channel_id))
         if channel is None or channel.guild_id != guild.id:
-            raise errors.EmulatorError(f"channel {channel_id} is not a live channel of guild {guild_id}")
+            raise errors.EmulatorError(
+                f"channel {channel_id} is not a live channel of guild {guild_id}"
+            )
         return channel
 
     def _check_command_allowed(self, target: CommandTarget, channel: Channel, user_id: int) -> None:
@@ -606,7 +696,9 @@ class DiscordEmulator:
         command = target.command
         contexts = command.get("contexts")
         if channel.guild_id is None:
-            if command.get("dm_permission") is False or (contexts is not None and 1 not in contexts):
+            if command.get("dm_permission") is False or (
+                contexts is not None and 1 not in contexts
+            ):
                 raise errors.CommandUnavailableError(f"/{command['name']} cannot be used in DMs")
             return
         if contexts is not None and 0 not in contexts:
@@ -615,7 +707,9 @@ class DiscordEmulator:
         if required is None:
             return
         perms = self.state.channel_permissions(channel, user_id)
-        if perms & permissions.ADMINISTRATOR or (int(required) and permissions.has(perms, int(required))):
+        if perms & permissions.ADMINISTRATOR or (
+            int(required) and permissions.has(perms, int(required))
+        ):
             return
         raise errors.CommandUnavailableError(
             f"/{command['name']} requires permissions {required} (default_member_permissions); "
@@ -631,7 +725,11 @@ class DiscordEmulator:
 
         def member(uid: int) -> dict[str, Any] | None:
             found = guild.members.get(uid) if guild else None
-            return found.to_payload(permissions=self.state.channel_permissions(channel, uid)) if found else None
+            return (
+                found.to_payload(permissions=self.state.channel_permissions(channel, uid))
+                if found
+                else None
+            )
 
         def channel_of(cid: int) -> dict[str, Any] | None:
             found = self.state.channels.get(cid)
@@ -651,8 +749,14 @@ class DiscordEmulator:
         return Resolver(user=user, member=member, channel=channel_of, role=role)
 
     @staticmethod
-    def _command_data(target: CommandTarget, options: list[dict[str, Any]], resolver: Resolver) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": target.command["id"], "name": target.command["name"], "type": 1}
+    def _command_data(
+        target: CommandTarget, options: list[dict[str, Any]], resolver: Resolver
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": target.command["id"],
+            "name": target.command["name"],
+            "type": 1,
+        }
         if options:
             data["options"] = options
         if target.guild_id is not None:

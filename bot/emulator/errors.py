@@ -89,7 +89,9 @@ def unknown_interaction() -> DiscordAPIError:
 
 
 def already_acknowledged() -> DiscordAPIError:
-    return DiscordAPIError(400, 40060, "Interaction has already been acknowledged.", kind="protocol")
+    return DiscordAPIError(
+        400, 40060, "Interaction has already been acknowledged.", kind="protocol"
+    )
 
 
 def missing_permissions() -> DiscordAPIError:

@@ -120,7 +120,11 @@ def rate_limited_response(
     }
     if is_global:
         headers["X-RateLimit-Global"] = "true"
-    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": is_global}
+    body = {
+        "message": "You are being rate limited.",
+        "retry_after": retry_after,
+        "global": is_global,
+    }
     if is_global:
         body["code"] = 0
     return FaultResponse(429, body, headers)
@@ -129,7 +133,9 @@ def rate_limited_response(
 def _response_for(rule: FaultRule) -> FaultResponse:
     if rule.status == 429:
         return rate_limited_response(
-            rule.retry_after, is_global=rule.is_global, bucket=bucket_hash(f"{rule.method} {rule.pattern}")
+            rule.retry_after,
+            is_global=rule.is_global,
+            bucket=bucket_hash(f"{rule.method} {rule.pattern}"),
         )
     message = SERVER_ERROR_MESSAGES.get(rule.status, f"{rule.status}: Server Error")
     return FaultResponse(rule.status, {"message": message, "code": 0}, {"Via": VIA_HEADER})

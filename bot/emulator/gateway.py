@@ -171,7 +171,9 @@ class GatewayHub:
         self.dispatch_to(session, event, data)
         return True
 
-    def dispatch_if(self, event: str, data: dict[str, Any], *, guild_id: int | None, intent: int) -> None:
+    def dispatch_if(
+        self, event: str, data: dict[str, Any], *, guild_id: int | None, intent: int
+    ) -> None:
         """Dispatch only if the receiving session asked for `intent`, as Discord gates events."""
         session = self.session_for_guild(guild_id)
         if session is not None and session.intents & intent:
@@ -234,7 +236,9 @@ class GatewayHub:
         self._connections.add(connection)
         session: GatewaySession | None = None
         try:
-            connection.send_json({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+            connection.send_json(
+                {"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}
+            )
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     await connection.close(CLOSE_DECODE_ERROR, b"text frames only")
@@ -279,7 +283,9 @@ class GatewayHub:
         # Presence and voice updates are accepted and ignored.
         return session
 
-    async def _identify(self, connection: Connection, data: dict[str, Any]) -> GatewaySession | None:
+    async def _identify(
+        self, connection: Connection, data: dict[str, Any]
+    ) -> GatewaySession | None:
         if data.get("token") != self._state.bot_token:
             await connection.close(CLOSE_AUTHENTICATION_FAILED, b"Authentication failed.")
             return None

@@ -32,9 +32,14 @@ class RequestBody:
     files: list[UploadedFile]
 
 
-def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
-        body=json.dumps(data).encode(), status=status, content_type="application/json", headers=headers
+        body=json.dumps(data).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
     )
 
 
@@ -54,7 +59,9 @@ async def read_body(request: web.Request) -> RequestBody:
     try:
         return RequestBody(json.loads(raw), [])
     except ValueError:
-        raise DiscordAPIError(400, 50109, "The request body contains invalid JSON.", kind="validation") from None
+        raise DiscordAPIError(
+            400, 50109, "The request body contains invalid JSON.", kind="validation"
+        ) from None
 
 
 async def _read_multipart(request: web.Request) -> RequestBody:

@@ -33,13 +33,26 @@ MODAL = 9
 
 #: Which callback types Discord accepts for each interaction type.
 ALLOWED_CALLBACKS: dict[int, frozenset[int]] = {
-    APPLICATION_COMMAND: frozenset({CHANNEL_MESSAGE_WITH_SOURCE, DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, MODAL}),
+    APPLICATION_COMMAND: frozenset(
+        {CHANNEL_MESSAGE_WITH_SOURCE, DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, MODAL}
+    ),
     MESSAGE_COMPONENT: frozenset(
-        {CHANNEL_MESSAGE_WITH_SOURCE, DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE, MODAL}
+        {
+            CHANNEL_MESSAGE_WITH_SOURCE,
+            DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
+            DEFERRED_UPDATE_MESSAGE,
+            UPDATE_MESSAGE,
+            MODAL,
+        }
     ),
     AUTOCOMPLETE: frozenset({AUTOCOMPLETE_RESULT}),
     MODAL_SUBMIT: frozenset(
-        {CHANNEL_MESSAGE_WITH_SOURCE, DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE}
+        {
+            CHANNEL_MESSAGE_WITH_SOURCE,
+            DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
+            DEFERRED_UPDATE_MESSAGE,
+            UPDATE_MESSAGE,
+        }
     ),
 }
 
@@ -186,23 +199,30 @@ class EmulatedInteraction:
     async def wait_acknowledged(self, timeout: float = 10.0) -> int:
         """The initial callback type, once the bot acknowledged the interaction."""
         return await self._notifier.wait_for(
-            lambda: self.initial_type, timeout, describe=lambda: f"an acknowledgement of {self!r}: {self._summary()}"
+            lambda: self.initial_type,
+            timeout,
+            describe=lambda: f"an acknowledgement of {self!r}: {self._summary()}",
         )
 
     async def wait_responses(self, count: int, timeout: float = 10.0) -> list[ResponseRecord]:
         """Wait until the bot made at least `count` requests about this interaction."""
         await self._notifier.wait_for(
-            lambda: len(self.responses) >= count, timeout, describe=lambda: f"{count} responses to {self!r}"
+            lambda: len(self.responses) >= count,
+            timeout,
+            describe=lambda: f"{count} responses to {self!r}",
         )
         return list(self.responses)
 
     async def wait_choices(self, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Autocomplete: the choices the bot offered."""
-        return await self._notifier.wait_for(
-            lambda: self.choices if self.choices is not None else None,
-            timeout,
-            describe=lambda: f"autocomplete choices for {self!r}: {self._summary()}",
-        ) or []
+        return (
+            await self._notifier.wait_for(
+                lambda: self.choices if self.choices is not None else None,
+                timeout,
+                describe=lambda: f"autocomplete choices for {self!r}: {self._summary()}",
+            )
+            or []
+        )
 
     def _summary(self) -> str:
         if not self.responses:
@@ -210,7 +230,9 @@ class EmulatedInteraction:
         parts = []
         for r in self.responses:
             error = f" {r.error}" if r.error else ""
-            parts.append(f"{r.kind}{'' if r.callback_type is None else f'(type {r.callback_type})'} -> {r.status}{error}")
+            parts.append(
+                f"{r.kind}{'' if r.callback_type is None else f'(type {r.callback_type})'} -> {r.status}{error}"
+            )
         return "; ".join(parts)
 
 
@@ -251,7 +273,9 @@ def interaction_payload(
         payload["guild_id"] = str(guild.id)
         payload["guild"] = {"id": str(guild.id), "locale": guild.preferred_locale, "features": []}
         payload["guild_locale"] = guild.preferred_locale
-        payload["member"] = member.to_payload(permissions=state.channel_permissions(channel, user_id))
+        payload["member"] = member.to_payload(
+            permissions=state.channel_permissions(channel, user_id)
+        )
         payload["context"] = GUILD_CONTEXT
         payload["authorizing_integration_owners"] = {"0": str(guild.id)}
     else:

@@ -37,7 +37,9 @@ SUB_COMMAND_GROUP = 2
 
 
 def _too_long(path: tuple[Any, ...], limit: int, length: int) -> FieldError:
-    return FieldError(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.", f"got {length}")
+    return FieldError(
+        path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.", f"got {length}"
+    )
 
 
 def check_message(body: Any, *, prefix: tuple[Any, ...] = ()) -> list[FieldError]:
@@ -94,13 +96,19 @@ def check_embeds(embeds: list[Any], *, prefix: tuple[Any, ...]) -> list[FieldErr
                 for key, limit in FIELD_LIMITS.items():
                     text = _text(field.get(key))
                     if len(text) > limit:
-                        problems.append(_too_long((*here, "fields", f_index, key), limit, len(text)))
+                        problems.append(
+                            _too_long((*here, "fields", f_index, key), limit, len(text))
+                        )
         footer = embed.get("footer")
         if isinstance(footer, dict) and len(_text(footer.get("text"))) > FOOTER_TEXT_LIMIT:
-            problems.append(_too_long((*here, "footer", "text"), FOOTER_TEXT_LIMIT, len(footer["text"])))
+            problems.append(
+                _too_long((*here, "footer", "text"), FOOTER_TEXT_LIMIT, len(footer["text"]))
+            )
         author = embed.get("author")
         if isinstance(author, dict) and len(_text(author.get("name"))) > AUTHOR_NAME_LIMIT:
-            problems.append(_too_long((*here, "author", "name"), AUTHOR_NAME_LIMIT, len(author["name"])))
+            problems.append(
+                _too_long((*here, "author", "name"), AUTHOR_NAME_LIMIT, len(author["name"]))
+            )
         total += embed_length(embed)
     if total > MAX_EMBED_TOTAL:
         problems.append(
@@ -147,7 +155,9 @@ def check_commands(commands: Any) -> list[FieldError]:
             continue
         problems.extend(_check_name((index,), command["name"]))
         if not command.get("description"):
-            problems.append(FieldError((index, "description"), "BASE_TYPE_REQUIRED", "This field is required"))
+            problems.append(
+                FieldError((index, "description"), "BASE_TYPE_REQUIRED", "This field is required")
+            )
         problems.extend(_check_options((index, "options"), command.get("options") or []))
         total = _command_text_length(command)
         if total > MAX_COMMAND_TEXT:
@@ -165,7 +175,14 @@ def check_commands(commands: Any) -> list[FieldError]:
 def _check_name(path: tuple[Any, ...], name: str) -> list[FieldError]:
     if COMMAND_NAME.match(name) and name == name.lower():
         return []
-    return [FieldError((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid", repr(name))]
+    return [
+        FieldError(
+            (*path, "name"),
+            "APPLICATION_COMMAND_INVALID_NAME",
+            "Command name is invalid",
+            repr(name),
+        )
+    ]
 
 
 def _check_options(path: tuple[Any, ...], options: list[Any]) -> list[FieldError]:
@@ -179,7 +196,11 @@ def _check_options(path: tuple[Any, ...], options: list[Any]) -> list[FieldError
         problems.extend(_check_name(here, option["name"]))
         if option["name"] in names:
             problems.append(
-                FieldError((*here, "name"), "APPLICATION_COMMAND_OPTIONS_DUPLICATE_NAME", "Option names must be unique")
+                FieldError(
+                    (*here, "name"),
+                    "APPLICATION_COMMAND_OPTIONS_DUPLICATE_NAME",
+                    "Option names must be unique",
+                )
             )
         names.add(option["name"])
         if option.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP):

@@ -37,7 +37,13 @@ DEFAULT_ROUTE_LIMITS: tuple[RouteLimit, ...] = (
     RouteLimit("PATCH", "/channels/{channel_id}/messages/{message_id}", 5, 5.0, "channel_id"),
     RouteLimit("DELETE", "/channels/{channel_id}/messages/{message_id}", 5, 5.0, "channel_id"),
     RouteLimit("POST", "/webhooks/{webhook_id}/{webhook_token}", 5, 2.0, "webhook_token"),
-    RouteLimit("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", 5, 2.0, "webhook_token"),
+    RouteLimit(
+        "PATCH",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+        5,
+        2.0,
+        "webhook_token",
+    ),
 )
 
 
@@ -91,7 +97,9 @@ class RateLimitEmulator:
             window = self._window("global", now, self.global_window)
             if window.count >= self.global_limit:
                 retry = window.started + self.global_window - now
-                return self._reject(method, path, retry, scope="global", bucket="global", limit=self.global_limit)
+                return self._reject(
+                    method, path, retry, scope="global", bucket="global", limit=self.global_limit
+                )
             window.count += 1
         for route, regex in self._compiled:
             if not method_matches(route.method, method):
@@ -104,7 +112,9 @@ class RateLimitEmulator:
             window = self._window((bucket, major), now, route.window)
             reset_after = window.started + route.window - now
             if window.count >= route.limit:
-                return self._reject(method, path, reset_after, scope="user", bucket=bucket, limit=route.limit)
+                return self._reject(
+                    method, path, reset_after, scope="user", bucket=bucket, limit=route.limit
+                )
             window.count += 1
             return RateDecision(
                 headers={

@@ -50,7 +50,13 @@ def _relative(when: datetime, now: datetime) -> str:
     seconds = int((when - now).total_seconds())
     future = seconds > 0
     seconds = abs(seconds)
-    for unit, size in (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+    for unit, size in (
+        ("year", 365 * 86400),
+        ("month", 30 * 86400),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ):
         if seconds >= size:
             count = seconds // size
             text = f"{count} {unit}{'s' if count != 1 else ''}"
@@ -68,9 +74,15 @@ def render_inline(
 ) -> str:
     """Resolve timestamps and mentions in a piece of message text."""
     text = TIMESTAMP.sub(lambda m: format_timestamp(int(m.group(1)), m.group(2), now=now), text)
-    text = USER_MENTION.sub(lambda m: "@" + ((user_name and user_name(int(m.group(1)))) or m.group(1)), text)
-    text = ROLE_MENTION.sub(lambda m: "@" + ((role_name and role_name(int(m.group(1)))) or m.group(1)), text)
-    return CHANNEL_MENTION.sub(lambda m: "#" + ((channel_name and channel_name(int(m.group(1)))) or m.group(1)), text)
+    text = USER_MENTION.sub(
+        lambda m: "@" + ((user_name and user_name(int(m.group(1)))) or m.group(1)), text
+    )
+    text = ROLE_MENTION.sub(
+        lambda m: "@" + ((role_name and role_name(int(m.group(1)))) or m.group(1)), text
+    )
+    return CHANNEL_MENTION.sub(
+        lambda m: "#" + ((channel_name and channel_name(int(m.group(1)))) or m.group(1)), text
+    )
 
 
 def render_message_text(
@@ -84,7 +96,9 @@ def render_message_text(
     """A message as plain text: content, embeds, then components."""
 
     def inline(text: str) -> str:
-        return render_inline(text, user_name=user_name, role_name=role_name, channel_name=channel_name, now=now)
+        return render_inline(
+            text, user_name=user_name, role_name=role_name, channel_name=channel_name, now=now
+        )
 
     flags = int(message.get("flags") or 0)
     lines: list[str] = []
@@ -99,7 +113,9 @@ def render_message_text(
     for embed in message.get("embeds") or []:
         if lines:
             lines.append("")
-        lines.extend(EMBED_BAR + line if line else EMBED_BAR.rstrip() for line in _embed_lines(embed, inline))
+        lines.extend(
+            EMBED_BAR + line if line else EMBED_BAR.rstrip() for line in _embed_lines(embed, inline)
+        )
     component_lines = _component_lines(message.get("components") or [])
     if component_lines:
         if lines:
@@ -158,12 +174,16 @@ def _component_text(component: dict[str, Any]) -> str:
     disabled = " (disabled)" if component.get("disabled") else ""
     if kind == BUTTON:
         emoji = (component.get("emoji") or {}).get("name")
-        label = " ".join(p for p in (emoji, component.get("label")) if p) or component.get("custom_id", "button")
+        label = " ".join(p for p in (emoji, component.get("label")) if p) or component.get(
+            "custom_id", "button"
+        )
         if component.get("style") == LINK_STYLE:
             return f"[ {label} ↗ {component.get('url', '')} ]{disabled}"
         return f"[ {label} ]{disabled}"
     if kind == STRING_SELECT:
-        options = " | ".join(o.get("label", o.get("value", "")) for o in component.get("options") or [])
+        options = " | ".join(
+            o.get("label", o.get("value", "")) for o in component.get("options") or []
+        )
         placeholder = component.get("placeholder") or "Select…"
         return f"[ {placeholder} ▾ ]{disabled} {options}".rstrip()
     return ""

@@ -40,8 +40,16 @@ class RestRoutes:
             ("GET", "/gateway/bot", self.get_gateway_bot),
             ("GET", "/applications/{application_id}/commands", self.get_global_commands),
             ("PUT", "/applications/{application_id}/commands", self.put_global_commands),
-            ("GET", "/applications/{application_id}/guilds/{guild_id}/commands", self.get_guild_commands),
-            ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", self.put_guild_commands),
+            (
+                "GET",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                self.get_guild_commands,
+            ),
+            (
+                "PUT",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                self.put_guild_commands,
+            ),
             ("GET", "/guilds/{guild_id}", self.get_guild),
             ("GET", "/guilds/{guild_id}/channels", self.get_guild_channels),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member),
@@ -105,7 +113,12 @@ class RestRoutes:
             {
                 "url": self.core.gateway_url,
                 "shards": self.core.config.recommended_shards,
-                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1},
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 86_400_000,
+                    "max_concurrency": 1,
+                },
             }
         )
 
@@ -138,7 +151,9 @@ class RestRoutes:
         guild_id = self._guild_for_commands(request)
         return json_response(self._sync(request, guild_id, "bulk_set_guild_application_commands"))
 
-    def _sync(self, request: web.Request, guild_id: int | None, operation: str) -> list[dict[str, Any]]:
+    def _sync(
+        self, request: web.Request, guild_id: int | None, operation: str
+    ) -> list[dict[str, Any]]:
         body = request_body(request).json
         self.core.validate(operation, body, message_at=None, extra=limits.check_commands(body))
         synced = self.state.replace_commands(guild_id, body or [])
@@ -239,7 +254,9 @@ class RestRoutes:
         for stored in reversed(self.state.channel_messages(channel.id)):
             if stored.created_at < horizon:
                 break
-            if stored.nonce == nonce and stored.payload["author"]["id"] == str(self.state.bot_user.id):
+            if stored.nonce == nonce and stored.payload["author"]["id"] == str(
+                self.state.bot_user.id
+            ):
                 return stored.snapshot()
         return None
 
@@ -259,7 +276,9 @@ class RestRoutes:
     async def edit_message(self, request: web.Request) -> web.Response:
         channel, stored = self._own_message(request)
         if stored.payload["author"]["id"] != str(self.state.bot_user.id) or stored.ephemeral:
-            raise errors.DiscordAPIError(403, 50005, "Cannot edit a message authored by another user")
+            raise errors.DiscordAPIError(
+                403, 50005, "Cannot edit a message authored by another user"
+            )
         upload = request_body(request)
         body = upload.json if isinstance(upload.json, dict) else {}
         self.core.validate("update_message", upload.json)

@@ -35,7 +35,10 @@ class EmulatorServer:
         self.hub = hub
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self.app.router.add_get("/", hub.handle)
-        for method, template, handler in [*InteractionRoutes(core).routes(), *RestRoutes(core).routes()]:
+        for method, template, handler in [
+            *InteractionRoutes(core).routes(),
+            *RestRoutes(core).routes(),
+        ]:
             self.app.router.add_route(method, API_PREFIX + template, handler)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -72,11 +75,15 @@ class EmulatorServer:
         except web.HTTPException as exc:
             if exc.status == 404:
                 self.core.unsupported_routes.append(f"{method} {path}")
-            response = json_response({"message": f"{exc.status}: {exc.reason}", "code": 0}, status=exc.status)
+            response = json_response(
+                {"message": f"{exc.status}: {exc.reason}", "code": 0}, status=exc.status
+            )
         except Exception:
             log.exception("emulator handler failed for %s %s", method, path)
             self.core.protocol_errors.append(f"{method} {path}: emulator internal error (see log)")
-            response = json_response({"message": "500: Internal Server Error", "code": 0}, status=500)
+            response = json_response(
+                {"message": "500: Internal Server Error", "code": 0}, status=500
+            )
         self.core.log_request(RequestRecord(method, path, body, response.status))
         return response
 
@@ -84,7 +91,10 @@ class EmulatorServer:
         self, request: web.Request, handler: web.Handler, method: str, path: str
     ) -> web.StreamResponse:
         token_route = path.startswith(TOKEN_ROUTE_PREFIXES)
-        if not token_route and request.headers.get("Authorization") != f"Bot {self.core.state.bot_token}":
+        if (
+            not token_route
+            and request.headers.get("Authorization") != f"Bot {self.core.state.bot_token}"
+        ):
             raise errors.unauthorized()
         fault = self.core.faults.take(method, path)
         if fault is not None:
@@ -95,7 +105,9 @@ class EmulatorServer:
             decision = limiter.check(method, path, counts_globally=not token_route)
             if decision.rejection is not None:
                 rejection = decision.rejection
-                return json_response(rejection.body, status=rejection.status, headers=rejection.headers)
+                return json_response(
+                    rejection.body, status=rejection.status, headers=rejection.headers
+                )
             headers = decision.headers
         if request.match_info.http_exception is not None:
             raise request.match_info.http_exception

@@ -47,7 +47,9 @@ class EmulatorState:
         try:
             return self.users[int(user_id)]
         except KeyError:
-            raise errors.EmulatorError(f"unknown user id {user_id}: create it with add_user()") from None
+            raise errors.EmulatorError(
+                f"unknown user id {user_id}: create it with add_user()"
+            ) from None
 
     def add_guild(
         self,
@@ -91,7 +93,9 @@ class EmulatorState:
         try:
             return self.guilds[int(guild_id)]
         except KeyError:
-            raise errors.EmulatorError(f"unknown guild id {guild_id}: create it with add_guild()") from None
+            raise errors.EmulatorError(
+                f"unknown guild id {guild_id}: create it with add_guild()"
+            ) from None
 
     def add_role(
         self, guild_id: int, name: str, *, permissions: int = 0, mentionable: bool = False
@@ -109,14 +113,21 @@ class EmulatorState:
         return role
 
     def add_member(
-        self, guild_id: int, user_id: int, *, roles: list[int] | None = None, nick: str | None = None
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        roles: list[int] | None = None,
+        nick: str | None = None,
     ) -> Member:
         guild = self.guild(guild_id)
         user = self.user(user_id)
         role_ids = [int(r) for r in roles or []]
         for role_id in role_ids:
             if role_id not in guild.roles or role_id == guild.id:
-                raise errors.EmulatorError(f"role {role_id} is not an assignable role of guild {guild.id}")
+                raise errors.EmulatorError(
+                    f"role {role_id} is not an assignable role of guild {guild.id}"
+                )
         member = Member(guild_id=guild.id, user=user, role_ids=role_ids, nick=nick)
         guild.members[user.id] = member
         return member
@@ -272,7 +283,9 @@ class EmulatorState:
             raise errors.EmulatorError(f"no message with id {message_id}")
         return stored
 
-    def channel_messages(self, channel_id: int, *, include_ephemeral: bool = True) -> list[StoredMessage]:
+    def channel_messages(
+        self, channel_id: int, *, include_ephemeral: bool = True
+    ) -> list[StoredMessage]:
         out = []
         for mid in self.channel_message_ids.get(int(channel_id), []):
             stored = self.messages[mid]

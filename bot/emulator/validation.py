@@ -69,6 +69,11 @@ class SpecValidator:
         self._compiled: dict[str, Draft202012Validator] = {}
 
     @property
+    def format_checker(self) -> FormatChecker:
+        """The formats checked (URLs, timestamps): shared so other validators agree."""
+        return self._format_checker
+
+    @property
     def operations(self) -> frozenset[str]:
         return frozenset(self._request_schemas)
 
@@ -201,9 +206,16 @@ def _dispatch_keyword(
 
 def _same_json(a: Any, b: Any) -> bool:
     """JSON equality: 1 and True are different values."""
-    return type(a) is type(b) and a == b or (
-        isinstance(a, int | float) and isinstance(b, int | float)
-        and not isinstance(a, bool) and not isinstance(b, bool) and a == b
+    return (
+        type(a) is type(b)
+        and a == b
+        or (
+            isinstance(a, int | float)
+            and isinstance(b, int | float)
+            and not isinstance(a, bool)
+            and not isinstance(b, bool)
+            and a == b
+        )
     )
 
 
@@ -218,7 +230,11 @@ def _nullable_reference(branches: list[Any], components: dict[str, Any]) -> dict
     if len(branches) != 2 or branches[0] != {"type": "null"}:
         return None
     ref = branches[1].get("$ref") if isinstance(branches[1], dict) else None
-    if set(branches[1]) != {"$ref"} or not isinstance(ref, str) or not ref.startswith("#/components/schemas/"):
+    if (
+        set(branches[1]) != {"$ref"}
+        or not isinstance(ref, str)
+        or not ref.startswith("#/components/schemas/")
+    ):
         return None
     declared = components["schemas"].get(ref.rsplit("/", 1)[-1], {}).get("type")
     types = [declared] if isinstance(declared, str) else declared
@@ -301,7 +317,9 @@ def _collect(error: ValidationError, out: list[FieldError]) -> None:
         instance = error.instance if isinstance(error.instance, dict) else {}
         for name in error.validator_value:
             if name not in instance:
-                out.append(FieldError((*path, name), "BASE_TYPE_REQUIRED", "This field is required"))
+                out.append(
+                    FieldError((*path, name), "BASE_TYPE_REQUIRED", "This field is required")
+                )
         return
     out.append(_to_field_error(error, path))
 
@@ -329,26 +347,49 @@ def _to_field_error(error: ValidationError, path: tuple[Any, ...]) -> FieldError
     value = error.validator_value
     detail = f"got {short_repr(error.instance)}"
     if kind in ("maxLength", "maxItems"):
-        return FieldError(path, "BASE_TYPE_MAX_LENGTH", f"Must be {value} or fewer in length.", _size(error.instance))
+        return FieldError(
+            path,
+            "BASE_TYPE_MAX_LENGTH",
+            f"Must be {value} or fewer in length.",
+            _size(error.instance),
+        )
     if kind in ("minLength", "minItems"):
-        return FieldError(path, "BASE_TYPE_MIN_LENGTH", f"Must be {value} or more in length.", _size(error.instance))
+        return FieldError(
+            path,
+            "BASE_TYPE_MIN_LENGTH",
+            f"Must be {value} or more in length.",
+            _size(error.instance),
+        )
     if kind == "type":
         expected = [t for t in ([value] if isinstance(value, str) else value) if t != "null"]
-        code, template = _TYPE_ERRORS.get(expected[0] if expected else "", ("BASE_TYPE_INVALID", "Invalid value."))
+        code, template = _TYPE_ERRORS.get(
+            expected[0] if expected else "", ("BASE_TYPE_INVALID", "Invalid value.")
+        )
         return FieldError(path, code, template.format(v=short_repr(error.instance)), detail)
     if kind in ("enum", "const"):
         choices = tuple(value) if kind == "enum" else (value,)
         return FieldError(path, "BASE_TYPE_CHOICES", f"Value must be one of {choices}.", detail)
     if kind in ("minimum", "exclusiveMinimum"):
-        return FieldError(path, "NUMBER_TYPE_MIN", f"int value should be greater than or equal to {value}.", detail)
+        return FieldError(
+            path,
+            "NUMBER_TYPE_MIN",
+            f"int value should be greater than or equal to {value}.",
+            detail,
+        )
     if kind in ("maximum", "exclusiveMaximum"):
-        return FieldError(path, "NUMBER_TYPE_MAX", f"int value should be less than or equal to {value}.", detail)
+        return FieldError(
+            path, "NUMBER_TYPE_MAX", f"int value should be less than or equal to {value}.", detail
+        )
     if kind == "format" and value == "uri":
         return FieldError(path, "URL_TYPE_INVALID_URL", "Not a well formed URL.", detail)
     if kind == "format" and value == "date-time":
-        return FieldError(path, "DATE_TIME_TYPE_PARSE", "Could not parse date. Should be ISO8601.", detail)
+        return FieldError(
+            path, "DATE_TIME_TYPE_PARSE", "Could not parse date. Should be ISO8601.", detail
+        )
     if kind == "pattern":
-        return FieldError(path, "STRING_TYPE_REGEX", "String value did not match validation regex.", detail)
+        return FieldError(
+            path, "STRING_TYPE_REGEX", "String value did not match validation regex.", detail
+        )
     if kind == "uniqueItems":
         return FieldError(path, "BASE_TYPE_DUPLICATE", "Values must be unique.", detail)
     return FieldError(path, f"SCHEMA_{kind.upper()}", error.message, detail)

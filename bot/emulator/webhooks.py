@@ -90,9 +90,9 @@ class InteractionRoutes:
         for inter in self.core.interactions.values():
             if inter.token == token:
                 if self.core.now() > inter.expires_at:
-                    raise errors.DiscordAPIError(401, 50027, "Invalid Webhook Token", kind="protocol").explain(
-                        "the interaction token expired (15 minutes)"
-                    )
+                    raise errors.DiscordAPIError(
+                        401, 50027, "Invalid Webhook Token", kind="protocol"
+                    ).explain("the interaction token expired (15 minutes)")
                 if not inter.acknowledged:
                     raise errors.unknown_webhook().explain(
                         f"interaction {inter.id} was not acknowledged yet: send the initial response first"
@@ -127,7 +127,11 @@ class InteractionRoutes:
         body = request_body(request).json
         callback_type = body.get("type") if isinstance(body, dict) else None
         return await self._recorded(
-            inter, "callback", request, lambda: self._callback(inter, request), callback_type=callback_type
+            inter,
+            "callback",
+            request,
+            lambda: self._callback(inter, request),
+            callback_type=callback_type,
         )
 
     async def _callback(
@@ -150,11 +154,15 @@ class InteractionRoutes:
             "create_interaction_response",
             body,
             message_at=("data",) if callback_type in MESSAGE_CALLBACKS else None,
-            extra=limits.check_autocomplete(body.get("data")) if callback_type == AUTOCOMPLETE_RESULT else None,
+            extra=limits.check_autocomplete(body.get("data"))
+            if callback_type == AUTOCOMPLETE_RESULT
+            else None,
         )
         if not isinstance(body, dict) or not isinstance(callback_type, int):
             # Only reachable with schema validation off: keep Discord's answer anyway.
-            raise errors.invalid_form_body([FieldError(("type",), "BASE_TYPE_REQUIRED", "This field is required")])
+            raise errors.invalid_form_body(
+                [FieldError(("type",), "BASE_TYPE_REQUIRED", "This field is required")]
+            )
         if callback_type not in ALLOWED_CALLBACKS.get(inter.type, frozenset()):
             raise errors.invalid_form_body(
                 [
@@ -166,7 +174,9 @@ class InteractionRoutes:
                 ]
             )
         data: dict[str, Any] = body.get("data") or {}
-        if callback_type == CHANNEL_MESSAGE_WITH_SOURCE and is_empty_body(data, has_files=bool(upload.files)):
+        if callback_type == CHANNEL_MESSAGE_WITH_SOURCE and is_empty_body(
+            data, has_files=bool(upload.files)
+        ):
             raise errors.empty_message()
         channel = self.state.channel(inter.channel_id)
         ephemeral = bool(int(data.get("flags") or 0) & EPHEMERAL)
@@ -179,7 +189,9 @@ class InteractionRoutes:
                 files=upload.files,
                 interaction=inter,
                 ephemeral=ephemeral,
-                message_type=CHAT_INPUT_COMMAND_MESSAGE if inter.type == APPLICATION_COMMAND else DEFAULT_MESSAGE,
+                message_type=CHAT_INPUT_COMMAND_MESSAGE
+                if inter.type == APPLICATION_COMMAND
+                else DEFAULT_MESSAGE,
                 loading=callback_type == DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
             )
             inter.original_message_id = stored.id
@@ -214,7 +226,9 @@ class InteractionRoutes:
 
     async def create_followup(self, request: web.Request) -> web.Response:
         inter = self._by_webhook_url(request)
-        return await self._recorded(inter, "followup", request, lambda: self._followup(inter, request))
+        return await self._recorded(
+            inter, "followup", request, lambda: self._followup(inter, request)
+        )
 
     async def _followup(
         self, inter: EmulatedInteraction, request: web.Request
@@ -236,7 +250,9 @@ class InteractionRoutes:
                 files=upload.files,
                 interaction=inter,
                 ephemeral=bool(int(body.get("flags") or 0) & EPHEMERAL),
-                message_type=CHAT_INPUT_COMMAND_MESSAGE if inter.type == APPLICATION_COMMAND else DEFAULT_MESSAGE,
+                message_type=CHAT_INPUT_COMMAND_MESSAGE
+                if inter.type == APPLICATION_COMMAND
+                else DEFAULT_MESSAGE,
             )
             inter.followup_ids.append(stored.id)
         if request.query.get("wait", "").lower() in ("1", "true"):
@@ -245,7 +261,9 @@ class InteractionRoutes:
 
     # ------------------------------------------------------------------ @original
 
-    def _original(self, inter: EmulatedInteraction, *, required: bool = True) -> StoredMessage | None:
+    def _original(
+        self, inter: EmulatedInteraction, *, required: bool = True
+    ) -> StoredMessage | None:
         message_id = inter.original_message_id
         stored = self.state.messages.get(message_id) if message_id is not None else None
         if stored is None or stored.deleted:
@@ -305,7 +323,9 @@ class InteractionRoutes:
         inter = self._by_webhook_url(request)
 
         async def action() -> tuple[web.Response, StoredMessage | None]:
-            stored = await self._edit(self._followup_message(inter, request), request, "update_webhook_message")
+            stored = await self._edit(
+                self._followup_message(inter, request), request, "update_webhook_message"
+            )
             return json_response(stored.snapshot()), stored
 
         return await self._recorded(inter, "edit_followup", request, action)
@@ -319,7 +339,9 @@ class InteractionRoutes:
 
         return await self._recorded(inter, "delete_followup", request, action)
 
-    async def _edit(self, stored: StoredMessage, request: web.Request, operation: str) -> StoredMessage:
+    async def _edit(
+        self, stored: StoredMessage, request: web.Request, operation: str
+    ) -> StoredMessage:
         upload = request_body(request)
         self.core.validate(operation, upload.json)
         body = upload.json if isinstance(upload.json, dict) else {}

@@ -3,7 +3,7 @@ discord.py bot (commands.Bot + app_commands) connected to it.
 
 The test bot's commands exercise each way a bot answers Discord (reply, defer + followup,
 defer + edit, views, autocomplete) and a few ways it can break Discord's rules on purpose.
-Exceptions the bot meets are collected in `bot.failures` so tests can assert on them.
+Exceptions the bot meets are put in `bot.failures` (a queue) so tests can await them.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ class CounterView(discord.ui.View):
         self.count = 0
 
     @discord.ui.button(label="Next", custom_id="counter:next", style=discord.ButtonStyle.primary)
-    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button[CounterView]) -> None:
+    async def next_page(
+        self, interaction: discord.Interaction, button: discord.ui.Button[CounterView]
+    ) -> None:
         self.count += 1
         await interaction.response.edit_message(content=f"page {self.count}", view=self)
 
@@ -62,9 +64,12 @@ class TestBot(commands.Bot):
             **options,  # type: ignore[arg-type]
         )
         self.guild_id = guild_id
-        self.failures: list[Exception] = []
-        self.resumed = asyncio.Event()
+        self.failures: asyncio.Queue[Exception] = asyncio.Queue()
         self._add_commands()
+
+    async def next_failure(self) -> Exception:
+        """The next exception the bot met (10 s at most)."""
+        return await asyncio.wait_for(self.failures.get(), 10)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """discord.py sleeps 5 s before every non-initial IDENTIFY; not against an emulator."""
@@ -72,9 +77,6 @@ class TestBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.tree.sync(guild=discord.Object(self.guild_id))
         await self.tree.sync()
-
-    async def on_resumed(self) -> None:
-        self.resumed.set()
 
     def _add_commands(self) -> None:
         guild = discord.Object(self.guild_id)
@@ -84,14 +86,22 @@ class TestBot(commands.Bot):
         @tree.command(name="summarize", description="Summarize a post", guild=guild)
         @app_commands.describe(post="Which post", length="Sentences")
         async def summarize(interaction: discord.Interaction, post: str, length: int = 3) -> None:
-            embed = discord.Embed(title=f"Summary of {post}", description=" ".join(["Sentence."] * length))
+            embed = discord.Embed(
+                title=f"Summary of {post}", description=" ".join(["Sentence."] * length)
+            )
             embed.add_field(name="Length", value=str(length))
             embed.set_footer(text="corpus-bot")
             await interaction.response.send_message(embed=embed)
 
         @summarize.autocomplete("post")
-        async def post_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-            return [app_commands.Choice(name=p.title(), value=p) for p in POSTS if p.startswith(current.lower())]
+        async def post_choices(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            return [
+                app_commands.Choice(name=p.title(), value=p)
+                for p in POSTS
+                if p.startswith(current.lower())
+            ]
 
         @tree.command(name="slow", description="Defer, then follow up", guild=guild)
         async def slow(interaction: discord.Interaction, secret: bool = False) -> None:
@@ -108,12 +118,14 @@ class TestBot(commands.Bot):
         async def counter(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("page 0", view=CounterView())
 
-        @tree.command(name="late", description="Answers normally (tests set a tiny deadline)", guild=guild)
+        @tree.command(
+            name="late", description="Answers normally (tests set a tiny deadline)", guild=guild
+        )
         async def late(interaction: discord.Interaction) -> None:
             try:
                 await interaction.response.send_message("too late?")
             except discord.HTTPException as exc:
-                failures.append(exc)
+                failures.put_nowait(exc)
 
         @tree.command(name="double", description="Two initial responses racing", guild=guild)
         async def double(interaction: discord.Interaction) -> None:
@@ -122,7 +134,9 @@ class TestBot(commands.Bot):
                 interaction.response.send_message("second"),
                 return_exceptions=True,
             )
-            failures.extend(r for r in results if isinstance(r, Exception))
+            for result in results:
+                if isinstance(result, Exception):
+                    failures.put_nowait(result)
 
         @tree.command(name="bigembed", description="An embed over a limit", guild=guild)
         @app_commands.describe(kind="description | total | fields")
@@ -135,33 +149,57 @@ class TestBot(commands.Bot):
                     embed.add_field(name=f"f{i}", value="v")
                 embeds = [embed]
             else:  # each embed is valid, together they exceed 6,000 characters
-                embeds = [discord.Embed(title=f"part {i}", description="y" * 2500) for i in range(3)]
+                embeds = [
+                    discord.Embed(title=f"part {i}", description="y" * 2500) for i in range(3)
+                ]
             try:
                 await interaction.response.send_message(embeds=embeds)
             except discord.HTTPException as exc:
-                failures.append(exc)
+                failures.put_nowait(exc)
                 await interaction.response.send_message("fallback: plain text")
 
-        @tree.command(name="badbutton", description="A button label over the spec's limit", guild=guild)
+        @tree.command(
+            name="badbutton", description="A button label over the spec's limit", guild=guild
+        )
         async def badbutton(interaction: discord.Interaction) -> None:
             view = discord.ui.View()
             view.add_item(discord.ui.Button(label="L" * 81, custom_id="bad"))
             try:
                 await interaction.response.send_message("look", view=view)
             except discord.HTTPException as exc:
-                failures.append(exc)
+                failures.put_nowait(exc)
+
+        @tree.command(
+            name="many", description="Autocomplete offering too many choices", guild=guild
+        )
+        async def many(interaction: discord.Interaction, pick: str) -> None:
+            await interaction.response.send_message(pick)
+
+        @many.autocomplete("pick")
+        async def too_many(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            return [app_commands.Choice(name=f"choice {i}", value=str(i)) for i in range(30)]
 
         @tree.command(name="ping", description="Mentions a user", guild=guild)
-        async def ping(interaction: discord.Interaction, who: discord.User, loud: bool = False) -> None:
-            mentions = discord.AllowedMentions(users=True) if loud else discord.AllowedMentions.none()
-            await interaction.response.send_message(f"hello {who.mention}", allowed_mentions=mentions)
+        async def ping(
+            interaction: discord.Interaction, who: discord.User, loud: bool = False
+        ) -> None:
+            mentions = (
+                discord.AllowedMentions(users=True) if loud else discord.AllowedMentions.none()
+            )
+            await interaction.response.send_message(
+                f"hello {who.mention}", allowed_mentions=mentions
+            )
 
         @tree.command(name="admin", description="Admins only", guild=guild)
         @app_commands.default_permissions(manage_guild=True)
         async def admin(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("admin ok", ephemeral=True)
 
-        feed = app_commands.Group(name="feed", description="Feed commands", guild_ids=[self.guild_id])
+        feed = app_commands.Group(
+            name="feed", description="Feed commands", guild_ids=[self.guild_id]
+        )
 
         @feed.command(name="status", description="Feed status")
         async def feed_status(interaction: discord.Interaction, verbose: bool = False) -> None:

@@ -12,11 +12,12 @@ from bot.emulator import (
     DiscordEmulator,
     OptionError,
 )
+from tests.emulator.conftest import TestBot, World
 
-from .conftest import TestBot, World
 
-
-async def test_login_ready_and_guild_create(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
+async def test_login_ready_and_guild_create(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
     assert bot.user is not None and bot.user.id == emu.bot_user_id
     assert bot.application_id == emu.application_id
     guild = bot.get_guild(world.guild.id)
@@ -24,11 +25,16 @@ async def test_login_ready_and_guild_create(emu: DiscordEmulator, world: World, 
     assert {c.name for c in guild.text_channels} == {"general", "locked"}
     assert guild.default_role.id == world.guild.everyone_role_id == world.guild.id
     assert guild.me is not None and guild.me.id == emu.bot_user_id
-    assert [r.method + " " + r.path for r in emu.requests[:2]] == ["GET /users/@me", "GET /oauth2/applications/@me"]
+    assert [r.method + " " + r.path for r in emu.requests[:2]] == [
+        "GET /users/@me",
+        "GET /oauth2/applications/@me",
+    ]
     assert [e.kind for e in emu.gateway_events[:2]] == ["IDENTIFY", "READY"]
 
 
-async def test_commands_are_synced_as_discord_stores_them(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
+async def test_commands_are_synced_as_discord_stores_them(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
     guild_names = {c["name"] for c in emu.synced_commands(world.guild.id)}
     assert {"summarize", "slow", "counter", "feed", "admin"} <= guild_names
     assert [c["name"] for c in emu.synced_commands()] == ["about"]
@@ -43,9 +49,15 @@ async def test_commands_are_synced_as_discord_stores_them(emu: DiscordEmulator, 
     assert emu.problems == []
 
 
-async def test_slash_command_reply_with_embed(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
+async def test_slash_command_reply_with_embed(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
     inter = await emu.send_command(
-        "summarize", {"post": "meltdown", "length": 3}, user=world.alice.id, guild=world.guild.id, channel=world.channel.id
+        "summarize",
+        {"post": "meltdown", "length": 3},
+        user=world.alice.id,
+        guild=world.guild.id,
+        channel=world.channel.id,
     )
     reply = await inter.wait_reply(timeout=10)
     assert reply["embeds"][0]["title"] == "Summary of meltdown"
@@ -58,7 +70,9 @@ async def test_slash_command_reply_with_embed(emu: DiscordEmulator, world: World
 
 
 async def test_defer_then_followups(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
-    inter = await emu.send_command("slow", user=world.alice.id, guild=world.guild.id, channel=world.channel.id)
+    inter = await emu.send_command(
+        "slow", user=world.alice.id, guild=world.guild.id, channel=world.channel.id
+    )
     reply = await inter.wait_reply()
     assert reply["content"] == "done after thinking"
     await inter.wait_responses(3)
@@ -74,7 +88,11 @@ async def test_ephemeral_defer_makes_the_first_followup_ephemeral(
     emu: DiscordEmulator, world: World, bot: TestBot
 ) -> None:
     inter = await emu.send_command(
-        "slow", {"secret": True}, user=world.alice.id, guild=world.guild.id, channel=world.channel.id
+        "slow",
+        {"secret": True},
+        user=world.alice.id,
+        guild=world.guild.id,
+        channel=world.channel.id,
     )
     reply = await inter.wait_reply()
     assert inter.ephemeral and reply["flags"] & 64
@@ -84,11 +102,15 @@ async def test_ephemeral_defer_makes_the_first_followup_ephemeral(
 
 
 async def test_defer_then_edit_original(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
-    inter = await emu.send_command("slowedit", user=world.alice.id, guild=world.guild.id, channel=world.channel.id)
+    inter = await emu.send_command(
+        "slowedit", user=world.alice.id, guild=world.guild.id, channel=world.channel.id
+    )
     reply = await inter.wait_reply()
     assert reply["content"] == "edited after defer"
     assert [r.kind for r in inter.responses] == ["callback", "edit_original"]
-    assert inter.responses[0].message is not None and inter.responses[0].message["flags"] & 128  # loading
+    assert (
+        inter.responses[0].message is not None and inter.responses[0].message["flags"] & 128
+    )  # loading
     assert reply["edited_timestamp"] is None  # filling a deferred reply is not an "edit"
     assert emu.problems == []
 
@@ -104,8 +126,12 @@ async def test_autocomplete(emu: DiscordEmulator, world: World, bot: TestBot) ->
     assert emu.problems == []
 
 
-async def test_button_click_updates_the_message(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
-    inter = await emu.send_command("counter", user=world.alice.id, guild=world.guild.id, channel=world.channel.id)
+async def test_button_click_updates_the_message(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    inter = await emu.send_command(
+        "counter", user=world.alice.id, guild=world.guild.id, channel=world.channel.id
+    )
     reply = await inter.wait_reply()
     assert reply["components"][0]["components"][0]["custom_id"] == "counter:next"
     click = await emu.click_button(int(reply["id"]), "counter:next", user=world.alice.id)
@@ -117,7 +143,9 @@ async def test_button_click_updates_the_message(emu: DiscordEmulator, world: Wor
 
 
 async def test_subcommand_group(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
-    inter = await emu.send_command("feed status", {"verbose": True}, user=world.alice.id, guild=world.guild.id)
+    inter = await emu.send_command(
+        "feed status", {"verbose": True}, user=world.alice.id, guild=world.guild.id
+    )
     assert (await inter.wait_reply())["content"] == "feed ok verbose=True"
     assert inter.payload["data"]["options"] == [
         {"name": "status", "type": 1, "options": [{"name": "verbose", "type": 5, "value": True}]}
@@ -132,7 +160,9 @@ async def test_global_command_in_a_dm(emu: DiscordEmulator, world: World, bot: T
 
 
 async def test_user_option_and_mentions(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
-    quiet = await emu.send_command("ping", {"who": world.admin.id}, user=world.alice.id, guild=world.guild.id)
+    quiet = await emu.send_command(
+        "ping", {"who": world.admin.id}, user=world.alice.id, guild=world.guild.id
+    )
     message = await quiet.wait_reply()
     assert message["content"] == f"hello <@{world.admin.id}>"
     assert emu.pings == []
@@ -158,25 +188,35 @@ async def test_driver_errors_are_clear(emu: DiscordEmulator, world: World, bot: 
     with pytest.raises(CommandNotSyncedError, match="never synced"):
         await emu.send_command("nope", user=world.alice.id, guild=world.guild.id)
     with pytest.raises(OptionError, match="no option 'size'"):
-        await emu.send_command("summarize", {"post": "x", "size": 2}, user=world.alice.id, guild=world.guild.id)
+        await emu.send_command(
+            "summarize", {"post": "x", "size": 2}, user=world.alice.id, guild=world.guild.id
+        )
     with pytest.raises(OptionError, match="requires option 'post'"):
         await emu.send_command("summarize", {}, user=world.alice.id, guild=world.guild.id)
     with pytest.raises(OptionError, match="expects an integer"):
-        await emu.send_command("summarize", {"post": "x", "length": "many"}, user=world.alice.id, guild=world.guild.id)
+        await emu.send_command(
+            "summarize", {"post": "x", "length": "many"}, user=world.alice.id, guild=world.guild.id
+        )
     with pytest.raises(CommandNotSyncedError, match="needs a subcommand"):
         await emu.send_command("feed", user=world.alice.id, guild=world.guild.id)
 
 
-async def test_world_changes_reach_the_connected_bot(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
+async def test_world_changes_reach_the_connected_bot(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
     new_channel = emu.add_channel(world.guild.id, "announcements")
     role = emu.add_role(world.guild.id, "readers")
-    await emu.wait_for(lambda: bot.get_channel(new_channel.id) is not None, describe="CHANNEL_CREATE")
+    await emu.wait_for(
+        lambda: bot.get_channel(new_channel.id) is not None, describe="CHANNEL_CREATE"
+    )
     guild = bot.get_guild(world.guild.id)
     assert guild is not None
     await emu.wait_for(lambda: guild.get_role(role.id) is not None, describe="GUILD_ROLE_CREATE")
     emu.deny_bot(new_channel.id, send=True)
     channel = bot.get_channel(new_channel.id)
     assert isinstance(channel, discord.TextChannel)
-    await emu.wait_for(lambda: not channel.permissions_for(guild.me).send_messages, describe="CHANNEL_UPDATE")
+    await emu.wait_for(
+        lambda: not channel.permissions_for(guild.me).send_messages, describe="CHANNEL_UPDATE"
+    )
     emu.delete_channel(new_channel.id)
     await emu.wait_for(lambda: bot.get_channel(new_channel.id) is None, describe="CHANNEL_DELETE")
