@@ -68,6 +68,8 @@ class EmulatorConfig:
     token_lifetime: float = 15 * 60.0
     nonce_window: float = 5 * 60.0
     validate_schema: bool = True
+    enforce_command_contexts: bool = True
+    enforce_command_permissions: bool = False
     recommended_shards: int = 1
     heartbeat_interval_ms: int = 41_250
 

@@ -63,7 +63,20 @@ LINK_BUTTON_STYLE = 5
 
 
 class DiscordEmulator:
-    """A loopback Discord for the real discord.py client. See the module docstring."""
+    """A loopback Discord for the real discord.py client. See the module docstring.
+
+    Which commands a user may invoke, as Discord's client decides it:
+
+    * `enforce_command_contexts` (default True): a command is offered only where its
+      `contexts`/`dm_permission` allow (guild commands never in DMs). Discord enforces this
+      and servers cannot change it; pass False to test a bot's own guild-only guard anyway.
+    * `enforce_command_permissions` (default False): members lacking a command's
+      `default_member_permissions` do not see it, but server admins can override that per
+      command, so a bot must check permissions itself; by default the emulator lets anyone
+      invoke (the case the bot must survive). True emulates the default hiding.
+
+    A refused invocation raises `CommandUnavailableError`.
+    """
 
     def __init__(
         self,
@@ -72,6 +85,8 @@ class DiscordEmulator:
         token_lifetime: float = 15 * 60.0,
         spec_path: str | None = None,
         validate_schema: bool = True,
+        enforce_command_contexts: bool = True,
+        enforce_command_permissions: bool = False,
         recommended_shards: int = 1,
         bot_name: str = "corpus-bot",
         heartbeat_interval_ms: int = 41_250,
@@ -80,6 +95,8 @@ class DiscordEmulator:
             ack_deadline=ack_deadline,
             token_lifetime=token_lifetime,
             validate_schema=validate_schema,
+            enforce_command_contexts=enforce_command_contexts,
+            enforce_command_permissions=enforce_command_permissions,
             recommended_shards=recommended_shards,
             heartbeat_interval_ms=heartbeat_interval_ms,
         )
@@ -695,16 +712,23 @@ class DiscordEmulator:
         """Discord's client only offers a command where it may be used, to whom may use it."""
         command = target.command
         contexts = command.get("contexts")
+        hint = "Discord would not deliver this interaction; pass enforce_command_contexts=False to test the bot's own guard"
         if channel.guild_id is None:
+            if not self.config.enforce_command_contexts:
+                return
             if command.get("dm_permission") is False or (
                 contexts is not None and 1 not in contexts
             ):
-                raise errors.CommandUnavailableError(f"/{command['name']} cannot be used in DMs")
+                raise errors.CommandUnavailableError(
+                    f"/{command['name']} cannot be used in DMs ({hint})"
+                )
             return
-        if contexts is not None and 0 not in contexts:
-            raise errors.CommandUnavailableError(f"/{command['name']} cannot be used in servers")
+        if self.config.enforce_command_contexts and contexts is not None and 0 not in contexts:
+            raise errors.CommandUnavailableError(
+                f"/{command['name']} cannot be used in servers ({hint})"
+            )
         required = command.get("default_member_permissions")
-        if required is None:
+        if required is None or not self.config.enforce_command_permissions:
             return
         perms = self.state.channel_permissions(channel, user_id)
         if perms & permissions.ADMINISTRATOR or (

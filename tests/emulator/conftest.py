@@ -207,6 +207,11 @@ class TestBot(commands.Bot):
 
         tree.add_command(feed)
 
+        @tree.command(name="serveronly", description="A global command for servers only")
+        @app_commands.guild_only()
+        async def serveronly(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(f"in a guild: {interaction.guild is not None}")
+
         @tree.command(name="about", description="A global command (also in DMs)")
         async def about(interaction: discord.Interaction) -> None:
             where = "dm" if interaction.guild is None else "guild"

@@ -37,7 +37,7 @@ async def test_commands_are_synced_as_discord_stores_them(
 ) -> None:
     guild_names = {c["name"] for c in emu.synced_commands(world.guild.id)}
     assert {"summarize", "slow", "counter", "feed", "admin"} <= guild_names
-    assert [c["name"] for c in emu.synced_commands()] == ["about"]
+    assert [c["name"] for c in emu.synced_commands()] == ["serveronly", "about"]
     summarize = next(c for c in emu.synced_commands(world.guild.id) if c["name"] == "summarize")
     assert summarize["guild_id"] == str(world.guild.id)
     assert [(o["name"], o["type"], o.get("required", False)) for o in summarize["options"]] == [
@@ -159,6 +159,18 @@ async def test_global_command_in_a_dm(emu: DiscordEmulator, world: World, bot: T
     assert inter.channel_id == emu.dm_channel(world.alice.id).id
 
 
+async def test_command_contexts_are_enforced_unless_disabled(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    with pytest.raises(CommandUnavailableError, match="cannot be used in DMs"):
+        await emu.send_command("serveronly", user=world.alice.id, guild=None)
+    with pytest.raises(CommandNotSyncedError):  # guild commands do not exist in DMs
+        await emu.send_command("summarize", {"post": "x"}, user=world.alice.id, guild=None)
+    emu.config.enforce_command_contexts = False
+    inter = await emu.send_command("serveronly", user=world.alice.id, guild=None)
+    assert (await inter.wait_reply())["content"] == "in a guild: False"
+
+
 async def test_user_option_and_mentions(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
     quiet = await emu.send_command(
         "ping", {"who": world.admin.id}, user=world.alice.id, guild=world.guild.id
@@ -177,6 +189,10 @@ async def test_user_option_and_mentions(emu: DiscordEmulator, world: World, bot:
 async def test_default_member_permissions_are_enforced_like_the_client(
     emu: DiscordEmulator, world: World, bot: TestBot
 ) -> None:
+    # By default anyone may invoke (server admins can override command permissions).
+    anyone = await emu.send_command("admin", user=world.alice.id, guild=world.guild.id)
+    assert (await anyone.wait_reply())["content"] == "admin ok"
+    emu.config.enforce_command_permissions = True
     with pytest.raises(CommandUnavailableError, match="requires permissions"):
         await emu.send_command("admin", user=world.alice.id, guild=world.guild.id)
     inter = await emu.send_command("admin", user=world.admin.id, guild=world.guild.id)
