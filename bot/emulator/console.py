@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["parse_command_line", "render_message_text", "run_console"]
 
-InputFn = Callable[[str], Awaitable[str] | str]
+InputFn = Callable[[str], Awaitable[str | None] | str | None]
 OutputFn = Callable[[str], None]
 
 PROMPT = "> "
@@ -184,7 +184,7 @@ async def run_console(
     """Prompt, send each typed command as `user_id`, print the bot's answers, until quit/EOF.
 
     `input_fn(prompt)` may be sync or async (the CLI passes `asyncio.to_thread(input, ...)`);
-    EOFError or KeyboardInterrupt from it ends the loop.
+    returning None or raising EOFError/KeyboardInterrupt ends the loop (end of input).
     """
     session = _ConsoleSession(emu, guild_id, channel_id, user_id, output_fn, reply_timeout)
     output_fn("Sandbox ready. Type help for the commands, quit to leave.")
@@ -197,8 +197,10 @@ async def run_console(
         except (EOFError, KeyboardInterrupt):
             output_fn("")
             return
-        assert isinstance(line, str)
-        command = line.strip()
+        if line is None:
+            output_fn("")
+            return
+        command = str(line).strip()
         if not command:
             continue
         if command.lower() in ("quit", "exit", ":q"):

@@ -179,10 +179,10 @@ class EmulatorCore:
             nonce=body.get("nonce"),
             created_at=self.now(),
         )
-        self._apply_mentions(stored, ping=notify_mentions and not ephemeral and not loading)
+        self.apply_mentions(stored, ping=notify_mentions and not ephemeral and not loading)
         self.state.add_message(stored)
         if not ephemeral:
-            self._dispatch_message("MESSAGE_CREATE", stored, channel)
+            self.dispatch_message("MESSAGE_CREATE", stored, channel)
         self.notifier.notify()
         return stored
 
@@ -201,10 +201,10 @@ class EmulatorCore:
         apply_edit(stored.payload, body, mark_edited=not was_loading, attachments=attachments)
         if "allowed_mentions" in body:
             stored.allowed_mentions = body.get("allowed_mentions")
-        self._apply_mentions(stored, ping=notify_mentions and not stored.ephemeral)
+        self.apply_mentions(stored, ping=notify_mentions and not stored.ephemeral)
         channel = self.state.channels.get(stored.channel_id)
         if channel is not None and not stored.ephemeral:
-            self._dispatch_message("MESSAGE_UPDATE", stored, channel)
+            self.dispatch_message("MESSAGE_UPDATE", stored, channel)
         self.notifier.notify()
         return stored
 
@@ -219,7 +219,9 @@ class EmulatorCore:
             self.hub.dispatch_if("MESSAGE_DELETE", data, guild_id=channel.guild_id, intent=intent)
         self.notifier.notify()
 
-    def _apply_mentions(self, stored: StoredMessage, *, ping: bool) -> None:
+    def apply_mentions(self, stored: StoredMessage, *, ping: bool) -> None:
+        """Fill `mentions`/`mention_roles`/`mention_everyone` (only what allowed_mentions lets
+        through) and, for a message that notifies (`ping`), record who was pinged."""
         payload = stored.payload
         users, roles, everyone = compute_pings(
             payload.get("content") or "", stored.allowed_mentions
@@ -288,7 +290,7 @@ class EmulatorCore:
             )
         return out
 
-    def _dispatch_message(self, event: str, stored: StoredMessage, channel: Channel) -> None:
+    def dispatch_message(self, event: str, stored: StoredMessage, channel: Channel) -> None:
         """MESSAGE_CREATE/UPDATE to the bot, gated by intents like Discord does."""
         if self.hub is None:
             return

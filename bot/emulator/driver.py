@@ -312,9 +312,9 @@ class DiscordEmulator:
             body={"content": content},
         )
         stored = StoredMessage(payload=payload, channel_id=channel.id, created_at=self.core.now())
-        self.core._apply_mentions(stored, ping=False)
+        self.core.apply_mentions(stored, ping=False)
         self.state.add_message(stored)
-        self.core._dispatch_message("MESSAGE_CREATE", stored, channel)
+        self.core.dispatch_message("MESSAGE_CREATE", stored, channel)
         self.notifier.notify()
         return stored.snapshot()
 

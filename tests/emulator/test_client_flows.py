@@ -236,3 +236,19 @@ async def test_world_changes_reach_the_connected_bot(
     )
     emu.delete_channel(new_channel.id)
     await emu.wait_for(lambda: bot.get_channel(new_channel.id) is None, describe="CHANNEL_DELETE")
+
+
+async def test_user_messages_reach_the_bot_gated_by_intents(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    # The test bot has no Message Content intent: Discord blanks text that does not mention it.
+    plain = bot.loop.create_task(bot.wait_for("message", timeout=10))
+    emu.post_user_message(world.channel.id, world.alice.id, "hello everyone")
+    assert (await plain).content == ""
+    mention = bot.loop.create_task(bot.wait_for("message", timeout=10))
+    emu.post_user_message(world.channel.id, world.alice.id, f"<@{emu.bot_user_id}> what is new?")
+    received = await mention
+    assert received.content.endswith("what is new?") and received.author.id == world.alice.id
+    assert [m["author"]["id"] for m in emu.channel_messages(world.channel.id)] == [
+        str(world.alice.id)
+    ] * 2

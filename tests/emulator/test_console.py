@@ -173,6 +173,23 @@ def test_render_loading_message() -> None:
     assert render_message_text(message) == "corpus-bot is thinking…"
 
 
+async def test_run_console_ends_on_end_of_input(emu: DiscordEmulator) -> None:
+    output: list[str] = []
+
+    async def end_of_input(prompt: str) -> None:
+        return None
+
+    await run_console(
+        emu,
+        guild_id=None,
+        channel_id=None,
+        user_id=emu.bot_user_id,
+        input_fn=end_of_input,
+        output_fn=output.append,
+    )
+    assert output[0].startswith("Sandbox ready")
+
+
 def scripted(lines: list[str | Callable[[], Awaitable[object]]]) -> Callable[[str], Awaitable[str]]:
     """An input function: strings are typed; callables are awaited first (to wait for the bot)."""
     queue = list(lines)
