@@ -32,8 +32,8 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from bot.emulator import errors, permissions
-from bot.emulator.commands import CommandTarget, Resolver, build_options, find_command
+from bot.emulator import errors, invocations, permissions
+from bot.emulator.commands import build_options
 from bot.emulator.core import VALIDATED_OPERATIONS, EmulatorConfig, EmulatorCore, RequestRecord
 from bot.emulator.faults import FaultRule
 from bot.emulator.gateway import GUILD_MEMBERS_INTENT, GatewayEvent, GatewayHub, GatewaySession
@@ -57,9 +57,6 @@ from bot.emulator.state import EmulatorState
 from bot.emulator.validation import SpecValidator, load_validator
 
 T = TypeVar("T")
-
-BUTTON, STRING_SELECT, TEXT_INPUT, LABEL = 2, 3, 4, 18
-LINK_BUTTON_STYLE = 5
 
 
 class DiscordEmulator:
@@ -421,9 +418,13 @@ class DiscordEmulator:
 
         Options are typed from the synced definition. Returns once the interaction is sent.
         """
-        target, where = self._command_target(name, user=user, guild=guild, channel=channel)
-        resolver = self._resolver(where)
-        data = self._command_data(target, build_options(target, options or {}, resolver), resolver)
+        target, where = invocations.command_target(
+            self.state, self.config, name, user=user, guild=guild, channel=channel
+        )
+        resolver = invocations.resolver_for(self.state, where)
+        data = invocations.command_data(
+            target, build_options(target, options or {}, resolver), resolver
+        )
         return await self._send(
             APPLICATION_COMMAND, data, target.full_name, user, where, locale, timeout
         )
@@ -466,11 +467,13 @@ class DiscordEmulator:
         timeout: float = 10.0,
     ) -> EmulatedInteraction:
         """Like `send_autocomplete` but returns the interaction handle without waiting."""
-        target, where = self._command_target(name, user=user, guild=guild, channel=channel)
-        resolver = self._resolver(where)
+        target, where = invocations.command_target(
+            self.state, self.config, name, user=user, guild=guild, channel=channel
+        )
+        resolver = invocations.resolver_for(self.state, where)
         values = dict(options or {})
         values.setdefault(focused, "")
-        data = self._command_data(
+        data = invocations.command_data(
             target, build_options(target, values, resolver, focused=focused), resolver
         )
         return await self._send(AUTOCOMPLETE, data, target.full_name, user, where, locale, timeout)
@@ -480,8 +483,8 @@ class DiscordEmulator:
     ) -> EmulatedInteraction:
         """Click a button of a message (a component interaction, type 3)."""
         stored = self.state.find_message(message_id)
-        component = _find_component(stored.payload.get("components") or [], custom_id)
-        if component is None or component.get("type") != BUTTON:
+        component = invocations.find_component(stored.payload.get("components") or [], custom_id)
+        if component is None or component.get("type") != invocations.BUTTON:
             raise errors.EmulatorError(
                 f"message {message_id} has no button with custom_id {custom_id!r}"
             )
@@ -489,7 +492,7 @@ class DiscordEmulator:
             raise errors.EmulatorError(
                 f"button {custom_id!r} is disabled: Discord's client cannot click it"
             )
-        data = {"custom_id": custom_id, "component_type": BUTTON}
+        data = {"custom_id": custom_id, "component_type": invocations.BUTTON}
         return await self._component_interaction(stored, data, custom_id, user, timeout)
 
     async def select_option(
@@ -503,8 +506,8 @@ class DiscordEmulator:
     ) -> EmulatedInteraction:
         """Pick values in a string select menu of a message."""
         stored = self.state.find_message(message_id)
-        component = _find_component(stored.payload.get("components") or [], custom_id)
-        if component is None or component.get("type") != STRING_SELECT:
+        component = invocations.find_component(stored.payload.get("components") or [], custom_id)
+        if component is None or component.get("type") != invocations.STRING_SELECT:
             raise errors.EmulatorError(
                 f"message {message_id} has no select menu with custom_id {custom_id!r}"
             )
@@ -514,7 +517,11 @@ class DiscordEmulator:
             raise errors.EmulatorError(
                 f"select {custom_id!r} offers {sorted(offered)}, not {unknown}"
             )
-        data = {"custom_id": custom_id, "component_type": STRING_SELECT, "values": list(values)}
+        data = {
+            "custom_id": custom_id,
+            "component_type": invocations.STRING_SELECT,
+            "values": list(values),
+        }
         return await self._component_interaction(stored, data, custom_id, user, timeout)
 
     async def submit_modal(
@@ -524,32 +531,7 @@ class DiscordEmulator:
         modal = opened_by.modal
         if modal is None:
             raise errors.EmulatorError(f"{opened_by!r} was not answered with a modal")
-        rows = []
-        for row in modal.get("components") or []:
-            if row.get("type") == LABEL and isinstance(row.get("component"), dict):
-                inner = row["component"]
-                filled = {
-                    "type": inner["type"],
-                    "custom_id": inner["custom_id"],
-                    "value": values.get(inner["custom_id"], ""),
-                }
-                rows.append({"type": LABEL, "component": filled})
-                continue
-            inputs = [c for c in row.get("components") or [] if c.get("type") == TEXT_INPUT]
-            rows.append(
-                {
-                    "type": 1,
-                    "components": [
-                        {
-                            "type": TEXT_INPUT,
-                            "custom_id": c["custom_id"],
-                            "value": values.get(c["custom_id"], ""),
-                        }
-                        for c in inputs
-                    ],
-                }
-            )
-        data = {"custom_id": modal["custom_id"], "components": rows}
+        data = invocations.modal_submission(modal, values)
         channel = self.state.channel(opened_by.channel_id)
         return await self._send(
             MODAL_SUBMIT, data, modal["custom_id"], opened_by.user_id, channel, "en-US", timeout
@@ -676,119 +658,6 @@ class DiscordEmulator:
 
     # ------------------------------------------------------------------ internals
 
-    def _command_target(
-        self, name: str, *, user: int, guild: int | None, channel: int | None
-    ) -> tuple[CommandTarget, Channel]:
-        if guild is None:
-            where = self.state.dm_channel(user)
-            target = find_command(
-                name, guild_commands=[], global_commands=self.state.global_commands
-            )
-        else:
-            self.state.member(guild, user)
-            where = self._guild_channel(guild, channel)
-            target = find_command(
-                name,
-                guild_commands=self.state.commands_for(guild),
-                global_commands=self.state.global_commands,
-            )
-        self._check_command_allowed(target, where, user)
-        return target, where
-
-    def _guild_channel(self, guild_id: int, channel_id: int | None) -> Channel:
-        guild = self.state.guild(guild_id)
-        if channel_id is None:
-            if not guild.channel_ids:
-                raise errors.EmulatorError(f"guild {guild_id} has no channel: add_channel() first")
-            channel_id = guild.channel_ids[0]
-        channel = self.state.channels.get(int(channel_id))
-        if channel is None or channel.guild_id != guild.id:
-            raise errors.EmulatorError(
-                f"channel {channel_id} is not a live channel of guild {guild_id}"
-            )
-        return channel
-
-    def _check_command_allowed(self, target: CommandTarget, channel: Channel, user_id: int) -> None:
-        """Discord's client only offers a command where it may be used, to whom may use it."""
-        command = target.command
-        contexts = command.get("contexts")
-        hint = "Discord would not deliver this interaction; pass enforce_command_contexts=False to test the bot's own guard"
-        if channel.guild_id is None:
-            if not self.config.enforce_command_contexts:
-                return
-            if command.get("dm_permission") is False or (
-                contexts is not None and 1 not in contexts
-            ):
-                raise errors.CommandUnavailableError(
-                    f"/{command['name']} cannot be used in DMs ({hint})"
-                )
-            return
-        if self.config.enforce_command_contexts and contexts is not None and 0 not in contexts:
-            raise errors.CommandUnavailableError(
-                f"/{command['name']} cannot be used in servers ({hint})"
-            )
-        required = command.get("default_member_permissions")
-        if required is None or not self.config.enforce_command_permissions:
-            return
-        perms = self.state.channel_permissions(channel, user_id)
-        if perms & permissions.ADMINISTRATOR or (
-            int(required) and permissions.has(perms, int(required))
-        ):
-            return
-        raise errors.CommandUnavailableError(
-            f"/{command['name']} requires permissions {required} (default_member_permissions); "
-            f"user {user_id} has {perms}"
-        )
-
-    def _resolver(self, channel: Channel) -> Resolver:
-        guild = self.state.guilds.get(channel.guild_id) if channel.guild_id else None
-
-        def user(uid: int) -> dict[str, Any] | None:
-            found = self.state.users.get(uid)
-            return found.to_payload() if found else None
-
-        def member(uid: int) -> dict[str, Any] | None:
-            found = guild.members.get(uid) if guild else None
-            return (
-                found.to_payload(permissions=self.state.channel_permissions(channel, uid))
-                if found
-                else None
-            )
-
-        def channel_of(cid: int) -> dict[str, Any] | None:
-            found = self.state.channels.get(cid)
-            if found is None:
-                return None
-            return {
-                "id": str(found.id),
-                "name": found.name,
-                "type": found.type,
-                "permissions": str(self.state.channel_permissions(found, self.bot_user_id)),
-            }
-
-        def role(rid: int) -> dict[str, Any] | None:
-            found = guild.roles.get(rid) if guild else None
-            return found.to_payload() if found else None
-
-        return Resolver(user=user, member=member, channel=channel_of, role=role)
-
-    @staticmethod
-    def _command_data(
-        target: CommandTarget, options: list[dict[str, Any]], resolver: Resolver
-    ) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": target.command["id"],
-            "name": target.command["name"],
-            "type": 1,
-        }
-        if options:
-            data["options"] = options
-        if target.guild_id is not None:
-            data["guild_id"] = str(target.guild_id)
-        if resolver.resolved:
-            data["resolved"] = resolver.resolved
-        return data
-
     async def _component_interaction(
         self, stored: StoredMessage, data: dict[str, Any], custom_id: str, user: int, timeout: float
     ) -> EmulatedInteraction:
@@ -855,17 +724,3 @@ def _prepared_validator(spec_path: str | None) -> SpecValidator:
     validator = load_validator(spec_path)
     validator.warm(VALIDATED_OPERATIONS)
     return validator
-
-
-def _find_component(components: list[dict[str, Any]], custom_id: str) -> dict[str, Any] | None:
-    """A component anywhere in a message's component tree (rows, sections, containers)."""
-    for component in components:
-        if component.get("custom_id") == custom_id:
-            return component
-        children = list(component.get("components") or [])
-        if isinstance(component.get("accessory"), dict):
-            children.append(component["accessory"])
-        found = _find_component(children, custom_id)
-        if found is not None:
-            return found
-    return None

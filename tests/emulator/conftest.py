@@ -48,6 +48,17 @@ class CounterView(discord.ui.View):
         await interaction.response.edit_message(content=f"page {self.count}", view=self)
 
 
+class FeedbackModal(discord.ui.Modal, title="Feedback"):
+    """A modal whose submission is answered with what was typed."""
+
+    comment: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(
+        label="Comment", custom_id="comment"
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"thanks for: {self.comment.value}", ephemeral=True)
+
+
 class TestBot(commands.Bot):
     """A real discord.py bot with commands covering the emulator's features."""
 
@@ -117,6 +128,10 @@ class TestBot(commands.Bot):
         @tree.command(name="counter", description="A message with a button", guild=guild)
         async def counter(interaction: discord.Interaction) -> None:
             await interaction.response.send_message("page 0", view=CounterView())
+
+        @tree.command(name="feedback", description="Opens a modal", guild=guild)
+        async def feedback(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(FeedbackModal())
 
         @tree.command(
             name="late", description="Answers normally (tests set a tiny deadline)", guild=guild

@@ -142,6 +142,18 @@ async def test_button_click_updates_the_message(
     assert emu.problems == []
 
 
+async def test_modal_open_and_submit(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
+    opened = await emu.send_command("feedback", user=world.alice.id, guild=world.guild.id)
+    assert await opened.wait_acknowledged() == 9
+    assert opened.modal is not None and opened.modal["title"] == "Feedback"
+    submitted = await emu.submit_modal(opened, {"comment": "great bot"})
+    reply = await submitted.wait_reply()
+    assert (
+        submitted.type == 5 and reply["content"] == "thanks for: great bot" and submitted.ephemeral
+    )
+    assert emu.problems == []
+
+
 async def test_subcommand_group(emu: DiscordEmulator, world: World, bot: TestBot) -> None:
     inter = await emu.send_command(
         "feed status", {"verbose": True}, user=world.alice.id, guild=world.guild.id
