@@ -21,7 +21,12 @@ def is_admin(interaction: discord.Interaction, admin_user_ids: tuple[int, ...]) 
 
 
 def admin_only() -> object:
+    """For guild-only admin commands. discord.py's `guild_only()` only tells Discord where to
+    offer a command; this check also refuses one that arrives from a DM anyway."""
+
     def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
         admins = interaction.client.config.discord.admin_user_ids
         if not is_admin(interaction, admins):
             raise NotAdmin("You need the Manage Server permission (or to be a configured admin) for this.")

@@ -118,7 +118,7 @@ def author_pages(answer: AuthorPosts) -> list[discord.Embed]:
     for ref in answer.posts:
         link = f"[{clip(safe(title_of(ref)), 150)}]({ref.url})" if ref.url else clip(safe(title_of(ref)), 150)
         lines.append(f"• {link} — {timestamp(ref.published)} · `{ref.id}`")
-    title = f"{answer.author.name}: {answer.author.posts} post{'s' if answer.author.posts != 1 else ''}, newest first"
+    title = f"{safe(answer.author.name)}: {answer.author.posts} post{'s' if answer.author.posts != 1 else ''}, newest first"
     return _list_pages(title, lines, POSTS_PER_PAGE)
 
 

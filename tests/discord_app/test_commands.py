@@ -1,0 +1,146 @@
+"""Every slash command end to end: the real bot, the emulator, a real index of the corpus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.discord_app.conftest import World
+
+MELTDOWN = "lessons-from-meltdown-and-spectre"
+EPHEMERAL = 1 << 6
+
+
+def embeds(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    return reply.get("embeds") or []
+
+
+def ephemeral(reply: dict[str, Any]) -> bool:
+    return bool((reply.get("flags") or 0) & EPHEMERAL)
+
+
+def text_of(reply: dict[str, Any]) -> str:
+    parts = [reply.get("content") or ""]
+    for embed in embeds(reply):
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        parts += [f"{f['name']}\n{f['value']}" for f in embed.get("fields") or []]
+        parts.append((embed.get("footer") or {}).get("text") or "")
+    return "\n".join(parts)
+
+
+async def test_post_cites_its_source(world: World) -> None:
+    reply = await world.reply("post", {"post": "meltdown"})
+    (embed,) = embeds(reply)
+    assert embed["title"] == "What Responsible AI Can Learn From the Race to Fix Meltdown and Spectre"
+    assert embed["url"].startswith("https://medium.com/partnership-on-ai/")
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Authors"] == "Jasmine Wang"
+    assert fields["Published"].startswith("<t:") and fields["Published"].endswith(":D>")
+    assert "only the opening of this post" in embed["description"]
+    assert MELTDOWN in embed["footer"]["text"]
+    assert not ephemeral(reply)
+
+
+async def test_ambiguous_and_unknown_posts_get_a_friendly_ephemeral_answer(world: World) -> None:
+    reply = await world.reply("post", {"post": "manipulated media"})
+    assert ephemeral(reply)
+    assert "Did you mean" in reply["content"] and "labeling-manipulated-media" in reply["content"]
+    reply = await world.reply("post", {"post": "qqqq zzzz"})
+    assert ephemeral(reply) and "No post matches" in reply["content"]
+    assert "Traceback" not in reply["content"]
+
+
+async def test_post_autocomplete(world: World) -> None:
+    choices = await world.emu.send_autocomplete(
+        "post", {"post": "mel"}, focused="post", user=world.member_id, guild=world.guild_id, channel=world.channel_id
+    )
+    assert [c["value"] for c in choices] == [MELTDOWN]
+    everything = await world.emu.send_autocomplete(
+        "post", {"post": ""}, focused="post", user=world.member_id, guild=world.guild_id, channel=world.channel_id
+    )
+    assert 1 <= len(everything) <= 25
+
+
+async def test_summarize_defers_then_quotes_the_text(world: World) -> None:
+    handle = await world.command("summarize", {"post": MELTDOWN, "length": 2})
+    reply = await handle.wait_reply(timeout=10)
+    (embed,) = embeds(reply)
+    body = (await world.service.post(MELTDOWN)).body
+    sentences = [line.removeprefix("• ") for line in embed["description"].split("\n") if line.startswith("• ")]
+    assert len(sentences) == 2
+    for sentence in sentences:
+        assert sentence.replace("\\", "") in body
+    assert "only the opening of this post" in embed["description"]
+
+
+async def test_summarize_unknown_post_is_ephemeral(world: World) -> None:
+    reply = await world.reply("summarize", {"post": "nothing like this"})
+    assert ephemeral(reply) and "No post matches" in reply["content"]
+
+
+async def test_author_and_authors(world: World) -> None:
+    reply = await world.reply("author", {"name": "saltz"})
+    (embed,) = embeds(reply)
+    assert embed["title"].startswith("Emily Saltz: 4 posts")
+    reply = await world.reply("author", {"name": "Claire"})
+    assert ephemeral(reply) and "Claire Leibowicz" in reply["content"] and "Claire Wardle" in reply["content"]
+    choices = await world.emu.send_autocomplete(
+        "author", {"name": "cla"}, focused="name", user=world.member_id, guild=world.guild_id, channel=world.channel_id
+    )
+    assert [c["value"] for c in choices] == ["Claire Leibowicz", "Claire Wardle"]
+    reply = await world.reply("authors")
+    assert "Emily Saltz" in text_of(reply) and "Access Now" in text_of(reply)
+
+
+async def test_reasons_are_quoted_verbatim_and_paginated(world: World) -> None:
+    reply = await world.reply("reasons")
+    (embed,) = embeds(reply)
+    assert "(paragraph 5)" in embed["fields"][0]["name"]
+    assert embed["fields"][0]["value"].startswith("> However, we have found")
+    assert "page 1/2" in embed["footer"]["text"]
+    assert reply.get("components"), "two pages: buttons to turn them"
+    reply = await world.reply("reasons", {"topic": "facial recognition"})
+    (embed,) = embeds(reply)
+    assert len(embed["fields"]) == 2 + 2  # two reasons + Authors + Published
+    assert "facial recognition" in embed["fields"][0]["value"]
+
+
+async def test_only_the_requester_can_turn_pages(world: World) -> None:
+    handle = await world.command("reasons", user=world.member_id)
+    reply = await handle.wait_reply(timeout=10)
+    next_button = _button(reply, "Next")
+    other = await world.emu.click_button(reply["id"], next_button, user=world.moderator_id)
+    refusal = await other.wait_reply(timeout=10)
+    assert ephemeral(refusal) and "Only the person who asked" in refusal["content"]
+    mine = await world.emu.click_button(reply["id"], next_button, user=world.member_id)
+    await mine.wait_acknowledged(timeout=10)
+    await world.emu.wait_for(lambda: "page 2/2" in text_of(_current(world, reply["id"])), timeout=10)
+
+
+def _button(reply: dict[str, Any], label: str) -> str:
+    for row in reply["components"]:
+        for component in row["components"]:
+            if component.get("label") == label:
+                return component["custom_id"]
+    raise AssertionError(f"no {label} button in {reply['components']}")
+
+
+def _current(world: World, message_id: Any) -> dict[str, Any]:
+    return world.emu.message(int(message_id))
+
+
+async def test_search_handles_any_input(world: World) -> None:
+    reply = await world.reply("search", {"query": "facial recognition"})
+    assert "**facial**" in text_of(reply)
+    for query in ['"', "NEAR(a b)", "title: x", "*", "x" * 300]:
+        reply = await world.reply("search", {"query": query}, user=world.moderator_id if len(query) > 3 else None)
+        assert "Traceback" not in text_of(reply)
+
+
+async def test_about(world: World) -> None:
+    reply = await world.reply("about")
+    assert "11 documents" in text_of(reply) and ephemeral(reply)
+
+
+async def test_commands_work_in_dms(world: World) -> None:
+    reply = await world.reply("post", {"post": MELTDOWN}, dm=True)
+    assert embeds(reply)[0]["title"].startswith("What Responsible AI")
