@@ -36,6 +36,7 @@ from bot.corpus.models import (
 )
 from bot.corpus.names import fold, name_key, title_key
 from bot.corpus.quotes import filter_reasons
+from bot.corpus.sentences import split_sentences
 from bot.corpus.store import CorpusStore, FileChange, StoredDocument
 from bot.corpus.summaries import SUMMARY_VERSION, summarize_document
 
@@ -377,8 +378,6 @@ def _similarity(a: str, b: str) -> float:
 
 
 def _sentence_count(body: str) -> int:
-    from bot.corpus.sentences import split_sentences
-
     return len(split_sentences(body))
 
 
