@@ -14,7 +14,8 @@ PAGE_TIMEOUT_SECONDS = 180.0
 
 
 class Paginator(discord.ui.View):
-    def __init__(self, pages: list[discord.Embed], *, owner_id: int, timeout: float = PAGE_TIMEOUT_SECONDS) -> None:
+    def __init__(self, pages: list[discord.Embed], *, owner_id: int, timeout: float | None = None) -> None:
+        timeout = PAGE_TIMEOUT_SECONDS if timeout is None else timeout
         super().__init__(timeout=timeout)
         self.pages = number_pages(pages)
         self.owner_id = owner_id
