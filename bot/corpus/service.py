@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -182,11 +182,15 @@ class CorpusService:
         if exact_id is not None:
             return exact_id.ref
         shown = _shorten(text)
-        for refs in (
-            await self.store.titles_with_key(key),
-            await self.store.titles_with_prefix(key, key.replace(" ", "-")),
-            await self.store.titles_matching(fts.all_of(fts.query_terms(text), prefix=True)),
-        ):
+        # Callables, awaited one at a time: a match by exact title must not pay for the slower
+        # prefix and word lookups that a tuple of awaited calls would run first.
+        lookups: tuple[Callable[[], Awaitable[list[DocumentRef]]], ...] = (
+            lambda: self.store.titles_with_key(key),
+            lambda: self.store.titles_with_prefix(key, key.replace(" ", "-")),
+            lambda: self.store.titles_matching(fts.all_of(fts.query_terms(text), prefix=True)),
+        )
+        for lookup in lookups:
+            refs = await lookup()
             if len(refs) == 1:
                 return refs[0]
             if refs:
