@@ -179,6 +179,65 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feed_outbox_edits ON feed_outbox (subscription_id) WHERE needs_edit = 1;
     CREATE INDEX feed_outbox_entry ON feed_outbox (entry_id);
     """,
+    # 3: answers in milliseconds at 100,000 documents (bench/bench_index.py).
+    # - titles_fts: the shown titles alone, with prefix indexes for 1-3 characters. Title lookup
+    #   and autocomplete matched `display_title : (...)` in documents_fts, whose doclists mix every
+    #   column's tokens; this index is small and answers a typed prefix without a term scan.
+    # - authors.posts: each author's post count, kept by triggers, so the author list and "N
+    #   posts" no longer count document_authors rows on every call.
+    # - document_authors.published (copied from the document when the link is written) and an
+    #   index (author_id, published DESC, doc_id): an author's newest posts are read in index
+    #   order, a page at a time, instead of sorting all of a prolific author's posts.
+    # - documents_newest (published DESC, display_title): "newest first" listings without a sort.
+    # - documents_files: a covering index for what a reload compares (path, id, size, mtime,
+    #   hash); those columns follow the body in the row, so reading them from the table walked
+    #   every document's overflow pages.
+    # - documents_with_reasons: a partial index, for the same reason (reasons follows the body).
+    # - summaries.total_sentences: a cached summary also answers "how many sentences in all"
+    #   without splitting the text again.
+    """
+    CREATE VIRTUAL TABLE titles_fts USING fts5 (
+        display_title, content = 'documents', content_rowid = 'pk',
+        tokenize = 'porter unicode61 remove_diacritics 2', prefix = '1 2 3'
+    );
+    INSERT INTO titles_fts (titles_fts) VALUES ('rebuild');
+    CREATE TRIGGER titles_fts_insert AFTER INSERT ON documents BEGIN
+        INSERT INTO titles_fts (rowid, display_title) VALUES (new.pk, new.display_title);
+    END;
+    CREATE TRIGGER titles_fts_delete AFTER DELETE ON documents BEGIN
+        INSERT INTO titles_fts (titles_fts, rowid, display_title) VALUES ('delete', old.pk, old.display_title);
+    END;
+    CREATE TRIGGER titles_fts_update AFTER UPDATE OF display_title ON documents BEGIN
+        INSERT INTO titles_fts (titles_fts, rowid, display_title) VALUES ('delete', old.pk, old.display_title);
+        INSERT INTO titles_fts (rowid, display_title) VALUES (new.pk, new.display_title);
+    END;
+
+    ALTER TABLE authors ADD COLUMN posts INTEGER NOT NULL DEFAULT 0;
+    UPDATE authors SET posts = (SELECT count(*) FROM document_authors da WHERE da.author_id = authors.id);
+    CREATE INDEX authors_most_posts ON authors (posts DESC, key);
+    CREATE TRIGGER document_authors_count_insert AFTER INSERT ON document_authors BEGIN
+        UPDATE authors SET posts = posts + 1 WHERE id = new.author_id;
+    END;
+    CREATE TRIGGER document_authors_count_delete AFTER DELETE ON document_authors BEGIN
+        UPDATE authors SET posts = posts - 1 WHERE id = old.author_id;
+    END;
+
+    ALTER TABLE document_authors ADD COLUMN published TEXT;
+    UPDATE document_authors SET published = (SELECT d.published FROM documents d WHERE d.id = document_authors.doc_id);
+    CREATE INDEX document_authors_newest ON document_authors (author_id, published DESC, doc_id);
+    DROP INDEX document_authors_author;
+    CREATE TRIGGER documents_published_update AFTER UPDATE OF published ON documents BEGIN
+        UPDATE document_authors SET published = new.published WHERE doc_id = new.id;
+    END;
+
+    DROP INDEX documents_published;
+    CREATE INDEX documents_newest ON documents (published DESC, display_title);
+    DROP INDEX documents_origin;
+    CREATE INDEX documents_files ON documents (origin, source_path, id, file_size, file_mtime_ns, content_hash);
+    CREATE INDEX documents_with_reasons ON documents (published DESC, id) WHERE reasons != '[]';
+
+    ALTER TABLE summaries ADD COLUMN total_sentences INTEGER;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -112,6 +112,39 @@ class FileChange:
     mtime_ns: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedDocuments:
+    """Documents turned into rows, ready for `executemany`.
+
+    Made by `prepare_documents`, which is pure, so a reload builds the rows of one batch in a
+    worker thread while the writer's thread inserts the previous batch.
+    """
+
+    rows: list[tuple[Any, ...]]
+    authors: dict[str, str]
+    """author key -> name as first printed"""
+    links: list[tuple[str, int, str, str | None, str | None]]
+    """(doc id, position, author key, affiliation, published) per byline entry"""
+
+
+def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocuments:
+    rows: list[tuple[Any, ...]] = []
+    authors: dict[str, str] = {}
+    links: list[tuple[str, int, str, str | None, str | None]] = []
+    for change in changes:
+        doc = change.document
+        rows.append(_document_row(doc, change.size, change.mtime_ns, stamp))
+        published = doc.published.isoformat() if doc.published else None
+        linked: set[str] = set()
+        for position, author in enumerate(doc.authors):
+            if author.key in linked:  # a byline naming someone twice is one post of theirs
+                continue
+            linked.add(author.key)
+            authors.setdefault(author.key, author.name)
+            links.append((doc.id, position, author.key, author.affiliation, published))
+    return PreparedDocuments(rows, authors, links)
+
+
 class CorpusStore:
     """Storage behind an API: the service never writes SQL of its own."""
 
@@ -169,19 +202,24 @@ class CorpusStore:
 
     # --- reload ------------------------------------------------------------------------------
 
-    async def known_files(self) -> dict[str, KnownFile]:
+    async def corpus_files(self) -> tuple[dict[str, KnownFile], dict[str, str]]:
+        """What a reload compares against, in one read of the covering index `documents_files`:
+        path -> file facts of every corpus document, and id -> content hash of each."""
         rows = await self._writer.execute_fetchall(
             "SELECT source_path, id, file_size, file_mtime_ns, content_hash FROM documents "
-            "WHERE origin = 'corpus' AND source_path IS NOT NULL"
+            "WHERE origin = 'corpus'"
         )
-        return {row[0]: KnownFile(row[1], row[2] or -1, row[3] or -1, row[4]) for row in rows}
+        known = {
+            row[0]: KnownFile(row[1], row[2] or -1, row[3] or -1, row[4]) for row in rows if row[0] is not None
+        }
+        return known, {row[1]: row[4] for row in rows}
+
+    async def known_files(self) -> dict[str, KnownFile]:
+        return (await self.corpus_files())[0]
 
     async def corpus_hashes(self) -> dict[str, str]:
         """id -> content hash of every document that came from the corpus folder."""
-        rows = await self._writer.execute_fetchall(
-            "SELECT id, content_hash FROM documents WHERE origin = 'corpus'"
-        )
-        return {row[0]: row[1] for row in rows}
+        return (await self.corpus_files())[1]
 
     async def ids_of_other_origins(self, ids: Iterable[str]) -> set[str]:
         """Which of `ids` belong to documents not from the corpus folder (feed entries)."""
@@ -240,41 +278,24 @@ class CorpusStore:
 
     async def insert_documents(self, writer: aiosqlite.Connection, changes: Sequence[FileChange], stamp: str) -> None:
         """Inside a `transaction()`: insert new documents with their authors."""
-        await writer.executemany(
-            _INSERT_DOCUMENT,
-            [_document_row(c.document, c.size, c.mtime_ns, stamp) for c in changes],
-        )
-        authors: dict[str, str] = {}
-        for change in changes:
-            for author in change.document.authors:
-                authors.setdefault(author.key, author.name)
-        if not authors:
+        await self.insert_prepared(writer, prepare_documents(changes, stamp))
+
+    async def insert_prepared(self, writer: aiosqlite.Connection, prepared: PreparedDocuments) -> None:
+        """Inside a `transaction()`: insert rows made by `prepare_documents` (in a worker thread)."""
+        if not prepared.rows:
+            return
+        await writer.executemany(_INSERT_DOCUMENT, prepared.rows)
+        if not prepared.links:
             return
         await writer.executemany(
             "INSERT INTO authors (key, name) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-            list(authors.items()),
+            list(prepared.authors.items()),
         )
-        ids = await self._author_ids(writer, list(authors))
         await writer.executemany(
-            "INSERT INTO document_authors (doc_id, position, author_id, affiliation) VALUES (?, ?, ?, ?)",
-            [
-                (c.document.id, position, ids[a.key], a.affiliation)
-                for c in changes
-                for position, a in enumerate(c.document.authors)
-            ],
+            "INSERT INTO document_authors (doc_id, position, author_id, affiliation, published) "
+            "VALUES (?, ?, (SELECT id FROM authors WHERE key = ?), ?, ?)",
+            prepared.links,
         )
-
-    async def _author_ids(self, writer: aiosqlite.Connection, keys: list[str]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await writer.execute_fetchall(
-                f"SELECT key, id FROM authors WHERE key IN ({marks})",  # noqa: S608 - only '?' marks
-                chunk,
-            )
-            ids.update({row[0]: row[1] for row in rows})
-        return ids
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -282,7 +303,8 @@ class CorpusStore:
         """Document refs matching a fixed WHERE clause written in this package (never user text)."""
         rows = await self._reader.execute_fetchall(
             f"SELECT {REF_COLUMNS} FROM documents d WHERE {where} "  # noqa: S608 - clause is a constant
-            "ORDER BY d.published IS NULL, d.published DESC, d.display_title LIMIT ?",
+            # NULLs sort lowest, so DESC puts undated documents last; index documents_newest.
+            "ORDER BY d.published DESC, d.display_title LIMIT ?",
             (*params, limit),
         )
         return [ref_from_row(row) for row in rows]
@@ -348,28 +370,26 @@ class CorpusStore:
 
     # authors
 
+    # `authors.posts` is kept by triggers on document_authors (migration 3).
+
     async def author_by_key(self, key: str) -> AuthorCount | None:
         rows = await self._reader.execute_fetchall(
-            "SELECT a.name, a.key, count(da.doc_id) FROM authors a "
-            "JOIN document_authors da ON da.author_id = a.id WHERE a.key = ? GROUP BY a.id",
-            (key,),
+            "SELECT name, key, posts FROM authors WHERE key = ? AND posts > 0", (key,)
         )
         return AuthorCount(rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     async def authors_matching(self, fts_query: str, *, limit: int = 26) -> list[AuthorCount]:
         rows = await self._reader.execute_fetchall(
-            "SELECT a.name, a.key, (SELECT count(*) FROM document_authors da WHERE da.author_id = a.id) "
-            "FROM authors_fts JOIN authors a ON a.id = authors_fts.rowid "
-            "WHERE authors_fts MATCH ? ORDER BY a.key LIMIT ?",
+            "SELECT a.name, a.key, a.posts FROM authors_fts JOIN authors a ON a.id = authors_fts.rowid "
+            "WHERE authors_fts MATCH ? AND a.posts > 0 ORDER BY a.key LIMIT ?",
             (fts_query, limit),
         )
         return [AuthorCount(row[0], row[1], row[2]) for row in rows]
 
     async def authors(self, *, limit: int = 10_000) -> list[AuthorCount]:
-        """Every author with their post count, most prolific first."""
+        """Every author with their post count, most prolific first (index authors_most_posts)."""
         rows = await self._reader.execute_fetchall(
-            "SELECT a.name, a.key, count(da.doc_id) AS n FROM authors a "
-            "JOIN document_authors da ON da.author_id = a.id GROUP BY a.id ORDER BY n DESC, a.key LIMIT ?",
+            "SELECT name, key, posts FROM authors WHERE posts > 0 ORDER BY posts DESC, key LIMIT ?",
             (limit,),
         )
         return [AuthorCount(row[0], row[1], row[2]) for row in rows]
