@@ -142,6 +142,12 @@ class SearchResults:
     query: str
     hits: tuple[SearchHit, ...]
     total: int
+    total_is_lower_bound: bool = False
+    """True when more documents match than were counted: show `total` as "at least" ("1000+").
+    On a large corpus a search ranks and counts only its most recently indexed matches."""
+    ranked: bool = True
+    """False when every word of the query is too common to rank by (in most documents of a large
+    corpus): the hits are then the newest matches, in that order, each with score 0."""
 
 
 @dataclass(frozen=True, slots=True)

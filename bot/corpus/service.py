@@ -345,7 +345,12 @@ class CorpusService:
     # --- search ------------------------------------------------------------------------------
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResults:
-        """Ranked full-text search with highlighted snippets. Any input is safe (see search.py)."""
+        """Ranked full-text search with highlighted snippets. Any input is safe (see search.py).
+
+        Documents holding every word, or any word when none holds them all. On a large corpus
+        the work is bounded (CorpusStore.search_page says how): `total` may then be a lower bound,
+        and a query made only of very common words lists the newest matches unranked.
+        """
         if not 1 <= limit <= 50:
             raise AnswerError("bad_input", f"limit must be between 1 and 50, not {limit}.")
         if offset < 0:
@@ -353,14 +358,15 @@ class CorpusService:
         terms = fts.query_terms(query)
         if not terms:
             raise AnswerError("bad_input", "Type at least one word (letters or digits) to search for.")
-        expression = fts.all_of(terms)
-        total = await self.store.count_matches(expression)
-        if total == 0 and len(terms) > 1:
-            expression = fts.any_of(terms)
-            total = await self.store.count_matches(expression)
-        rows = await self.store.search(expression, limit=limit, offset=offset) if total else []
-        hits = tuple(SearchHit(ref=ref, snippet=snippet, score=score) for ref, snippet, score in rows)
-        return SearchResults(query=" ".join(terms), hits=hits, total=total)
+        page = await self.store.search_page(terms, limit=limit, offset=offset)
+        hits = tuple(SearchHit(ref=ref, snippet=snippet, score=score) for ref, snippet, score in page.hits)
+        return SearchResults(
+            query=" ".join(terms),
+            hits=hits,
+            total=page.total,
+            total_is_lower_bound=page.total_is_lower_bound,
+            ranked=page.ranked,
+        )
 
     # --- about -------------------------------------------------------------------------------
 

@@ -13,19 +13,29 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from bot.corpus.loader import KnownFile
-from bot.corpus.models import AuthorCount, Document, DocumentRef, Reason
+from bot.corpus.models import (
+    HIGHLIGHT_CLOSE,
+    HIGHLIGHT_OPEN,
+    AuthorCount,
+    Document,
+    DocumentRef,
+    Reason,
+)
 from bot.corpus.names import title_key
 from bot.corpus.schema import SCHEMA_VERSION, migrate
+from bot.corpus.search import SearchTuning, all_of, any_of, highlight_window
 from bot.corpus.titles import display_title
+
+T = TypeVar("T")
 
 REF_COLUMNS = (
     "d.id, d.display_title, d.title_source, d.authors, d.published, d.url, d.publisher, "
@@ -153,6 +163,9 @@ class CorpusStore:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self.search_tuning = SearchTuning()
+        """Bounds on the work of one search; tests lower them to exercise a large corpus's paths."""
+        self._term_shares = _TermShares()
 
     @classmethod
     async def open(cls, path: Path) -> CorpusStore:
@@ -194,6 +207,15 @@ class CorpusStore:
     def reader(self) -> aiosqlite.Connection:
         """The read-only connection (sees the last committed state)."""
         return self._reader
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)` in the reader's thread, inside one read transaction.
+
+        For answers that take several statements: one hop to the thread instead of one per
+        statement, and every statement sees the same snapshot even if a reload commits meanwhile.
+        """
+        conn: sqlite3.Connection = self._reader._conn  # noqa: SLF001 - aiosqlite runs fn in its thread
+        return await self._reader._execute(_in_read_transaction, fn, conn, *args)  # noqa: SLF001
 
     async def close(self) -> None:
         """Close both connections; the WAL is checkpointed by SQLite on the last close."""
@@ -416,25 +438,15 @@ class CorpusStore:
 
     # search
 
-    async def search(
-        self, fts_query: str, *, limit: int, offset: int = 0
-    ) -> list[tuple[DocumentRef, str, float]]:
-        rows = await self._reader.execute_fetchall(
-            f"SELECT {REF_COLUMNS}, "  # noqa: S608 - REF_COLUMNS is a constant
-            "snippet(documents_fts, -1, '\u27e6', '\u27e7', '…', 24), "
-            "bm25(documents_fts, 10.0, 5.0, 5.0, 1.0) AS rank "
-            "FROM documents_fts JOIN documents d ON d.pk = documents_fts.rowid "
-            "WHERE documents_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
-            (fts_query, limit, offset),
-        )
-        return [(ref_from_row(row), row[10], -float(row[11])) for row in rows]
+    async def search_page(self, terms: Sequence[str], *, limit: int, offset: int = 0) -> SearchPage:
+        """Ranked hits for documents holding every term, or any term when none holds them all.
 
-    async def count_matches(self, fts_query: str, *, cap: int = 10_000) -> int:
-        rows = await self._reader.execute_fetchall(
-            "SELECT count(*) FROM (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ? LIMIT ?)",
-            (fts_query, cap),
+        One read transaction in the reader's thread. How the work is bounded, and what that costs
+        in ranking quality, is documented on `_search_page`.
+        """
+        return await self._read(
+            _search_page, list(terms), limit, offset, self.search_tuning, self._term_shares
         )
-        return int(rows[0][0])
 
     # summaries and metadata
 
@@ -469,6 +481,213 @@ class CorpusStore:
     @property
     def expected_schema_version(self) -> int:
         return SCHEMA_VERSION
+
+
+def _in_read_transaction(fn: Callable[..., T], conn: sqlite3.Connection, *args: Any) -> T:
+    conn.execute("BEGIN")
+    try:
+        return fn(conn, *args)
+    finally:
+        conn.execute("COMMIT")
+
+
+# --- search (runs in the reader's thread, see CorpusStore.search_page) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    hits: list[tuple[DocumentRef, str, float]]
+    """(document, snippet, score) best first"""
+    total: int
+    total_is_lower_bound: bool
+    """True when more documents match than the search counted (see SearchTuning.rank_window)."""
+    ranked: bool
+    """False when every word is common: hits are then the newest matches, each scored 0."""
+
+
+_EMPTY_PAGE = SearchPage([], 0, False, True)
+_RANK = "bm25(10.0, 5.0, 5.0, 1.0)"
+"""FTS5's bm25 with column weights: title, subtitle and authors weigh more than the body."""
+
+
+class _TermShares:
+    """Which share of recent documents holds each word; forgotten whenever the index changes.
+
+    Lives in the reader's thread (only `_search_page` touches it). `PRAGMA data_version` changes
+    when another connection (the writer, another process) commits, so the figures never outlive
+    the corpus they were measured on.
+    """
+
+    MAX_WORDS = 20_000
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.documents = 0
+        self.sample_floor = 0
+        self.sample_size = 0
+        self.shares: dict[str, float] = {}
+
+    def common_terms(self, conn: sqlite3.Connection, terms: Sequence[str], tuning: SearchTuning) -> set[str]:
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if version != self.version:
+            self.version = version
+            self.shares.clear()
+            # Counted up to what the decisions below need: a full count(*) reads every row.
+            (self.documents,) = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM documents LIMIT ?)",
+                (max(tuning.common_min_documents, tuning.sample_documents),),
+            ).fetchone()
+            floor = conn.execute(
+                "SELECT pk FROM documents ORDER BY pk DESC LIMIT 1 OFFSET ?", (tuning.sample_documents - 1,)
+            ).fetchone()
+            self.sample_floor = floor[0] if floor else 0
+            self.sample_size = min(self.documents, tuning.sample_documents)
+        if self.documents < tuning.common_min_documents or not self.sample_size:
+            return set()
+        if len(self.shares) > self.MAX_WORDS:
+            self.shares.clear()
+        common: set[str] = set()
+        for term in terms:
+            if term not in self.shares:
+                (holding,) = conn.execute(
+                    "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ?",
+                    (all_of([term]), self.sample_floor),
+                ).fetchone()
+                self.shares[term] = holding / self.sample_size
+            if self.shares[term] > tuning.common_share:
+                common.add(term)
+        return common
+
+
+def _search_page(
+    conn: sqlite3.Connection,
+    terms: list[str],
+    limit: int,
+    offset: int,
+    tuning: SearchTuning,
+    shares: _TermShares,
+) -> SearchPage:
+    """Documents holding every term (or, when none does, any term), best first.
+
+    What bounds the work, and its price:
+
+    - Common words (in more than `common_share` of documents, on corpora of at least
+      `common_min_documents`) are left out of ranking and of the snippet's highlighting. Their
+      idf is small (FTS5 clamps it to 1e-6 above half), so they hardly change a ranking, yet
+      computing it reads each one's whole posting list (16 ms for "the" at 100,000 documents),
+      and snippet() scores every occurrence against every other (4 ms a document for "the").
+      They still filter: "the policy" finds the documents holding both. In the any-term fallback
+      a common word is dropped when a rarer one is present.
+    - At most `rank_window` matches are ranked: the most recently indexed ones (rowids are
+      assigned in insertion order, so the newest corpus files and feed entries). A word in 20,000
+      documents is ranked among its newest 500 matches; an older document that would rank first
+      overall is not shown. `total` then counts those (a lower bound, and says so).
+    - When every word is common there is nothing to rank by: the newest matches are listed,
+      each scored 0, with a snippet made in Python around the first occurrence.
+
+    On a corpus smaller than both bounds this is exactly bm25 over every match.
+    """
+    common = shares.common_terms(conn, terms, tuning)
+    page = _search_terms(conn, terms, all_of, common, limit, offset, tuning)
+    if page.total == 0 and len(terms) > 1:
+        page = _search_terms(conn, terms, any_of, common, limit, offset, tuning)
+    return page
+
+
+def _search_terms(
+    conn: sqlite3.Connection,
+    terms: list[str],
+    join: Callable[[list[str]], str],
+    common: set[str],
+    limit: int,
+    offset: int,
+    tuning: SearchTuning,
+) -> SearchPage:
+    rare = [t for t in terms if t not in common]
+    if join is any_of and rare:
+        terms = rare
+    matching = join(terms)
+    window = tuning.rank_window
+    if not rare:
+        count, _ = _newest_window(conn, matching, window)
+        return SearchPage(_newest_hits(conn, matching, terms, limit, offset, tuning), count, count == window, False)
+    ranking = join(rare)
+    count, floor = _newest_window(conn, ranking, window)
+    if not count:
+        return _EMPTY_PAGE
+    if ranking == matching:
+        hits = _ranked_hits(conn, ranking, floor, limit, offset, tuning)
+        return SearchPage(hits, count, count == window, True)
+    # Rank by the rarer words, keep only the documents that hold the common ones too (most do).
+    members = {
+        row[0]
+        for row in conn.execute(
+            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ?", (matching, floor)
+        )
+    }
+    wanted = offset + limit
+    fetch = min(count, wanted + max(4, wanted // 2))  # each row fetched costs a snippet
+    while True:
+        ranked = [hit for hit in _ranked_hits(conn, ranking, floor, fetch, 0, tuning, with_rowid=True) if hit[0] in members]
+        if len(ranked) >= wanted or fetch >= count:
+            break
+        fetch = min(count, fetch * 4)
+    hits = [(ref, snippet, score) for _, ref, snippet, score in ranked[offset:wanted]]
+    return SearchPage(hits, len(members), count == window, True)
+
+
+def _newest_window(conn: sqlite3.Connection, expression: str, window: int) -> tuple[int, int]:
+    """How many of the newest `window` documents match, and the lowest rowid among them."""
+    count, floor = conn.execute(
+        "SELECT count(*), min(rowid) FROM (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? "
+        "ORDER BY rowid DESC LIMIT ?)",
+        (expression, window),
+    ).fetchone()
+    return int(count), int(floor or 0)
+
+
+def _ranked_hits(
+    conn: sqlite3.Connection,
+    expression: str,
+    floor: int,
+    limit: int,
+    offset: int,
+    tuning: SearchTuning,
+    *,
+    with_rowid: bool = False,
+) -> list[Any]:
+    """bm25-ranked matches from rowid `floor` up, with refs and snippets, in one statement.
+
+    `ORDER BY rank` lets FTS5 sort the matches itself, so snippet() (the costly part) runs for
+    the rows returned only; an ORDER BY on a bm25() column would compute it for every match.
+    """
+    rows = conn.execute(
+        f"SELECT documents_fts.rowid, {REF_COLUMNS}, {_snippet(tuning)}, rank "  # noqa: S608 - constants
+        "FROM documents_fts JOIN documents d ON d.pk = documents_fts.rowid "
+        f"WHERE documents_fts MATCH ? AND documents_fts.rowid >= ? AND rank MATCH '{_RANK}' "
+        "ORDER BY rank LIMIT ? OFFSET ?",
+        (expression, floor, limit, offset),
+    ).fetchall()
+    if with_rowid:
+        return [(row[0], ref_from_row(row[1:]), row[11], -float(row[12])) for row in rows]
+    return [(ref_from_row(row[1:]), row[11], -float(row[12])) for row in rows]
+
+
+def _newest_hits(
+    conn: sqlite3.Connection, expression: str, terms: Sequence[str], limit: int, offset: int, tuning: SearchTuning
+) -> list[tuple[DocumentRef, str, float]]:
+    """The newest matches, unranked, with a snippet made in Python (see `highlight_window`)."""
+    rows = conn.execute(
+        f"SELECT {REF_COLUMNS}, substr(d.body, 1, 4000) FROM documents_fts "  # noqa: S608 - constants
+        "JOIN documents d ON d.pk = documents_fts.rowid WHERE documents_fts MATCH ? "
+        "ORDER BY documents_fts.rowid DESC LIMIT ? OFFSET ?",
+        (expression, limit, offset),
+    ).fetchall()
+    return [(ref_from_row(row), highlight_window(row[10], terms, tokens=tuning.snippet_tokens), 0.0) for row in rows]
+
+
+def _snippet(tuning: SearchTuning) -> str:
+    return f"snippet(documents_fts, -1, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', {tuning.snippet_tokens:d})"
 
 
 def is_fts_syntax_error(exc: BaseException) -> bool:
