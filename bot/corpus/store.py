@@ -350,26 +350,37 @@ class CorpusStore:
             origin=row[15],
         )
 
+    async def ref_by_id(self, doc_id: str) -> DocumentRef | None:
+        """The citation of one document, without reading its body."""
+        refs = await self.fetch_refs("d.id = ?", (doc_id,), limit=1)
+        return refs[0] if refs else None
+
     async def titles_with_key(self, key: str, *, limit: int = 26) -> list[DocumentRef]:
         return await self.fetch_refs("d.title_key = ?", (key,), limit=limit)
 
     async def titles_with_prefix(self, title_prefix: str, id_prefix: str, *, limit: int = 26) -> list[DocumentRef]:
-        """Titles or ids starting with the prefixes (index range scans, not LIKE)."""
-        top = "\U0010ffff"
-        return await self.fetch_refs(
-            "((d.title_key >= ? AND d.title_key < ?) OR (d.id >= ? AND d.id < ?))",
-            (title_prefix, title_prefix + top, id_prefix, id_prefix + top),
-            limit=limit,
-        )
+        """Titles or ids starting with the prefixes: the first `limit` of each in index order
+        (title_key, id), newest first among those. Two range scans that stop at `limit` rows: one
+        query with an OR, sorted by date, read every title under a one-letter prefix."""
+        return await self._read(_titles_with_prefix, title_prefix, id_prefix, limit)
 
-    async def titles_matching(self, fts_query: str, *, limit: int = 26) -> list[DocumentRef]:
-        """Documents whose shown title matches an FTS5 expression built by `search.py`."""
-        rows = await self._reader.execute_fetchall(
-            f"SELECT {REF_COLUMNS} FROM documents_fts JOIN documents d ON d.pk = documents_fts.rowid "  # noqa: S608
-            "WHERE documents_fts MATCH ? ORDER BY bm25(documents_fts) LIMIT ?",
-            ("display_title : (" + fts_query + ")", limit),
-        )
-        return [ref_from_row(row) for row in rows]
+    async def titles_matching(self, fts_query: str, *, limit: int = 26, ranked: bool = True) -> list[DocumentRef]:
+        """Documents whose shown title matches an FTS5 expression built by `search.py`.
+
+        Searches titles_fts, which holds titles alone. `ranked`: best bm25 first among the newest
+        `search_tuning.title_window` matching titles (ranking every title under a one-letter
+        prefix took 100 ms at 100,000 documents); otherwise simply the newest matches.
+        """
+        return await self._read(_titles_matching, fts_query, limit, ranked, self.search_tuning.title_window)
+
+    async def title_candidates(self, terms: Sequence[str], *, limit: int = 50) -> list[tuple[str, str]]:
+        """(id, title_key) of titles holding the input's known words, for fuzzy title matching.
+
+        Words no title holds (the misspelled ones) are left out; the titles holding all the others
+        come first. When none does (a typo that made another real word), titles holding all
+        but one of the four rarest words. Bounded: counts stop at 1,000, lists at `limit`.
+        """
+        return await self._read(_title_candidates, list(terms), limit)
 
     async def all_titles(self, *, limit: int) -> list[tuple[str, str]]:
         """(id, title_key) pairs, for fuzzy matching on small corpora."""
@@ -377,6 +388,10 @@ class CorpusStore:
             "SELECT id, title_key FROM documents ORDER BY pk LIMIT ?", (limit,)
         )
         return [(row[0], row[1]) for row in rows]
+
+    async def has_more_documents_than(self, count: int) -> bool:
+        rows = await self._reader.execute_fetchall("SELECT 1 FROM documents LIMIT 1 OFFSET ?", (count,))
+        return bool(rows)
 
     async def refs_by_ids(self, ids: Sequence[str]) -> list[DocumentRef]:
         if not ids:
@@ -489,6 +504,69 @@ def _in_read_transaction(fn: Callable[..., T], conn: sqlite3.Connection, *args: 
         return fn(conn, *args)
     finally:
         conn.execute("COMMIT")
+
+
+# --- titles (run in the reader's thread) ------------------------------------------------------
+
+_TOP = "\U0010ffff"
+
+
+def _titles_with_prefix(conn: sqlite3.Connection, title_prefix: str, id_prefix: str, limit: int) -> list[DocumentRef]:
+    found: dict[str, DocumentRef] = {}
+    for column, prefix in (("title_key", title_prefix), ("id", id_prefix)):
+        rows = conn.execute(
+            f"SELECT {REF_COLUMNS} FROM documents d WHERE d.{column} >= ? AND d.{column} < ? "  # noqa: S608 - constants
+            f"ORDER BY d.{column} LIMIT ?",
+            (prefix, prefix + _TOP, limit),
+        )
+        for row in rows:
+            found.setdefault(row[0], ref_from_row(row))
+    return sorted(found.values(), key=_newest_first)[:limit]
+
+
+def _newest_first(ref: DocumentRef) -> tuple[bool, int, str]:
+    return (ref.published is None, -(ref.published.toordinal() if ref.published else 0), ref.title)
+
+
+def _titles_matching(
+    conn: sqlite3.Connection, expression: str, limit: int, ranked: bool, window: int
+) -> list[DocumentRef]:
+    select = f"SELECT {REF_COLUMNS} FROM titles_fts JOIN documents d ON d.pk = titles_fts.rowid WHERE titles_fts MATCH ? "  # noqa: S608
+    if not ranked:
+        rows = conn.execute(select + "ORDER BY titles_fts.rowid DESC LIMIT ?", (expression, limit))
+        return [ref_from_row(row) for row in rows]
+    (floor,) = conn.execute(
+        "SELECT min(rowid) FROM (SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
+        (expression, window),
+    ).fetchone()
+    if floor is None:
+        return []
+    rows = conn.execute(select + "AND titles_fts.rowid >= ? ORDER BY titles_fts.rank LIMIT ?", (expression, floor, limit))
+    return [ref_from_row(row) for row in rows]
+
+
+def _title_candidates(conn: sqlite3.Connection, terms: list[str], limit: int) -> list[tuple[str, str]]:
+    counts: dict[str, int] = {}
+    for term in terms:
+        (counts[term],) = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM titles_fts WHERE titles_fts MATCH ? LIMIT 1000)", (all_of([term]),)
+        ).fetchone()
+    known = sorted((t for t in terms if counts[t]), key=lambda t: counts[t])
+    if not known:
+        return []
+    expressions = [all_of(known)]
+    if len(known) > 1:
+        rarest = known[:4]
+        expressions.append(" OR ".join(f"({all_of([t for t in rarest if t != left_out])})" for left_out in rarest))
+    for expression in expressions:
+        rows = conn.execute(
+            "SELECT d.id, d.title_key FROM titles_fts JOIN documents d ON d.pk = titles_fts.rowid "
+            "WHERE titles_fts MATCH ? ORDER BY titles_fts.rowid DESC LIMIT ?",
+            (expression, limit),
+        ).fetchall()
+        if rows:
+            return [(row[0], row[1]) for row in rows]
+    return []
 
 
 # --- search (runs in the reader's thread, see CorpusStore.search_page) ------------------------
