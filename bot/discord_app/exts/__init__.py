@@ -7,4 +7,5 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.discord_app.exts.search",
     "bot.discord_app.exts.about",
     "bot.discord_app.exts.admin",
+    "bot.discord_app.exts.feed",
 )

@@ -1,0 +1,236 @@
+"""The feed as Discord sees it: announcement and digest embeds, `/subscriptions` and
+`/feed status` pages, and the note that tells a server's admins a subscription is paused.
+
+Corpus and feed text is escaped (`limits.safe`) and clipped to Discord's limits, links are
+wrapped in `<…>` so a URL cannot break the Markdown around it, and an announcement can ping only
+its subscription's role: `allowed_mentions` names that role and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import discord
+from discord.utils import format_dt
+
+from bot.config import FeedConfig
+from bot.discord_app.limits import clip, fit_embed, safe
+from bot.feeds.announce import Announcement
+from bot.feeds.delivery import BatchMessage, EntryMessage, Outgoing
+from bot.feeds.digest import next_digest_moment
+from bot.feeds.models import (
+    CORPUS_SOURCE,
+    PAUSE_REASON_TEXT,
+    SourceState,
+    Subscription,
+    SubscriptionHealth,
+)
+
+COLOUR = discord.Colour(0x2E8B57)
+PAUSED_COLOUR = discord.Colour.orange()
+SUBSCRIPTIONS_PER_PAGE = 6
+
+
+def source_label(source: str) -> str:
+    return "the corpus folder" if source == CORPUS_SOURCE else f"the {source} feed"
+
+
+def _link(title: str, url: str | None, limit: int = 200) -> str:
+    shown = clip(safe(title), limit)
+    return f"[{shown}](<{url}>)" if url else shown
+
+
+def _date(moment: datetime | None) -> str:
+    return format_dt(moment, "D") if moment else "unknown"
+
+
+def announcement_embed(announcement: Announcement) -> discord.Embed:
+    """One entry: title (linked), two summary sentences, authors, date, where it comes from."""
+    if announcement.summary:
+        description = " ".join(safe(sentence) for sentence in announcement.summary)
+    else:
+        description = f"No short summary fits; `/post {announcement.entry_id}` shows the text."
+    embed = discord.Embed(
+        title=clip(safe(announcement.title), 256),
+        url=announcement.url,
+        description=description,
+        colour=COLOUR,
+    )
+    embed.set_author(name=f"New in {source_label(announcement.source)}")
+    authors = ", ".join(safe(a) for a in announcement.authors) if announcement.authors else "no byline"
+    embed.add_field(name="Authors", value=authors)
+    embed.add_field(name="Published", value=_date(announcement.published))
+    if announcement.publisher:
+        embed.add_field(name="Publisher", value=safe(announcement.publisher))
+    note = " · summary of the opening only" if announcement.excerpt else ""
+    embed.set_footer(text=f"id {announcement.entry_id} · /post or /summarize it{note}")
+    return fit_embed(embed)
+
+
+def batch_embed(message: BatchMessage) -> discord.Embed:
+    """A "+N more" message or a daily digest: one line per entry, oldest first."""
+    lines = [
+        f"• {_link(a.title, a.url, 150)} — {_date(a.published)}" + (f" · {clip(safe(', '.join(a.authors)), 80)}" if a.authors else "")
+        for a in message.announcements
+    ]
+    hidden = message.total - len(message.announcements)
+    if hidden > 0:
+        lines.append(f"…and {hidden} more; `/search` finds them all.")
+    plural = "entry" if message.total == 1 else "entries"
+    if message.kind == "digest":
+        title = f"Daily digest: {message.total} new {plural}"
+        footer = f"Digest of {message.created_at:%Y-%m-%d %H:%M} UTC"
+    else:
+        title = f"+{message.total} more new {plural}"
+        footer = "More arrived at once than are announced one by one; here are the rest."
+    embed = discord.Embed(title=title, description="\n".join(lines) or "Nothing left to list.", colour=COLOUR)
+    embed.set_footer(text=footer)
+    return fit_embed(embed)
+
+
+def mentions_for(role_id: int | None) -> tuple[str | None, discord.AllowedMentions]:
+    """The role ping (if any) and allowed_mentions that permit exactly that role."""
+    if role_id is None:
+        return None, discord.AllowedMentions.none()
+    allowed = discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False)
+    return f"<@&{role_id}>", allowed
+
+
+def outgoing_parts(message: Outgoing) -> tuple[str | None, discord.Embed, discord.AllowedMentions]:
+    """Content, embed and allowed mentions of a message the sender wants posted."""
+    content, allowed = mentions_for(message.mention_role_id)
+    embed = announcement_embed(message.announcement) if isinstance(message, EntryMessage) else batch_embed(message)
+    return content, embed, allowed
+
+
+# --- subscriptions and status --------------------------------------------------------------
+
+
+def describe_settings(sub: Subscription) -> str:
+    """"every entry", "entries by “x” about “y” from the ada feed", …"""
+    parts = []
+    if sub.author:
+        parts.append(f"by “{safe(sub.author)}”")
+    if sub.keyword:
+        parts.append(f"about “{safe(sub.keyword)}”")
+    if sub.source:
+        parts.append(f"from {source_label(sub.source)}")
+    what = "entries " + " ".join(parts) if parts else "every new entry"
+    when = f"a daily digest at {sub.digest_time} UTC" if sub.mode == "digest" else "announced as they arrive"
+    ping = f", mentioning <@&{sub.mention_role_id}>" if sub.mention_role_id else ""
+    return f"{what}, {when}{ping}"
+
+
+def health_line(sub: Subscription, now: datetime) -> str:
+    if sub.paused:
+        reason = PAUSE_REASON_TEXT.get(sub.paused_reason or "", sub.paused_reason or "")
+        since = f" since {format_dt(sub.paused_at, 'R')}" if sub.paused_at else ""
+        detail = f" ({clip(safe(sub.paused_detail), 300)})" if sub.paused_detail else ""
+        return f"⏸️ **Paused: {reason}**{since}{detail}. Fix it, then `/feed retry channel:`."
+    if sub.retry_at is not None and sub.retry_at > now:
+        error = clip(safe(sub.last_error or "an error"), 200)
+        return f"⚠️ Retrying after {error}; next try {format_dt(sub.retry_at, 'R')}."
+    return "✅ Active."
+
+
+def subscription_block(health: SubscriptionHealth, now: datetime) -> str:
+    sub = health.subscription
+    last = format_dt(sub.last_announced_at, "R") if sub.last_announced_at else "never"
+    lines = [
+        f"**<#{sub.channel_id}>**: {describe_settings(sub)}.",
+        health_line(sub, now),
+        f"Last announcement: {last} · waiting: {health.pending}",
+    ]
+    if health.rejected:
+        lines[-1] += f" · refused by Discord: {health.rejected}"
+    upcoming = next_digest_moment(sub, now)
+    if upcoming is not None:
+        lines[-1] += f" · next digest {format_dt(upcoming, 'R')}"
+    return "\n".join(lines)
+
+
+def subscriptions_pages(healths: Sequence[SubscriptionHealth], now: datetime) -> list[discord.Embed]:
+    if not healths:
+        embed = discord.Embed(
+            title="No feed subscriptions here",
+            description="Use `/subscribe` in a channel (or name one) to announce new entries there.",
+            colour=COLOUR,
+        )
+        return [embed]
+    paused = sum(1 for h in healths if h.subscription.paused)
+    title = f"{len(healths)} feed subscription{'s' if len(healths) != 1 else ''}"
+    if paused:
+        title += f" ({paused} paused)"
+    pages = []
+    for start in range(0, len(healths), SUBSCRIPTIONS_PER_PAGE):
+        blocks = [subscription_block(h, now) for h in healths[start : start + SUBSCRIPTIONS_PER_PAGE]]
+        pages.append(fit_embed(discord.Embed(title=title, description="\n\n".join(blocks),
+                                             colour=PAUSED_COLOUR if paused else COLOUR)))
+    return pages
+
+
+def subscribed_embed(sub: Subscription, *, created: bool, notes: Sequence[str] = ()) -> discord.Embed:
+    description = f"<#{sub.channel_id}> gets {describe_settings(sub)}."
+    if created:
+        description += "\nNothing published before now will be announced."
+    for note in notes:
+        description += f"\n⚠️ {note}"
+    embed = discord.Embed(title="Subscribed" if created else "Subscription updated", description=description,
+                          colour=COLOUR)
+    return fit_embed(embed)
+
+
+def _source_value(state: SourceState | None, config: FeedConfig, now: datetime) -> str:
+    if state is None or state.last_fetch_at is None:
+        return "Not checked yet."
+    lines = [
+        f"Last check: {format_dt(state.last_fetch_at, 'R')}",
+        f"Last new item: {format_dt(state.last_new_item_at, 'R') if state.last_new_item_at else 'none since it was added'}",
+        f"Errors in a row: {state.error_streak}",
+    ]
+    next_regular = state.last_fetch_at.timestamp() + config.interval_seconds
+    next_attempt = max(next_regular, state.next_attempt_at.timestamp() if state.next_attempt_at else 0.0)
+    lines.append(f"Next attempt: <t:{int(max(next_attempt, now.timestamp()))}:R>")
+    if state.failing:
+        lines.append(f"⏸️ **Failing** (paused after {state.error_streak} failures; still retried): "
+                     f"{clip(safe(state.last_error or ''), 300)}")
+    elif state.error_streak:
+        lines.append(f"⚠️ Last error: {clip(safe(state.last_error or ''), 300)}")
+    else:
+        lines.append(f"✅ OK · {state.entries} entries known")
+    if state.warnings:
+        lines.append(f"Warnings: {clip(safe('; '.join(state.warnings)), 200)}")
+    return "\n".join(lines)
+
+
+def status_embed(
+    states: Mapping[str, SourceState], config: FeedConfig, counts: Mapping[str, int], now: datetime
+) -> discord.Embed:
+    embed = discord.Embed(
+        title="Feed status",
+        description=(
+            f"Sources are checked every {config.interval_seconds // 60} min. Announcements: "
+            f"{counts.get('pending', 0)} waiting · {counts.get('sent', 0)} sent · "
+            f"{counts.get('rejected', 0)} refused by Discord."
+        ),
+        colour=PAUSED_COLOUR if any(s.failing for s in states.values()) else COLOUR,
+    )
+    embed.add_field(name="corpus folder", value=_source_value(states.get(CORPUS_SOURCE), config, now), inline=False)
+    for source in config.sources[:23]:
+        name = clip(f"{source.name} · {source.url}", 256)
+        embed.add_field(name=name, value=_source_value(states.get(source.name), config, now), inline=False)
+    if len(config.sources) > 23:
+        embed.add_field(name="…", value=f"{len(config.sources) - 23} more sources not shown", inline=False)
+    return fit_embed(embed)
+
+
+def pause_report_text(sub: Subscription) -> str:
+    reason = PAUSE_REASON_TEXT.get(sub.paused_reason or "", sub.paused_reason or "")
+    detail = f" ({clip(safe(sub.paused_detail), 500)})" if sub.paused_detail else ""
+    return clip(
+        f"The feed subscription of <#{sub.channel_id}> is paused: **{reason}**{detail}. "
+        "Its settings are kept and new entries wait for it. Fix the cause, then run "
+        f"`/feed retry channel:` for that channel.",
+        2000,
+    )
