@@ -108,4 +108,4 @@ async def world(
     config = make_config(tmp_path, corpus_dir, emu.bot_token)
     async with running_bot(emu, config, service) as bot:
         yield World(emu, bot, service, guild.id, channel.id, moderator.id, member.id, corpus_dir)
-    assert emu.validation_errors == [], emu.validation_errors
+    assert emu.problems == [], emu.problems

@@ -69,7 +69,7 @@ async def test_run_serves_commands_and_stops_cleanly_on_sigterm(
         assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 11
     finally:
         conn.close()
-    assert emulator.validation_errors == []
+    assert emulator.problems == []
 
 
 def _scripted(lines: list[str]) -> Iterator[str]:

@@ -37,7 +37,7 @@ async def test_start_syncs_only_when_the_command_tree_changed(
     async with running_bot(emulator, config, service, extensions=("bot.discord_app.exts.about",)):
         pass
     assert _puts(emulator) == 2, "a changed tree is synced"
-    assert emulator.validation_errors == []
+    assert emulator.problems == []
 
 
 async def test_development_guild_gets_the_commands(
@@ -86,7 +86,7 @@ async def test_two_shards_serve_their_own_guilds(
         for g in guilds:
             handle = await emulator.send_command("about", {}, user=user.id, guild=g.id, channel=channels[g.id].id)
             assert "11 documents" in str(await handle.wait_reply(timeout=10))
-    assert emulator.validation_errors == []
+    assert emulator.problems == []
 
 
 async def test_pages_lose_their_buttons_when_the_view_times_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
