@@ -8,6 +8,8 @@ becomes a quoted FTS5 string. The result is always valid FTS5, whatever the inpu
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,36 +78,81 @@ class SearchTuning:
 
 
 def highlight_window(text: str, terms: Sequence[str], *, tokens: int = 24) -> str:
-    """A snippet of `text` around the first word equal (folded) to one of `terms`.
+    """A snippet of `text` around the first occurrence of one of `terms` (folded words).
 
     For searches whose every word is common, where FTS5's snippet() would cost milliseconds a
-    document (it scores every occurrence against every other). Words are compared whole and
-    folded, without stemming; with no occurrence in `text` the snippet is its opening words.
+    document (it scores every occurrence against every other). Without the index's stemmer, a
+    word counts as an occurrence when it folds to a term, or, for terms of five letters and more,
+    starts with the term less its last two letters and is at most four letters longer ("ethics"
+    finds "ethical"). With no occurrence the snippet is the opening words.
     """
-    wanted = set(terms)
-
-    def matches(word: str) -> bool:
-        lowered = word.lower()
-        return lowered in wanted if lowered.isascii() else fold(word) in wanted
-
-    words: list[re.Match[str]] = []
-    first: int | None = None
-    for word in _WORD.finditer(text):  # lazily: a common word occurs early, stop soon after it
-        words.append(word)
-        if first is None and matches(word.group()):
-            first = len(words) - 1
-        if first is not None and len(words) > first + tokens:
-            break
+    matcher = _occurrences(tuple(terms))
+    first = matcher.first(text)
+    before: list[re.Match[str]] = []
+    if first is not None:
+        lead = max(0, first - 40 * tokens)  # enough text for the few words shown before it
+        before = list(_WORD.finditer(text, lead, first))
+        if lead > 0:
+            before = before[1:]  # the first may be a word cut in half
+        before = before[-(tokens // 4) :] if tokens >= 4 else []
+    after = itertools.islice(_WORD.finditer(text, first or 0), tokens - len(before) + 1)
+    words = [*before, *after]
     if not words:
         return ""
-    start = 0 if first is None else max(0, min(first - tokens // 4, len(words) - tokens))
-    shown = words[start : start + tokens]
-    parts: list[str] = ["…"] if start > 0 else []
+    shown = words[:tokens]
+    parts: list[str] = ["…"] if _WORD.search(text, 0, shown[0].start()) else []
     cursor = shown[0].start()
     for word in shown:
         parts.append(text[cursor : word.start()])
-        parts.append(HIGHLIGHT_OPEN + word.group() + HIGHLIGHT_CLOSE if matches(word.group()) else word.group())
+        parts.append(HIGHLIGHT_OPEN + word.group() + HIGHLIGHT_CLOSE if matcher.matches(word.group()) else word.group())
         cursor = word.end()
-    if start + tokens < len(words):
+    if len(words) > tokens:
         parts.append("…")
     return " ".join("".join(parts).split())
+
+
+class _Occurrences:
+    """Finds words of a text that count as occurrences of folded search terms (see above)."""
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.exact = set(terms)
+        self.stems = {t[:-2] for t in terms if len(t) >= 5}
+        heads = sorted(self.exact | self.stems, key=len, reverse=True)
+        self.candidates = re.compile(r"\b(?:" + "|".join(_loose(h) for h in heads) + r")\w*", re.IGNORECASE)
+
+    def matches(self, word: str) -> bool:
+        folded = word.lower() if word.isascii() else fold(word)
+        if folded in self.exact:
+            return True
+        return any(folded.startswith(stem) and len(folded) - len(stem) <= 4 for stem in self.stems)
+
+    def first(self, text: str) -> int | None:
+        """Offset of the first occurrence, found by a regex (at C speed), then checked."""
+        for found in self.candidates.finditer(text):
+            if self.matches(found.group()):
+                return found.start()
+        return None
+
+
+def _accented_letters() -> dict[str, str]:
+    """ASCII letter -> itself and the Latin letters that fold to it ("e" -> "eèéêë…")."""
+    letters = {chr(c): chr(c) for c in range(ord("a"), ord("z") + 1)}
+    for code in range(0xC0, 0x250):
+        folded = fold(chr(code))
+        if folded in letters:
+            letters[folded] += chr(code)
+    return letters
+
+
+_ACCENTED = _accented_letters()
+
+
+def _loose(term: str) -> str:
+    """A regex for `term` that also matches its letters with accents ("zoe" finds "Zoë")."""
+    return "".join(f"[{_ACCENTED[ch]}]" if ch in _ACCENTED else re.escape(ch) for ch in term)
+
+
+@functools.lru_cache(maxsize=128)
+def _occurrences(terms: tuple[str, ...]) -> _Occurrences:
+    """One matcher per search, reused for each of its hits."""
+    return _Occurrences(terms)

@@ -165,7 +165,7 @@ class CorpusStore:
         self._write_lock = asyncio.Lock()
         self.search_tuning = SearchTuning()
         """Bounds on the work of one search; tests lower them to exercise a large corpus's paths."""
-        self._term_shares = _TermShares()
+        self._search_state = _SearchState()
 
     @classmethod
     async def open(cls, path: Path) -> CorpusStore:
@@ -460,7 +460,7 @@ class CorpusStore:
         in ranking quality, is documented on `_search_page`.
         """
         return await self._read(
-            _search_page, list(terms), limit, offset, self.search_tuning, self._term_shares
+            _search_page, list(terms), limit, offset, self.search_tuning, self._search_state
         )
 
     # summaries and metadata
@@ -588,22 +588,35 @@ _RANK = "bm25(10.0, 5.0, 5.0, 1.0)"
 """FTS5's bm25 with column weights: title, subtitle and authors weigh more than the body."""
 
 
-class _TermShares:
-    """Which share of recent documents holds each word; forgotten whenever the index changes.
+class _SearchState:
+    """What searches keep between calls, in the reader's thread (only `_search_page` uses it).
 
-    Lives in the reader's thread (only `_search_page` touches it). `PRAGMA data_version` changes
-    when another connection (the writer, another process) commits, so the figures never outlive
-    the corpus they were measured on.
+    Which share of recent documents holds each word, forgotten whenever the index changes:
+    `PRAGMA data_version` changes when another connection (the writer, another process) commits,
+    so the figures never outlive the corpus they were measured on. And the rowids the SQL function
+    `corpus_search_member` admits, set just before the one statement that calls it.
     """
 
     MAX_WORDS = 20_000
+    MEMBER_FUNCTION = "corpus_search_member"
 
     def __init__(self) -> None:
+        self.members: set[int] = set()
+        self.registered_on: sqlite3.Connection | None = None
         self.version: int | None = None
         self.documents = 0
         self.sample_floor = 0
         self.sample_size = 0
         self.shares: dict[str, float] = {}
+
+    def is_member(self, rowid: int) -> bool:
+        return rowid in self.members
+
+    def admit(self, conn: sqlite3.Connection, rowids: set[int]) -> None:
+        if self.registered_on is not conn:
+            conn.create_function(self.MEMBER_FUNCTION, 1, self.is_member)
+            self.registered_on = conn
+        self.members = rowids
 
     def common_terms(self, conn: sqlite3.Connection, terms: Sequence[str], tuning: SearchTuning) -> set[str]:
         (version,) = conn.execute("PRAGMA data_version").fetchone()
@@ -643,7 +656,7 @@ def _search_page(
     limit: int,
     offset: int,
     tuning: SearchTuning,
-    shares: _TermShares,
+    state: _SearchState,
 ) -> SearchPage:
     """Documents holding every term (or, when none does, any term), best first.
 
@@ -665,10 +678,10 @@ def _search_page(
 
     On a corpus smaller than both bounds this is exactly bm25 over every match.
     """
-    common = shares.common_terms(conn, terms, tuning)
-    page = _search_terms(conn, terms, all_of, common, limit, offset, tuning)
+    common = state.common_terms(conn, terms, tuning)
+    page = _search_terms(conn, terms, all_of, common, limit, offset, tuning, state)
     if page.total == 0 and len(terms) > 1:
-        page = _search_terms(conn, terms, any_of, common, limit, offset, tuning)
+        page = _search_terms(conn, terms, any_of, common, limit, offset, tuning, state)
     return page
 
 
@@ -680,6 +693,7 @@ def _search_terms(
     limit: int,
     offset: int,
     tuning: SearchTuning,
+    state: _SearchState,
 ) -> SearchPage:
     rare = [t for t in terms if t not in common]
     if join is any_of and rare:
@@ -696,21 +710,19 @@ def _search_terms(
     if ranking == matching:
         hits = _ranked_hits(conn, ranking, floor, limit, offset, tuning)
         return SearchPage(hits, count, count == window, True)
-    # Rank by the rarer words, keep only the documents that hold the common ones too (most do).
+    # Rank by the rarer words, keep only the documents that hold the common ones too (most do):
+    # a Python function filters the rank-ordered rows, so snippets are made for the page only.
     members = {
         row[0]
         for row in conn.execute(
             "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ?", (matching, floor)
         )
     }
-    wanted = offset + limit
-    fetch = min(count, wanted + max(4, wanted // 2))  # each row fetched costs a snippet
-    while True:
-        ranked = [hit for hit in _ranked_hits(conn, ranking, floor, fetch, 0, tuning, with_rowid=True) if hit[0] in members]
-        if len(ranked) >= wanted or fetch >= count:
-            break
-        fetch = min(count, fetch * 4)
-    hits = [(ref, snippet, score) for _, ref, snippet, score in ranked[offset:wanted]]
+    state.admit(conn, members)
+    try:
+        hits = _ranked_hits(conn, ranking, floor, limit, offset, tuning, member_function=state.MEMBER_FUNCTION)
+    finally:
+        state.admit(conn, set())
     return SearchPage(hits, len(members), count == window, True)
 
 
@@ -732,23 +744,22 @@ def _ranked_hits(
     offset: int,
     tuning: SearchTuning,
     *,
-    with_rowid: bool = False,
-) -> list[Any]:
+    member_function: str | None = None,
+) -> list[tuple[DocumentRef, str, float]]:
     """bm25-ranked matches from rowid `floor` up, with refs and snippets, in one statement.
 
     `ORDER BY rank` lets FTS5 sort the matches itself, so snippet() (the costly part) runs for
     the rows returned only; an ORDER BY on a bm25() column would compute it for every match.
     """
+    members = f"AND {member_function}(documents_fts.rowid) " if member_function else ""
     rows = conn.execute(
-        f"SELECT documents_fts.rowid, {REF_COLUMNS}, {_snippet(tuning)}, rank "  # noqa: S608 - constants
+        f"SELECT {REF_COLUMNS}, {_snippet(tuning)}, rank "  # noqa: S608 - constants
         "FROM documents_fts JOIN documents d ON d.pk = documents_fts.rowid "
-        f"WHERE documents_fts MATCH ? AND documents_fts.rowid >= ? AND rank MATCH '{_RANK}' "
+        f"WHERE documents_fts MATCH ? AND documents_fts.rowid >= ? {members}AND rank MATCH '{_RANK}' "
         "ORDER BY rank LIMIT ? OFFSET ?",
         (expression, floor, limit, offset),
     ).fetchall()
-    if with_rowid:
-        return [(row[0], ref_from_row(row[1:]), row[11], -float(row[12])) for row in rows]
-    return [(ref_from_row(row[1:]), row[11], -float(row[12])) for row in rows]
+    return [(ref_from_row(row), row[10], -float(row[11])) for row in rows]
 
 
 def _newest_hits(
