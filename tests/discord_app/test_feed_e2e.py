@@ -25,6 +25,7 @@ from bot.discord_app.client import CorpusBot
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.exts.feed import Feed
 from bot.emulator import DiscordEmulator
+from bot.feeds.delivery import DEFAULT_CONCURRENCY
 from bot.feeds.entries import entry_id
 from tests.conftest import write_doc
 from tests.discord_app.conftest import running_bot
@@ -343,3 +344,22 @@ async def test_feed_status_preview_and_source_retry(fw: FeedWorld) -> None:
     preview = await fw.reply("feed preview", {"post": FRESH_ID})
     assert ephemeral(preview) and embeds(preview)[0]["title"] == "Seen-Sets Beat Dates"
     assert "Errors in a row: 0" in text_of(await fw.reply("feed status"))
+
+
+async def test_a_large_fan_out_under_discords_rate_limits_is_steady_not_a_429_storm(fw: FeedWorld) -> None:
+    channels = [fw.emu.add_channel(fw.guild_id, f"many-{i}").id for i in range(80)]
+    await fw.emu.wait_for(lambda: all(fw.bot and fw.bot.get_channel(c) for c in channels), 10, describe="channels cached")
+    for channel in channels:
+        await fw.cog.engine.feeds.subscribe(
+            guild_id=fw.guild_id, channel_id=channel, source=None, author=None, keyword=None,
+            mention_role_id=None, mode="instant", digest_minute=None, created_by=fw.moderator_id, now=fw.cog.clock(),
+        )
+    limits = fw.emu.enable_rate_limits(global_limit=40, global_window=0.5)
+    fw.publish(FRESH, Item("a4", "Another One"))
+    await fw.cog.poll_once()
+    await fw.wait_announced(dict.fromkeys(channels, 2), within=60)
+    assert [len(fw.announcements(c)) for c in channels] == [2] * len(channels)
+    # A few requests in flight at a time: once the global window is full, at most that many meet a
+    # 429 before discord.py holds everything until the window reopens (160 posts span 4 windows).
+    windows = -(-2 * len(channels) // 40)
+    assert limits.rate_limited_count <= DEFAULT_CONCURRENCY * windows

@@ -331,3 +331,35 @@ async def test_a_corpus_file_added_while_the_bot_was_down_is_still_announced(
         await reopened.close()
     assert found.new_entries == ("while-down",)
     assert fake.entries_in(100) == ["while-down"]
+
+
+@pytest.mark.parametrize(
+    ("path", "error_part"),
+    [
+        ("/bomb", "expands past 1 MB limit"),
+        ("/big", "over 1 MB limit"),
+        ("/loop/a", "too many redirects"),
+        ("/hang", "timed out"),
+        ("/to-file", "unsupported URL scheme"),
+    ],
+)
+async def test_hostile_sources_cost_one_attempt_and_leave_other_sources_alone(
+    service: CorpusService,
+    feeds: FeedServer,
+    feed_server: object,
+    session: aiohttp.ClientSession,
+    path: str,
+    error_part: str,
+) -> None:
+    feeds.serve(ADA, medium_rss(FIRST))
+    hostile = FeedSourceConfig("hostile", feed_server.url(path))  # type: ignore[attr-defined]
+    config = FeedConfig(sources=(FeedSourceConfig("ada", feeds.url(ADA)), hostile), timeout_seconds=0.5,
+                        max_bytes=1_000_000)
+    engine = FeedEngine(service, config, FakeDiscord())
+
+    reports = {r.source: r for r in await engine.poll_sources(session, T0)}
+
+    assert reports["ada"].outcome == "baseline"
+    assert reports["hostile"].outcome == "error" and error_part in (reports["hostile"].error or ""), reports
+    state = await engine.feeds.source_state("hostile")
+    assert state.error_streak == 1 and state.baseline_at is None
