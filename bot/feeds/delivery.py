@@ -78,7 +78,8 @@ def classify_post(error: DeliveryError) -> Verdict:
         return Verdict("pause", "missing_permission", f"Discord said: {text}")
     if error.status == 404:
         return Verdict("pause", "channel_missing", f"Discord said: {text}")
-    if error.status is not None and 400 <= error.status < 500 and error.status not in (408, 429):
+    # 401 is about the bot's token, not this subscription: retried like an outage, never paused.
+    if error.status is not None and 400 <= error.status < 500 and error.status not in (401, 408, 429):
         return Verdict("pause", "rejected", f"HTTP {error.status}: {text}")
     return Verdict("retry", None, f"HTTP {error.status}: {text}" if error.status else text)
 

@@ -117,6 +117,7 @@ def test_instant_subscriptions_have_no_digest() -> None:
         (404, 10003, "pause", "channel_missing"),
         (400, 50035, "pause", "rejected"),
         (429, None, "retry", None),
+        (401, 0, "retry", None),
         (500, None, "retry", None),
         (503, None, "retry", None),
         (None, None, "retry", None),
