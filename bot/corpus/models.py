@@ -104,7 +104,16 @@ class AuthorCount:
 class AuthorPosts:
     author: AuthorCount
     posts: tuple[DocumentRef, ...]
-    """Newest first; undated documents last."""
+    """Newest first; undated documents last. One page: see `offset` and `total`."""
+    total: int | None = None
+    """How many posts the author has in all (None: unknown, take `posts` as complete)."""
+    offset: int = 0
+    """How many newer posts come before `posts[0]`."""
+
+    @property
+    def has_more(self) -> bool:
+        """True when older posts follow this page (ask again with offset + len(posts))."""
+        return self.total is not None and self.offset + len(self.posts) < self.total
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from bot.corpus.models import (
 )
 from bot.corpus.names import fold, name_key, title_key
 from bot.corpus.quotes import filter_reasons
+from bot.corpus.search import NameIndex
 from bot.corpus.sentences import split_sentences
 from bot.corpus.store import CorpusStore, FileChange, StoredDocument
 from bot.corpus.summaries import SUMMARY_VERSION, summarize_document
@@ -49,6 +50,9 @@ DEFAULT_SUMMARY_CHARS = 3500
 """Fits an embed description (4096) with room for the excerpt note."""
 FUZZY_FULL_SCAN_LIMIT = 1000
 """Up to this many documents, fuzzy title matching compares against every title (~50 ms)."""
+AUTHOR_PAGE = 100
+"""Posts of an author returned at once by default (the newest); ask with an offset for more."""
+MAX_AUTHOR_PAGE = 1000
 FUZZY_COMPARED = 10
 """Titles proposed by the index that are compared letter by letter."""
 
@@ -69,11 +73,21 @@ def _author_candidate(author: AuthorCount) -> Candidate:
     return Candidate(value=author.name, label=f"{author.name} ({author.posts} {plural})")
 
 
+@dataclass(frozen=True, slots=True)
+class _AuthorList:
+    version: int
+    """`CorpusStore.data_version()` when it was read"""
+    authors: tuple[AuthorCount, ...]
+    by_key: dict[str, AuthorCount]
+    index: NameIndex
+
+
 class CorpusService:
     def __init__(self, store: CorpusStore, settings: ServiceSettings) -> None:
         self.store = store
         self.settings = settings
         self._reload_lock = asyncio.Lock()
+        self._authors_cache: _AuthorList | None = None
 
     @classmethod
     async def open(cls, settings: ServiceSettings) -> CorpusService:
@@ -250,13 +264,32 @@ class CorpusService:
     # --- authors -----------------------------------------------------------------------------
 
     async def authors(self) -> list[AuthorCount]:
-        return await self.store.authors()
+        """Every author with their post count, most prolific first."""
+        return list((await self._author_list()).authors)
 
-    async def author(self, name: str) -> AuthorPosts:
-        """All posts by one author, newest first, matched on the normalized name."""
+    async def author(self, name: str, *, limit: int = AUTHOR_PAGE, offset: int = 0) -> AuthorPosts:
+        """An author's posts, newest first, matched on the normalized name.
+
+        One page of `limit` posts from `offset`; `total` (and `author.posts`) count them all and
+        `has_more` says whether to ask for the next page.
+        """
+        if not 1 <= limit <= MAX_AUTHOR_PAGE:
+            raise AnswerError("bad_input", f"limit must be between 1 and {MAX_AUTHOR_PAGE}, not {limit}.")
+        if offset < 0:
+            raise AnswerError("bad_input", "offset cannot be negative.")
         author = await self.resolve_author(name)
-        posts = await self.store.posts_of_author(author.key)
-        return AuthorPosts(author=author, posts=tuple(posts))
+        posts = await self.store.posts_of_author(author.key, limit=limit, offset=offset)
+        return AuthorPosts(author=author, posts=tuple(posts), total=author.posts, offset=offset)
+
+    async def _author_list(self) -> _AuthorList:
+        """Every author, and a NameIndex over them, kept until the index changes."""
+        version = await self.store.data_version()
+        cached = self._authors_cache
+        if cached is None or cached.version != version:
+            everyone = tuple(await self.store.authors())
+            index = await asyncio.to_thread(NameIndex, [a.key for a in everyone])
+            cached = self._authors_cache = _AuthorList(version, everyone, {a.key: a for a in everyone}, index)
+        return cached
 
     async def resolve_author(self, name: str) -> AuthorCount:
         key = name_key(name[:MAX_QUERY_CHARS])
@@ -276,17 +309,12 @@ class CorpusService:
                 f"{_count(len(matches), 'author')} match '{shown}'; say which one.",
                 [_author_candidate(a) for a in matches[:MAX_CHOICES]],
             )
-        everyone = await self.store.authors(limit=FUZZY_FULL_SCAN_LIMIT)
-        by_key = {a.key: a for a in everyone}
-        close = difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.6)
+        known = await self._author_list()
+        close = known.index.close(key, n=5, cutoff=0.6)
         if not close:  # "wardel" should still suggest "Claire Wardle": compare word by word
-            close = [
-                a.key
-                for a in everyone
-                if any(difflib.SequenceMatcher(None, t, w).ratio() >= 0.75 for t in terms for w in a.key.split())
-            ][:5]
+            close = known.index.with_close_word(terms, n=5, cutoff=0.75)
         raise AnswerError(
-            "not_found", f"No author matches '{shown}'.", [_author_candidate(by_key[k]) for k in close]
+            "not_found", f"No author matches '{shown}'.", [_author_candidate(known.by_key[k]) for k in close]
         )
 
     async def author_choices(self, text: str, *, limit: int = MAX_CHOICES) -> list[Candidate]:

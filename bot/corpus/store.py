@@ -435,13 +435,25 @@ class CorpusStore:
         rows = await self._reader.execute_fetchall("SELECT count(*) FROM authors")
         return int(rows[0][0])
 
-    async def posts_of_author(self, key: str, *, limit: int = 1000) -> list[DocumentRef]:
-        return await self.fetch_refs(
-            "d.id IN (SELECT da.doc_id FROM document_authors da JOIN authors a ON a.id = da.author_id "
-            "WHERE a.key = ?)",
-            (key,),
-            limit=limit,
+    async def posts_of_author(self, key: str, *, limit: int = 1000, offset: int = 0) -> list[DocumentRef]:
+        """A page of an author's posts, newest first (undated last, then by id).
+
+        Read in the order of the index document_authors_newest (author, published DESC, doc id):
+        a page costs its own rows, not a sort of all of a prolific author's posts.
+        """
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {REF_COLUMNS} FROM document_authors da JOIN documents d ON d.id = da.doc_id "  # noqa: S608
+            "WHERE da.author_id = (SELECT id FROM authors WHERE key = ?) "
+            "ORDER BY da.published DESC, da.doc_id LIMIT ? OFFSET ?",
+            (key, limit, offset),
         )
+        return [ref_from_row(row) for row in rows]
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection (the writer, another process) commits: a key for
+        caches of what the reader sees."""
+        rows = await self._reader.execute_fetchall("PRAGMA data_version")
+        return int(rows[0][0])
 
     # reasons
 
