@@ -345,16 +345,21 @@ class CorpusService:
             )
         doc = await self._resolve(query)
         params = f"v{SUMMARY_VERSION}:{sentences}:{max_chars}"
-        cached = await self.store.cached_summary(doc.content_hash, params)
-        if cached is None:
-            result = await asyncio.to_thread(
-                summarize_document, doc.body, title=doc.ref.title, sentences=sentences,
+        entry = await self.store.cached_summary_entry(doc.content_hash, params)
+        if entry is None:
+            picked, total = await asyncio.to_thread(
+                _summary_and_count, doc.body, title=doc.ref.title, sentences=sentences,
                 max_chars=max_chars, excerpt=doc.ref.excerpt,
             )
-            cached = result.sentences
-            await self.store.cache_summary(doc.content_hash, params, cached)
-        total = await asyncio.to_thread(_sentence_count, doc.body)
-        return Summary(ref=doc.ref, sentences=tuple(cached), excerpt=doc.ref.excerpt, total_sentences=total)
+            await self.store.cache_summary(doc.content_hash, params, picked, total)
+        else:
+            picked, known_total = entry
+            if known_total is None:  # cached without it (by the feed's announcer, or before)
+                total = await asyncio.to_thread(_sentence_count, doc.body)
+                await self.store.cache_summary(doc.content_hash, params, picked, total)
+            else:
+                total = known_total
+        return Summary(ref=doc.ref, sentences=tuple(picked), excerpt=doc.ref.excerpt, total_sentences=total)
 
     # --- reasons -----------------------------------------------------------------------------
 
@@ -427,6 +432,14 @@ def _similarity(a: str, b: str) -> float:
 
 def _sentence_count(body: str) -> int:
     return len(split_sentences(body))
+
+
+def _summary_and_count(
+    body: str, *, title: str | None, sentences: int, max_chars: int, excerpt: bool
+) -> tuple[list[str], int]:
+    """Both in one worker-thread call: a summary is cached with the count it is shown with."""
+    summary = summarize_document(body, title=title, sentences=sentences, max_chars=max_chars, excerpt=excerpt)
+    return summary.sentences, _sentence_count(body)
 
 
 def _shorten(text: str, limit: int = 80) -> str:

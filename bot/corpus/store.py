@@ -478,16 +478,27 @@ class CorpusStore:
     # summaries and metadata
 
     async def cached_summary(self, digest: str, params: str) -> list[str] | None:
-        rows = await self._reader.execute_fetchall(
-            "SELECT sentences FROM summaries WHERE content_hash = ? AND params = ?", (digest, params)
-        )
-        return json.loads(rows[0][0]) if rows else None
+        entry = await self.cached_summary_entry(digest, params)
+        return entry[0] if entry else None
 
-    async def cache_summary(self, digest: str, params: str, sentences: list[str]) -> None:
+    async def cached_summary_entry(self, digest: str, params: str) -> tuple[list[str], int | None] | None:
+        """The cached sentences and, when it was stored with them, the text's sentence count."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT sentences, total_sentences FROM summaries WHERE content_hash = ? AND params = ?",
+            (digest, params),
+        )
+        return (json.loads(rows[0][0]), rows[0][1]) if rows else None
+
+    async def cache_summary(
+        self, digest: str, params: str, sentences: list[str], total_sentences: int | None = None
+    ) -> None:
+        """Store a summary; `total_sentences` (how many sentences the whole text has) lets a
+        cached answer say "3 of 412 sentences" without splitting the text again."""
         async with self.transaction() as writer:
             await writer.execute(
-                "INSERT OR REPLACE INTO summaries (content_hash, params, sentences) VALUES (?, ?, ?)",
-                (digest, params, json.dumps(sentences, ensure_ascii=False)),
+                "INSERT OR REPLACE INTO summaries (content_hash, params, sentences, total_sentences) "
+                "VALUES (?, ?, ?, ?)",
+                (digest, params, json.dumps(sentences, ensure_ascii=False), total_sentences),
             )
 
     async def meta(self, key: str) -> str | None:
