@@ -363,3 +363,39 @@ async def test_a_large_fan_out_under_discords_rate_limits_is_steady_not_a_429_st
     # 429 before discord.py holds everything until the window reopens (160 posts span 4 windows).
     windows = -(-2 * len(channels) // 40)
     assert limits.rate_limited_count <= DEFAULT_CONCURRENCY * windows
+
+
+async def test_unsubscribe_stops_announcements_and_the_listing_says_so(fw: FeedWorld) -> None:
+    await fw.reply("subscribe")
+    gone = await fw.reply("unsubscribe")
+    assert "no longer gets announcements" in text_of(gone)
+    assert "has no feed subscription" in text_of(await fw.reply("unsubscribe"))
+    assert "No feed subscriptions here" in text_of(await fw.reply("subscriptions"))
+    fw.publish(FRESH)
+    await fw.cog.poll_once()
+    await fw.cog.send_once()
+    assert fw.announcements(fw.general_id) == []
+
+
+async def test_the_loops_survive_a_failing_pass_and_a_gateway_reconnect(fw: FeedWorld) -> None:
+    await fw.reply("subscribe")
+    sender = fw.cog.engine.sender
+    real_pass = sender.send_pass
+    failures: list[str] = []
+
+    async def failing_once(now: datetime) -> Any:
+        if not failures:
+            failures.append("boom")
+            raise RuntimeError("a bug in one pass")
+        return await real_pass(now)
+
+    sender.send_pass = failing_once  # type: ignore[method-assign]
+    fw.publish(FRESH)
+    await fw.cog.poll_once()  # wakes the send loop: its pass raises
+    await fw.emu.wait_for(lambda: failures == ["boom"], 10, describe="the failing pass")
+    await fw.emu.disconnect_gateway(resume=True)
+    assert fw.cog.send_loop.is_running() and fw.cog.poll_loop.is_running() and fw.cog.digest_loop.is_running()
+
+    fw.cog.request_send()
+    await fw.wait_announced({fw.general_id: 1})
+    assert len(fw.announcements(fw.general_id)) == 1
