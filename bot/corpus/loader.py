@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -331,77 +331,133 @@ class ScanResult:
 
 
 def list_corpus_files(corpus_dir: Path) -> list[tuple[str, os.stat_result]]:
-    """Every `*.md` file below the folder (hidden ones skipped), sorted by relative path."""
+    """Every `*.md` file below the folder (hidden ones skipped), sorted by relative path.
+
+    os.scandir, not os.walk with a Path per file: at 100,000 files, building and stat-ing Path
+    objects took 2.6 s of a reload that changes nothing. Symlinked folders are not entered (as
+    os.walk does by default); a file that vanishes or cannot be stat-ed meanwhile is skipped.
+    """
     found: list[tuple[str, os.stat_result]] = []
-    for root, dirs, names in os.walk(corpus_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in names:
-            if name.startswith(".") or not name.endswith(".md"):
+    folders = [("", os.fspath(corpus_dir))]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError:
+            continue
+        for entry in listed:
+            name = entry.name
+            if name.startswith("."):
                 continue
-            full = Path(root, name)
-            rel = full.relative_to(corpus_dir).as_posix()
-            found.append((rel, full.stat()))
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        folders.append((f"{prefix}{name}/", entry.path))
+                    continue
+                if name.endswith(".md"):
+                    found.append((prefix + name, entry.stat()))
+            except OSError:
+                continue
     found.sort(key=lambda item: item[0])
     return found
+
+
+BATCH_FILES = 500
+"""Files read and parsed per batch: a reload holds about two batches of documents at once."""
+
+
+class CorpusScanner:
+    """Reads a corpus folder a batch of files at a time, in path order.
+
+    A reload parses one batch in a worker thread while the writer inserts the previous one, and
+    never holds more than two batches: at 100,000 documents, parsing everything first took 520 MB.
+    `next_batch` is pure, synchronous work (stat, read, hash, parse): run it in a worker thread.
+
+    A file whose size and mtime match `known` is not read at all (its document is None); one whose
+    bytes hash the same is not parsed. Problems accumulate over the batches, all of them: reading
+    and parsing ones in `problems`, ids used by two files in `duplicates` (the later file is
+    reported, with the line of its `id:`).
+    """
+
+    def __init__(
+        self, corpus_dir: Path, known: Mapping[str, KnownFile], *, max_bytes: int, batch_files: int = BATCH_FILES
+    ) -> None:
+        self.corpus_dir = corpus_dir
+        self.known = known
+        self.max_bytes = max_bytes
+        self.batch_files = batch_files
+        self.problems: list[Problem] = []
+        self.duplicates: list[Problem] = []
+        self.reparsed = 0
+        self._owner: dict[str, str] = {}
+        self._listing: list[tuple[str, os.stat_result]] | None = None
+        self._position = 0
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return [*self.problems, *self.duplicates]
+
+    def next_batch(self) -> list[ParsedFile] | None:
+        """The next files in path order (unreadable and invalid ones left out), None at the end."""
+        if self._listing is None:
+            if self.corpus_dir.is_dir():
+                self._listing = list_corpus_files(self.corpus_dir)
+            else:
+                self._listing = []
+                self.problems.append(Problem(str(self.corpus_dir), None, "corpus folder not found"))
+        if self._position >= len(self._listing):
+            return None
+        chunk = self._listing[self._position : self._position + self.batch_files]
+        self._position += len(chunk)
+        files: list[ParsedFile] = []
+        for rel, stat in chunk:
+            parsed = self._read(rel, stat)
+            if parsed is None:
+                continue
+            doc_id = parsed.document.id if parsed.document else self.known[rel].doc_id
+            owner = self._owner.setdefault(doc_id, rel)
+            if owner != rel:
+                self.duplicates.append(
+                    Problem(rel, _id_line(self.corpus_dir / rel), f"id '{doc_id}' is already used by {owner}; ids must be unique")
+                )
+            files.append(parsed)
+        return files
+
+    def _read(self, rel: str, stat: os.stat_result) -> ParsedFile | None:
+        seen = self.known.get(rel)
+        if seen and seen.size == stat.st_size and seen.mtime_ns == stat.st_mtime_ns:
+            return ParsedFile(rel, stat.st_size, stat.st_mtime_ns, seen.content_hash, None)
+        try:
+            with open(os.path.join(self.corpus_dir, rel), "rb") as handle:
+                raw = handle.read()
+        except OSError as exc:
+            self.problems.append(Problem(rel, None, f"cannot be read: {exc.strerror or exc}"))
+            return None
+        digest = content_hash(raw)
+        if seen and seen.content_hash == digest:
+            return ParsedFile(rel, stat.st_size, stat.st_mtime_ns, digest, None)
+        self.reparsed += 1
+        document, file_problems = parse_document(raw, rel, max_bytes=self.max_bytes)
+        if file_problems:
+            self.problems.extend(file_problems)
+            return None
+        assert document is not None
+        return ParsedFile(rel, stat.st_size, stat.st_mtime_ns, digest, replace(document, content_hash=digest))
 
 
 def scan_corpus(
     corpus_dir: Path, known: Mapping[str, KnownFile], *, max_bytes: int
 ) -> ScanResult:
-    """Read the folder, parsing only files that changed since the index last saw them.
+    """Read the whole folder at once (see CorpusScanner, which this drives to the end).
 
-    A file whose size and mtime match `known` is not read at all (its document is None); one whose
-    bytes hash the same is not parsed. Duplicate ids across files are problems too.
+    For small folders and tests; a reload streams batches instead, to keep memory flat.
     """
-    problems: list[Problem] = []
-    if not corpus_dir.is_dir():
-        return ScanResult((), (Problem(str(corpus_dir), None, "corpus folder not found"),), 0)
+    scanner = CorpusScanner(corpus_dir, known, max_bytes=max_bytes)
     files: list[ParsedFile] = []
-    reparsed = 0
-    for rel, stat in list_corpus_files(corpus_dir):
-        seen = known.get(rel)
-        if seen and seen.size == stat.st_size and seen.mtime_ns == stat.st_mtime_ns:
-            files.append(ParsedFile(rel, stat.st_size, stat.st_mtime_ns, seen.content_hash, None))
-            continue
-        try:
-            raw = (corpus_dir / rel).read_bytes()
-        except OSError as exc:
-            problems.append(Problem(rel, None, f"cannot be read: {exc.strerror or exc}"))
-            continue
-        digest = content_hash(raw)
-        if seen and seen.content_hash == digest:
-            files.append(ParsedFile(rel, stat.st_size, stat.st_mtime_ns, digest, None))
-            continue
-        reparsed += 1
-        document, file_problems = parse_document(raw, rel, max_bytes=max_bytes)
-        if file_problems:
-            problems.extend(file_problems)
-            continue
-        assert document is not None
-        document = replace(document, content_hash=digest)
-        files.append(ParsedFile(rel, stat.st_size, stat.st_mtime_ns, digest, document))
-    problems.extend(_duplicate_ids(files, known, corpus_dir))
-    return ScanResult(tuple(files), tuple(problems), reparsed)
-
-
-def _duplicate_ids(
-    files: Iterable[ParsedFile], known: Mapping[str, KnownFile], corpus_dir: Path
-) -> list[Problem]:
-    owner: dict[str, str] = {}
-    problems: list[Problem] = []
-    for parsed in files:
-        doc_id = parsed.document.id if parsed.document else known[parsed.path].doc_id
-        if doc_id in owner:
-            problems.append(
-                Problem(
-                    parsed.path,
-                    _id_line(corpus_dir / parsed.path),
-                    f"id '{doc_id}' is already used by {owner[doc_id]}; ids must be unique",
-                )
-            )
-        else:
-            owner[doc_id] = parsed.path
-    return problems
+    while (batch := scanner.next_batch()) is not None:
+        files.extend(batch)
+    return ScanResult(tuple(files), tuple(scanner.all_problems), scanner.reparsed)
 
 
 def _id_line(path: Path) -> int | None:

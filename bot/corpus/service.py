@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.corpus import search as fts
 from bot.corpus.errors import AnswerError, CorpusInvalid
-from bot.corpus.loader import scan_corpus
+from bot.corpus.loader import BATCH_FILES, CorpusScanner, KnownFile
 from bot.corpus.models import (
     AuthorCount,
     AuthorPosts,
@@ -38,7 +38,14 @@ from bot.corpus.names import fold, name_key, title_key
 from bot.corpus.quotes import filter_reasons
 from bot.corpus.search import NameIndex
 from bot.corpus.sentences import split_sentences
-from bot.corpus.store import CorpusStore, FileChange, StoredDocument
+from bot.corpus.store import (
+    CorpusBatch,
+    CorpusStore,
+    FileChange,
+    StoredDocument,
+    now_iso,
+    prepare_documents,
+)
 from bot.corpus.summaries import SUMMARY_VERSION, summarize_document
 
 MAX_CHOICES = 25
@@ -62,6 +69,8 @@ class ServiceSettings:
     db_path: Path
     corpus_dir: Path
     max_file_bytes: int = 1_000_000
+    reload_batch_files: int = BATCH_FILES
+    """Files a reload parses per batch (memory holds about two batches of documents)."""
 
 
 def _candidate(ref: DocumentRef) -> Candidate:
@@ -100,11 +109,13 @@ class CorpusService:
     # --- reload ------------------------------------------------------------------------------
 
     async def check(self) -> list[Problem]:
-        """Every problem of the corpus folder, reading every file; the index is not touched."""
-        scan = await asyncio.to_thread(
-            scan_corpus, self.settings.corpus_dir, {}, max_bytes=self.settings.max_file_bytes
-        )
-        return list(scan.problems)
+        """Every problem of the corpus folder, reading every file; the index is not touched.
+
+        Batch by batch in a worker thread, keeping only the problems (memory stays flat)."""
+        scanner = CorpusScanner(self.settings.corpus_dir, {}, max_bytes=self.settings.max_file_bytes)
+        while await asyncio.to_thread(scanner.next_batch) is not None:
+            pass
+        return scanner.all_problems
 
     async def reload(self) -> ReloadReport:
         """Re-read the corpus folder and apply what changed, all or nothing.
@@ -112,55 +123,53 @@ class CorpusService:
         Raises `CorpusInvalid` listing every problem when any file is bad; the index then keeps
         serving the previous corpus unchanged. Files whose size and mtime did not change are not
         read; files whose bytes did not change are not parsed.
+
+        One write transaction from start to end: files are parsed a batch at a time in a worker
+        thread (the next batch while the writer inserts the current one), so memory holds two
+        batches, not the corpus. A problem stops the writing but not the reading (every problem
+        is reported), and the transaction is rolled back. Readers keep the previous corpus (WAL)
+        until the commit.
         """
         async with self._reload_lock:
             started = time.perf_counter()
-            known = await self.store.known_files()
-            scan = await asyncio.to_thread(
-                scan_corpus, self.settings.corpus_dir, known, max_bytes=self.settings.max_file_bytes
-            )
-            problems = list(scan.problems)
-            parsed = [f for f in scan.files if f.document is not None]
-            clashes = await self.store.ids_of_other_origins(f.document.id for f in parsed if f.document)
-            problems.extend(
-                Problem(f.path, None, f"id '{f.document.id}' is already used by a feed entry")
-                for f in parsed
-                if f.document and f.document.id in clashes
-            )
-            if problems:
-                raise CorpusInvalid(problems)
-
-            hashes = await self.store.corpus_hashes()
-            present: set[str] = set()
-            added: list[str] = []
-            changed: list[str] = []
-            upserts: list[FileChange] = []
-            touched: list[tuple[str, str, int, int]] = []
-            for file in scan.files:
-                if file.document is None:
-                    seen = known[file.path]
-                    present.add(seen.doc_id)
-                    if (seen.size, seen.mtime_ns) != (file.size, file.mtime_ns):
-                        touched.append((seen.doc_id, file.path, file.size, file.mtime_ns))
-                    continue
-                doc = file.document
-                present.add(doc.id)
-                if doc.id not in hashes:
-                    added.append(doc.id)
-                elif hashes[doc.id] != doc.content_hash:
-                    changed.append(doc.id)
-                else:  # same bytes under a new path or mtime
-                    touched.append((doc.id, file.path, file.size, file.mtime_ns))
-                    continue
-                upserts.append(FileChange(doc, file.size, file.mtime_ns))
-            removed = sorted(doc_id for doc_id in hashes if doc_id not in present)
-            await self.store.apply_corpus_diff(upserts=upserts, removed_ids=removed, touched=touched)
+            stamp = now_iso()
+            async with self.store.transaction() as writer:
+                known, hashes = await self.store.corpus_files()
+                scanner = CorpusScanner(
+                    self.settings.corpus_dir,
+                    known,
+                    max_bytes=self.settings.max_file_bytes,
+                    batch_files=self.settings.reload_batch_files,
+                )
+                plan = _ReloadPlan(scanner, known, hashes, stamp)
+                clashes: list[Problem] = []
+                pending = asyncio.ensure_future(asyncio.to_thread(plan.next_batch))
+                try:
+                    while (batch := await pending) is not None:
+                        pending = asyncio.ensure_future(asyncio.to_thread(plan.next_batch))
+                        taken = await self.store.ids_of_other_origins(doc_id for doc_id, _ in batch.parsed)
+                        clashes.extend(
+                            Problem(path, None, f"id '{doc_id}' is already used by a feed entry")
+                            for doc_id, path in batch.parsed
+                            if doc_id in taken
+                        )
+                        if not (clashes or scanner.problems or scanner.duplicates):
+                            await self.store.write_corpus_batch(writer, batch.writes)
+                finally:
+                    _forget(pending)
+                problems = [*scanner.all_problems, *clashes]
+                if problems:
+                    raise CorpusInvalid(problems)  # rolls the transaction back
+                diff = await asyncio.to_thread(plan.diff)
+                await self.store.finish_corpus_reload(
+                    writer, removed_ids=diff.removed, stamp=stamp, deleted_any=bool(diff.changed)
+                )
             return ReloadReport(
-                added=tuple(sorted(added)),
-                changed=tuple(sorted(changed)),
-                removed=tuple(removed),
-                unchanged=len(present) - len(added) - len(changed),
-                reparsed=scan.reparsed,
+                added=diff.added,
+                changed=diff.changed,
+                removed=diff.removed,
+                unchanged=len(plan.present) - len(diff.added) - len(diff.changed),
+                reparsed=scanner.reparsed,
                 seconds=time.perf_counter() - started,
             )
 
@@ -421,6 +430,84 @@ class CorpusService:
             last_reload=datetime.fromisoformat(last) if last else None,
             schema_version=await self.store.schema_version(),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    writes: CorpusBatch
+    parsed: list[tuple[str, str]]
+    """(id, path) of the documents parsed in this batch, to check against feed entries' ids"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Diff:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+class _ReloadPlan:
+    """Sorts scanned files into added, changed and unchanged, and prepares each batch's rows.
+
+    Runs in worker threads, one call at a time (the reload awaits each before starting the next),
+    so its state needs no lock; the event loop reads it only after the last batch.
+    """
+
+    def __init__(self, scanner: CorpusScanner, known: dict[str, KnownFile], hashes: dict[str, str], stamp: str) -> None:
+        self.scanner = scanner
+        self.known = known
+        self.hashes = hashes
+        self.stamp = stamp
+        self.present: set[str] = set()
+        self.added: list[str] = []
+        self.changed: list[str] = []
+
+    def next_batch(self) -> _Batch | None:
+        files = self.scanner.next_batch()
+        if files is None:
+            return None
+        upserts: list[FileChange] = []
+        replaced: list[str] = []
+        touched: list[tuple[str, str, int, int]] = []
+        parsed: list[tuple[str, str]] = []
+        for file in files:
+            if file.document is None:
+                seen = self.known[file.path]
+                self.present.add(seen.doc_id)
+                if (seen.size, seen.mtime_ns) != (file.size, file.mtime_ns):
+                    touched.append((seen.doc_id, file.path, file.size, file.mtime_ns))
+                continue
+            doc = file.document
+            self.present.add(doc.id)
+            parsed.append((doc.id, file.path))
+            if doc.id not in self.hashes:
+                self.added.append(doc.id)
+            elif self.hashes[doc.id] != doc.content_hash:
+                self.changed.append(doc.id)
+                replaced.append(doc.id)
+            else:  # same bytes under a new path or mtime
+                touched.append((doc.id, file.path, file.size, file.mtime_ns))
+                continue
+            upserts.append(FileChange(doc, file.size, file.mtime_ns))
+        if self.scanner.problems or self.scanner.duplicates:
+            upserts = []  # nothing will be written: skip preparing rows
+        return _Batch(CorpusBatch(prepare_documents(upserts, self.stamp), replaced, touched), parsed)
+
+    def diff(self) -> _Diff:
+        return _Diff(
+            added=tuple(sorted(self.added)),
+            changed=tuple(sorted(self.changed)),
+            removed=tuple(sorted(doc_id for doc_id in self.hashes if doc_id not in self.present)),
+        )
+
+
+def _forget(pending: asyncio.Future[object]) -> None:
+    """Drop a prefetch the reload will not use. A worker thread cannot be stopped: it finishes
+    its batch and the result is discarded; an exception it raised is marked as retrieved."""
+    if not pending.done():
+        pending.cancel()
+    elif not pending.cancelled():
+        pending.exception()
 
 
 def _similarity(a: str, b: str) -> float:

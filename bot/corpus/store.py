@@ -137,6 +137,30 @@ class PreparedDocuments:
     """(doc id, position, author key, affiliation, published) per byline entry"""
 
 
+@dataclass(frozen=True, slots=True)
+class CorpusBatch:
+    """What one batch of a reload writes (see `CorpusStore.write_corpus_batch`)."""
+
+    documents: PreparedDocuments
+    replaced_ids: list[str]
+    """documents changed on disk: deleted before their new version is inserted"""
+    touched: list[tuple[str, str, int, int]]
+    """(id, path, size, mtime_ns) of unchanged documents whose file moved or was touched"""
+
+
+def _corpus_files(conn: sqlite3.Connection) -> tuple[dict[str, KnownFile], dict[str, str]]:
+    known: dict[str, KnownFile] = {}
+    hashes: dict[str, str] = {}
+    rows = conn.execute(
+        "SELECT source_path, id, file_size, file_mtime_ns, content_hash FROM documents WHERE origin = 'corpus'"
+    )
+    for path, doc_id, size, mtime_ns, digest in rows:
+        hashes[doc_id] = digest
+        if path is not None:
+            known[path] = KnownFile(doc_id, size or -1, mtime_ns or -1, digest)
+    return known, hashes
+
+
 def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocuments:
     rows: list[tuple[Any, ...]] = []
     authors: dict[str, str] = {}
@@ -225,16 +249,11 @@ class CorpusStore:
     # --- reload ------------------------------------------------------------------------------
 
     async def corpus_files(self) -> tuple[dict[str, KnownFile], dict[str, str]]:
-        """What a reload compares against, in one read of the covering index `documents_files`:
-        path -> file facts of every corpus document, and id -> content hash of each."""
-        rows = await self._writer.execute_fetchall(
-            "SELECT source_path, id, file_size, file_mtime_ns, content_hash FROM documents "
-            "WHERE origin = 'corpus'"
-        )
-        known = {
-            row[0]: KnownFile(row[1], row[2] or -1, row[3] or -1, row[4]) for row in rows if row[0] is not None
-        }
-        return known, {row[1]: row[4] for row in rows}
+        """What a reload compares against: path -> file facts of every corpus document, and
+        id -> content hash of each. One read of the covering index `documents_files`, the dicts
+        built in the writer's thread (100,000 rows would hold the event loop for a tenth of a
+        second). Inside a reload's `transaction()`, it reads what that transaction sees."""
+        return await self._writer._execute(_corpus_files, self._writer._conn)  # noqa: SLF001
 
     async def known_files(self) -> dict[str, KnownFile]:
         return (await self.corpus_files())[0]
@@ -257,35 +276,32 @@ class CorpusStore:
             found.update(row[0] for row in rows)
         return found
 
-    async def apply_corpus_diff(
-        self,
-        *,
-        upserts: Sequence[FileChange],
-        removed_ids: Sequence[str],
-        touched: Sequence[tuple[str, str, int, int]],
-    ) -> None:
-        """Write a reload in ONE transaction: delete removed and changed documents, insert the
-        new versions, refresh file facts of unchanged files (id, path, size, mtime), drop authors
-        nobody cites any more, and stamp the reload time. All or nothing."""
-        stamp = now_iso()
-        async with self.transaction() as writer:
-            doomed = [*removed_ids, *(change.document.id for change in upserts)]
-            if doomed:
-                await writer.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in doomed])
-            if upserts:
-                await self.insert_documents(writer, upserts, stamp)
-            if touched:
-                await writer.executemany(
-                    "UPDATE documents SET source_path = ?, file_size = ?, file_mtime_ns = ? WHERE id = ?",
-                    [(path, size, mtime, doc_id) for doc_id, path, size, mtime in touched],
-                )
-            if doomed:
-                await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
-            await writer.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_reload', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (stamp,),
+    async def write_corpus_batch(self, writer: aiosqlite.Connection, batch: CorpusBatch) -> None:
+        """Inside a reload's `transaction()`: one batch of files. Changed documents are deleted
+        and inserted anew; unchanged files moved or touched get their new path, size and mtime."""
+        if batch.replaced_ids:
+            await writer.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in batch.replaced_ids])
+        await self.insert_prepared(writer, batch.documents)
+        if batch.touched:
+            await writer.executemany(
+                "UPDATE documents SET source_path = ?, file_size = ?, file_mtime_ns = ? WHERE id = ?",
+                [(path, size, mtime, doc_id) for doc_id, path, size, mtime in batch.touched],
             )
+
+    async def finish_corpus_reload(
+        self, writer: aiosqlite.Connection, *, removed_ids: Sequence[str], stamp: str, deleted_any: bool
+    ) -> None:
+        """Inside a reload's `transaction()`, after its batches: delete the documents whose files
+        are gone, drop authors nobody cites any more, stamp the reload time."""
+        if removed_ids:
+            await writer.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in removed_ids])
+        if removed_ids or deleted_any:
+            await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
+        await writer.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_reload', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (stamp,),
+        )
 
     async def upsert_documents(self, documents: Sequence[Document]) -> None:
         """Insert or replace documents that do not come from corpus files (feed entries)."""

@@ -107,3 +107,18 @@ def test_annotations_are_kept_and_checked() -> None:
     assert doc.annotations == {"byline": "By Ann", "confidence": "confirmed"}
     _, problems = parse(f"---\n{GOOD_FRONT}\nnested: {{a: 1}}\n---\nbody\n")
     assert "annotation 'nested' must be text" in problems[0]
+
+
+def test_listing_walks_folders_skips_hidden_and_sorts(tmp_path: Path) -> None:
+    from bot.corpus.loader import list_corpus_files
+
+    for rel in ("b.md", "a/z.md", "a/b/c.md", ".hidden.md", ".git/x.md", "notes.txt", "a/.draft.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "linked.md").write_text("x", encoding="utf-8")
+    (tmp_path / "link").symlink_to(outside, target_is_directory=True)
+    listed = list_corpus_files(tmp_path)
+    assert [rel for rel, _ in listed] == ["a/b/c.md", "a/z.md", "b.md"]
+    assert all(stat.st_size == 1 for _, stat in listed)
