@@ -28,11 +28,16 @@ def fold(text: str) -> str:
 
     Words are separated by single spaces. Deterministic and idempotent: fold(fold(x)) == fold(x).
     """
-    # upper() first so that letters whose lower and upper forms fold apart (Turkish ı/I) agree.
-    decomposed = unicodedata.normalize("NFKD", text.upper().casefold())
-    no_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = _NON_WORD.sub(" ", no_marks.casefold())
+    # Strip accents, fold case (upper() first, so letters whose lower and upper forms fold apart,
+    # like Turkish ı/I, agree), then strip again: folding can produce new accented letters (ᾀ).
+    no_marks = _strip_marks(_strip_marks(text).upper().casefold())
+    words = _NON_WORD.sub(" ", no_marks)
     return " ".join(words.split())
+
+
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def name_key(name: str) -> str:
