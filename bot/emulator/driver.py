@@ -215,6 +215,12 @@ class DiscordEmulator:
             self.hub.dispatch_to(session, "GUILD_CREATE", self.state.guild_create_payload(guild))
         return guild
 
+    def set_system_channel(self, guild_id: int, channel_id: int | None) -> None:
+        """Where Discord posts the server's system messages (and bots post notices for admins)."""
+        guild = self.state.guild(guild_id)
+        guild.system_channel_id = channel_id
+        self.hub.dispatch("GUILD_UPDATE", guild.base_payload(), guild_id=guild_id)
+
     def add_channel(self, guild_id: int, name: str, *, topic: str | None = None) -> Channel:
         channel = self.state.add_channel(guild_id, name, topic=topic)
         self.hub.dispatch("CHANNEL_CREATE", channel.to_payload(), guild_id=channel.guild_id)
@@ -548,11 +554,15 @@ class DiscordEmulator:
         retry_after: float = 0.2,
         times: int = 1,
         is_global: bool = False,
+        code: int = 0,
+        message: str | None = None,
     ) -> FaultRule:
         """The next `times` requests matching method and path (e.g. "/channels/{channel_id}/
-        messages") answer `status` (429 with retry_after/Via/X-RateLimit-*, or a 5xx)."""
+        messages") answer `status`: 429 with retry_after/Via/X-RateLimit-*, a 5xx, or a 4xx with
+        Discord's error `code` and `message` (e.g. 400, 50035, "Invalid Form Body")."""
         return self.core.faults.add(
-            method, path, status=status, retry_after=retry_after, times=times, is_global=is_global
+            method, path, status=status, retry_after=retry_after, times=times, is_global=is_global,
+            code=code, message=message,
         )
 
     def clear_faults(self) -> None:

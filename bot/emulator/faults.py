@@ -1,4 +1,4 @@
-"""Injected failures: the next N requests matching a method and path answer 429 or 5xx.
+"""Injected failures: the next N requests matching a method and path answer 429, 5xx or a 4xx.
 
 Production Discord rate-limits and has outages; the bot must retry, back off, or report.
 These faults reproduce both in the exact shape discord.py inspects: a 429 carries a `Via`
@@ -36,6 +36,8 @@ class FaultRule:
     remaining: int
     retry_after: float = 0.0
     is_global: bool = False
+    code: int = 0
+    message: str | None = None
     hits: int = 0
     _regex: Any = field(default=None, repr=False)
 
@@ -72,9 +74,13 @@ class FaultInjector:
         retry_after: float = 0.2,
         times: int = 1,
         is_global: bool = False,
+        code: int = 0,
+        message: str | None = None,
     ) -> FaultRule:
-        if status != 429 and not 500 <= status <= 599:
-            raise ValueError("inject_error supports 429 and 5xx statuses")
+        if not 400 <= status <= 599:
+            raise ValueError("inject_error supports 4xx and 5xx statuses")
+        if 400 <= status < 500 and status != 429 and (not code or not message):
+            raise ValueError("a 4xx fault needs Discord's error `code` and `message` (e.g. 50013, 'Missing Permissions')")
         rule = FaultRule(
             method=method.upper(),
             pattern=pattern,
@@ -82,6 +88,8 @@ class FaultInjector:
             remaining=times,
             retry_after=retry_after,
             is_global=is_global,
+            code=code,
+            message=message,
         )
         self.rules.append(rule)
         return rule
@@ -137,5 +145,7 @@ def _response_for(rule: FaultRule) -> FaultResponse:
             is_global=rule.is_global,
             bucket=bucket_hash(f"{rule.method} {rule.pattern}"),
         )
+    if rule.status < 500:  # a client error, in Discord's JSON error shape
+        return FaultResponse(rule.status, {"message": rule.message, "code": rule.code}, {})
     message = SERVER_ERROR_MESSAGES.get(rule.status, f"{rule.status}: Server Error")
     return FaultResponse(rule.status, {"message": message, "code": 0}, {"Via": VIA_HEADER})

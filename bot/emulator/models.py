@@ -167,6 +167,7 @@ class Guild:
     channel_ids: list[int] = field(default_factory=list)
     members: dict[int, Member] = field(default_factory=dict)
     joined_at: str = field(default_factory=iso_timestamp)
+    system_channel_id: int | None = None
 
     @property
     def everyone_role_id(self) -> int:
@@ -194,7 +195,7 @@ class Guild:
             "features": [],
             "mfa_level": 0,
             "application_id": None,
-            "system_channel_id": None,
+            "system_channel_id": _opt_str(self.system_channel_id),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,

@@ -229,3 +229,51 @@ async def test_emulated_rate_limit_refuses_a_client_that_ignores_headers(
             statuses.append(response.status)  # another channel is another bucket
     assert statuses == [200, 200, 429, 200]
     assert emu.rate_limited_count == 1
+
+
+async def test_injected_client_error_carries_discords_code_and_message() -> None:
+    import aiohttp
+
+    from bot.emulator import DiscordEmulator
+
+    async with DiscordEmulator() as emu:
+        guild = emu.add_guild("G")
+        channel = emu.add_channel(guild.id, "general")
+        emu.inject_error("POST", "/channels/{channel_id}/messages", status=400, code=50035, message="Invalid Form Body")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{emu.api_base}/channels/{channel.id}/messages",
+                json={"content": "hi"},
+                headers={"Authorization": f"Bot {emu.bot_token}"},
+            ) as response:
+                assert response.status == 400
+                assert await response.json() == {"message": "Invalid Form Body", "code": 50035}
+
+
+def test_a_4xx_fault_needs_a_code_and_message() -> None:
+    import pytest
+
+    from bot.emulator import DiscordEmulator
+
+    with pytest.raises(ValueError, match="code"):
+        DiscordEmulator().inject_error("POST", "/channels/{channel_id}/messages", status=403)
+
+
+async def test_system_channel_reaches_the_bot() -> None:
+    import asyncio
+
+    import discord
+
+    from bot.emulator import DiscordEmulator
+
+    async with DiscordEmulator() as emu:
+        guild = emu.add_guild("G")
+        channel = emu.add_channel(guild.id, "announcements")
+        with emu.patch_discord_py():
+            client = discord.Client(intents=discord.Intents(guilds=True), guild_ready_timeout=0.05)
+            task = asyncio.create_task(client.start(emu.bot_token))
+            await asyncio.wait_for(client.wait_until_ready(), 15)
+            emu.set_system_channel(guild.id, channel.id)
+            await emu.wait_for(lambda: (g := client.get_guild(guild.id)) and g.system_channel and g.system_channel.id == channel.id)
+            await client.close()
+            await task
