@@ -399,3 +399,25 @@ async def test_the_loops_survive_a_failing_pass_and_a_gateway_reconnect(fw: Feed
     fw.cog.request_send()
     await fw.wait_announced({fw.general_id: 1})
     assert len(fw.announcements(fw.general_id)) == 1
+
+
+async def test_a_400_pauses_with_discords_message_and_admins_hear_it_once_in_the_system_channel(fw: FeedWorld) -> None:
+    mod_log = fw.emu.add_channel(fw.guild_id, "mod-log")
+    fw.emu.set_system_channel(fw.guild_id, mod_log.id)
+    await fw.emu.wait_for(lambda: (g := fw.bot.get_guild(fw.guild_id)) is not None and g.system_channel is not None)
+    await fw.reply("subscribe", {"channel": fw.news_id})
+    fw.emu.inject_error(
+        "POST", f"/channels/{fw.news_id}/messages", status=400, code=50035, message="Invalid Form Body", times=5
+    )
+    fw.publish(FRESH)
+    await fw.cog.poll_once()
+    await fw.emu.wait_for(lambda: fw.emu.channel_messages(mod_log.id, include_ephemeral=False), 10,
+                          describe="the pause notice in the system channel")
+    subs = {s.channel_id: s for s in await fw.cog.engine.feeds.all_subscriptions()}
+    assert subs[fw.news_id].paused_reason is not None
+    assert "Invalid Form Body" in text_of(await fw.reply("subscriptions"))
+    await fw.cog.send_once()
+    await fw.cog.poll_once()
+    notices = fw.emu.channel_messages(mod_log.id, include_ephemeral=False)
+    assert len(notices) == 1, "reported once"
+    assert fw.announcements(fw.news_id) == []
