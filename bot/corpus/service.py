@@ -168,7 +168,7 @@ class CorpusService:
                 added=diff.added,
                 changed=diff.changed,
                 removed=diff.removed,
-                unchanged=len(plan.present) - len(diff.added) - len(diff.changed),
+                unchanged=plan.seen - len(diff.added) - len(diff.changed),
                 reparsed=scanner.reparsed,
                 seconds=time.perf_counter() - started,
             )
@@ -456,9 +456,11 @@ class _ReloadPlan:
     def __init__(self, scanner: CorpusScanner, known: dict[str, KnownFile], hashes: dict[str, str], stamp: str) -> None:
         self.scanner = scanner
         self.known = known
-        self.hashes = hashes
+        self.unseen = hashes
+        """id -> content hash of the indexed documents no file has claimed yet (taken from it as
+        files are seen: what remains at the end was removed)"""
         self.stamp = stamp
-        self.present: set[str] = set()
+        self.seen = 0
         self.added: list[str] = []
         self.changed: list[str] = []
 
@@ -471,18 +473,19 @@ class _ReloadPlan:
         touched: list[tuple[str, str, int, int]] = []
         parsed: list[tuple[str, str]] = []
         for file in files:
+            self.seen += 1
             if file.document is None:
-                seen = self.known[file.path]
-                self.present.add(seen.doc_id)
-                if (seen.size, seen.mtime_ns) != (file.size, file.mtime_ns):
-                    touched.append((seen.doc_id, file.path, file.size, file.mtime_ns))
+                known = self.known[file.path]
+                self.unseen.pop(known.doc_id, None)
+                if (known.size, known.mtime_ns) != (file.size, file.mtime_ns):
+                    touched.append((known.doc_id, file.path, file.size, file.mtime_ns))
                 continue
             doc = file.document
-            self.present.add(doc.id)
             parsed.append((doc.id, file.path))
-            if doc.id not in self.hashes:
+            indexed_hash = self.unseen.pop(doc.id, None)
+            if indexed_hash is None:
                 self.added.append(doc.id)
-            elif self.hashes[doc.id] != doc.content_hash:
+            elif indexed_hash != doc.content_hash:
                 self.changed.append(doc.id)
                 replaced.append(doc.id)
             else:  # same bytes under a new path or mtime
@@ -497,7 +500,7 @@ class _ReloadPlan:
         return _Diff(
             added=tuple(sorted(self.added)),
             changed=tuple(sorted(self.changed)),
-            removed=tuple(sorted(doc_id for doc_id in self.hashes if doc_id not in self.present)),
+            removed=tuple(sorted(self.unseen)),
         )
 
 

@@ -120,5 +120,5 @@ def test_listing_walks_folders_skips_hidden_and_sorts(tmp_path: Path) -> None:
     (outside / "linked.md").write_text("x", encoding="utf-8")
     (tmp_path / "link").symlink_to(outside, target_is_directory=True)
     listed = list_corpus_files(tmp_path)
-    assert [rel for rel, _ in listed] == ["a/b/c.md", "a/z.md", "b.md"]
-    assert all(stat.st_size == 1 for _, stat in listed)
+    assert [f.path for f in listed] == ["a/b/c.md", "a/z.md", "b.md"]
+    assert all(f.size == 1 and f.mtime_ns > 0 for f in listed)
