@@ -122,7 +122,7 @@ def check_parse(raw: bytes, path: str) -> Document | None:
     return document
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(corpus_files())
 @example(b"\xef\xbb\xbf---\nid: bom\ntitle: BOM\nauthors: []\nkind: post\nexcerpt: false\n---\nBody.\n")
 @example("---\nid: u16\ntitle: T\n---\nBody\n".encode("utf-16"))
@@ -134,7 +134,7 @@ def test_every_generated_file_parses_or_names_its_problem(raw: bytes) -> None:
     check_parse(raw, "generated/doc.md")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw_files=st.lists(corpus_files(), min_size=1, max_size=4))
 def test_a_reload_of_generated_files_applies_them_or_lists_every_problem(raw_files: list[bytes], tmp_path_factory: pytest.TempPathFactory) -> None:
     root = tmp_path_factory.mktemp("bad-reload")
@@ -207,7 +207,7 @@ async def ask_core(service: CorpusService, command: str, text: str) -> None:
         assert str(exc).strip()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(command=st.sampled_from(sorted(COMMANDS)), text=arguments)
 @example(command="search", text="a" * 10_000)
 @example(command="post", text="a" * 10_000)
@@ -257,7 +257,7 @@ def clip_to_option(world: BotWorld, command: str, text: str) -> str:
     return clipped if clipped.strip() else "x" + clipped[: (limit or 2) - 1]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(command=st.sampled_from(sorted(COMMANDS)), text=arguments)
 @example(command="search", text="a" * 10_000)
 @example(command="author", text="@everyone <@&123> \u202e\u200b")
