@@ -15,12 +15,17 @@ a full `python -m bot run` per kill: a full start (gateway identify, guild strea
 sync, the launcher's reload) costs seconds, 20 of them would dominate the CI budget, and the
 fan-out path under test is the same code.
 
-A heavier variant killing the whole bot process (`python -m bot run`) is not written yet.
+Heavy variant, only with `CORPUS_BOT_HEAVY_FAULTS=1` (a few seconds per start, a minute in all):
+the same 20 kills on the whole bot, `python -m bot --config … run` pointed at the emulator
+through DISCORD_TOKEN / DISCORD_API_BASE / DISCORD_GATEWAY_URL / CORPUS_BOT_DATA_DIR, the fan-out
+driven by the bot's own feed loops (its first poll pass wakes the sender). Each run is killed
+after 1 or 2 new posts (or, once all are delivered, right after it connects to the gateway).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import sys
@@ -44,6 +49,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHANNELS = 60
 KILLS = 20
 SEED = 5150
+HEAVY = os.environ.get("CORPUS_BOT_HEAVY_FAULTS") == "1"
 LOOKAHEAD = 3
 """Senders spawned ahead: their interpreter starts and imports overlap the runs before them."""
 NEW_ENTRY = "fanout-fresh-post"
@@ -236,3 +242,57 @@ async def test_sigkill_mid_fan_out_then_restart_delivers_each_channel_exactly_on
     for channel in fan.channels:
         (message,) = fan.announcements(channel)
         assert "Fan-Out Under Fire" in str(message.get("embeds"))
+
+
+BOT_CONFIG = """
+corpus_dir: {corpus}
+log_level: WARNING
+discord:
+  sync_on_start: true
+feed:
+  interval_seconds: 3600
+"""
+
+
+async def spawn_bot(fan: FanOut, config: Path) -> Sender:
+    env = {
+        **os.environ,
+        "DISCORD_TOKEN": fan.emu.bot_token,
+        "DISCORD_API_BASE": fan.emu.api_base,
+        "DISCORD_GATEWAY_URL": fan.emu.gateway_url,
+        "CORPUS_BOT_DATA_DIR": str(fan.settings.db_path.parent),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--config", str(config), "run",
+        cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return Sender(proc)
+
+
+@pytest.mark.skipif(not HEAVY, reason="heavy fault variant: set CORPUS_BOT_HEAVY_FAULTS=1")
+@pytest.mark.timeout(600)
+async def test_heavy_sigkill_the_whole_bot_mid_fan_out(fan: FanOut, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(BOT_CONFIG.format(corpus=fan.settings.corpus_dir), encoding="utf-8")
+    chooser = random.Random(SEED)
+    bot = None
+    try:
+        for _ in range(KILLS):
+            before, sessions = fan.posted(), len(fan.emu.gateway_sessions)
+            bot = await spawn_bot(fan, config)
+            if before < CHANNELS:
+                await bot.until_posted_or_exited(fan, min(before + chooser.randint(1, 2), CHANNELS))
+            else:
+                await fan.emu.wait_for(lambda n=sessions: len(fan.emu.gateway_sessions) > n, 30, describe="a new session")
+            await asyncio.sleep(chooser.uniform(0.0, 0.05))  # a random point, not an awaited event
+            assert bot.proc.returncode is None, "the bot exited on its own"
+            await bot.kill()
+            assert max(fan.counts()) <= 1, f"a channel got the entry twice: {fan.counts()}"
+        bot = await spawn_bot(fan, config)
+        await bot.until_posted_or_exited(fan, CHANNELS)
+        assert bot.proc.returncode is None, "the bot exited on its own"
+    finally:
+        if bot is not None:
+            await bot.kill()
+    assert fan.counts() == [1] * CHANNELS
