@@ -4,7 +4,9 @@ Why this test exists: `CorpusService.reload` promises all-or-nothing (one SQLite
 from the first batch to the commit). A unit test cannot check that promise against a real crash:
 only a process killed with SIGKILL, leaving a hot WAL behind, can. So a subprocess (importing the
 core only, never discord) reloads a generated corpus over an index of an OLD version of it, and is
-killed after a random delay, 20 times with a fixed seed. After each kill the index is opened as a
+killed at a random point, 20 times with a fixed seed: after a random number of the reload's
+batches were written into its open transaction (the subprocess reports each one on stdout; the
+code under test is unchanged), plus a random part of a batch's time, or around the commit. After each kill the index is opened as a
 restarted bot would open it and must hold the old corpus or the new one, never a mix: the same set
 of (id, content_hash), the full-text index agreeing with it (a word only the new version holds is
 findable iff the new version is there, and FTS5's own integrity check passes), and
@@ -34,7 +36,7 @@ DOCS = 300
 BATCH_FILES = 40
 """Small batches: the reload writes several batches into its one transaction before committing."""
 KILLS = 20
-SEED = 20260522
+SEED = 20260524
 NEW_ONLY_WORD = "quokkaflux"
 """Appended to some documents of the new version only: findable iff the new version is indexed."""
 NEW_ONLY_FILES = 20
@@ -44,6 +46,15 @@ RELOAD_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
 from bot.corpus.service import CorpusService, ServiceSettings
+from bot.corpus.store import CorpusStore
+
+write_batch = CorpusStore.write_corpus_batch
+
+async def reporting_write_batch(self, writer, batch):  # behaviour unchanged; tells the test where the reload is
+    await write_batch(self, writer, batch)
+    print("batch", flush=True)
+
+CorpusStore.write_corpus_batch = reporting_write_batch
 
 async def main() -> None:
     service = await CorpusService.open(ServiceSettings(
@@ -69,6 +80,8 @@ class Versions:
     new: frozenset[tuple[str, str]]
     reload_seconds: float
     """How long the subprocess's reload itself took (from 'reloading' to exit)."""
+    batches: int
+    """How many batches the reload writes before it commits."""
 
 
 def corpus_rows(db: Path) -> frozenset[tuple[str, str]]:
@@ -161,11 +174,13 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
     proc = start_reload(new_db, new_corpus)
     started = time.perf_counter()
     out, err = proc.communicate(timeout=60)
+    batches = out.split().count("batch")
     reload_seconds = time.perf_counter() - started
     assert proc.returncode == 0 and "done" in out, err
     old, new = corpus_rows(old_db), corpus_rows(new_db)
     assert old and new and not old & new, "every document changes between the versions"
-    return Versions(old_db, new_corpus, old, new, reload_seconds)
+    assert batches == -(-len(list(new_corpus.glob("*.md"))) // BATCH_FILES)
+    return Versions(old_db, new_corpus, old, new, reload_seconds, batches)
 
 
 def check_whole_version(db: Path, versions: Versions) -> str:
@@ -194,26 +209,38 @@ def check_whole_version(db: Path, versions: Versions) -> str:
 
 def test_sigkill_during_reload_leaves_old_or_new_never_a_mix(versions: Versions, tmp_path: Path) -> None:
     chooser = random.Random(SEED)
-    outcomes: list[str] = []
+    outcomes: list[tuple[int, str]] = []
     dbs = [tmp_path / f"work{i}.db" for i in range(KILLS)]
     copy_index(versions.old_db, dbs[0])
-    upcoming = spawn_reload(dbs[0], versions.new_corpus)
-    for i, db in enumerate(dbs):
-        proc = upcoming
-        go(proc)
-        if i + 1 < KILLS:
-            copy_index(versions.old_db, dbs[i + 1])
-            upcoming = spawn_reload(dbs[i + 1], versions.new_corpus)
-        # A random point of the reload (the last tenth of the window may land after the commit).
-        delay = chooser.uniform(0.0, versions.reload_seconds * 1.1)
-        try:
-            proc.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-        outcomes.append(check_whole_version(db, versions))
-    print(f"reload {versions.reload_seconds:.2f} s; after each kill: {outcomes}")
-    assert "old" in outcomes, f"no kill landed inside a reload: {outcomes}"
+    upcoming = [spawn_reload(dbs[0], versions.new_corpus)]
+    try:
+        for i, db in enumerate(dbs):
+            proc = upcoming.pop()
+            go(proc)
+            if i + 1 < KILLS:
+                copy_index(versions.old_db, dbs[i + 1])
+                upcoming.append(spawn_reload(dbs[i + 1], versions.new_corpus))
+            # A random point: after a random number of batches written into the open
+            # transaction, then a random part of a batch's time (after the last batch: the
+            # finishing deletes, the commit, the close, or after the commit).
+            batches = chooser.randint(0, versions.batches)
+            for _ in range(batches):
+                expect_line(proc, "batch")
+            window = versions.reload_seconds / versions.batches
+            if batches == versions.batches:  # the finish: wide enough to land after the commit too
+                window = versions.reload_seconds / 2
+            try:
+                proc.wait(timeout=chooser.uniform(0.0, window))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+            outcomes.append((batches, check_whole_version(db, versions)))
+    finally:
+        for spare in upcoming:
+            spare.kill()
+            spare.communicate(timeout=30)
+    print(f"reload {versions.reload_seconds:.2f} s; (batches written, index) after each kill: {outcomes}")
+    assert any(batches and seen == "old" for batches, seen in outcomes), "no kill rolled back written batches"
 
     async def finish() -> None:
         service = await CorpusService.open(ServiceSettings(db_path=db, corpus_dir=versions.new_corpus))
