@@ -1,0 +1,320 @@
+"""Slash commands at scale: the real bot, the emulator, 200 commands at once.
+
+Run by hand, never by CI (it prints figures and asserts nothing). From the repository root:
+
+    .venv/bin/python bench/bench_commands.py --count 100000     # ~3 min with a kept index
+    .venv/bin/python bench/bench_commands.py --bundled          # the bundled 11 documents only
+    .venv/bin/python bench/bench_commands.py --count 100000 --profile   # + where the bot's time goes
+
+One run measures the bundled corpus, then `--count` synthetic documents (skip the first with
+--no-bundled), and prints them side by side: the machine is shared and noisy, so only figures
+from one run are compared. For each corpus the index is built through the service (or a kept
+one reused, see --work); the emulator starts in this process and the bot in its own (`python -m
+bot run`, pointed at the emulator through DISCORD_API_BASE, DISCORD_GATEWAY_URL and
+DISCORD_TOKEN; see _harness.py for why a separate process). Once the bot is connected, synced,
+ready and idle:
+
+1. warm-up: 20 commands one at a time (not counted);
+2. bursts: `--rounds` (3) times, `--commands` (200) commands sent at once, each by a different
+   member (so per-user cooldowns never refuse one), a fixed mix of /post, /author, /search and
+   /summarize with inputs drawn from the index (see `_harness.command_mix`); every round other
+   inputs, the bot idle in between;
+3. sequential: `--sequential` (200) other commands of the same mix, one at a time (no
+   queueing), to tell the cost of one command from the wait behind 199 others.
+
+For each command two latencies, stamped when the emulator records the bot's request: from
+INTERACTION_CREATE to the *acknowledgement* (the first response: an answer, or a defer for
+/summarize) and to the *reply* a user reads (the answer, or the followup after a defer).
+Target: p99 under 1% of Discord's 3 s deadline, 30 ms.
+
+--profile runs the same bot code under cProfile during the bursts (switched on and off by
+signals; the profile slows the bot, so its latencies are not the reference) and prints where
+the loop thread spent its time (cProfile's clock is wall time: waits for the GIL count).
+--validate has the emulator check every request body against Discord's OpenAPI description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import pstats
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as `python bench/bench_commands.py`
+    sys.path.insert(0, str(REPO))
+
+from bench._harness import (  # noqa: E402
+    BUNDLED_CORPUS,
+    DISCORD_DEADLINE_S,
+    PLAIN_BOT,
+    CorpusChoice,
+    Report,
+    RunResult,
+    TimedCommand,
+    add_corpus_arguments,
+    command_mix,
+    corpus_files,
+    index_path,
+    invocation,
+    latency_rows,
+    launch_bot,
+    load_note,
+    machine_lines,
+    outcome_counts,
+    percentile,
+    prepare_index,
+    probed_bot,
+    run_burst,
+    run_sequential,
+    start_world,
+    synthetic_corpus,
+    verdict,
+    wait_until_serving,
+)
+
+TARGET_P99_MS = DISCORD_DEADLINE_S * 1000 / 100
+WARM_UP = 20
+KINDS = ("post", "author", "search", "summarize")
+HEADER = f"{'':<36}{'n':>3} {'min':>7} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"
+
+
+def run_table(out: Report, title: str, run: RunResult) -> float:
+    """Print one run's latencies; returns the p99 of the final replies."""
+    commands = run.commands
+    replied = sorted(c.reply_ms for c in commands if c.reply_ms is not None)
+    out(title)
+    out(f"  ms from INTERACTION_CREATE        {HEADER.strip()}")
+    out(latency_rows("acknowledged (first response)", (c.ack_ms for c in commands)))
+    out(latency_rows("final reply (what the user reads)", (c.reply_ms for c in commands)))
+    for kind in KINDS:
+        of_kind = [c for c in commands if c.spec.name == kind]
+        out(latency_rows(f"  reply, /{kind}", (c.reply_ms for c in of_kind)))
+        if kind == "summarize":
+            out(latency_rows("  acknowledged, /summarize (defer)", (c.ack_ms for c in of_kind)))
+    classes = sorted({c.spec.kind for c in commands})
+    out("  by input class (reply)")
+    for name in classes:
+        out(latency_rows(f"    {name}", (c.reply_ms for c in commands if c.spec.kind == name)))
+    n = len(commands)
+    out(
+        f"  {n} commands in {run.seconds:.2f} s ({n / run.seconds:.0f}/s); CPU per command: "
+        f"bot {run.bot_cpu_s / n * 1000:.1f} ms, emulator (this process) {run.bench_cpu_s / n * 1000:.1f} ms"
+    )
+    out(f"  answers: {outcome_counts(commands)}")
+    late = [c for c in commands if c.ack_ms is None or c.ack_ms > DISCORD_DEADLINE_S * 1000]
+    out(f"  acknowledged after Discord's 3 s deadline (or never): {len(late)}")
+    out()
+    return percentile(replied, 99)
+
+
+def package_of(filename: str) -> str:
+    """Who owns a profiled function: the bot's code, a library, asyncio, or C built-ins."""
+    if filename.startswith(str(REPO / "bot")):
+        return "bot/ (" + filename[len(str(REPO)) + 1 :].split(os.sep)[1] + ")"
+    for name in ("discord", "aiohttp", "aiosqlite", "yarl", "multidict"):
+        if f"site-packages{os.sep}{name}{os.sep}" in filename:
+            return name
+    if f"{os.sep}asyncio{os.sep}" in filename:
+        return "asyncio"
+    if filename == "~":
+        return "C built-ins (sockets, epoll, json, re…)"
+    return "other standard library"
+
+
+def profile_table(out: Report, folder: Path, limit: int = 18) -> None:
+    files = sorted(folder.glob("profile-*.prof"))
+    if not files:
+        out("(no profile was written)")
+        return
+    stats = pstats.Stats(str(files[-1]))
+    own: dict[str, float] = {}
+    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        own[package_of(filename)] = own.get(package_of(filename), 0.0) + tottime
+    total = sum(own.values()) or 1.0
+    out("Profile of the bot's loop thread during the burst: own time by owner (epoll wait included)")
+    for owner, seconds in sorted(own.items(), key=lambda item: -item[1]):
+        out(f"  {owner:<44}{seconds * 1000:8.0f} ms {seconds / total:6.1%}")
+    out()
+    for order, label in (("tottime", "own time"), ("cumulative", "cumulative time")):
+        text = io.StringIO()
+        stats.stream = text  # type: ignore[attr-defined]
+        stats.sort_stats(order).print_stats(limit)
+        lines = [line for line in text.getvalue().splitlines() if line.strip()]
+        start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+        out(f"Profile of the bot's loop thread during the burst, top {limit} by {label}:")
+        for line in lines[start:]:
+            out(f"  {line.replace(str(REPO) + os.sep, '')}")
+        out()
+
+
+@dataclass
+class CorpusFigures:
+    corpus: CorpusChoice
+    bursts: list[RunResult]
+    sequential: RunResult
+    problems: list[str]
+
+
+async def measure(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -> CorpusFigures:
+    """One bot on one corpus: warm-up, `--rounds` bursts, then the sequential run."""
+    db_path = index_path(args.work, corpus)
+    out(f"== {corpus.label}")
+    out(f"Corpus   {corpus.note}")
+    out(f"Index    {await prepare_index(corpus.path, db_path)}")
+    label = "bundled" if corpus.path == BUNDLED_CORPUS else f"n{corpus.count}"
+    profile_dir = args.work / "runs" / f"commands-{label}-profile" if args.profile else None
+    if profile_dir is not None:
+        for old in profile_dir.glob("profile-*.prof"):
+            old.unlink()
+    entry: Sequence[str] = probed_bot(profile_dir=profile_dir) if profile_dir else PLAIN_BOT
+    members = WARM_UP + args.rounds * args.commands + args.sequential + 10
+    world = await start_world(members=members, validate=args.validate)
+    bot = launch_bot(world, corpus=corpus.path, db_path=db_path, work=args.work, name=f"commands-{label}", entry=entry)
+    bursts: list[RunResult] = []
+    try:
+        marks = await wait_until_serving(world, bot)
+        started = ", ".join(f"{k} {v:.1f} s" for k, v in marks.items())
+        out(f"Bot      pid {bot.pid}, {' '.join(entry)}; {started}; log {bot.log_path}")
+        out(f"Emulator in this process; request bodies validated against Discord's OpenAPI: {args.validate}")
+        out()
+        await run_sequential(world, bot, command_mix(db_path, WARM_UP, seed=args.seed, salt="warm-up"))
+        for round_number in range(args.rounds):
+            await bot.wait_idle()
+            specs = command_mix(db_path, args.commands, seed=args.seed, salt=f"burst-{round_number}")
+            if profile_dir is not None:
+                os.kill(bot.pid, signal.SIGUSR1)
+            bursts.append(await run_burst(world, bot, specs))
+            if profile_dir is not None:
+                os.kill(bot.pid, signal.SIGUSR2)
+        await bot.wait_idle()
+        sequential = await run_sequential(
+            world, bot, command_mix(db_path, args.sequential, seed=args.seed, salt="sequential")
+        )
+        problems = list(world.emu.problems)
+    finally:
+        await bot.stop()
+        await world.emu.stop()
+
+    pooled = RunResult(
+        [c for b in bursts for c in b.commands],
+        sum(b.seconds for b in bursts),
+        max(b.dispatch_ms for b in bursts),
+        sum(b.bot_cpu_s for b in bursts),
+        sum(b.bench_cpu_s for b in bursts),
+    )
+    rounds = "; ".join(f"round {i + 1}: p99 {reply_p99(b):.0f} ms in {b.seconds:.2f} s" for i, b in enumerate(bursts))
+    run_table(
+        out,
+        f"Burst: {args.commands} commands sent at once (each sent within {pooled.dispatch_ms:.0f} ms), "
+        f"{len(bursts)} round(s) pooled; {corpus.label}",
+        pooled,
+    )
+    out(f"  per round (final reply): {rounds}")
+    out()
+    run_table(out, f"Sequential: {len(sequential.commands)} other commands, one at a time; {corpus.label}", sequential)
+    out(f"Emulator problems (invalid bodies, late or double acknowledgements): {len(problems)}")
+    for problem in problems[:10]:
+        out(f"  {problem}")
+    out()
+    if profile_dir is not None:
+        profile_table(out, profile_dir)
+    return CorpusFigures(corpus, bursts, sequential, problems)
+
+
+def reply_p99(run: RunResult) -> float:
+    return percentile(sorted(c.reply_ms for c in run.commands if c.reply_ms is not None), 99)
+
+
+def figures_of(figures: CorpusFigures) -> dict[str, float]:
+    """The side-by-side numbers: p50/p99 of each run, and the bot's CPU per command."""
+    burst = [c for b in figures.bursts for c in b.commands]
+    sequential = figures.sequential.commands
+
+    def pct(commands: list[TimedCommand], q: float, ack: bool = False) -> float:
+        values = sorted(v for c in commands if (v := c.ack_ms if ack else c.reply_ms) is not None)
+        return percentile(values, q)
+
+    return {
+        "burst: acknowledged p50": pct(burst, 50, ack=True),
+        "burst: acknowledged p99": pct(burst, 99, ack=True),
+        "burst: final reply p50": pct(burst, 50),
+        "burst: final reply p99": pct(burst, 99),
+        "burst: commands per second": len(burst) / sum(b.seconds for b in figures.bursts),
+        "sequential: final reply p50": pct(sequential, 50),
+        "sequential: final reply p99": pct(sequential, 99),
+        "bot CPU per command, burst (ms)": sum(b.bot_cpu_s for b in figures.bursts) / len(burst) * 1000,
+        "bot CPU per command, sequential (ms)": figures.sequential.bot_cpu_s / len(sequential) * 1000,
+    }
+
+
+async def run(args: argparse.Namespace) -> int:
+    out = Report()
+    corpora: list[CorpusChoice] = []
+    if args.bundled or not args.no_bundled:
+        count = len(corpus_files(BUNDLED_CORPUS))
+        corpora.append(CorpusChoice(f"bundled corpus ({count} docs)", BUNDLED_CORPUS, count, str(BUNDLED_CORPUS)))
+    if not args.bundled:
+        corpora.append(synthetic_corpus(args.work, args.count, args.seed, args.words_mean, args.jobs))
+    out(
+        f"corpus-bot commands benchmark: {' vs. '.join(c.label for c in corpora)}; "
+        f"{args.commands} commands at once x {args.rounds}, then {args.sequential} one at a time"
+    )
+    out(f"  command: {invocation()}")
+    out()
+    out("Machine")
+    for line in machine_lines():
+        out(f"  {line}")
+    out()
+    measured = [await measure(out, args, corpus) for corpus in corpora]
+
+    table = [figures_of(f) for f in measured]
+    out("Side by side, ms unless said" + " " * 16 + "".join(f"{f.corpus.count:>14,} docs" for f in measured)
+        + ("        ratio" if len(measured) == 2 else ""))
+    for key in table[0]:
+        cells = "".join(f"{row[key]:19.1f}" for row in table)
+        ratio = f"{table[1][key] / table[0][key]:12.1f}x" if len(table) == 2 and table[0][key] else ""
+        out(f"  {key:<42}{cells}{ratio}")
+    out()
+    out(f"Load {load_note('at the end')}")
+    verdicts = []
+    for f, row in zip(measured, table, strict=True):
+        burst, sequential = row["burst: final reply p99"], row["sequential: final reply p99"]
+        verdicts.append(
+            f"{f.corpus.count:,} docs: burst {burst:.0f} ms {verdict(burst < TARGET_P99_MS)}, "
+            f"sequential {sequential:.0f} ms {verdict(sequential < TARGET_P99_MS)}"
+        )
+    out(f"Target final-reply p99 < {TARGET_P99_MS:.0f} ms (1% of Discord's 3 s): " + "; ".join(verdicts))
+    name = "bundled" if args.bundled else f"n{args.count}"
+    out.save(args.work / f"last-commands-{name}.txt")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_corpus_arguments(parser)
+    parser.add_argument("--commands", type=int, default=200, help="commands in the burst")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts, each of other commands")
+    parser.add_argument(
+        "--no-bundled", action="store_true", help="skip the bundled corpus (measured first by default)"
+    )
+    parser.add_argument("--sequential", type=int, default=200, help="commands sent one at a time")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="have the emulator check every request body against Discord's OpenAPI description "
+        "(finds invalid bodies; adds ~1 ms of emulator work per request, which the latencies include)",
+    )
+    parser.add_argument("--profile", action="store_true", help="profile the bot during the burst")
+    args = parser.parse_args(argv)
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
