@@ -133,7 +133,7 @@ class CorpusService:
         async with self._reload_lock:
             started = time.perf_counter()
             stamp = now_iso()
-            async with self.store.transaction() as writer:
+            async with self.store.bulk_write_cache(), self.store.transaction() as writer:
                 known, hashes = await self.store.corpus_files()
                 scanner = CorpusScanner(
                     self.settings.corpus_dir,

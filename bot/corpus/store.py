@@ -42,6 +42,8 @@ REF_COLUMNS = (
     "d.kind, d.excerpt, d.subtitle"
 )
 AUTHOR_SEPARATOR = "; "
+BULK_WRITE_CACHE_KIB = 64 * 1024
+"""The writer's page cache during a reload (see CorpusStore.bulk_write_cache)."""
 
 
 def ref_from_row(row: Sequence[Any]) -> DocumentRef:
@@ -226,6 +228,23 @@ class CorpusStore:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+
+    @contextlib.asynccontextmanager
+    async def bulk_write_cache(self) -> AsyncIterator[None]:
+        """A larger page cache for the writer while a reload writes, the usual one after.
+
+        A full build inserts into several indexes in random key order (title keys, dates, each
+        author's dated posts); at 100,000 documents they outgrow SQLite's default 2 MB cache and
+        every insert pages in and spills: 177 s with 2 MB, 119 s with `BULK_WRITE_CACHE_KIB`. The
+        cache is bounded (it does not grow with the corpus) and given back when the reload ends.
+        """
+        rows = await self._writer.execute_fetchall("PRAGMA cache_size")
+        usual = int(rows[0][0])
+        await self._writer.execute(f"PRAGMA cache_size = {-BULK_WRITE_CACHE_KIB:d}")
+        try:
+            yield
+        finally:
+            await self._writer.execute(f"PRAGMA cache_size = {usual:d}")
 
     @property
     def reader(self) -> aiosqlite.Connection:

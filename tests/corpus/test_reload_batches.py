@@ -130,3 +130,21 @@ async def test_check_reports_every_problem_without_touching_the_index(small_batc
         assert (await svc.stats()).documents == 0
     finally:
         await svc.close()
+
+
+async def test_the_writer_cache_is_widened_for_a_reload_only(service: CorpusService, corpus_dir: Path) -> None:
+    from bot.corpus.store import BULK_WRITE_CACHE_KIB
+
+    async def cache_size() -> int:
+        async with service.store.transaction() as writer:
+            return int((await writer.execute_fetchall("PRAGMA cache_size"))[0][0])
+
+    usual = await cache_size()
+    assert usual != -BULK_WRITE_CACHE_KIB
+    (corpus_dir / "zz-broken.md").write_text("no front matter\n", encoding="utf-8")
+    with pytest.raises(CorpusInvalid):
+        await service.reload()
+    assert await cache_size() == usual
+    (corpus_dir / "zz-broken.md").unlink()
+    await service.reload()
+    assert await cache_size() == usual
