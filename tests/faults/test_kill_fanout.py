@@ -237,7 +237,8 @@ async def test_sigkill_mid_fan_out_then_restart_delivers_each_channel_exactly_on
         for sender in upcoming:
             await sender.kill()
     assert fan.counts() == [1] * CHANNELS
-    print(f"{kills_mid_fan_out} of {KILLS} kills left channels waiting")
+    posts = fan.emu.requests_matching("POST", "/channels/{channel_id}/messages")
+    print(f"{kills_mid_fan_out} of {KILLS} kills left channels waiting; {len(posts)} POSTs for {CHANNELS} messages")
     assert kills_mid_fan_out >= KILLS // 4, "the kills should land while channels were still waiting"
     for channel in fan.channels:
         (message,) = fan.announcements(channel)
