@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -177,13 +177,17 @@ class Feed(commands.Cog):
         if self.session is not None:
             await self.session.close()
 
-    @contextlib.asynccontextmanager
-    async def _pass(self) -> AsyncIterator[bool]:
-        """Marks a loop pass as under way; yields False when the cog is stopping (skip the work)."""
+    async def _guarded_pass(self, work: Callable[[], Awaitable[None]], on_failure: str) -> None:
+        """Run one loop pass: marked as under way (so unloading waits for it instead of cutting a
+        transaction or a post in half), skipped when the cog is stopping, and never fatal to its
+        loop (a failed pass is logged; the next one runs on schedule)."""
         self._active_passes += 1
         self._idle.clear()
         try:
-            yield not self._stopping
+            if not self._stopping:
+                await work()
+        except Exception:
+            log.exception("feed: %s", on_failure)
         finally:
             self._active_passes -= 1
             if self._active_passes == 0:
@@ -233,13 +237,7 @@ class Feed(commands.Cog):
 
     @tasks.loop(seconds=900)
     async def poll_loop(self) -> None:
-        async with self._pass() as go:
-            if not go:
-                return
-            try:
-                await self.poll_once()
-            except Exception:
-                log.exception("feed: a poll pass failed; the next one runs on schedule")
+        await self._guarded_pass(self.poll_once, "a poll pass failed; the next one runs on schedule")
 
     @tasks.loop(seconds=0)
     async def send_loop(self) -> None:
@@ -247,23 +245,11 @@ class Feed(commands.Cog):
             async with asyncio.timeout(SEND_IDLE_SECONDS):
                 await self._send_wanted.wait()
         self._send_wanted.clear()
-        async with self._pass() as go:
-            if not go:
-                return
-            try:
-                await self.send_once()
-            except Exception:
-                log.exception("feed: a send pass failed; the outbox keeps everything for the next one")
+        await self._guarded_pass(self.send_once, "a send pass failed; the outbox keeps everything for the next one")
 
     @tasks.loop(seconds=DIGEST_TICK_SECONDS)
     async def digest_loop(self) -> None:
-        async with self._pass() as go:
-            if not go:
-                return
-            try:
-                await self.digest_once()
-            except Exception:
-                log.exception("feed: a digest pass failed; it is retried on the next tick")
+        await self._guarded_pass(self.digest_once, "a digest pass failed; it is retried on the next tick")
 
     @poll_loop.before_loop
     @send_loop.before_loop
