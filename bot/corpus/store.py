@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -219,15 +219,20 @@ class CorpusStore:
         For features that must write several tables atomically (the feed writes a new entry, its
         seen-set row and its announcement queue in one transaction). Writes are serialized: one
         transaction at a time.
+
+        Safe against cancellation (a task stopped at shutdown): BEGIN, COMMIT and ROLLBACK always
+        run to completion on the writer's thread, and a transaction left open is rolled back, so
+        the next writer never finds itself "within a transaction".
         """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                await _to_completion(self._writer.execute("BEGIN IMMEDIATE"))
                 yield self._writer
+                await _to_completion(self._writer.execute("COMMIT"))
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                if self._writer.in_transaction:
+                    await _to_completion(self._writer.execute("ROLLBACK"))
                 raise
-            await self._writer.execute("COMMIT")
 
     @contextlib.asynccontextmanager
     async def bulk_write_cache(self) -> AsyncIterator[None]:
@@ -834,6 +839,18 @@ def _newest_hits(
 
 def _snippet(tuning: SearchTuning) -> str:
     return f"snippet(documents_fts, -1, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', {tuning.snippet_tokens:d})"
+
+
+async def _to_completion(statement: Awaitable[Any]) -> Any:
+    """Await a statement; if the caller is cancelled meanwhile, let the statement finish first,
+    then pass the cancellation on (so the connection's transaction state is always known)."""
+    task = asyncio.ensure_future(statement)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
+        raise
 
 
 def is_fts_syntax_error(exc: BaseException) -> bool:
