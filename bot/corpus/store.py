@@ -418,7 +418,8 @@ class CorpusStore:
 
         Words no title holds (the misspelled ones) are left out; the titles holding all the others
         come first. When none does (a typo that made another real word), titles holding all
-        but one of the four rarest words. Bounded: counts stop at 1,000, lists at `limit`.
+        but one of the four rarest words. Bounded: counts stop at 200 (only rarer words need
+        telling apart), lists at `limit`.
         """
         return await self._read(_title_candidates, list(terms), limit)
 
@@ -612,7 +613,7 @@ def _title_candidates(conn: sqlite3.Connection, terms: list[str], limit: int) ->
     counts: dict[str, int] = {}
     for term in terms:
         (counts[term],) = conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM titles_fts WHERE titles_fts MATCH ? LIMIT 1000)", (all_of([term]),)
+            "SELECT count(*) FROM (SELECT 1 FROM titles_fts WHERE titles_fts MATCH ? LIMIT 200)", (all_of([term]),)
         ).fetchone()
     known = sorted((t for t in terms if counts[t]), key=lambda t: counts[t])
     if not known:
