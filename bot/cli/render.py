@@ -57,7 +57,12 @@ def post_json(post: Post) -> dict[str, Any]:
 
 
 def author_json(answer: AuthorPosts) -> dict[str, Any]:
-    return {"author": author_count_json(answer.author), "documents": [document_json(r) for r in answer.posts]}
+    return {
+        "author": author_count_json(answer.author),
+        "documents": [document_json(r) for r in answer.posts],
+        "total": answer.total if answer.total is not None else len(answer.posts),
+        "offset": answer.offset,
+    }
 
 
 def author_count_json(author: AuthorCount) -> dict[str, Any]:
@@ -85,6 +90,8 @@ def search_json(results: SearchResults) -> dict[str, Any]:
     return {
         "query": results.query,
         "total": results.total,
+        "total_is_lower_bound": results.total_is_lower_bound,
+        "ranked": results.ranked,
         "hits": [
             {"document": document_json(h.ref), "snippet": highlight_markdown(h.snippet), "score": round(h.score, 4)}
             for h in results.hits
@@ -148,6 +155,8 @@ def author_text(answer: AuthorPosts) -> str:
     for ref in answer.posts:
         date = ref.published.isoformat() if ref.published else "date unknown"
         lines.append(f"- {shown_title(ref.title, ref.title_source)} ({date}) [{ref.id}]")
+    if answer.has_more:
+        lines.append(f"(showing the newest {len(answer.posts)} of {answer.total})")
     return "\n".join(lines)
 
 
@@ -180,7 +189,8 @@ def reasons_text(answer: Reasons) -> str:
 def search_text(results: SearchResults) -> str:
     if not results.hits:
         return f"No document matches '{results.query}'."
-    lines = [f"{results.total} document(s) match '{results.query}':"]
+    total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
+    lines = [f"{total} document(s) match '{results.query}'" + ("" if results.ranked else " (newest first: the words are too common to rank by)") + ":"]
     for number, hit in enumerate(results.hits, start=1):
         lines.append(f"{number}. {shown_title(hit.ref.title, hit.ref.title_source)} [{hit.ref.id}]")
         lines.append(_wrap(highlight_markdown(hit.snippet), "   "))

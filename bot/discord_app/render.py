@@ -119,6 +119,8 @@ def author_pages(answer: AuthorPosts) -> list[discord.Embed]:
         link = f"[{clip(safe(title_of(ref)), 150)}]({ref.url})" if ref.url else clip(safe(title_of(ref)), 150)
         lines.append(f"• {link} — {timestamp(ref.published)} · `{ref.id}`")
     title = f"{safe(answer.author.name)}: {answer.author.posts} post{'s' if answer.author.posts != 1 else ''}, newest first"
+    if answer.has_more:
+        lines.append(f"-# Showing the newest {len(answer.posts)} of {answer.total}; `/search` finds older ones.")
     return _list_pages(title, lines, POSTS_PER_PAGE)
 
 
@@ -132,7 +134,8 @@ def search_pages(results: SearchResults) -> list[discord.Embed]:
         return [discord.Embed(title="No results", description=f"Nothing matches “{safe(results.query)}”.", colour=COLOUR)]
     pages: list[discord.Embed] = []
     hits = list(enumerate(results.hits, start=1))
-    heading = clip(f"{results.total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256)
+    total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
+    heading = clip(f"{total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256)
     for start in range(0, len(hits), HITS_PER_PAGE):
         embed = discord.Embed(title=heading, colour=COLOUR)
         for number, hit in hits[start : start + HITS_PER_PAGE]:
