@@ -730,6 +730,7 @@ class LoopProbe:
         self.loop_thread = threading.get_ident()
         self._count = 0
         self._stop = threading.Event()
+        self._running = False  # the watchdog waits for the loop: imports before it are no stall
 
     def install(self) -> None:
         """Start the sleeper in every loop the process creates (asyncio.run makes one)."""
@@ -747,7 +748,8 @@ class LoopProbe:
 
     async def sleeper(self) -> None:
         self.loop_thread = threading.get_ident()
-        last_second = time.monotonic()
+        self.last_tick = last_second = time.monotonic()
+        self._running = True
         while True:
             before = time.monotonic()
             self.last_tick = before
@@ -767,7 +769,7 @@ class LoopProbe:
         while not self._stop.wait(0.01):
             now = time.monotonic()
             stalled = now - self.last_tick
-            if stalled < self.watch_after:
+            if stalled < self.watch_after or not self._running:
                 continue
             frames = sys._current_frames()
             frame = frames.get(self.loop_thread)
@@ -843,6 +845,14 @@ class MemoryReporter:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
             trimmed = True
         line = {"rss_mb": before, "blocks": blocks, "trimmed": trimmed, "rss_after_trim_mb": _own_rss_mb()}
+        import tracemalloc
+
+        if tracemalloc.is_tracing():  # PYTHONTRACEMALLOC=1: what Python objects hold, exactly
+            current, peak = tracemalloc.get_traced_memory()
+            line["traced_mb"], line["traced_peak_mb"] = current / 2**20, peak / 2**20
+            tracemalloc.reset_peak()
+            top = tracemalloc.take_snapshot().statistics("filename")[:8]
+            line["traced_top"] = [f"{_short_path(str(s.traceback[0].filename))}: {s.size / 2**20:.1f} MB" for s in top]
         with self.out.open("a", encoding="utf-8") as report:
             report.write(json.dumps(line) + "\n")
 

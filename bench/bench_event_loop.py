@@ -19,7 +19,10 @@ process). Then, each window timed from the command to the bot going idle again:
 2. full reload: the folder is filled with hard links to the N synthetic documents and an admin
    runs /reload, as the bot calls it (`CorpusService.reload` from the admin cog), followed by
    what the bot does after the reply (the feed checks the new documents);
-3. summarize: /summarize of `long-20000` (20,000 words, not cached: the index is new).
+3. summarize: /summarize of `long-20000` (20,000 words, not cached: the index is new);
+4. restart: a second bot (same probe) on the folder and index just built: its startup reload finds
+   nothing changed, then the feed's first poll checks every document against the seen-set, the
+   work every poll repeats (`feed.interval_seconds`, 15 min by default).
 
 Target: max stall < 100 ms in every window. With --asyncio-debug the bot also runs in asyncio's
 debug mode (slow callbacks over 100 ms are logged by asyncio; the debug mode slows the loop).
@@ -72,6 +75,8 @@ class Window:
     start: float
     end: float
     note: str = ""
+    bot: str = "first"
+    """Which bot's probe holds the window: the first, or the one restarted on the built index."""
 
     @property
     def seconds(self) -> float:
@@ -182,10 +187,11 @@ async def run(args: argparse.Namespace) -> int:
     runs.mkdir(parents=True, exist_ok=True)
     live = args.work / "live-corpus"
     db_path = args.work / "db" / "event-loop.db"
-    probe_path = runs / "event-loop-probe.json"
+    probe_paths = {"first": runs / "event-loop-probe.json", "restarted": runs / "event-loop-restart-probe.json"}
     empty_folder(live)
     remove_database(db_path)
-    probe_path.unlink(missing_ok=True)
+    for path in probe_paths.values():
+        path.unlink(missing_ok=True)
 
     out(f"corpus-bot event-loop benchmark: {corpus.label}")
     out(f"  command: {invocation()}")
@@ -198,8 +204,9 @@ async def run(args: argparse.Namespace) -> int:
 
     world = await start_world(members=2)
     env = {"PYTHONASYNCIODEBUG": "1"} if args.asyncio_debug else None
-    entry = probed_bot(probe=probe_path)
+    entry = probed_bot(probe=probe_paths["first"])
     bot = launch_bot(world, corpus=live, db_path=db_path, work=args.work, name="event-loop", entry=entry, extra_env=env)
+    restarted = None
     windows: list[Window] = []
     memory: list[tuple[str, float, float]] = []
     try:
@@ -216,10 +223,12 @@ async def run(args: argparse.Namespace) -> int:
         linked = await asyncio.to_thread(fill_folder, corpus.path, live)
         bot.reset_peak()
         started, replied, reply = await timed_command(world, "reload", {}, wait_s=3600)
+        memory.append((f"at the reply to /reload of {linked:,} documents", bot.memory().rss_mb, bot.memory().hwm_mb))
+        bot.reset_peak()
         await bot.wait_idle()
         windows.append(Window(f"/reload of {linked:,} new documents", started, replied, describe_reply(reply)))
         windows.append(Window("  then, until idle (the feed's check)", replied, time.monotonic()))
-        memory.append((f"after /reload of {linked:,} documents", bot.memory().rss_mb, bot.memory().hwm_mb))
+        memory.append(("then after the feed's check, idle", bot.memory().rss_mb, bot.memory().hwm_mb))
 
         bot.reset_peak()
         started, replied, reply = await timed_command(world, "summarize", {"post": LONG_DOCUMENT}, wait_s=600)
@@ -227,12 +236,27 @@ async def run(args: argparse.Namespace) -> int:
         windows.append(Window(f"/summarize {LONG_DOCUMENT} (not cached)", started, replied, describe_reply(reply)))
         windows.append(Window("  then, until idle", replied, time.monotonic()))
         memory.append((f"after /summarize {LONG_DOCUMENT}", bot.memory().rss_mb, bot.memory().hwm_mb))
+        await bot.stop()
+
+        # A restart on the built index: the startup reload finds nothing changed, then the feed's
+        # first poll checks every document against the seen-set, as every later poll does.
+        entry = probed_bot(probe=probe_paths["restarted"])
+        restarted = launch_bot(
+            world, corpus=live, db_path=db_path, work=args.work, name="event-loop-restart", entry=entry, extra_env=env
+        )
+        marks = await wait_until_serving(world, restarted)
+        connected = restarted.started + marks["gateway connected"]
+        windows.append(Window("restart: launch to gateway (startup reload)", restarted.started, connected, bot="restarted"))
+        windows.append(Window("  connected to idle (the feed's first poll)", connected, time.monotonic(), bot="restarted"))
+        memory.append((f"restarted on {linked:,} documents, idle", restarted.memory().rss_mb, restarted.memory().hwm_mb))
         problems = list(world.emu.problems)
     finally:
         await bot.stop()
+        if restarted is not None:
+            await restarted.stop()
         await world.emu.stop()
         await asyncio.to_thread(empty_folder, live)
-    probe = load_probe(probe_path)
+    probes = {name: load_probe(path) for name, path in probe_paths.items() if path.exists()}
 
     out("What the bot answered")
     for window in windows:
@@ -246,7 +270,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     worst_by_window: list[tuple[str, float]] = []
     for window in windows:
-        row, worst = stall_row(window.label, window, probe)
+        row, worst = stall_row(window.label, window, probes[window.bot])
         out(row)
         worst_by_window.append((window.label.strip(), worst))
     out("  (* p99 of the wake-ups later than 1 ms; 'stalled s' sums stalls over 10 ms; 'ticks run' is")
@@ -255,7 +279,7 @@ async def run(args: argparse.Namespace) -> int:
     out("Where the loop thread was during stalls of 50 ms or more (watchdog samples, longest first)")
     for window in windows:
         out(f"  {window.label.strip()}")
-        for line in culprit_lines(window, probe):
+        for line in culprit_lines(window, probes[window.bot]):
             out(line)
     out()
     if args.asyncio_debug:

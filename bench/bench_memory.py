@@ -2,8 +2,9 @@
 
 Run by hand, never by CI (it prints figures and asserts nothing). From the repository root:
 
-    .venv/bin/python bench/bench_memory.py --count 100000                 # ~2 min with a kept index
-    .venv/bin/python bench/bench_memory.py --count 100000 --full-reload   # + a /reload of all N (~4 min)
+    .venv/bin/python bench/bench_memory.py --count 100000                 # ~9 min with a kept index
+    .venv/bin/python bench/bench_memory.py --count 100000 --no-wait-pages # ~3 min
+    .venv/bin/python bench/bench_memory.py --count 100000 --full-reload   # + a /reload of all N (~8 min)
 
 For each corpus the index is built through the service (or a kept one reused, see --work), then
 the bot runs in its own process against the emulator in this one: `bot.cli.main` as `python -m
@@ -17,7 +18,9 @@ MemoryReporter). This benchmark reads the bot's /proc/PID/status:
   one at a time (the mix of bench_commands.py); the new VmHWM is the serving peak;
 - after each phase, "trim": the bot collects garbage and hands free heap pages back to the
   system (malloc_trim); the VmRSS left is memory in use, the difference memory the allocator
-  kept after a burst of work.
+  kept after a burst of work;
+- "pagers gone": trimmed again once every paged answer (/author, /search) has timed out (its view
+  keeps every page until then), so what is left is what the bot keeps for good.
 
 The claim to check: serving memory does not grow with the corpus beyond SQLite's page cache. So
 the report also gives SQLite's cache setting (PRAGMA cache_size as the bot's connections get it:
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import re
 import sqlite3
 import sys
@@ -39,6 +43,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as `python bench/bench_memory.py`
@@ -68,6 +73,7 @@ from bench._harness import (  # noqa: E402
     synthetic_corpus,
     wait_until_serving,
 )
+from bot.discord_app.views import PAGE_TIMEOUT_SECONDS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,16 @@ class MemoryRow:
     serving_peak: float
     serving_rss: float
     serving_trimmed: float
+    settled_trimmed: float
     python_blocks: int
+    traced: str
     threads: int
     connections: int
     note: str
+
+
+def _mb(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
 
 
 def sqlite_settings() -> list[str]:
@@ -95,27 +107,30 @@ def sqlite_settings() -> list[str]:
         (mmap,) = conn.execute("PRAGMA mmap_size").fetchone()
         conn.close()
     size = f"{-cache:,} KiB" if cache < 0 else f"{cache:,} pages"
-    pragmas = sorted(
-        {
-            f"{path.relative_to(REPO)}: {match}"
-            for path in (REPO / "bot").rglob("*.py")
-            for match in re.findall(r"PRAGMA\s+(?:cache_size|mmap_size|cache_spill)[^\"']*", path.read_text("utf-8"))
-        }
-    )
+    pragmas = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()[:100]}"
+        for path in sorted((REPO / "bot").rglob("*.py"))
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1)
+        if re.search(r"PRAGMA\s+(cache_size|mmap_size|cache_spill)\s*=", line)
+    ]
     return [
         f"SQLite default cache_size {cache} (= {size} per connection), mmap_size {mmap}",
-        "bot/ sets: " + ("; ".join(pragmas) if pragmas else "no PRAGMA cache_size / mmap_size (grep of bot/**/*.py)"),
+        "bot/ sets (grep of bot/**/*.py): " + ("" if pragmas else "no PRAGMA cache_size / mmap_size"),
+        *(f"  {line}" for line in pragmas),
     ]
 
 
-async def serving_row(corpus: CorpusChoice, work: Path, commands: int, seed: int) -> tuple[MemoryRow, str]:
+async def serving_row(
+    corpus: CorpusChoice, work: Path, commands: int, seed: int, *, wait_pages: bool, trace: bool
+) -> tuple[MemoryRow, str]:
     db_path = index_path(work, corpus)
     index_note = await prepare_index(corpus.path, db_path)
     world = await start_world(members=2 * commands + 10)
     name = "memory-bundled" if corpus.path == BUNDLED_CORPUS else f"memory-n{corpus.count}"
     report = fresh_report(work, name)
     entry = probed_bot(memory_report=report)
-    bot = launch_bot(world, corpus=corpus.path, db_path=db_path, work=work, name=name, entry=entry)
+    env = {"PYTHONTRACEMALLOC": "1"} if trace else None
+    bot = launch_bot(world, corpus=corpus.path, db_path=db_path, work=work, name=name, entry=entry, extra_env=env)
     try:
         await wait_until_serving(world, bot)
         startup = bot.memory()
@@ -128,6 +143,12 @@ async def serving_row(corpus: CorpusChoice, work: Path, commands: int, seed: int
         sequential = await run_sequential(world, bot, command_mix(db_path, commands, seed=seed, salt="memory-seq"))
         serving = bot.memory()
         serving_trim = await bot.trim_report(report)
+        settled = float("nan")
+        if wait_pages:
+            # Each paged answer (/author, /search) keeps its pages in a view until it times out.
+            await asyncio.sleep(PAGE_TIMEOUT_SECONDS + 5)
+            await bot.wait_idle()
+            settled = (await bot.trim_report(report))["rss_after_trim_mb"]
     finally:
         await bot.stop()
         await world.emu.stop()
@@ -142,12 +163,25 @@ async def serving_row(corpus: CorpusChoice, work: Path, commands: int, seed: int
         serving_peak=serving.hwm_mb,
         serving_rss=serving.rss_mb,
         serving_trimmed=serving_trim["rss_after_trim_mb"],
+        settled_trimmed=settled,
         python_blocks=serving_trim["blocks"],
+        traced=traced_note(startup_trim, serving_trim),
         threads=serving.threads,
         connections=connections,
         note=f"{answered}/{2 * commands} commands answered; log {bot.log_path}",
     )
     return row, index_note
+
+
+def traced_note(startup: dict[str, Any], serving: dict[str, Any]) -> str:
+    """With --tracemalloc: the memory Python objects hold after startup and after the commands."""
+    if "traced_mb" not in startup:
+        return ""
+    return (
+        f"Python objects (tracemalloc): {startup['traced_mb']:.1f} MB after startup (peak "
+        f"{startup['traced_peak_mb']:.0f} MB), {serving['traced_mb']:.1f} MB after the commands (peak "
+        f"{serving['traced_peak_mb']:.0f} MB); largest after startup: {', '.join(startup['traced_top'][:5])}"
+    )
 
 
 def fresh_report(work: Path, name: str) -> Path:
@@ -157,7 +191,11 @@ def fresh_report(work: Path, name: str) -> Path:
     return path
 
 
-async def full_reload_row(corpus: CorpusChoice, work: Path) -> MemoryRow:
+async def full_reload_rows(corpus: CorpusChoice, work: Path) -> list[MemoryRow]:
+    """A bot on an empty folder and index; the folder filled with N documents; an admin's /reload.
+
+    Two phases, each with its own peak: the reload until its reply, then what follows until the
+    bot is idle (the feed checks the N new documents against the subscriptions)."""
     live = work / "live-corpus"
     db_path = work / "db" / "memory-full-reload.db"
     empty_folder(live)
@@ -177,6 +215,8 @@ async def full_reload_row(corpus: CorpusChoice, work: Path) -> MemoryRow:
             "reload", {}, user=world.admin_id, guild=world.guild_id, channel=world.channel_id
         )
         await handle.wait_reply(timeout=3600)
+        at_reply = bot.memory()
+        bot.reset_peak()
         await bot.wait_idle()
         after = bot.memory()
         after_trim = await bot.trim_report(report)
@@ -186,21 +226,40 @@ async def full_reload_row(corpus: CorpusChoice, work: Path) -> MemoryRow:
         await asyncio.to_thread(empty_folder, live)
     size = database_mb(db_path)
     remove_database(db_path)
-    return MemoryRow(
-        label=f"/reload of {linked:,} new documents",
-        documents=linked,
-        db_mb=size,
-        startup_rss=startup.rss_mb,
-        startup_peak=startup.hwm_mb,
-        startup_trimmed=startup_trim["rss_after_trim_mb"],
-        serving_peak=after.hwm_mb,
-        serving_rss=after.rss_mb,
-        serving_trimmed=after_trim["rss_after_trim_mb"],
-        python_blocks=after_trim["blocks"],
-        threads=after.threads,
-        connections=connections,
-        note="its 'serving' columns: from the /reload until the bot was idle again (the feed's check included)",
-    )
+    common = {
+        "documents": linked,
+        "db_mb": size,
+        "startup_rss": startup.rss_mb,
+        "startup_peak": startup.hwm_mb,
+        "startup_trimmed": startup_trim["rss_after_trim_mb"],
+        "connections": connections,
+    }
+    return [
+        MemoryRow(
+            label=f"/reload of {linked:,} new, to reply",
+            serving_peak=at_reply.hwm_mb,
+            serving_rss=at_reply.rss_mb,
+            serving_trimmed=float("nan"),
+            settled_trimmed=float("nan"),
+            python_blocks=0,
+            traced="",
+            threads=at_reply.threads,
+            note="'serving' columns: from the /reload to its reply",
+            **common,
+        ),
+        MemoryRow(
+            label="  then the feed's check, to idle",
+            serving_peak=after.hwm_mb,
+            serving_rss=after.rss_mb,
+            serving_trimmed=after_trim["rss_after_trim_mb"],
+            settled_trimmed=float("nan"),
+            python_blocks=after_trim["blocks"],
+            traced="",
+            threads=after.threads,
+            note="'serving' columns: from the reply until the bot was idle again",
+            **common,
+        ),
+    ]
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -223,30 +282,36 @@ async def run(args: argparse.Namespace) -> int:
     out()
     rows: list[MemoryRow] = []
     for corpus in (bundled, synthetic):
-        row, index_note = await serving_row(corpus, args.work, args.commands, args.seed)
+        row, index_note = await serving_row(
+            corpus, args.work, args.commands, args.seed, wait_pages=not args.no_wait_pages, trace=args.tracemalloc
+        )
         out(f"{corpus.label}: {corpus.note}; {index_note}; {row.note}")
+        if row.traced:
+            out(f"  {row.traced}")
         rows.append(row)
     if args.full_reload:
-        rows.append(await full_reload_row(synthetic, args.work))
-        out(f"{rows[-1].label}: {rows[-1].note}")
+        for row in await full_reload_rows(synthetic, args.work):
+            rows.append(row)
+            out(f"{row.label.strip()}: {row.note}")
     out()
     out(
         f"  {'bot process, MB':<34}{'index':>8}{'after':>9}{'startup':>9}{'after':>9}{'serving':>9}"
-        f"{'after':>9}{'after':>9}{'Python':>9}{'threads':>8}{'SQLite':>7}"
+        f"{'after':>9}{'after':>9}{'pagers':>9}{'Python':>9}{'threads':>8}{'SQLite':>7}"
     )
     out(
         f"  {'':<34}{'on disk':>8}{'startup':>9}{'peak':>9}{'trim':>9}{'peak':>9}"
-        f"{'commands':>9}{'trim':>9}{'blocks':>9}{'':>8}{'conns':>7}"
+        f"{'commands':>9}{'trim':>9}{'gone':>9}{'blocks':>9}{'':>8}{'conns':>7}"
     )
     for row in rows:
         out(
             f"  {row.label:<34}{row.db_mb:8.1f}{row.startup_rss:9.0f}{row.startup_peak:9.0f}"
-            f"{row.startup_trimmed:9.0f}{row.serving_peak:9.0f}{row.serving_rss:9.0f}{row.serving_trimmed:9.0f}"
-            f"{row.python_blocks / 1000:8.0f}k{row.threads:8d}{row.connections:7d}"
+            f"{row.startup_trimmed:9.0f}{row.serving_peak:9.0f}{row.serving_rss:9.0f}{_mb(row.serving_trimmed):>9}{_mb(row.settled_trimmed):>9}"
+            f"{(f'{row.python_blocks / 1000:.0f}k' if row.python_blocks else '-'):>9}{row.threads:8d}{row.connections:7d}"
         )
     out("  after startup: VmRSS once connected, synced and idle; startup peak: VmHWM then; trim: VmRSS after")
     out("  gc.collect() and malloc_trim(0) in the bot (what remains is in use); serving peak: VmHWM reset")
-    out("  after startup, then the commands; Python blocks: sys.getallocatedblocks() after the commands")
+    out("  after startup, then the commands; pagers gone: trim again once every paged answer's view timed")
+    out(f"  out ({PAGE_TIMEOUT_SECONDS:.0f} s later); Python blocks: sys.getallocatedblocks() after the commands")
     out()
     out(f"Load {load_note('at the end')}")
     small, large = rows[0], rows[1]
@@ -262,12 +327,18 @@ async def run(args: argparse.Namespace) -> int:
         f"{-cache if cache < 0 else cache} KiB){'' if growth <= cache_mb else ': MORE than the caches'}"
     )
     out(
-        f"In use after the commands (after trim) grows by {in_use:.0f} MB; the rest of the serving peak is "
-        "memory freed after startup that the allocator kept"
+        f"In use right after the commands (after trim) grows by {in_use:.0f} MB; the rest of the serving "
+        "peak was freed (the allocator kept it until trimmed)"
     )
+    if not math.isnan(large.settled_trimmed):
+        settled = large.settled_trimmed - small.settled_trimmed
+        out(f"In use once the paged answers' views timed out grows by {settled:.0f} MB")
     out(f"Startup peak grows by {startup_growth:.0f} MB (the startup reload and the feed's first check)")
-    if len(rows) > 2:
-        out(f"A full /reload of {rows[2].documents:,} documents peaks at {rows[2].serving_peak:.0f} MB")
+    if len(rows) > 3:
+        out(
+            f"A full /reload of {rows[2].documents:,} documents peaks at {rows[2].serving_peak:.0f} MB until its "
+            f"reply, then {rows[3].serving_peak:.0f} MB while the feed checks the new documents"
+        )
     out.save(args.work / f"last-memory-n{synthetic.count}.txt")
     return 0
 
@@ -276,6 +347,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_corpus_arguments(parser)
     parser.add_argument("--commands", type=int, default=200, help="commands in the burst, and one at a time")
+    parser.add_argument(
+        "--no-wait-pages",
+        action="store_true",
+        help=f"skip waiting for the paged answers' views to time out ({PAGE_TIMEOUT_SECONDS:.0f} s a corpus)",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="run the bot with PYTHONTRACEMALLOC=1 to tell Python objects from other memory "
+        "(tracing costs memory itself: compare its RSS only with other traced runs)",
+    )
     parser.add_argument(
         "--full-reload", action="store_true", help="also measure a bot doing /reload of all N documents"
     )
