@@ -175,7 +175,8 @@ class FeedPoller:
                 )
             queued = 0
             if not baseline:
-                queued = await self.feeds.queue_entries(writer, [_facts(source.name, doc) for doc in fresh], now)
+                facts = await asyncio.to_thread(lambda: [_facts(source.name, doc) for doc in fresh])  # CPU: off the loop
+                queued = await self.feeds.queue_entries(writer, facts, now)
                 await self.feeds.flag_edits(writer, [doc.id for doc in changed])
             health = on_success(_health(state), now)
             await self.feeds.write_source_state(
