@@ -22,6 +22,9 @@ from bot.feeds.filters import entry_facts
 from bot.feeds.models import CORPUS_SOURCE, EntryFacts
 from bot.feeds.store import FeedStore
 
+FACTS_BATCH = 500
+"""New documents whose bodies are loaded and folded at once (a reload may add 100,000)."""
+
 
 @dataclass(frozen=True, slots=True)
 class CorpusDetection:
@@ -46,9 +49,10 @@ async def detect_corpus_changes(corpus: CorpusStore, feeds: FeedStore, now: date
             )
         queued = 0
         if not baseline:
-            rows = await feeds.entry_facts_rows(writer, fresh)
-            facts = await asyncio.to_thread(_facts_of_rows, rows)
-            queued = await feeds.queue_entries(writer, facts, now)
+            for start in range(0, len(fresh), FACTS_BATCH):  # bounded memory: bodies a batch at a time
+                rows = await feeds.entry_facts_rows(writer, fresh[start : start + FACTS_BATCH])
+                facts = await asyncio.to_thread(_facts_of_rows, rows)
+                queued += await feeds.queue_entries(writer, facts, now)
             await feeds.flag_edits(writer, changed)
         await feeds.write_source_state(
             writer,

@@ -150,6 +150,7 @@ class Feed(commands.Cog):
         self._active_passes = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._report_lock = asyncio.Lock()
         self._loops: tuple[tasks.Loop, ...] = (self.poll_loop, self.send_loop, self.digest_loop)  # type: ignore[type-arg]
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -217,7 +218,12 @@ class Feed(commands.Cog):
 
     async def report_pauses(self) -> None:
         """Tell each server's admins once about each newly paused subscription: in the server's
-        system channel when the bot may post there, else in the log."""
+        system channel when the bot may post there, else in the log. Serialized: the send and
+        digest loops both call it, and two passes must not both report the same pause."""
+        async with self._report_lock:
+            await self._report_pauses()
+
+    async def _report_pauses(self) -> None:
         for sub in await self.engine.feeds.unreported_pauses():
             guild = self.bot.get_guild(sub.guild_id)
             channel = guild.system_channel if guild else None
