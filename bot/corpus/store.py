@@ -31,7 +31,7 @@ from bot.corpus.models import (
     Reason,
 )
 from bot.corpus.names import title_key
-from bot.corpus.schema import SCHEMA_VERSION, migrate
+from bot.corpus.schema import migrate
 from bot.corpus.search import SearchTuning, all_of, any_of, highlight_window
 from bot.corpus.titles import display_title
 
@@ -278,13 +278,6 @@ class CorpusStore:
         built in the writer's thread (100,000 rows would hold the event loop for a tenth of a
         second). Inside a reload's `transaction()`, it reads what that transaction sees."""
         return await self._writer._execute(_corpus_files, self._writer._conn)  # noqa: SLF001
-
-    async def known_files(self) -> dict[str, KnownFile]:
-        return (await self.corpus_files())[0]
-
-    async def corpus_hashes(self) -> dict[str, str]:
-        """id -> content hash of every document that came from the corpus folder."""
-        return (await self.corpus_files())[1]
 
     async def ids_of_other_origins(self, ids: Iterable[str]) -> set[str]:
         """Which of `ids` belong to documents not from the corpus folder (feed entries)."""
@@ -557,9 +550,6 @@ class CorpusStore:
         rows = await self._reader.execute_fetchall("PRAGMA user_version")
         return int(rows[0][0])
 
-    @property
-    def expected_schema_version(self) -> int:
-        return SCHEMA_VERSION
 
 
 def _in_read_transaction(fn: Callable[..., T], conn: sqlite3.Connection, *args: Any) -> T:
@@ -853,7 +843,3 @@ async def _to_completion(statement: Awaitable[Any]) -> Any:
             await task
         raise
 
-
-def is_fts_syntax_error(exc: BaseException) -> bool:
-    """True for FTS5 query-syntax errors, which a sanitized query should never raise."""
-    return isinstance(exc, sqlite3.OperationalError) and "fts5" in str(exc).lower()
