@@ -10,6 +10,7 @@ import textwrap
 from typing import Any
 
 from bot.corpus.models import (
+    EXCERPT_NOTE,
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
     AuthorCount,
@@ -24,7 +25,6 @@ from bot.corpus.models import (
     shown_title,
 )
 
-EXCERPT_NOTE = "Note: the corpus holds only the opening of this post; this summary covers that opening."
 WIDTH = 100
 
 
@@ -171,7 +171,7 @@ def summary_text(summary: Summary) -> str:
     else:
         lines.append("  (no sentence of this text fits the summary's length budget)")
     if summary.excerpt:
-        lines.extend(["", EXCERPT_NOTE])
+        lines.extend(["", f"Note: {EXCERPT_NOTE}"])
     return "\n".join(lines)
 
 

@@ -142,6 +142,9 @@ class SearchHit:
     """Higher is better (negated bm25)."""
 
 
+EXCERPT_NOTE = "The corpus holds only the opening of this post; this covers that opening."
+"""What every front end says beside an answer drawn from an excerpt (one wording for all)."""
+
 HIGHLIGHT_OPEN = "\u27e6"  # ⟦ : front ends turn these into their own emphasis
 HIGHLIGHT_CLOSE = "\u27e7"  # ⟧
 

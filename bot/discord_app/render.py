@@ -15,6 +15,7 @@ import discord
 from bot import __version__
 from bot.corpus.errors import AnswerError
 from bot.corpus.models import (
+    EXCERPT_NOTE,
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
     AuthorCount,
@@ -32,7 +33,6 @@ from bot.corpus.models import (
 from bot.discord_app.limits import clip, fit_embed, safe
 
 COLOUR = discord.Colour(0x3B6EA5)
-EXCERPT_NOTE = "The corpus holds only the opening of this post; this covers that opening."
 POST_BODY_CHARS = 3000
 AUTHORS_PER_PAGE = 20
 POSTS_PER_PAGE = 10
