@@ -243,7 +243,12 @@ class Feed(commands.Cog):
 
     @tasks.loop(seconds=900)
     async def poll_loop(self) -> None:
-        await self._guarded_pass(self.poll_once, "a poll pass failed; the next one runs on schedule")
+        # The launcher reloads the corpus just before the bot starts: the first pass only checks
+        # what that reload found instead of reading the whole folder a second time.
+        first = self.poll_loop.current_loop == 0
+        await self._guarded_pass(
+            lambda: self.poll_once(reload_corpus=not first), "a poll pass failed; the next one runs on schedule"
+        )
 
     @tasks.loop(seconds=0)
     async def send_loop(self) -> None:
