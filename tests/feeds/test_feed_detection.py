@@ -363,3 +363,32 @@ async def test_hostile_sources_cost_one_attempt_and_leave_other_sources_alone(
     assert reports["hostile"].outcome == "error" and error_part in (reports["hostile"].error or ""), reports
     state = await engine.feeds.source_state("hostile")
     assert state.error_streak == 1 and state.baseline_at is None
+
+
+async def test_new_corpus_entries_are_folded_in_a_worker_thread_a_batch_at_a_time(
+    service: CorpusService, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folding every new document's text is CPU work: it must never run on the event loop, and a
+    large reload must not load every new body at once."""
+    import threading
+
+    from bot.feeds import corpus_source
+
+    calls: list[tuple[bool, int]] = []
+    real = corpus_source._facts_of_rows
+
+    def spy(rows: list) -> list:
+        rows = list(rows)
+        calls.append((threading.current_thread() is threading.main_thread(), len(rows)))
+        return real(rows)
+
+    monkeypatch.setattr(corpus_source, "_facts_of_rows", spy)
+    monkeypatch.setattr(corpus_source, "FACTS_BATCH", 2)
+    engine = FeedEngine(service, FeedConfig(), FakeDiscord())
+    await engine.check_corpus(T0, reload=False)
+    for n in range(5):
+        write_doc(corpus_dir, f"new-{n}.md", front=f"id: new-{n}\ntitle: New {n}\nauthors: [Ada Example]\n"
+                  "kind: post\nexcerpt: false", body="Words.")
+    found = await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
+    assert len(found.new_entries) == 5
+    assert calls == [(False, 2), (False, 2), (False, 1)]
