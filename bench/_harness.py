@@ -243,7 +243,7 @@ async def prepare_index(corpus: Path, db_path: Path) -> str:
         documents = (await service.stats()).documents
     finally:
         await service.close()
-    if existed and not report.added:
+    if existed and not report.added_count:
         return f"reused {db_path} ({documents:,} documents; reload with nothing new: {seconds:.1f} s)"
     return f"built {db_path} ({documents:,} documents) in {seconds:.0f} s"
 

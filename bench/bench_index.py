@@ -320,7 +320,7 @@ async def bundled_memory(db_path: Path) -> dict[str, float]:
     try:
         report = await svc.reload()
         figures["after reload"] = rss_now_mb()
-        figures["documents"] = len(report.added)
+        figures["documents"] = report.added_count
         await svc.author("Claire Leibowicz")
         await svc.search("manipulated media")
         await svc.post("labeling manipulated media")
@@ -625,7 +625,7 @@ async def run(args: argparse.Namespace) -> None:
             share = one_seconds / build_seconds
             build_ok = verdict(ratio <= TARGET_BUILD_RATIO)
             one_ok = verdict(share < TARGET_INCREMENTAL_SHARE)
-            added = len(report.added)
+            added = report.added_count
             out(f"{'Index build and reload':<56}{'seconds':>9}{'docs/s':>9}   compared with")
             out(
                 build_row(

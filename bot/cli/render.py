@@ -104,6 +104,9 @@ def report_json(report: ReloadReport) -> dict[str, Any]:
         "added": list(report.added),
         "changed": list(report.changed),
         "removed": list(report.removed),
+        "added_count": report.added_count,
+        "changed_count": report.changed_count,
+        "removed_count": report.removed_count,
         "unchanged": report.unchanged,
         "reparsed": report.reparsed,
         "seconds": round(report.seconds, 3),
@@ -199,9 +202,15 @@ def search_text(results: SearchResults) -> str:
 
 def report_text(report: ReloadReport) -> str:
     lines = [
-        f"Index updated in {report.seconds:.2f} s: {len(report.added)} added, {len(report.changed)} changed, "
-        f"{len(report.removed)} removed, {report.unchanged} unchanged ({report.reparsed} file(s) parsed)."
+        f"Index updated in {report.seconds:.2f} s: {report.added_count} added, {report.changed_count} changed, "
+        f"{report.removed_count} removed, {report.unchanged} unchanged ({report.reparsed} file(s) parsed)."
     ]
-    for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+    for label, ids, count in (
+        ("added", report.added, report.added_count),
+        ("changed", report.changed, report.changed_count),
+        ("removed", report.removed, report.removed_count),
+    ):
         lines.extend(f"  {label}: {doc_id}" for doc_id in ids)
+        if count > len(ids):
+            lines.append(f"  {label}: … and {count - len(ids)} more")
     return "\n".join(lines)

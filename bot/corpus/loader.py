@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -337,51 +337,105 @@ class ListedFile(NamedTuple):
     mtime_ns: int
 
 
-def list_corpus_files(corpus_dir: Path) -> list[ListedFile]:
-    """Every `*.md` file below the folder (hidden ones skipped), sorted by relative path.
+LISTING_CHUNK = 1000
+"""Files a listing hands over at a time (a reload stores each chunk in SQLite, not in Python)."""
 
-    os.scandir, not os.walk with a Path per file: at 100,000 files, building and stat-ing Path
-    objects took 2.6 s of a reload that changes nothing. Only size and mtime are kept (a whole
-    os.stat_result is 16 objects: 67 MB at 100,000 files). Symlinked folders are not entered (as
-    os.walk does by default); a file that vanishes or cannot be stat-ed meanwhile is skipped.
+
+def iter_corpus_listing(corpus_dir: Path, chunk_files: int = LISTING_CHUNK) -> Iterator[list[ListedFile]]:
+    """Every `*.md` file below the folder (hidden ones skipped), in chunks, in no set order.
+
+    Streams os.scandir: neither the folder's entries nor the files found are ever all in memory
+    (a folder of 100,000 files is 100,000 DirEntry objects). os.scandir, not os.walk with a Path
+    per file: at 100,000 files, building and stat-ing Path objects took 2.6 s of a reload that
+    changes nothing. Only size and mtime are kept (a whole os.stat_result is 16 objects). Symlinked
+    folders are not entered (as os.walk does by default); a file that vanishes or cannot be
+    stat-ed meanwhile is skipped.
     """
     found: list[ListedFile] = []
     folders = [("", os.fspath(corpus_dir))]
     while folders:
         prefix, folder = folders.pop()
         try:
-            with os.scandir(folder) as entries:
-                listed = list(entries)
+            entries = os.scandir(folder)
         except OSError:
             continue
-        for entry in listed:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            try:
-                if entry.is_dir():
-                    if not entry.is_symlink():
-                        folders.append((f"{prefix}{name}/", entry.path))
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
                     continue
-                if name.endswith(".md"):
-                    stat = entry.stat()
-                    found.append(ListedFile(prefix + name, stat.st_size, stat.st_mtime_ns))
-            except OSError:
-                continue
+                try:
+                    if entry.is_dir():
+                        if not entry.is_symlink():
+                            folders.append((f"{prefix}{name}/", entry.path))
+                        continue
+                    if name.endswith(".md"):
+                        stat = entry.stat()
+                        found.append(ListedFile(prefix + name, stat.st_size, stat.st_mtime_ns))
+                except OSError:
+                    continue
+                if len(found) >= chunk_files:
+                    yield found
+                    found = []
+    if found:
+        yield found
+
+
+def list_corpus_files(corpus_dir: Path) -> list[ListedFile]:
+    """Every `*.md` file below the folder, sorted by relative path (for small folders and checks;
+    a reload streams `iter_corpus_listing` into SQLite instead)."""
+    found = [listed for chunk in iter_corpus_listing(corpus_dir) for listed in chunk]
     found.sort(key=lambda item: item.path)
     return found
 
 
+class FileRead(NamedTuple):
+    """One file read against what the index knows of it (see `read_corpus_file`)."""
+
+    file: ParsedFile | None
+    """None when the file could not be read or is invalid (see problems)"""
+    problems: list[Problem]
+    reparsed: bool
+    """the file was parsed (its bytes were new to the index)"""
+
+
+def read_corpus_file(corpus_dir: Path, listed: ListedFile, known: KnownFile | None, *, max_bytes: int) -> FileRead:
+    """Read one listed file, skipping all the work the index makes unnecessary.
+
+    A file whose size and mtime match `known` is not read at all (its document is None); one whose
+    bytes hash the same is not parsed. Pure, synchronous work (read, hash, parse): run it in a
+    worker thread.
+    """
+    rel, size, mtime_ns = listed
+    if known and known.size == size and known.mtime_ns == mtime_ns:
+        return FileRead(ParsedFile(rel, size, mtime_ns, known.content_hash, None), [], False)
+    try:
+        with open(os.path.join(corpus_dir, rel), "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        return FileRead(None, [Problem(rel, None, f"cannot be read: {exc.strerror or exc}")], False)
+    digest = content_hash(raw)
+    if known and known.content_hash == digest:
+        return FileRead(ParsedFile(rel, size, mtime_ns, digest, None), [], False)
+    document, file_problems = parse_document(raw, rel, max_bytes=max_bytes)
+    if file_problems:
+        return FileRead(None, file_problems, True)
+    assert document is not None
+    return FileRead(ParsedFile(rel, size, mtime_ns, digest, replace(document, content_hash=digest)), [], True)
+
+
 BATCH_FILES = 500
-"""Files read and parsed per batch: a reload holds about two batches of documents at once."""
+"""Files read and parsed per batch: a reload holds about two batches of documents at once (at
+100,000 documents, parsing everything first took 520 MB)."""
 
 
 class CorpusScanner:
-    """Reads a corpus folder a batch of files at a time, in path order.
+    """Reads a corpus folder a batch of files at a time, in path order, without an index.
 
-    A reload parses one batch in a worker thread while the writer inserts the previous one, and
-    never holds more than two batches: at 100,000 documents, parsing everything first took 520 MB.
-    `next_batch` is pure, synchronous work (stat, read, hash, parse): run it in a worker thread.
+    For `corpus-bot check` and small folders: it lists the folder in memory and remembers every id
+    it saw (to report duplicates), which a reload of a large corpus must not do (see
+    `bot.corpus.reload`, which keeps both in SQLite). `next_batch` is pure, synchronous work
+    (stat, read, hash, parse): run it in a worker thread.
 
     A file whose size and mtime match `known` is not read at all (its document is None); one whose
     bytes hash the same is not parsed. Problems accumulate over the batches, all of them: reading
@@ -428,31 +482,18 @@ class CorpusScanner:
             owner = self._owner.setdefault(doc_id, rel)
             if owner != rel:
                 self.duplicates.append(
-                    Problem(rel, _id_line(self.corpus_dir / rel), f"id '{doc_id}' is already used by {owner}; ids must be unique")
+                    Problem(rel, id_line(self.corpus_dir / rel), f"id '{doc_id}' is already used by {owner}; ids must be unique")
                 )
             files.append(parsed)
         return files
 
     def _read(self, rel: str, size: int, mtime_ns: int) -> ParsedFile | None:
-        seen = self.known.get(rel)
-        if seen and seen.size == size and seen.mtime_ns == mtime_ns:
-            return ParsedFile(rel, size, mtime_ns, seen.content_hash, None)
-        try:
-            with open(os.path.join(self.corpus_dir, rel), "rb") as handle:
-                raw = handle.read()
-        except OSError as exc:
-            self.problems.append(Problem(rel, None, f"cannot be read: {exc.strerror or exc}"))
-            return None
-        digest = content_hash(raw)
-        if seen and seen.content_hash == digest:
-            return ParsedFile(rel, size, mtime_ns, digest, None)
-        self.reparsed += 1
-        document, file_problems = parse_document(raw, rel, max_bytes=self.max_bytes)
-        if file_problems:
-            self.problems.extend(file_problems)
-            return None
-        assert document is not None
-        return ParsedFile(rel, size, mtime_ns, digest, replace(document, content_hash=digest))
+        read = read_corpus_file(
+            self.corpus_dir, ListedFile(rel, size, mtime_ns), self.known.get(rel), max_bytes=self.max_bytes
+        )
+        self.problems.extend(read.problems)
+        self.reparsed += read.reparsed
+        return read.file
 
 
 def scan_corpus(
@@ -469,7 +510,7 @@ def scan_corpus(
     return ScanResult(tuple(files), tuple(scanner.all_problems), scanner.reparsed)
 
 
-def _id_line(path: Path) -> int | None:
+def id_line(path: Path) -> int | None:
     """Line of the `id:` field, for the (rare) duplicate-id message."""
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:

@@ -167,8 +167,12 @@ class ReloadReport:
     """What a reload changed; returned so callers can report it and announce new entries."""
 
     added: tuple[str, ...] = ()
+    """the first ids added, in id order (all of them up to `bot.corpus.reload.REPORT_IDS`)"""
     changed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    added_count: int = 0
+    changed_count: int = 0
+    removed_count: int = 0
     unchanged: int = 0
     reparsed: int = 0
     """How many files were actually read and parsed (the rest were skipped by size + mtime)."""
@@ -176,7 +180,7 @@ class ReloadReport:
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
+        return bool(self.added_count or self.changed_count or self.removed_count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from bot.corpus import search as fts
-from bot.corpus.errors import AnswerError, CorpusInvalid
-from bot.corpus.loader import BATCH_FILES, CorpusScanner, KnownFile
+from bot.corpus.errors import AnswerError
+from bot.corpus.loader import BATCH_FILES, CorpusScanner
 from bot.corpus.models import (
     AuthorCount,
     AuthorPosts,
@@ -36,15 +35,12 @@ from bot.corpus.models import (
 )
 from bot.corpus.names import fold, name_key, title_key
 from bot.corpus.quotes import filter_reasons
+from bot.corpus.reload import ReloadSettings, reload_corpus
 from bot.corpus.search import NameIndex
 from bot.corpus.sentences import split_sentences
 from bot.corpus.store import (
-    CorpusBatch,
     CorpusStore,
-    FileChange,
     StoredDocument,
-    now_iso,
-    prepare_documents,
 )
 from bot.corpus.summaries import SUMMARY_VERSION, summarize_document
 
@@ -122,55 +118,17 @@ class CorpusService:
 
         Raises `CorpusInvalid` listing every problem when any file is bad; the index then keeps
         serving the previous corpus unchanged. Files whose size and mtime did not change are not
-        read; files whose bytes did not change are not parsed.
-
-        One write transaction from start to end: files are parsed a batch at a time in a worker
-        thread (the next batch while the writer inserts the current one), so memory holds two
-        batches, not the corpus. A problem stops the writing but not the reading (every problem
-        is reported), and the transaction is rolled back. Readers keep the previous corpus (WAL)
-        until the commit.
+        read; files whose bytes did not change are not parsed. Memory stays flat whatever the
+        corpus size (see `bot.corpus.reload`).
         """
         async with self._reload_lock:
-            started = time.perf_counter()
-            stamp = now_iso()
-            async with self.store.bulk_write_cache(), self.store.transaction() as writer:
-                known, hashes = await self.store.corpus_files()
-                scanner = CorpusScanner(
+            return await reload_corpus(
+                self.store,
+                ReloadSettings(
                     self.settings.corpus_dir,
-                    known,
-                    max_bytes=self.settings.max_file_bytes,
+                    max_file_bytes=self.settings.max_file_bytes,
                     batch_files=self.settings.reload_batch_files,
-                )
-                plan = _ReloadPlan(scanner, known, hashes, stamp)
-                clashes: list[Problem] = []
-                pending = asyncio.ensure_future(asyncio.to_thread(plan.next_batch))
-                try:
-                    while (batch := await pending) is not None:
-                        pending = asyncio.ensure_future(asyncio.to_thread(plan.next_batch))
-                        taken = await self.store.ids_of_other_origins(doc_id for doc_id, _ in batch.parsed)
-                        clashes.extend(
-                            Problem(path, None, f"id '{doc_id}' is already used by a feed entry")
-                            for doc_id, path in batch.parsed
-                            if doc_id in taken
-                        )
-                        if not (clashes or scanner.problems or scanner.duplicates):
-                            await self.store.write_corpus_batch(writer, batch.writes)
-                finally:
-                    _forget(pending)
-                problems = [*scanner.all_problems, *clashes]
-                if problems:
-                    raise CorpusInvalid(problems)  # rolls the transaction back
-                diff = await asyncio.to_thread(plan.diff)
-                await self.store.finish_corpus_reload(
-                    writer, removed_ids=diff.removed, stamp=stamp, deleted_any=bool(diff.changed)
-                )
-            return ReloadReport(
-                added=diff.added,
-                changed=diff.changed,
-                removed=diff.removed,
-                unchanged=plan.seen - len(diff.added) - len(diff.changed),
-                reparsed=scanner.reparsed,
-                seconds=time.perf_counter() - started,
+                ),
             )
 
     async def add_documents(self, documents: Sequence[Document]) -> None:
@@ -430,87 +388,6 @@ class CorpusService:
             last_reload=datetime.fromisoformat(last) if last else None,
             schema_version=await self.store.schema_version(),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    writes: CorpusBatch
-    parsed: list[tuple[str, str]]
-    """(id, path) of the documents parsed in this batch, to check against feed entries' ids"""
-
-
-@dataclass(frozen=True, slots=True)
-class _Diff:
-    added: tuple[str, ...]
-    changed: tuple[str, ...]
-    removed: tuple[str, ...]
-
-
-class _ReloadPlan:
-    """Sorts scanned files into added, changed and unchanged, and prepares each batch's rows.
-
-    Runs in worker threads, one call at a time (the reload awaits each before starting the next),
-    so its state needs no lock; the event loop reads it only after the last batch.
-    """
-
-    def __init__(self, scanner: CorpusScanner, known: dict[str, KnownFile], hashes: dict[str, str], stamp: str) -> None:
-        self.scanner = scanner
-        self.known = known
-        self.unseen = hashes
-        """id -> content hash of the indexed documents no file has claimed yet (taken from it as
-        files are seen: what remains at the end was removed)"""
-        self.stamp = stamp
-        self.seen = 0
-        self.added: list[str] = []
-        self.changed: list[str] = []
-
-    def next_batch(self) -> _Batch | None:
-        files = self.scanner.next_batch()
-        if files is None:
-            return None
-        upserts: list[FileChange] = []
-        replaced: list[str] = []
-        touched: list[tuple[str, str, int, int]] = []
-        parsed: list[tuple[str, str]] = []
-        for file in files:
-            self.seen += 1
-            if file.document is None:
-                known = self.known[file.path]
-                self.unseen.pop(known.doc_id, None)
-                if (known.size, known.mtime_ns) != (file.size, file.mtime_ns):
-                    touched.append((known.doc_id, file.path, file.size, file.mtime_ns))
-                continue
-            doc = file.document
-            parsed.append((doc.id, file.path))
-            indexed_hash = self.unseen.pop(doc.id, None)
-            if indexed_hash is None:
-                self.added.append(doc.id)
-            elif indexed_hash != doc.content_hash:
-                self.changed.append(doc.id)
-                replaced.append(doc.id)
-            else:  # same bytes under a new path or mtime
-                touched.append((doc.id, file.path, file.size, file.mtime_ns))
-                continue
-            upserts.append(FileChange(doc, file.size, file.mtime_ns))
-        if self.scanner.problems or self.scanner.duplicates:
-            upserts = []  # nothing will be written: skip preparing rows
-        return _Batch(CorpusBatch(prepare_documents(upserts, self.stamp), replaced, touched), parsed)
-
-    def diff(self) -> _Diff:
-        return _Diff(
-            added=tuple(sorted(self.added)),
-            changed=tuple(sorted(self.changed)),
-            removed=tuple(sorted(self.unseen)),
-        )
-
-
-def _forget(pending: asyncio.Future[object]) -> None:
-    """Drop a prefetch the reload will not use. A worker thread cannot be stopped: it finishes
-    its batch and the result is discarded; an exception it raised is marked as retrieved."""
-    if not pending.done():
-        pending.cancel()
-    elif not pending.cancelled():
-        pending.exception()
 
 
 def _similarity(a: str, b: str) -> float:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.corpus.loader import KnownFile
+from bot.corpus.loader import KnownFile, ListedFile
 from bot.corpus.models import (
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
@@ -44,6 +44,9 @@ REF_COLUMNS = (
 AUTHOR_SEPARATOR = "; "
 BULK_WRITE_CACHE_KIB = 64 * 1024
 """The writer's page cache during a reload (see CorpusStore.bulk_write_cache)."""
+RELOAD_TEMP_CACHE_KIB = 16 * 1024
+"""The temp store's page cache during a reload: the listing and claimed ids of 100,000 files are
+about 14 MB; with SQLite's default 2 MB, their inserts in random key order spill to disk."""
 
 
 def ref_from_row(row: Sequence[Any]) -> DocumentRef:
@@ -150,19 +153,6 @@ class CorpusBatch:
     """(id, path, size, mtime_ns) of unchanged documents whose file moved or was touched"""
 
 
-def _corpus_files(conn: sqlite3.Connection) -> tuple[dict[str, KnownFile], dict[str, str]]:
-    known: dict[str, KnownFile] = {}
-    hashes: dict[str, str] = {}
-    rows = conn.execute(
-        "SELECT source_path, id, file_size, file_mtime_ns, content_hash FROM documents WHERE origin = 'corpus'"
-    )
-    for path, doc_id, size, mtime_ns, digest in rows:
-        hashes[doc_id] = digest
-        if path is not None:
-            known[path] = KnownFile(doc_id, size or -1, mtime_ns or -1, digest)
-    return known, hashes
-
-
 def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocuments:
     rows: list[tuple[Any, ...]] = []
     authors: dict[str, str] = {}
@@ -243,13 +233,14 @@ class CorpusStore:
         every insert pages in and spills: 177 s with 2 MB, 119 s with `BULK_WRITE_CACHE_KIB`. The
         cache is bounded (it does not grow with the corpus) and given back when the reload ends.
         """
-        rows = await self._writer.execute_fetchall("PRAGMA cache_size")
-        usual = int(rows[0][0])
-        await self._writer.execute(f"PRAGMA cache_size = {-BULK_WRITE_CACHE_KIB:d}")
+        usual = [int((await self._writer.execute_fetchall(f"PRAGMA {schema}.cache_size"))[0][0]) for schema in ("main", "temp")]
+        await self._writer.execute(f"PRAGMA main.cache_size = {-BULK_WRITE_CACHE_KIB:d}")
+        await self._writer.execute(f"PRAGMA temp.cache_size = {-RELOAD_TEMP_CACHE_KIB:d}")
         try:
             yield
         finally:
-            await self._writer.execute(f"PRAGMA cache_size = {usual:d}")
+            await self._writer.execute(f"PRAGMA main.cache_size = {usual[0]:d}")
+            await self._writer.execute(f"PRAGMA temp.cache_size = {usual[1]:d}")
 
     @property
     def reader(self) -> aiosqlite.Connection:
@@ -272,26 +263,96 @@ class CorpusStore:
 
     # --- reload ------------------------------------------------------------------------------
 
-    async def corpus_files(self) -> tuple[dict[str, KnownFile], dict[str, str]]:
-        """What a reload compares against: path -> file facts of every corpus document, and
-        id -> content hash of each. One read of the covering index `documents_files`, the dicts
-        built in the writer's thread (100,000 rows would hold the event loop for a tenth of a
-        second). Inside a reload's `transaction()`, it reads what that transaction sees."""
-        return await self._writer._execute(_corpus_files, self._writer._conn)  # noqa: SLF001
+    async def start_reload_scan(self, writer: aiosqlite.Connection) -> int:
+        """Inside a reload's `transaction()`: make the two temp tables that hold what a reload
+        must remember about the whole folder (instead of Python dicts that grew by ~1 KB per
+        file): the files listed and the document ids claimed so far. Temp tables live in
+        SQLite's temp store, paged through its own bounded cache; made inside the transaction,
+        a rollback takes them away too. Returns how many corpus documents the index holds."""
+        for table, columns in (
+            ("reload_files", "path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL"),
+            ("reload_ids", "id TEXT PRIMARY KEY, path TEXT NOT NULL"),
+        ):
+            await writer.execute(f"DROP TABLE IF EXISTS temp.{table}")
+            await writer.execute(f"CREATE TEMP TABLE {table} ({columns}) WITHOUT ROWID")
+        rows = await writer.execute_fetchall("SELECT COUNT(*) FROM documents WHERE origin = 'corpus'")
+        return int(rows[0][0])
 
-    async def ids_of_other_origins(self, ids: Iterable[str]) -> set[str]:
-        """Which of `ids` belong to documents not from the corpus folder (feed entries)."""
-        found: set[str] = set()
-        batch = list(ids)
-        for start in range(0, len(batch), 500):
-            chunk = batch[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = await self._writer.execute_fetchall(
-                f"SELECT id FROM documents WHERE origin != 'corpus' AND id IN ({marks})",  # noqa: S608 - only '?' marks
+    async def add_listed_files(self, writer: aiosqlite.Connection, files: Sequence[ListedFile]) -> None:
+        """Inside a reload: remember a chunk of the folder's listing."""
+        await writer.executemany("INSERT OR IGNORE INTO temp.reload_files VALUES (?, ?, ?)", files)
+
+    async def listed_files(
+        self, writer: aiosqlite.Connection, *, after: str, limit: int
+    ) -> list[tuple[ListedFile, KnownFile | None]]:
+        """Inside a reload: the next listed files in path order after `after`, each with what the
+        index knows of its path (None for a path no corpus document comes from)."""
+        rows = await writer.execute_fetchall(
+            "SELECT f.path, f.size, f.mtime_ns, d.id, d.file_size, d.file_mtime_ns, d.content_hash "
+            "FROM temp.reload_files AS f LEFT JOIN documents AS d ON d.origin = 'corpus' AND d.source_path = f.path "
+            "WHERE f.path > ? ORDER BY f.path LIMIT ?",
+            (after, limit),
+        )
+        out: list[tuple[ListedFile, KnownFile | None]] = []
+        for path, size, mtime_ns, doc_id, known_size, known_mtime, digest in rows:
+            if out and out[-1][0].path == path:
+                continue  # two documents claiming one path (cannot be written by a reload): read it
+            known = None if doc_id is None else KnownFile(doc_id, known_size or -1, known_mtime or -1, digest)
+            out.append((ListedFile(path, size, mtime_ns), known))
+        return out
+
+    async def indexed_documents(self, writer: aiosqlite.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Inside a reload: id -> (origin, content hash) of the given ids the index holds."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await writer.execute_fetchall(
+                f"SELECT id, origin, content_hash FROM documents WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - only '?' marks
                 chunk,
             )
-            found.update(row[0] for row in rows)
+            found.update((row[0], (row[1], row[2])) for row in rows)
         return found
+
+    async def claim_ids(self, writer: aiosqlite.Connection, claims: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """Inside a reload: record (id, path) for the files of a batch. Returns id -> the path
+        that claimed it first, for the ids some other path claimed before (duplicates): usually
+        none, known without a second query (every row was inserted)."""
+        cursor = await writer.executemany("INSERT OR IGNORE INTO temp.reload_ids VALUES (?, ?)", claims)
+        if cursor.rowcount == len(claims):
+            return {}
+        owners: dict[str, str] = {}
+        ids = list(dict.fromkeys(doc_id for doc_id, _ in claims))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await writer.execute_fetchall(
+                f"SELECT id, path FROM temp.reload_ids WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - only '?' marks
+                chunk,
+            )
+            owners.update((row[0], row[1]) for row in rows)
+        return {doc_id: owners[doc_id] for doc_id, path in claims if owners.get(doc_id, path) != path}
+
+    async def finish_corpus_reload(
+        self, writer: aiosqlite.Connection, *, stamp: str, removed: int, sample: int, authors_changed: bool
+    ) -> tuple[str, ...]:
+        """Inside a reload's `transaction()`, after its batches: delete the `removed` documents
+        whose files are gone (no file claimed their id), drop authors nobody cites any more,
+        stamp the reload time. Returns the first `sample` removed ids, in id order."""
+        removed_ids: tuple[str, ...] = ()
+        unclaimed = "FROM documents WHERE origin = 'corpus' AND id NOT IN (SELECT id FROM temp.reload_ids)"
+        if removed:
+            rows = await writer.execute_fetchall(f"SELECT id {unclaimed} ORDER BY id LIMIT ?", (sample,))  # noqa: S608 - constant text
+            removed_ids = tuple(row[0] for row in rows)
+            await writer.execute(f"DELETE {unclaimed}")  # noqa: S608 - constant text
+        if removed or authors_changed:
+            await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
+        await writer.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_reload', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (stamp,),
+        )
+        await writer.execute("DROP TABLE temp.reload_files")
+        await writer.execute("DROP TABLE temp.reload_ids")
+        return removed_ids
 
     async def write_corpus_batch(self, writer: aiosqlite.Connection, batch: CorpusBatch) -> None:
         """Inside a reload's `transaction()`: one batch of files. Changed documents are deleted
@@ -304,21 +365,6 @@ class CorpusStore:
                 "UPDATE documents SET source_path = ?, file_size = ?, file_mtime_ns = ? WHERE id = ?",
                 [(path, size, mtime, doc_id) for doc_id, path, size, mtime in batch.touched],
             )
-
-    async def finish_corpus_reload(
-        self, writer: aiosqlite.Connection, *, removed_ids: Sequence[str], stamp: str, deleted_any: bool
-    ) -> None:
-        """Inside a reload's `transaction()`, after its batches: delete the documents whose files
-        are gone, drop authors nobody cites any more, stamp the reload time."""
-        if removed_ids:
-            await writer.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in removed_ids])
-        if removed_ids or deleted_any:
-            await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
-        await writer.execute(
-            "INSERT INTO meta (key, value) VALUES ('last_reload', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (stamp,),
-        )
 
     async def upsert_documents(self, documents: Sequence[Document]) -> None:
         """Insert or replace documents that do not come from corpus files (feed entries)."""

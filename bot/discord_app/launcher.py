@@ -69,7 +69,7 @@ async def open_service(settings: ServiceSettings) -> AsyncIterator[CorpusService
     try:
         try:
             report = await service.reload()
-            log.info("corpus loaded: %d added, %d changed, %d removed", len(report.added), len(report.changed), len(report.removed))
+            log.info("corpus loaded: %d added, %d changed, %d removed", report.added_count, report.changed_count, report.removed_count)
         except CorpusInvalid as exc:
             log.error("the corpus has problems; serving the last good index:\n%s", exc)
         yield service

@@ -30,6 +30,7 @@ from bot.corpus.models import (
     Summary,
     shown_title,
 )
+from bot.discord_app import limits
 from bot.discord_app.limits import clip, fit_embed, safe
 
 COLOUR = discord.Colour(0x3B6EA5)
@@ -182,15 +183,34 @@ def reload_embed(report: ReloadReport) -> discord.Embed:
     embed = discord.Embed(
         title="Corpus reloaded" if report.changed_anything else "Corpus reloaded: nothing changed",
         description=(
-            f"{len(report.added)} added · {len(report.changed)} changed · {len(report.removed)} removed · "
+            f"{report.added_count} added · {report.changed_count} changed · {report.removed_count} removed · "
             f"{report.unchanged} unchanged ({report.seconds:.2f} s)"
         ),
         colour=discord.Colour.green(),
     )
-    for label, ids in (("Added", report.added), ("Changed", report.changed), ("Removed", report.removed)):
+    for label, ids, count in (
+        ("Added", report.added, report.added_count),
+        ("Changed", report.changed, report.changed_count),
+        ("Removed", report.removed, report.removed_count),
+    ):
         if ids:
-            embed.add_field(name=label, value=", ".join(f"`{i}`" for i in ids), inline=False)
+            embed.add_field(name=label, value=_id_list(ids, count), inline=False)
     return fit_embed(embed)
+
+
+def _id_list(ids: Sequence[str], count: int, limit: int = limits.FIELD_VALUE) -> str:
+    """As many ids as fit a field, then "and N more" for the rest of `count`."""
+    shown: list[str] = []
+    used = 0
+    for doc_id in ids:
+        item = f"`{doc_id}`"
+        rest = count - len(shown) - 1
+        if used + len(item) + 2 + len(f" and {rest} more") > limit:
+            break
+        shown.append(item)
+        used += len(item) + 2
+    more = count - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
 
 
 def problems_embed(problems: Sequence[Problem]) -> discord.Embed:

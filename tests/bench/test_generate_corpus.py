@@ -49,7 +49,7 @@ async def test_service_indexes_the_generated_corpus(tmp_path: Path) -> None:
     )
     try:
         report = await svc.reload()
-        assert len(report.added) == COUNT
+        assert report.added_count == COUNT
         post = await svc.post("long-5000")
         assert post.word_count == LONG_DOCUMENTS["long-5000"]
     finally:

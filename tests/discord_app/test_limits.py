@@ -73,3 +73,27 @@ def test_long_quotes_stay_within_field_limits() -> None:
 def test_timestamps() -> None:
     assert timestamp(None) == "unknown"
     assert timestamp(date(2021, 2, 26)) == "<t:1614340800:D>"
+
+
+def test_a_reload_of_many_files_lists_the_first_ids_and_counts_the_rest() -> None:
+    from bot.corpus.models import ReloadReport
+    from bot.discord_app.render import reload_embed
+
+    first = tuple(f"post-{n:05d}" for n in range(50))
+    embed = reload_embed(ReloadReport(added=first, added_count=100_000, unchanged=11, seconds=120.0))
+    assert embed.description is not None and embed.description.startswith("100000 added · 0 changed")
+    [added] = embed.fields
+    assert added.name == "Added" and added.value is not None
+    assert added.value.startswith("`post-00000`, `post-00001`") and len(added.value) <= 1024
+    assert len(embed) <= 6000
+
+
+def test_long_ids_in_a_reload_report_still_end_with_how_many_more() -> None:
+    from bot.corpus.models import ReloadReport
+    from bot.discord_app.render import reload_embed
+
+    first = tuple(f"{'x' * 70}-{n:05d}" for n in range(50))
+    [changed] = reload_embed(ReloadReport(changed=first, changed_count=2_000)).fields
+    assert changed.value is not None and len(changed.value) <= 1024
+    shown = changed.value.count("`") // 2
+    assert 0 < shown < 50 and changed.value.endswith(f" and {2_000 - shown} more")
