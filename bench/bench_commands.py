@@ -22,6 +22,13 @@ ready and idle:
 3. sequential: `--sequential` (200) other commands of the same mix, one at a time (no
    queueing), to tell the cost of one command from the wait behind 199 others.
 
+The floor (skip it with --no-floor): after the first corpus, the same warm-up, bursts and
+sequential run against `bench/_floor_bot.py`, the real bot's client (same intents,
+AllowedMentions.none(), same emulator and harness) whose /post, /author, /search and
+/summarize only reply at once with a fixed short text: no corpus, no SQLite. Its figures,
+printed beside the bot's, are what discord.py + aiohttp + the gateway cost on this machine;
+the difference is ours.
+
 For each command two latencies, stamped when the emulator records the bot's request: from
 INTERACTION_CREATE to the *acknowledgement* (the first response: an answer, or a defer for
 /summarize) and to the *reply* a user reads (the answer, or the followup after a defer).
@@ -50,6 +57,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as `python bench/bench_commands.py`
     sys.path.insert(0, str(REPO))
 
+from bench._floor_bot import REPLY as FLOOR_REPLY  # noqa: E402
 from bench._harness import (  # noqa: E402
     BUNDLED_CORPUS,
     DISCORD_DEADLINE_S,
@@ -80,6 +88,9 @@ from bench._harness import (  # noqa: E402
 )
 
 TARGET_P99_MS = DISCORD_DEADLINE_S * 1000 / 100
+FLOOR_BOT = (str(Path(__file__).resolve().parent / "_floor_bot.py"),)
+"""The floor: the real bot's client whose commands only reply "ok" (see _floor_bot.py)."""
+FLOOR_LABEL = "floor: a bot that does nothing but reply"
 WARM_UP = 20
 KINDS = ("post", "author", "search", "summarize")
 HEADER = f"{'':<36}{'n':>3} {'min':>7} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"
@@ -156,14 +167,17 @@ def profile_table(out: Report, folder: Path, limit: int = 18) -> None:
 
 @dataclass
 class CorpusFigures:
-    corpus: CorpusChoice
+    """One bot's run: `column` heads its column in the side-by-side table."""
+
+    label: str
+    column: str
     bursts: list[RunResult]
     sequential: RunResult
     problems: list[str]
 
 
 async def measure(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -> CorpusFigures:
-    """One bot on one corpus: warm-up, `--rounds` bursts, then the sequential run."""
+    """The real bot on one corpus: its index, then `measure_bot`."""
     db_path = index_path(args.work, corpus)
     out(f"== {corpus.label}")
     out(f"Corpus   {corpus.note}")
@@ -174,15 +188,51 @@ async def measure(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -
         for old in profile_dir.glob("profile-*.prof"):
             old.unlink()
     entry: Sequence[str] = probed_bot(profile_dir=profile_dir) if profile_dir else PLAIN_BOT
+    figures = await measure_bot(
+        out, args, label=corpus.label, column=f"{corpus.count:,} docs", name=f"commands-{label}",
+        corpus=corpus.path, db_path=db_path, entry=entry, profile_dir=profile_dir,
+    )
+    if profile_dir is not None:
+        profile_table(out, profile_dir)
+    return figures
+
+
+async def measure_floor(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -> CorpusFigures:
+    """The floor bot (_floor_bot.py), sent commands drawn from `corpus`'s index like the real bot's."""
+    out(f"== {FLOOR_LABEL}")
+    out("Bot code bench/_floor_bot.py: the real bot's client (CorpusBot: same intents, AllowedMentions.none(),")
+    out("         same logging), commands /post /author /search /summarize with the same options, each")
+    out(f"         replying at once with {FLOOR_REPLY!r}: no corpus, no SQLite, no embed, no defer")
+    out(f"Inputs   drawn from {corpus.label} (the floor ignores them)")
+    return await measure_bot(
+        out, args, label=FLOOR_LABEL, column="floor", name="commands-floor",
+        corpus=corpus.path, db_path=index_path(args.work, corpus), entry=FLOOR_BOT, profile_dir=None,
+    )
+
+
+async def measure_bot(
+    out: Report,
+    args: argparse.Namespace,
+    *,
+    label: str,
+    column: str,
+    name: str,
+    corpus: Path,
+    db_path: Path,
+    entry: Sequence[str],
+    profile_dir: Path | None,
+) -> CorpusFigures:
+    """One bot process: warm-up, `--rounds` bursts, then the sequential run; prints its tables."""
     members = WARM_UP + args.rounds * args.commands + args.sequential + 10
     world = await start_world(members=members, validate=args.validate)
-    bot = launch_bot(world, corpus=corpus.path, db_path=db_path, work=args.work, name=f"commands-{label}", entry=entry)
+    bot = launch_bot(world, corpus=corpus, db_path=db_path, work=args.work, name=name, entry=entry)
     bursts: list[RunResult] = []
     try:
         marks = await wait_until_serving(world, bot)
         started = ", ".join(f"{k} {v:.1f} s" for k, v in marks.items())
         out(f"Bot      pid {bot.pid}, {' '.join(entry)}; {started}; log {bot.log_path}")
         out(f"Emulator in this process; request bodies validated against Discord's OpenAPI: {args.validate}")
+        out(f"Load     {load_note('before the commands')}")
         out()
         await run_sequential(world, bot, command_mix(db_path, WARM_UP, seed=args.seed, salt="warm-up"))
         for round_number in range(args.rounds):
@@ -213,19 +263,17 @@ async def measure(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -
     run_table(
         out,
         f"Burst: {args.commands} commands sent at once (each sent within {pooled.dispatch_ms:.0f} ms), "
-        f"{len(bursts)} round(s) pooled; {corpus.label}",
+        f"{len(bursts)} round(s) pooled; {label}",
         pooled,
     )
     out(f"  per round (final reply): {rounds}")
     out()
-    run_table(out, f"Sequential: {len(sequential.commands)} other commands, one at a time; {corpus.label}", sequential)
+    run_table(out, f"Sequential: {len(sequential.commands)} other commands, one at a time; {label}", sequential)
     out(f"Emulator problems (invalid bodies, late or double acknowledgements): {len(problems)}")
     for problem in problems[:10]:
         out(f"  {problem}")
     out()
-    if profile_dir is not None:
-        profile_table(out, profile_dir)
-    return CorpusFigures(corpus, bursts, sequential, problems)
+    return CorpusFigures(label, column, bursts, sequential, problems)
 
 
 def reply_p99(run: RunResult) -> float:
@@ -254,6 +302,33 @@ def figures_of(figures: CorpusFigures) -> dict[str, float]:
     }
 
 
+def side_by_side(out: Report, measured: list[CorpusFigures]) -> None:
+    """One column per bot, then ratios: each corpus to the floor, and the larger corpus to the smaller."""
+    table = [figures_of(f) for f in measured]
+    floor = next((row for f, row in zip(measured, table, strict=True) if f.column == "floor"), None)
+    corpora = [(f, row) for f, row in zip(measured, table, strict=True) if f.column != "floor"]
+    ratios: list[tuple[str, dict[str, float], dict[str, float]]] = []
+    if floor is not None:
+        ratios += [(f"{f.column} / floor", row, floor) for f, row in corpora]
+    if len(corpora) == 2:
+        ratios.append(("ratio", corpora[1][1], corpora[0][1]))
+    out("Side by side, ms unless said" + " " * 14 + "".join(f"{f.column:>16}" for f in measured)
+        + "".join(f"{name:>20}" for name, _, _ in ratios))
+    for key in table[0]:
+        cells = "".join(f"{row[key]:16.1f}" for row in table)
+        cells += "".join(f"{top[key] / bottom[key]:19.1f}x" if bottom[key] else f"{'-':>20}" for _, top, bottom in ratios)
+        out(f"  {key:<40}{cells}")
+    if floor is not None:
+        out()
+        out("Ours = the bot minus the floor (what our code adds to discord.py + aiohttp + the gateway):")
+        for f, row in corpora:
+            burst = row["burst: final reply p99"] - floor["burst: final reply p99"]
+            cpu = row["bot CPU per command, burst (ms)"] - floor["bot CPU per command, burst (ms)"]
+            share = cpu / row["bot CPU per command, burst (ms)"] if row["bot CPU per command, burst (ms)"] else 0.0
+            out(f"  {f.column:>14}: burst reply p99 +{burst:.0f} ms; CPU per command in a burst +{cpu:.1f} ms ({share:.0%} of the bot's)")
+    out()
+
+
 async def run(args: argparse.Namespace) -> int:
     out = Report()
     corpora: list[CorpusChoice] = []
@@ -263,7 +338,8 @@ async def run(args: argparse.Namespace) -> int:
     if not args.bundled:
         corpora.append(synthetic_corpus(args.work, args.count, args.seed, args.words_mean, args.jobs))
     out(
-        f"corpus-bot commands benchmark: {' vs. '.join(c.label for c in corpora)}; "
+        f"corpus-bot commands benchmark: {' vs. '.join(c.label for c in corpora)}"
+        f"{'' if args.no_floor else ' vs. the floor (a bot that does nothing but reply)'}; "
         f"{args.commands} commands at once x {args.rounds}, then {args.sequential} one at a time"
     )
     out(f"  command: {invocation()}")
@@ -272,22 +348,20 @@ async def run(args: argparse.Namespace) -> int:
     for line in machine_lines():
         out(f"  {line}")
     out()
-    measured = [await measure(out, args, corpus) for corpus in corpora]
+    measured: list[CorpusFigures] = []
+    for number, corpus in enumerate(corpora):
+        measured.append(await measure(out, args, corpus))
+        if number == 0 and not args.no_floor:  # next to the first corpus, while the load is alike
+            measured.insert(0, await measure_floor(out, args, corpus))
 
-    table = [figures_of(f) for f in measured]
-    out("Side by side, ms unless said" + " " * 16 + "".join(f"{f.corpus.count:>14,} docs" for f in measured)
-        + ("        ratio" if len(measured) == 2 else ""))
-    for key in table[0]:
-        cells = "".join(f"{row[key]:19.1f}" for row in table)
-        ratio = f"{table[1][key] / table[0][key]:12.1f}x" if len(table) == 2 and table[0][key] else ""
-        out(f"  {key:<42}{cells}{ratio}")
-    out()
+    side_by_side(out, measured)
     out(f"Load {load_note('at the end')}")
     verdicts = []
-    for f, row in zip(measured, table, strict=True):
+    for f in measured:
+        row = figures_of(f)
         burst, sequential = row["burst: final reply p99"], row["sequential: final reply p99"]
         verdicts.append(
-            f"{f.corpus.count:,} docs: burst {burst:.0f} ms {verdict(burst < TARGET_P99_MS)}, "
+            f"{f.column}: burst {burst:.0f} ms {verdict(burst < TARGET_P99_MS)}, "
             f"sequential {sequential:.0f} ms {verdict(sequential < TARGET_P99_MS)}"
         )
     out(f"Target final-reply p99 < {TARGET_P99_MS:.0f} ms (1% of Discord's 3 s): " + "; ".join(verdicts))
@@ -312,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(finds invalid bodies; adds ~1 ms of emulator work per request, which the latencies include)",
     )
     parser.add_argument("--profile", action="store_true", help="profile the bot during the burst")
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the floor (a bot that does nothing but reply)"
+    )
     args = parser.parse_args(argv)
     return asyncio.run(run(args))
 
