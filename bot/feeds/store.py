@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -44,6 +44,14 @@ _OUTBOX_COLUMNS = (
     "posted_hash, needs_edit, last_error"
 )
 _CHUNK = 500
+
+CorpusChange = Literal["new", "changed"]
+_CORPUS_CHANGES: dict[CorpusChange | None, str] = {
+    None: "(s.item_key IS NULL OR s.content_hash != d.content_hash)",
+    "new": "s.item_key IS NULL",
+    "changed": "s.content_hash != d.content_hash",
+}
+_AFTER = {True: "d.id > ?2", False: "?2 IS NULL"}  # keyset: the first page has no "after"
 
 
 def _subscription(row: Sequence[Any]) -> Subscription:
@@ -194,13 +202,6 @@ class FeedStore:
             found.update({row[0]: (row[1], row[2]) for row in rows})
         return found
 
-    async def all_seen(self, writer: aiosqlite.Connection, source: str) -> dict[str, str]:
-        """Inside a transaction: item key -> content hash of a whole seen-set (the corpus's)."""
-        rows = await writer.execute_fetchall(
-            "SELECT item_key, content_hash FROM feed_seen WHERE source = ?", (source,)
-        )
-        return {row[0]: row[1] for row in rows}
-
     async def mark_seen(
         self,
         writer: aiosqlite.Connection,
@@ -227,12 +228,51 @@ class FeedStore:
             found.update({row[0]: row[1] for row in rows})
         return found
 
-    async def corpus_documents(self, writer: aiosqlite.Connection) -> dict[str, str]:
-        """Inside a transaction: id -> content hash of every corpus-folder document."""
+    async def corpus_changes(
+        self,
+        writer: aiosqlite.Connection,
+        source: str,
+        *,
+        after: str | None,
+        limit: int,
+        kind: CorpusChange | None = None,
+    ) -> list[tuple[str, str, bool]]:
+        """Inside a transaction: the next ``limit`` corpus documents after ``after`` (id order)
+        that are new to the ``source`` seen-set or whose content hash changed, as (id, content
+        hash, is new); ``kind`` keeps only one of the two.
+
+        Keyset pagination, so a caller walks any corpus holding one page at a time (memory does
+        not grow with the corpus), and marking a page seen cannot hide a later one. SQLite answers
+        it from covering indexes (today ``documents_files``, then a sort of the matches: each page
+        rescans the corpus's index entries, so walking P pages costs P scans; an index on
+        ``documents (origin, id, content_hash)`` would make it one range scan in all), never from
+        the document rows, whose hash follows the body and would walk every body's overflow pages.
+        """
         rows = await writer.execute_fetchall(
-            "SELECT id, content_hash FROM documents WHERE origin = 'corpus'"
+            "SELECT d.id, d.content_hash, s.item_key IS NULL FROM documents d "  # noqa: S608 - constant fragments
+            "LEFT JOIN feed_seen s ON s.source = ?1 AND s.item_key = d.id "
+            f"WHERE d.origin = 'corpus' AND {_AFTER[after is not None]} AND {_CORPUS_CHANGES[kind]} "
+            "ORDER BY d.id LIMIT ?3",
+            (source, after, limit),
         )
-        return {row[0]: row[1] for row in rows}
+        return [(row[0], row[1], bool(row[2])) for row in rows]
+
+    async def seed_corpus_seen(self, writer: aiosqlite.Connection, source: str, now: datetime) -> tuple[int, int]:
+        """Inside a transaction: record every corpus document in the ``source`` seen-set as it is
+        now (the baseline), entirely in SQL; (how many were new, how many had changed)."""
+        changed = await writer.execute(
+            "UPDATE feed_seen SET entry_id = d.id, content_hash = d.content_hash FROM documents d "
+            "WHERE feed_seen.source = ? AND d.id = feed_seen.item_key AND d.origin = 'corpus' "
+            "AND d.content_hash != feed_seen.content_hash",
+            (source,),
+        )
+        fresh = await writer.execute(
+            "INSERT INTO feed_seen (source, item_key, entry_id, content_hash, first_seen_at) "
+            "SELECT ?, id, id, content_hash, ? FROM documents WHERE origin = 'corpus' "
+            "ON CONFLICT (source, item_key) DO NOTHING",
+            (source, to_iso(now)),
+        )
+        return max(fresh.rowcount, 0), max(changed.rowcount, 0)
 
     async def entry_facts_rows(
         self, writer: aiosqlite.Connection, ids: Sequence[str]

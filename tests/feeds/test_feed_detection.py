@@ -294,9 +294,9 @@ async def test_corpus_files_are_a_source_baseline_first_then_new_and_changed(
     found = await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
     again = await engine.check_corpus(T0 + timedelta(minutes=2), reload=True)
 
-    assert first.baseline and first.queued == 0 and len(first.new_entries) >= 10
-    assert found.new_entries == ("fresh-post",) and found.queued == 1
-    assert again.new_entries == () and again.queued == 0
+    assert first.baseline and first.queued == 0 and first.new_count >= 10 and first.new_entries
+    assert found.new_entries == ("fresh-post",) and found.new_count == 1 and found.queued == 1
+    assert again.new_entries == () and again.new_count == 0 and again.queued == 0
     await engine.send(T0 + timedelta(minutes=2))
     assert fake.entries_in(100) == ["fresh-post"]
 
@@ -304,7 +304,7 @@ async def test_corpus_files_are_a_source_baseline_first_then_new_and_changed(
               "kind: post\nexcerpt: false", body="Fresh words here. More words follow.")
     changed = await engine.check_corpus(T0 + timedelta(minutes=3), reload=True)
     report = await engine.send(T0 + timedelta(minutes=3))
-    assert changed.changed_entries == ("fresh-post",)
+    assert changed.changed_entries == ("fresh-post",) and changed.changed_count == 1
     assert report.edited == 1 and report.posted == 0
     (posted,) = fake.in_channel(100)
     assert posted.latest.announcement.title == "Fresh Post, Revised"  # type: ignore[union-attr]
@@ -390,5 +390,5 @@ async def test_new_corpus_entries_are_folded_in_a_worker_thread_a_batch_at_a_tim
         write_doc(corpus_dir, f"new-{n}.md", front=f"id: new-{n}\ntitle: New {n}\nauthors: [Ada Example]\n"
                   "kind: post\nexcerpt: false", body="Words.")
     found = await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
-    assert len(found.new_entries) == 5
+    assert found.new_count == 5 and len(found.new_entries) == 5
     assert calls == [(False, 2), (False, 2), (False, 1)]

@@ -446,7 +446,7 @@ class Feed(commands.Cog):
     async def _retry_source(self, name: str) -> str:
         if name == CORPUS_SOURCE:
             found = await self.engine.check_corpus(self.clock(), reload=True)
-            return f"Checked the corpus folder: {len(found.new_entries)} new, {len(found.changed_entries)} changed."
+            return f"Checked the corpus folder: {found.new_count} new, {found.changed_count} changed."
         source = self.engine.source_config(name)
         if source is None or self.session is None:
             return f"There is no source “{safe(name)}”; `/feed status` lists them."
