@@ -243,10 +243,9 @@ class FeedStore:
 
         Keyset pagination, so a caller walks any corpus holding one page at a time (memory does
         not grow with the corpus), and marking a page seen cannot hide a later one. SQLite answers
-        it from covering indexes (today ``documents_files``, then a sort of the matches: each page
-        rescans the corpus's index entries, so walking P pages costs P scans; an index on
-        ``documents (origin, id, content_hash)`` would make it one range scan in all), never from
-        the document rows, whose hash follows the body and would walk every body's overflow pages.
+        it from the covering index ``documents_corpus_ids (origin, id, content_hash)``, a range
+        scan per page, never from the document rows, whose hash follows the body and would walk
+        every body's overflow pages.
         """
         rows = await writer.execute_fetchall(
             "SELECT d.id, d.content_hash, s.item_key IS NULL FROM documents d "  # noqa: S608 - constant fragments
