@@ -55,3 +55,16 @@ def test_key_has_only_lowercase_words(text: str) -> None:
     key = name_key(text)
     assert key == key.strip() and "  " not in key
     assert all(ch.isalnum() or ch == " " for ch in key)
+
+
+def _strip_marks_char_by_char(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@given(st.text(max_size=200))
+def test_stripping_marks_run_by_run_equals_char_by_char(text: str) -> None:
+    from bot.corpus.names import _strip_marks
+
+    assert _strip_marks(text) == _strip_marks_char_by_char(text)
+    assert _strip_marks("Zoë Müller née Ǆ ᾀ x\u0301") == _strip_marks_char_by_char("Zoë Müller née Ǆ ᾀ x\u0301")
