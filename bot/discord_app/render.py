@@ -7,8 +7,10 @@ is escaped and clipped (limits.py), so no document can ping, reformat or overflo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, time
+from typing import overload
 
 import discord
 
@@ -31,7 +33,7 @@ from bot.corpus.models import (
     shown_title,
 )
 from bot.discord_app import limits
-from bot.discord_app.limits import clip, fit_embed, safe
+from bot.discord_app.limits import clip, fit_embed, safe, safe_clip
 
 COLOUR = discord.Colour(0x3B6EA5)
 POST_BODY_CHARS = 3000
@@ -41,10 +43,57 @@ HITS_PER_PAGE = 5
 REASONS_PER_PAGE = 4
 
 
+class LazyPages(Sequence[discord.Embed]):
+    """The pages of a paged answer, each rendered the first time it is asked for.
+
+    A paginator shows one page at a time and most people never turn it, but an author with
+    100 posts is 10 pages (and /authors at 100,000 documents a hundred): rendering them all up
+    front was most of a paged command's own cost. `len` is known at once; `pages[i]` renders page
+    i once and keeps it (so a caller that edits it, like the page numbering, edits the kept one).
+    """
+
+    def __init__(self, count: int, render: Callable[[int], discord.Embed]) -> None:
+        self._count = count
+        self._render = render
+        self._rendered: dict[int, discord.Embed] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> discord.Embed: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[discord.Embed]: ...
+    def __getitem__(self, index: int | slice) -> discord.Embed | list[discord.Embed]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(f"page {index} of {self._count}")
+        page = self._rendered.get(index)
+        if page is None:
+            page = self._rendered[index] = self._render(index)
+        return page
+
+    def __iter__(self) -> Iterator[discord.Embed]:
+        return (self[i] for i in range(self._count))
+
+    @property
+    def rendered(self) -> int:
+        """How many pages were rendered so far (for tests: a first reply renders one)."""
+        return len(self._rendered)
+
+
 def timestamp(day: date | None) -> str:
     """A Discord timestamp (shown in each reader's locale), or an honest 'unknown'."""
-    if day is None:
-        return "unknown"
+    return "unknown" if day is None else _timestamp(day)
+
+
+@functools.lru_cache(maxsize=8192)
+def _timestamp(day: date) -> str:
+    """Cached: a list of posts repeats few dates, and building a datetime for each cost more
+    than the rest of its line (ten years of days is ~3,700 entries)."""
     moment = datetime.combine(day, time(12, 0), tzinfo=UTC)
     return f"<t:{int(moment.timestamp())}:D>"
 
@@ -77,7 +126,7 @@ def post_embed(post: Post) -> discord.Embed:
     parts = []
     if post.ref.subtitle:
         parts.append(f"*{safe(post.ref.subtitle)}*")
-    parts.append(clip(safe(post.body), POST_BODY_CHARS))
+    parts.append(safe_clip(post.body, POST_BODY_CHARS))
     if post.ref.excerpt:
         parts.append(f"-# {EXCERPT_NOTE} ({post.word_count} words here)")
     embed = document_embed(post.ref, "\n\n".join(parts))
@@ -96,57 +145,77 @@ def summary_embed(summary: Summary) -> discord.Embed:
     return fit_embed(cite(embed, summary.ref))
 
 
-def reasons_pages(answer: Reasons) -> list[discord.Embed]:
+def _pages_of(items: int, per_page: int) -> int:
+    """How many pages `items` things fill, `per_page` a page (at least one page, maybe empty)."""
+    return max(1, -(-items // per_page))
+
+
+def reasons_pages(answer: Reasons) -> LazyPages:
     head = "Access Now's reasons for resigning, quoted verbatim"
     if answer.topic:
         head += f" (about “{safe(answer.topic)}”)"
-    pages: list[discord.Embed] = []
     reasons = list(enumerate(answer.reasons, start=1))
-    for start in range(0, len(reasons), REASONS_PER_PAGE):
+
+    def page(index: int) -> discord.Embed:
         embed = document_embed(answer.ref, head)
+        start = index * REASONS_PER_PAGE
         for number, reason in reasons[start : start + REASONS_PER_PAGE]:
             embed.add_field(
                 name=f"{number}. {safe(reason.label)} (paragraph {reason.paragraph})",
                 value=clip("> " + safe(reason.quote).replace("\n", "\n> "), 1024),
                 inline=False,
             )
-        pages.append(fit_embed(cite(embed, answer.ref)))
-    return pages
+        return fit_embed(cite(embed, answer.ref))
+
+    return LazyPages(-(-len(reasons) // REASONS_PER_PAGE), page)  # no reasons: no page, as before
 
 
-def author_pages(answer: AuthorPosts) -> list[discord.Embed]:
-    lines = []
-    for ref in answer.posts:
-        link = f"[{clip(safe(title_of(ref)), 150)}]({ref.url})" if ref.url else clip(safe(title_of(ref)), 150)
-        lines.append(f"• {link} — {timestamp(ref.published)} · `{ref.id}`")
+def author_line(ref: DocumentRef) -> str:
+    """One post in an author's list: its linked title, date and id."""
+    shown = clip(safe(title_of(ref)), 150)
+    link = f"[{shown}]({ref.url})" if ref.url else shown
+    return f"• {link} — {timestamp(ref.published)} · `{ref.id}`"
+
+
+def author_pages(answer: AuthorPosts) -> LazyPages:
     title = f"{safe(answer.author.name)}: {answer.author.posts} post{'s' if answer.author.posts != 1 else ''}, newest first"
-    if answer.has_more:
-        lines.append(f"-# Showing the newest {len(answer.posts)} of {answer.total}; `/search` finds older ones.")
-    return _list_pages(title, lines, POSTS_PER_PAGE)
+    posts = answer.posts
+    more = (
+        f"-# Showing the newest {len(posts)} of {answer.total}; `/search` finds older ones." if answer.has_more else None
+    )
+
+    def line(index: int) -> str:
+        return author_line(posts[index]) if index < len(posts) else str(more)
+
+    return _lazy_list_pages(title, len(posts) + (more is not None), line, POSTS_PER_PAGE)
 
 
-def authors_pages(authors: Sequence[AuthorCount]) -> list[discord.Embed]:
-    lines = [f"{a.posts:>3} · {safe(a.name)}" for a in authors]
-    return _list_pages(f"{len(authors)} authors, most posts first", lines, AUTHORS_PER_PAGE)
+def authors_pages(authors: Sequence[AuthorCount]) -> LazyPages:
+    def line(index: int) -> str:
+        return f"{authors[index].posts:>3} · {safe(authors[index].name)}"
+
+    return _lazy_list_pages(f"{len(authors)} authors, most posts first", len(authors), line, AUTHORS_PER_PAGE)
 
 
-def search_pages(results: SearchResults) -> list[discord.Embed]:
+def search_pages(results: SearchResults) -> Sequence[discord.Embed]:
     if not results.hits:
         return [discord.Embed(title="No results", description=f"Nothing matches “{safe(results.query)}”.", colour=COLOUR)]
-    pages: list[discord.Embed] = []
     hits = list(enumerate(results.hits, start=1))
     total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
     heading = clip(f"{total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256)
-    for start in range(0, len(hits), HITS_PER_PAGE):
+
+    def page(index: int) -> discord.Embed:
         embed = discord.Embed(title=heading, colour=COLOUR)
+        start = index * HITS_PER_PAGE
         for number, hit in hits[start : start + HITS_PER_PAGE]:
             embed.add_field(
                 name=clip(f"{number}. {safe(title_of(hit.ref))}", 256),
                 value=clip(f"{highlight(hit.snippet)}\n`{hit.ref.id}`" + (f" · [link]({hit.ref.url})" if hit.ref.url else ""), 1024),
                 inline=False,
             )
-        pages.append(fit_embed(embed))
-    return pages
+        return fit_embed(embed)
+
+    return LazyPages(_pages_of(len(hits), HITS_PER_PAGE), page)
 
 
 def highlight(snippet: str) -> str:
@@ -231,18 +300,27 @@ def answer_error_text(error: AnswerError) -> str:
     return clip(text, 2000)
 
 
-def _list_pages(title: str, lines: Sequence[str], per_page: int) -> list[discord.Embed]:
-    pages: list[discord.Embed] = []
-    for start in range(0, max(len(lines), 1), per_page):
-        embed = discord.Embed(title=clip(title, 256), description="\n".join(lines[start : start + per_page]), colour=COLOUR)
-        pages.append(fit_embed(embed))
-    return pages
+def _lazy_list_pages(title: str, count: int, line: Callable[[int], str], per_page: int) -> LazyPages:
+    """Pages of `count` lines, `per_page` a page; line i is rendered (`line(i)`) with its page."""
+
+    def page(index: int) -> discord.Embed:
+        start = index * per_page
+        text = "\n".join(line(i) for i in range(start, min(start + per_page, count)))
+        return fit_embed(discord.Embed(title=clip(title, 256), description=text, colour=COLOUR))
+
+    return LazyPages(_pages_of(count, per_page), page)
 
 
-def number_pages(pages: list[discord.Embed]) -> list[discord.Embed]:
-    """Page x/y in each footer, when there is more than one page."""
-    if len(pages) > 1:
-        for index, page in enumerate(pages, start=1):
-            text = page.footer.text
-            page.set_footer(text=f"{text} · page {index}/{len(pages)}" if text else f"page {index}/{len(pages)}")
+def number_page(page: discord.Embed, index: int, count: int) -> discord.Embed:
+    """Page x/y (`index` from 0) in the footer, when there is more than one page."""
+    if count > 1:
+        text = page.footer.text
+        page.set_footer(text=f"{text} · page {index + 1}/{count}" if text else f"page {index + 1}/{count}")
+    return page
+
+
+def number_pages(pages: Sequence[discord.Embed]) -> Sequence[discord.Embed]:
+    """Page x/y in each footer, when there is more than one page (renders every page)."""
+    for index, page in enumerate(pages):
+        number_page(page, index, len(pages))
     return pages

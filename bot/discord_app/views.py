@@ -2,38 +2,55 @@
 
 Only the person who asked can turn the pages (others get a quiet ephemeral note), and when the
 view times out its buttons are removed from the message, so nobody clicks a dead button.
+
+Pages may be a `render.LazyPages`: the paginator asks for a page only when it shows it, so an
+answer of ten pages costs one page's rendering until someone turns it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import discord
 
-from bot.discord_app.render import number_pages
+from bot.discord_app.render import number_page
 
 PAGE_TIMEOUT_SECONDS = 180.0
 
+SentMessage = discord.InteractionMessage | discord.WebhookMessage
+
 
 class Paginator(discord.ui.View):
-    def __init__(self, pages: list[discord.Embed], *, owner_id: int, timeout: float | None = None) -> None:
+    def __init__(self, pages: Sequence[discord.Embed], *, owner_id: int, timeout: float | None = None) -> None:
         timeout = PAGE_TIMEOUT_SECONDS if timeout is None else timeout
         super().__init__(timeout=timeout)
-        self.pages = number_pages(pages)
+        self.pages = pages
         self.owner_id = owner_id
         self.index = 0
-        self.message: discord.InteractionMessage | None = None
+        self.message: SentMessage | None = None
+        self._numbered: set[int] = set()
         self._sync_buttons()
 
     @classmethod
     async def send(
-        cls, interaction: discord.Interaction, pages: list[discord.Embed], *, ephemeral: bool = False
+        cls, interaction: discord.Interaction, pages: Sequence[discord.Embed], *, ephemeral: bool = False
     ) -> None:
         """Reply with the first page, and buttons only when there is more than one page."""
         if len(pages) <= 1:
             await respond(interaction, embed=pages[0], ephemeral=ephemeral)
             return
         view = cls(pages, owner_id=interaction.user.id)
-        await respond(interaction, embed=view.pages[0], view=view, ephemeral=ephemeral)
-        view.message = await interaction.original_response()
+        view.message = await respond(interaction, embed=view.page(0), view=view, ephemeral=ephemeral)
+        if view.message is None:  # Discord sent no message back with the callback: ask for it
+            view.message = await interaction.original_response()
+
+    def page(self, index: int) -> discord.Embed:
+        """Page `index`, rendered if it was not yet, with "page x/y" in its footer."""
+        embed = self.pages[index]
+        if index not in self._numbered:
+            number_page(embed, index, len(self.pages))
+            self._numbered.add(index)
+        return embed
 
     def _sync_buttons(self) -> None:
         self.previous_page.disabled = self.index == 0
@@ -51,7 +68,7 @@ class Paginator(discord.ui.View):
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))
         self._sync_buttons()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+        await interaction.response.edit_message(embed=self.page(self.index), view=self)
 
     @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
     async def previous_page(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
@@ -69,10 +86,16 @@ class Paginator(discord.ui.View):
                 pass  # the message is gone or the token expired: nothing left to tidy
 
 
-async def respond(interaction: discord.Interaction, **kwargs: object) -> None:
-    """Answer an interaction whether or not it was deferred."""
+async def respond(interaction: discord.Interaction, **kwargs: object) -> SentMessage | None:
+    """Answer an interaction whether or not it was deferred; returns the message sent.
+
+    The message comes back with the response itself (discord.py asks for it with
+    `with_response`), so a paginator needs no extra request (`original_response()`, a GET per
+    paged answer) to remove its buttons later. None if Discord sent no message back.
+    """
     if interaction.response.is_done():
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        await interaction.followup.send(**kwargs)  # type: ignore[arg-type]
-    else:
-        await interaction.response.send_message(**kwargs)  # type: ignore[arg-type]
+        return await interaction.followup.send(wait=True, **kwargs)  # type: ignore[call-overload, no-any-return]
+    callback = await interaction.response.send_message(**kwargs)  # type: ignore[arg-type]
+    resource = callback.resource
+    return resource if isinstance(resource, discord.InteractionMessage) else None
