@@ -312,11 +312,15 @@ def side_by_side(out: Report, measured: list[CorpusFigures]) -> None:
         ratios += [(f"{f.column} / floor", row, floor) for f, row in corpora]
     if len(corpora) == 2:
         ratios.append(("ratio", corpora[1][1], corpora[0][1]))
+    widths = [max(20, len(name) + 2) for name, _, _ in ratios]
     out("Side by side, ms unless said" + " " * 14 + "".join(f"{f.column:>16}" for f in measured)
-        + "".join(f"{name:>20}" for name, _, _ in ratios))
+        + "".join(f"{name:>{w}}" for (name, _, _), w in zip(ratios, widths, strict=True)))
     for key in table[0]:
         cells = "".join(f"{row[key]:16.1f}" for row in table)
-        cells += "".join(f"{top[key] / bottom[key]:19.1f}x" if bottom[key] else f"{'-':>20}" for _, top, bottom in ratios)
+        cells += "".join(
+            f"{top[key] / bottom[key]:{w - 1}.1f}x" if bottom[key] else f"{'-':>{w}}"
+            for (_, top, bottom), w in zip(ratios, widths, strict=True)
+        )
         out(f"  {key:<40}{cells}")
     if floor is not None:
         out()

@@ -43,17 +43,25 @@ SAFE_CACHE_MAX_CHARS = 300
 """Strings up to this long (titles, names, labels) are escaped once and remembered; longer ones
 (bodies, quotes, snippets) are rarely shown twice and would make the cache big."""
 
-# discord.utils.escape_markdown and escape_mentions, compiled once. Both call `re.sub` with a
-# pattern string (a lookup in re's cache on every call) and escape_markdown a Python callback
-# per match; in a burst of paged answers `safe` ran ~16,000 times and these were the bot's
-# largest own cost. The same patterns and replacements: tests/discord_app/test_render_speed.py
+# discord.utils.escape_markdown (with its default ignore_links=True: links are left alone) and
+# escape_mentions, compiled once. Both call `re.sub` with a pattern string, which costs a lookup
+# in re's cache on every call; in a burst of paged answers `safe` ran ~16,000 times and was the
+# bot's largest own cost. The same patterns and replacements: tests/discord_app/test_lazy_render.py
 # checks the output is identical to discord.utils' on tricky text.
-_MARKDOWN = re.compile(r"(?P<markdown>[_\\~|\*`]|^>(?:>>)?\s|\[.+\]\(.+\)|^#{1,3}|^\s*-)", re.MULTILINE)
+_MARKDOWN = re.compile(
+    r"(?:(?P<url><[^: >]+:\/[^ >]+>|(?:https?|steam):\/\/[^\s<]+[^<.,:;\"\'\]\s])"
+    r"|(?P<markdown>[_\\~|\*`]|^>(?:>>)?\s|\[.+\]\(.+\)|^#{1,3}|^\s*-))",
+    re.MULTILINE,
+)
 _MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
 
 
+def _markdown_escaped(match: re.Match[str]) -> str:
+    return match.group("url") or "\\" + match.group("markdown")
+
+
 def _escape(text: str) -> str:
-    return _MENTION.sub("@\u200b\\1", _MARKDOWN.sub(r"\\\g<markdown>", text))
+    return _MENTION.sub("@\u200b\\1", _MARKDOWN.sub(_markdown_escaped, text))
 
 
 _escape_short = functools.lru_cache(maxsize=8192)(_escape)
@@ -73,19 +81,26 @@ def safe_clip(text: str, limit: int) -> str:
     """`clip(safe(text), limit)` without escaping all of a long text.
 
     A post's body can be 80,000 characters and only its first 3,000 are shown; escaping all of it
-    cost more than the rest of a /post. Escaping only adds characters, and every pattern `safe`
-    replaces stays within one line, except `^\\s*-` which can run over blank lines to a dash.
-    So the text is cut just after a line break that lies beyond `limit` and is followed by a
-    letter or digit (no pattern spans that point); the escaped prefix, longer than `limit`,
-    starts exactly like the escaped whole, so its clip is the same.
+    cost more than the rest of a /post. Escaping only adds characters, and the patterns `safe`
+    replaces stay within one line, except two: `^\\s*-` can run over blank lines to a dash, and
+    a `<scheme:/…>` link over line breaks up to a space or `>`. So the text is cut just after a
+    line break beyond `limit` that is followed by a letter or digit and not inside a possible
+    `<…>` link; no pattern spans that point, so the escaped prefix (longer than `limit`) starts
+    exactly like the escaped whole and its clip is the same.
     """
     end = text.find("\n", limit)
     while end != -1:
         cut = end + 1
-        if cut < len(text) and text[cut].isalnum():
+        if cut < len(text) and text[cut].isalnum() and _outside_angle_link(text, cut):
             return clip(safe(text[:cut]), limit)
         end = text.find("\n", cut)
     return clip(safe(text), limit)
+
+
+def _outside_angle_link(text: str, cut: int) -> bool:
+    """No `<…>` link can span `cut`: no `<` before it, or a space or `>` after the last one."""
+    opening = text.rfind("<", 0, cut)
+    return opening == -1 or " " in text[opening:cut] or ">" in text[opening:cut]
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:
