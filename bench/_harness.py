@@ -845,6 +845,7 @@ class MemoryReporter:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
             trimmed = True
         line = {"rss_mb": before, "blocks": blocks, "trimmed": trimmed, "rss_after_trim_mb": _own_rss_mb()}
+        line.update(_sqlite_memory())
         import tracemalloc
 
         if tracemalloc.is_tracing():  # PYTHONTRACEMALLOC=1: what Python objects hold, exactly
@@ -855,6 +856,24 @@ class MemoryReporter:
             line["traced_top"] = [f"{_short_path(str(s.traceback[0].filename))}: {s.size / 2**20:.1f} MB" for s in top]
         with self.out.open("a", encoding="utf-8") as report:
             report.write(json.dumps(line) + "\n")
+
+
+def _sqlite_memory() -> dict[str, float]:
+    """SQLite's own heap in this process (every connection: page caches, statements, temp
+    tables), now and at its peak since the last call, from sqlite3_memory_used/highwater of the
+    library the sqlite3 module runs on. Empty when that library cannot be reached."""
+    import ctypes
+
+    try:
+        import _sqlite3
+
+        lib = ctypes.CDLL(_sqlite3.__file__)
+        used, highwater = lib.sqlite3_memory_used, lib.sqlite3_memory_highwater
+    except (ImportError, OSError, AttributeError):
+        return {}
+    used.restype = highwater.restype = ctypes.c_int64
+    highwater.argtypes = [ctypes.c_int]
+    return {"sqlite_mb": used() / 2**20, "sqlite_peak_mb": highwater(1) / 2**20}
 
 
 def _own_rss_mb() -> float:
