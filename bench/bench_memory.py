@@ -123,7 +123,7 @@ def sqlite_settings() -> list[str]:
         f"{path.relative_to(REPO)}:{number}: {line.strip()[:100]}"
         for path in sorted((REPO / "bot").rglob("*.py"))
         for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1)
-        if re.search(r"PRAGMA\s+(cache_size|mmap_size|cache_spill)\s*=", line)
+        if re.search(r"PRAGMA\s+(?:\w+\.)?(cache_size|mmap_size|cache_spill)\s*=", line)
     ]
     return [
         f"SQLite default cache_size {cache} (= {size} per connection), mmap_size {mmap}",
