@@ -9,7 +9,9 @@ answer of ten pages costs one page's rendering until someone turns it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 import discord
 
@@ -18,6 +20,14 @@ from bot.discord_app.render import number_page
 PAGE_TIMEOUT_SECONDS = 180.0
 
 SentMessage = discord.InteractionMessage | discord.WebhookMessage
+T = TypeVar("T")
+
+ANSWER_BY_SECONDS = 1.5
+"""An answer not ready this long after its command was created is acknowledged with a defer
+("thinking…") first. Discord drops an interaction not acknowledged within 3 s (10062 Unknown
+interaction: the user sees "did not respond"); a quick answer needs no defer (one HTTP request
+less, which counts in a burst), but in a burst at 100,000 documents answers queue behind each
+other for over a second, and on a busy machine some went past 3 s."""
 
 
 class Paginator(discord.ui.View):
@@ -84,6 +94,30 @@ class Paginator(discord.ui.View):
                 await self.message.edit(view=None)
             except discord.HTTPException:
                 pass  # the message is gone or the token expired: nothing left to tidy
+
+
+async def answer_in_time(interaction: discord.Interaction, work: Awaitable[T], *, within: float | None = None) -> T:
+    """Await `work` (the answer); if it is not ready `within` seconds after the command was
+    created (`ANSWER_BY_SECONDS` by default), defer first, then keep waiting for it.
+
+    Time counts from the interaction's creation (its snowflake), not from now, so a command that
+    already waited in a queue defers at once. An answer that fails before the defer (unknown
+    post, ambiguous name) still gets its error as an ephemeral reply; after a defer the error
+    follows up the deferred, public message, as Discord allows."""
+    budget = ANSWER_BY_SECONDS if within is None else within
+    task = asyncio.ensure_future(work)
+    waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    remaining = min(budget, budget - waited)  # a clock behind Discord's: never more than budget
+    if remaining > 0:
+        done, _ = await asyncio.wait({task}, timeout=remaining)
+        if done:
+            return task.result()
+    try:
+        await interaction.response.defer(thinking=True)
+    except BaseException:
+        task.cancel()  # nobody will read it
+        raise
+    return await task
 
 
 async def respond(interaction: discord.Interaction, **kwargs: object) -> SentMessage | None:

@@ -9,7 +9,7 @@ from discord import app_commands
 
 from bot.discord_app.exts._base import CorpusCog, to_choices
 from bot.discord_app.render import author_pages, authors_pages
-from bot.discord_app.views import Paginator
+from bot.discord_app.views import Paginator, answer_in_time
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
@@ -19,7 +19,7 @@ class Authors(CorpusCog):
     @app_commands.command(name="author", description="List an author's posts, newest first.")
     @app_commands.describe(name="The author's name; part of it works too (start typing to pick)")
     async def author(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 200]) -> None:
-        answer = await self.service.author(name)
+        answer = await answer_in_time(interaction, self.service.author(name))
         await Paginator.send(interaction, author_pages(answer))
 
     @author.autocomplete("name")

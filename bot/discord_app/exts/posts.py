@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,7 +9,7 @@ from discord import app_commands
 
 from bot.discord_app.exts._base import CorpusCog, expensive_cooldown, to_choices
 from bot.discord_app.render import post_embed, summary_embed
-from bot.discord_app.views import respond
+from bot.discord_app.views import answer_in_time, respond
 
 PostQuery = app_commands.Range[str, 1, 300]
 
@@ -29,7 +28,7 @@ class Posts(CorpusCog):
     @app_commands.command(name="post", description="Show a post of the corpus, with its source.")
     @app_commands.describe(post="The post's id or title (start typing to pick one)")
     async def post(self, interaction: discord.Interaction, post: PostQuery) -> None:
-        answer = await self.service.post(post)
+        answer = await answer_in_time(interaction, self.service.post(post))
         await respond(interaction, embed=post_embed(answer))
 
     @app_commands.command(name="summarize", description="Summarize a post in sentences quoted from it.")
@@ -39,17 +38,10 @@ class Posts(CorpusCog):
         self, interaction: discord.Interaction, post: PostQuery, length: app_commands.Range[int, 1, 10] = 3
     ) -> None:
         ref = await self.service.resolve_ref(post)  # unknown/ambiguous: an ephemeral error, before deferring
-        summary_task = asyncio.ensure_future(self.service.summarize(ref.id, sentences=length))
-        waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
-        budget = min(DEFER_AFTER_SECONDS, DEFER_AFTER_SECONDS - waited)  # a clock behind Discord's: no more than that
-        ready = (await asyncio.wait({summary_task}, timeout=budget))[0] if budget > 0 else None
-        if not ready:  # not in time, or the command waited too long already: defer first
-            try:
-                await interaction.response.defer(thinking=True)
-            except BaseException:
-                summary_task.cancel()  # nobody will read it
-                raise
-        await respond(interaction, embed=summary_embed(await summary_task))
+        summary = await answer_in_time(
+            interaction, self.service.summarize(ref.id, sentences=length), within=DEFER_AFTER_SECONDS
+        )
+        await respond(interaction, embed=summary_embed(summary))
 
     @post.autocomplete("post")
     @summarize.autocomplete("post")

@@ -9,7 +9,7 @@ from discord import app_commands
 
 from bot.discord_app.exts._base import CorpusCog, expensive_cooldown
 from bot.discord_app.render import search_pages
-from bot.discord_app.views import Paginator
+from bot.discord_app.views import Paginator, answer_in_time
 
 SEARCH_RESULTS = 25
 
@@ -22,7 +22,7 @@ class Search(CorpusCog):
     @app_commands.describe(query="Words to look for (plain words; no special syntax needed)")
     @app_commands.checks.dynamic_cooldown(expensive_cooldown)
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300]) -> None:
-        results = await self.service.search(query, limit=SEARCH_RESULTS)
+        results = await answer_in_time(interaction, self.service.search(query, limit=SEARCH_RESULTS))
         await Paginator.send(interaction, search_pages(results))
 
 
