@@ -366,7 +366,7 @@ async def run(args: argparse.Namespace) -> int:
             )
         out(
             f"Target: peak memory does not grow with the corpus beyond SQLite's cache (tolerance "
-            f"{GROWTH_TOLERANCE_MB:.0f} MB, the run-to-run noise of VmHWM):"
+            f"{GROWTH_TOLERANCE_MB:.0f} MB, allocator slack):"
         )
         for verdict in verdicts:
             out(f"  {verdict}")
