@@ -40,6 +40,8 @@ POST_BODY_CHARS = 3000
 AUTHORS_PER_PAGE = 20
 POSTS_PER_PAGE = 10
 HITS_PER_PAGE = 5
+SEARCH_HITS_SHOWN = 25
+"""A search pages through its 25 best hits (narrow the query for more)."""
 REASONS_PER_PAGE = 4
 
 
@@ -177,17 +179,19 @@ def author_line(ref: DocumentRef) -> str:
     return f"• {link} — {timestamp(ref.published)} · `{ref.id}`"
 
 
-def author_pages(answer: AuthorPosts) -> LazyPages:
-    title = f"{safe(answer.author.name)}: {answer.author.posts} post{'s' if answer.author.posts != 1 else ''}, newest first"
-    posts = answer.posts
-    more = (
-        f"-# Showing the newest {len(posts)} of {answer.total}; `/search` finds older ones." if answer.has_more else None
-    )
+def author_page(answer: AuthorPosts) -> discord.Embed:
+    """One page of an author's posts: the page the core returned (`answer.posts`, from
+    `answer.offset`); a paginator asks the core for each page when it is shown."""
+    count = answer.author.posts
+    title = f"{safe(answer.author.name)}: {count} post{'s' if count != 1 else ''}, newest first"
+    text = "\n".join(author_line(ref) for ref in answer.posts)
+    return fit_embed(discord.Embed(title=clip(title, 256), description=text, colour=COLOUR))
 
-    def line(index: int) -> str:
-        return author_line(posts[index]) if index < len(posts) else str(more)
 
-    return _lazy_list_pages(title, len(posts) + (more is not None), line, POSTS_PER_PAGE)
+def author_page_count(answer: AuthorPosts) -> int:
+    """Pages of `POSTS_PER_PAGE` for all of an author's posts (every one can be paged to)."""
+    total = answer.total if answer.total is not None else answer.offset + len(answer.posts)
+    return _pages_of(total, POSTS_PER_PAGE)
 
 
 def authors_pages(authors: Sequence[AuthorCount]) -> LazyPages:
@@ -197,25 +201,27 @@ def authors_pages(authors: Sequence[AuthorCount]) -> LazyPages:
     return _lazy_list_pages(f"{len(authors)} authors, most posts first", len(authors), line, AUTHORS_PER_PAGE)
 
 
-def search_pages(results: SearchResults) -> Sequence[discord.Embed]:
+def search_page(results: SearchResults, offset: int = 0) -> discord.Embed:
+    """One page of hits (`results.hits`, the `offset`-th match first), numbered from offset + 1."""
     if not results.hits:
-        return [discord.Embed(title="No results", description=f"Nothing matches “{safe(results.query)}”.", colour=COLOUR)]
-    hits = list(enumerate(results.hits, start=1))
+        if offset:
+            return discord.Embed(title="No more results", description="The index changed since this search.", colour=COLOUR)
+        return discord.Embed(title="No results", description=f"Nothing matches “{safe(results.query)}”.", colour=COLOUR)
     total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
     heading = clip(f"{total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256)
+    embed = discord.Embed(title=heading, colour=COLOUR)
+    for number, hit in enumerate(results.hits, start=offset + 1):
+        embed.add_field(
+            name=clip(f"{number}. {safe(title_of(hit.ref))}", 256),
+            value=clip(f"{highlight(hit.snippet)}\n`{hit.ref.id}`" + (f" · [link]({hit.ref.url})" if hit.ref.url else ""), 1024),
+            inline=False,
+        )
+    return fit_embed(embed)
 
-    def page(index: int) -> discord.Embed:
-        embed = discord.Embed(title=heading, colour=COLOUR)
-        start = index * HITS_PER_PAGE
-        for number, hit in hits[start : start + HITS_PER_PAGE]:
-            embed.add_field(
-                name=clip(f"{number}. {safe(title_of(hit.ref))}", 256),
-                value=clip(f"{highlight(hit.snippet)}\n`{hit.ref.id}`" + (f" · [link]({hit.ref.url})" if hit.ref.url else ""), 1024),
-                inline=False,
-            )
-        return fit_embed(embed)
 
-    return LazyPages(_pages_of(len(hits), HITS_PER_PAGE), page)
+def search_page_count(results: SearchResults) -> int:
+    """Pages of `HITS_PER_PAGE` for the first `SEARCH_HITS_SHOWN` hits."""
+    return _pages_of(min(results.total, SEARCH_HITS_SHOWN), HITS_PER_PAGE) if results.hits else 1
 
 
 def highlight(snippet: str) -> str:
@@ -312,15 +318,10 @@ def _lazy_list_pages(title: str, count: int, line: Callable[[int], str], per_pag
 
 
 def number_page(page: discord.Embed, index: int, count: int) -> discord.Embed:
-    """Page x/y (`index` from 0) in the footer, when there is more than one page."""
+    """Page x/y (`index` from 0) in the footer, when there is more than one page: a numbered copy,
+    so a page kept by a paginator and shown again is not numbered twice."""
     if count > 1:
+        page = page.copy()
         text = page.footer.text
         page.set_footer(text=f"{text} · page {index + 1}/{count}" if text else f"page {index + 1}/{count}")
     return page
-
-
-def number_pages(pages: Sequence[discord.Embed]) -> Sequence[discord.Embed]:
-    """Page x/y in each footer, when there is more than one page (renders every page)."""
-    for index, page in enumerate(pages):
-        number_page(page, index, len(pages))
-    return pages

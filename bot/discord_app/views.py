@@ -3,19 +3,25 @@
 Only the person who asked can turn the pages (others get a quiet ephemeral note), and when the
 view times out its buttons are removed from the message, so nobody clicks a dead button.
 
-Pages may be a `render.LazyPages`: the paginator asks for a page only when it shows it, so an
-answer of ten pages costs one page's rendering until someone turns it.
+A paginator shows a `PageSource`: pages it keeps (a short, fixed answer such as the reasons,
+rendered lazily), or `FetchedPages`, asked of the core each time one is shown, so a view that
+waits three minutes for a click keeps its question and not a whole answer (an author with 7,000
+posts is 700 pages; kept answers were most of what the bot's memory grew by with the corpus).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
 import discord
 
+from bot.corpus.errors import AnswerError
 from bot.discord_app.render import number_page
+
+log = logging.getLogger(__name__)
 
 PAGE_TIMEOUT_SECONDS = 180.0
 
@@ -30,37 +36,85 @@ less, which counts in a burst), but in a burst at 100,000 documents answers queu
 other for over a second, and on a busy machine some went past 3 s."""
 
 
+class PageSource(Protocol):
+    """What a paginator shows: how many pages, and page `index` when it is shown."""
+
+    def __len__(self) -> int: ...
+
+    async def page(self, index: int) -> discord.Embed: ...
+
+
+class KeptPages:
+    """Pages the view keeps: a short answer that is all there (reasons, the authors list)."""
+
+    def __init__(self, pages: Sequence[discord.Embed]) -> None:
+        self._pages = pages
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    async def page(self, index: int) -> discord.Embed:
+        return self._pages[index]
+
+
+class FetchedPages:
+    """Pages asked of the core when shown: `fetch(index)` queries and renders page `index`."""
+
+    def __init__(self, count: int, fetch: Callable[[int], Awaitable[discord.Embed]]) -> None:
+        self._count = count
+        self._fetch = fetch
+
+    def __len__(self) -> int:
+        return self._count
+
+    async def page(self, index: int) -> discord.Embed:
+        return await self._fetch(index)
+
+
+def as_source(pages: Sequence[discord.Embed] | PageSource) -> PageSource:
+    return KeptPages(pages) if isinstance(pages, Sequence) else pages
+
+
 class Paginator(discord.ui.View):
-    def __init__(self, pages: Sequence[discord.Embed], *, owner_id: int, timeout: float | None = None) -> None:
+    def __init__(
+        self, pages: Sequence[discord.Embed] | PageSource, *, owner_id: int, timeout: float | None = None
+    ) -> None:
         timeout = PAGE_TIMEOUT_SECONDS if timeout is None else timeout
         super().__init__(timeout=timeout)
-        self.pages = pages
+        self.pages = as_source(pages)
         self.owner_id = owner_id
         self.index = 0
         self.message: SentMessage | None = None
-        self._numbered: set[int] = set()
         self._sync_buttons()
 
     @classmethod
     async def send(
-        cls, interaction: discord.Interaction, pages: Sequence[discord.Embed], *, ephemeral: bool = False
+        cls,
+        interaction: discord.Interaction,
+        pages: Sequence[discord.Embed] | PageSource,
+        *,
+        first: discord.Embed | None = None,
+        ephemeral: bool = False,
     ) -> None:
-        """Reply with the first page, and buttons only when there is more than one page."""
-        if len(pages) <= 1:
-            await respond(interaction, embed=pages[0], ephemeral=ephemeral)
+        """Reply with the first page (`first` when the caller has it already), and buttons only
+        when there is more than one page."""
+        source = as_source(pages)
+        if first is None:
+            first = await source.page(0)
+        if len(source) <= 1:
+            await respond(interaction, embed=first, ephemeral=ephemeral)
             return
-        view = cls(pages, owner_id=interaction.user.id)
-        view.message = await respond(interaction, embed=view.page(0), view=view, ephemeral=ephemeral)
+        view = cls(source, owner_id=interaction.user.id)
+        view.message = await respond(interaction, embed=view.numbered(first, 0), view=view, ephemeral=ephemeral)
         if view.message is None:  # Discord sent no message back with the callback: ask for it
             view.message = await interaction.original_response()
 
-    def page(self, index: int) -> discord.Embed:
-        """Page `index`, rendered if it was not yet, with "page x/y" in its footer."""
-        embed = self.pages[index]
-        if index not in self._numbered:
-            number_page(embed, index, len(self.pages))
-            self._numbered.add(index)
-        return embed
+    def numbered(self, embed: discord.Embed, index: int) -> discord.Embed:
+        return number_page(embed, index, len(self.pages))
+
+    async def page(self, index: int) -> discord.Embed:
+        """Page `index` with "page x/y" in its footer."""
+        return self.numbered(await self.pages.page(index), index)
 
     def _sync_buttons(self) -> None:
         self.previous_page.disabled = self.index == 0
@@ -76,9 +130,16 @@ class Paginator(discord.ui.View):
         return False
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        self.index = max(0, min(index, len(self.pages) - 1))
+        wanted = max(0, min(index, len(self.pages) - 1))
+        try:
+            embed = await self.page(wanted)
+        except AnswerError as exc:  # e.g. the author left the corpus in a reload meanwhile
+            log.info("page %d of a paged answer is gone: %s", wanted, exc)
+            await interaction.response.send_message(f"That page is no longer available: {exc}", ephemeral=True)
+            return
+        self.index = wanted
         self._sync_buttons()
-        await interaction.response.edit_message(embed=self.page(self.index), view=self)
+        await interaction.response.edit_message(embed=embed, view=self)
 
     @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
     async def previous_page(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:

@@ -1,8 +1,8 @@
 """The cheaper rendering shows exactly what the plain one showed.
 
 `safe` and `safe_clip` are faster versions of discord.py's escaping and must give the same text;
-paged answers are rendered one page at a time (`LazyPages`) and must give the same pages; the
-paginator numbers a page once, when it shows it.
+short paged answers are rendered one page at a time (`LazyPages`); long ones (an author's
+posts, search hits) one page per query; the paginator numbers a copy of the page it shows.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from bot.discord_app.render import (
     POSTS_PER_PAGE,
     LazyPages,
     author_line,
-    author_pages,
+    author_page,
+    author_page_count,
     authors_pages,
-    search_pages,
+    search_page,
+    search_page_count,
 )
-from bot.discord_app.views import Paginator
+from bot.discord_app.views import FetchedPages, Paginator
 
 # Pieces that trip Markdown and mention escaping: line starts, links (left alone, and `<…:/…>`
 # ones may span lines), runs of blank lines before a dash (spans lines too), mentions, accents
@@ -78,23 +80,18 @@ def eager_list_pages(title: str, lines: list[str], per_page: int) -> list[tuple[
     ]
 
 
-def test_author_pages_render_one_page_at_a_time_and_match_the_eager_pages() -> None:
-    posts = tuple(ref(n, url=n % 3 != 0) for n in range(100))
-    answer = AuthorPosts(author=AuthorCount("Zoë Müller", "zoe muller", 250), posts=posts, total=250)
-    pages = author_pages(answer)
-    assert isinstance(pages, LazyPages) and pages.rendered == 0
-    lines = [author_line(r) for r in posts] + ["-# Showing the newest 100 of 250; `/search` finds older ones."]
-    expected = eager_list_pages("Zoë Müller: 250 posts, newest first", lines, POSTS_PER_PAGE)
-    assert len(pages) == len(expected) == 11
-    first = pages[0]
-    assert pages.rendered == 1 and pages[0] is first  # rendered once, kept
-    assert [(p.title, p.description) for p in pages] == expected
-    assert pages[-1].description == lines[-1]
+def test_an_author_page_is_the_page_the_core_returned() -> None:
+    posts = tuple(ref(n, url=n % 3 != 0) for n in range(20, 30))
+    answer = AuthorPosts(author=AuthorCount("Zoë Müller", "zoe muller", 250), posts=posts, total=250, offset=20)
+    page = author_page(answer)
+    assert page.title == "Zoë Müller: 250 posts, newest first"
+    assert page.description == "\n".join(author_line(r) for r in posts)
+    assert author_page_count(answer) == 250 // POSTS_PER_PAGE  # every post can be paged to
 
 
 def test_author_with_no_posts_still_gets_one_page() -> None:
-    pages = author_pages(AuthorPosts(author=AuthorCount("Nobody", "nobody", 0), posts=()))
-    assert len(pages) == 1 and not pages[0].description
+    answer = AuthorPosts(author=AuthorCount("Nobody", "nobody", 0), posts=())
+    assert author_page_count(answer) == 1 and not author_page(answer).description
 
 
 def test_authors_pages_are_lazy() -> None:
@@ -105,29 +102,31 @@ def test_authors_pages_are_lazy() -> None:
     assert pages.rendered == 1
 
 
-def test_search_pages_are_lazy_and_numbered_by_hit() -> None:
-    hits = tuple(SearchHit(ref=ref(n), snippet=f"…a [match] {n}…", score=-float(n)) for n in range(12))
-    pages = search_pages(SearchResults(query="match", hits=hits, total=12))
-    assert isinstance(pages, LazyPages) and len(pages) == 3 and pages.rendered == 0
-    assert [f["name"].split(".")[0] for f in pages[2].to_dict()["fields"]] == ["11", "12"]
-    assert pages.rendered == 1
+def test_search_pages_are_numbered_by_hit_from_their_offset() -> None:
+    hits = tuple(SearchHit(ref=ref(n), snippet=f"…a [match] {n}…", score=-float(n)) for n in range(10, 12))
+    results = SearchResults(query="match", hits=hits, total=12)
+    assert [f["name"].split(".")[0] for f in search_page(results, 10).to_dict()["fields"]] == ["11", "12"]
+    assert search_page_count(results) == 3
+    assert search_page_count(SearchResults(query="the", hits=hits, total=500, total_is_lower_bound=True)) == 5
+    assert search_page(SearchResults(query="x", hits=(), total=0)).title == "No results"
 
 
-async def test_the_paginator_renders_and_numbers_only_the_page_it_shows() -> None:
+async def test_the_paginator_asks_for_the_page_it_shows_and_numbers_a_copy() -> None:
     calls: list[int] = []
 
-    def render(index: int) -> discord.Embed:
+    async def fetch(index: int) -> discord.Embed:
         calls.append(index)
         return discord.Embed(title=f"page {index}").set_footer(text="Source")
 
-    pages = LazyPages(3, render)
-    view = Paginator(pages, owner_id=1)
+    view = Paginator(FetchedPages(3, fetch), owner_id=1)
     assert calls == []
-    first = view.page(0)
+    first = await view.page(0)
     assert calls == [0] and first.footer.text == "Source · page 1/3"
-    assert view.page(0).footer.text == "Source · page 1/3"  # numbered once
-    assert view.page(2).footer.text == "Source · page 3/3" and calls == [0, 2]
-    single = Paginator(LazyPages(1, render), owner_id=1)
-    assert single.page(0).footer.text == "Source"  # one page: no "page 1/1"
+    assert (await view.page(2)).footer.text == "Source · page 3/3" and calls == [0, 2]
+    kept = discord.Embed(title="kept").set_footer(text="Source")
+    keeper = Paginator(LazyPages(2, lambda index: kept), owner_id=1)
+    assert (await keeper.page(0)).footer.text == "Source · page 1/2"
+    assert (await keeper.page(0)).footer.text == "Source · page 1/2"  # a copy is numbered, not the kept page
+    assert kept.footer.text == "Source"
     view.stop()
-    single.stop()
+    keeper.stop()

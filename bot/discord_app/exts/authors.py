@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.exts._base import CorpusCog, to_choices
-from bot.discord_app.render import author_pages, authors_pages
-from bot.discord_app.views import Paginator, answer_in_time
+from bot.discord_app.render import POSTS_PER_PAGE, author_page, author_page_count, authors_pages
+from bot.discord_app.views import FetchedPages, Paginator, answer_in_time
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
@@ -19,8 +19,14 @@ class Authors(CorpusCog):
     @app_commands.command(name="author", description="List an author's posts, newest first.")
     @app_commands.describe(name="The author's name; part of it works too (start typing to pick)")
     async def author(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 200]) -> None:
-        answer = await answer_in_time(interaction, self.service.author(name))
-        await Paginator.send(interaction, author_pages(answer))
+        answer = await answer_in_time(interaction, self.service.author(name, limit=POSTS_PER_PAGE))
+        service, resolved = self.service, answer.author.name
+
+        async def fetch(index: int) -> discord.Embed:
+            return author_page(await service.author(resolved, limit=POSTS_PER_PAGE, offset=index * POSTS_PER_PAGE))
+
+        pages = FetchedPages(author_page_count(answer), fetch)
+        await Paginator.send(interaction, pages, first=author_page(answer))
 
     @author.autocomplete("name")
     async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
