@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import collections
 import contextlib
 import json
 import os
@@ -846,6 +847,8 @@ class MemoryReporter:
             trimmed = True
         line = {"rss_mb": before, "blocks": blocks, "trimmed": trimmed, "rss_after_trim_mb": _own_rss_mb()}
         line.update(_sqlite_memory())
+        kinds = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+        line["objects"] = dict(kinds.most_common(40))
         import tracemalloc
 
         if tracemalloc.is_tracing():  # PYTHONTRACEMALLOC=1: what Python objects hold, exactly

@@ -44,7 +44,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,10 @@ class MemoryRow:
     """SQLite's own heap at its peak from the bot's start to the first trim (startup reload)"""
     sqlite_serving_peak: float = float("nan")
     """SQLite's own heap at its peak during the commands"""
+    objects: dict[str, int] = field(default_factory=dict)
+    """objects the garbage collector tracks, by type, after the commands (then trim)"""
+    settled_objects: dict[str, int] = field(default_factory=dict)
+    """the same once the paged answers' views timed out"""
 
 
 GROWTH_TOLERANCE_MB = 5.0
@@ -156,11 +160,13 @@ async def serving_row(
         serving = bot.memory()
         serving_trim = await bot.trim_report(report)
         settled = float("nan")
+        settled_report: dict[str, Any] = {}
         if wait_pages:
             # Each paged answer (/author, /search) keeps its pages in a view until it times out.
             await asyncio.sleep(PAGE_TIMEOUT_SECONDS + 5)
             await bot.wait_idle()
-            settled = (await bot.trim_report(report))["rss_after_trim_mb"]
+            settled_report = await bot.trim_report(report)
+            settled = settled_report["rss_after_trim_mb"]
     finally:
         await bot.stop()
         await world.emu.stop()
@@ -183,6 +189,8 @@ async def serving_row(
         note=f"{answered}/{2 * commands} commands answered; log {bot.log_path}",
         sqlite_startup_peak=startup_trim.get("sqlite_peak_mb", float("nan")),
         sqlite_serving_peak=serving_trim.get("sqlite_peak_mb", float("nan")),
+        objects=serving_trim.get("objects", {}),
+        settled_objects=settled_report.get("objects", {}),
     )
     return row, index_note
 
@@ -348,6 +356,16 @@ async def run(args: argparse.Namespace) -> int:
         settled = large.settled_trimmed - small.settled_trimmed
         out(f"In use once the paged answers' views timed out grows by {settled:.0f} MB")
     out(f"Startup peak grows by {startup_growth:.0f} MB (the startup reload and the feed's first check)")
+    for label, before, after in (
+        ("after the commands", small.objects, large.objects),
+        ("once the views timed out", small.settled_objects, large.settled_objects),
+    ):
+        if before and after:
+            grown = sorted(((after.get(k, 0) - before.get(k, 0), k) for k in after), reverse=True)[:8]
+            out(
+                f"Objects the collector tracks, {label}, {large.label} minus {small.label}: "
+                + ", ".join(f"{kind} {diff:+,}" for diff, kind in grown if diff)
+            )
     if not math.isnan(large.sqlite_serving_peak):
         out()
         out("SQLite's own heap (sqlite3_memory_highwater in the bot: page caches, statements, temp tables)")
