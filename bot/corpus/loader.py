@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -437,17 +437,12 @@ class CorpusScanner:
     `bot.corpus.reload`, which keeps both in SQLite). `next_batch` is pure, synchronous work
     (stat, read, hash, parse): run it in a worker thread.
 
-    A file whose size and mtime match `known` is not read at all (its document is None); one whose
-    bytes hash the same is not parsed. Problems accumulate over the batches, all of them: reading
-    and parsing ones in `problems`, ids used by two files in `duplicates` (the later file is
-    reported, with the line of its `id:`).
+    Problems accumulate over the batches, all of them: reading and parsing ones in `problems`, ids
+    used by two files in `duplicates` (the later file is reported, with the line of its `id:`).
     """
 
-    def __init__(
-        self, corpus_dir: Path, known: Mapping[str, KnownFile], *, max_bytes: int, batch_files: int = BATCH_FILES
-    ) -> None:
+    def __init__(self, corpus_dir: Path, *, max_bytes: int, batch_files: int = BATCH_FILES) -> None:
         self.corpus_dir = corpus_dir
-        self.known = known
         self.max_bytes = max_bytes
         self.batch_files = batch_files
         self.problems: list[Problem] = []
@@ -478,7 +473,8 @@ class CorpusScanner:
             parsed = self._read(rel, size, mtime_ns)
             if parsed is None:
                 continue
-            doc_id = parsed.document.id if parsed.document else self.known[rel].doc_id
+            assert parsed.document is not None  # without an index every file is parsed
+            doc_id = parsed.document.id
             owner = self._owner.setdefault(doc_id, rel)
             if owner != rel:
                 self.duplicates.append(
@@ -488,22 +484,18 @@ class CorpusScanner:
         return files
 
     def _read(self, rel: str, size: int, mtime_ns: int) -> ParsedFile | None:
-        read = read_corpus_file(
-            self.corpus_dir, ListedFile(rel, size, mtime_ns), self.known.get(rel), max_bytes=self.max_bytes
-        )
+        read = read_corpus_file(self.corpus_dir, ListedFile(rel, size, mtime_ns), None, max_bytes=self.max_bytes)
         self.problems.extend(read.problems)
         self.reparsed += read.reparsed
         return read.file
 
 
-def scan_corpus(
-    corpus_dir: Path, known: Mapping[str, KnownFile], *, max_bytes: int
-) -> ScanResult:
+def scan_corpus(corpus_dir: Path, *, max_bytes: int) -> ScanResult:
     """Read the whole folder at once (see CorpusScanner, which this drives to the end).
 
     For small folders and tests; a reload streams batches instead, to keep memory flat.
     """
-    scanner = CorpusScanner(corpus_dir, known, max_bytes=max_bytes)
+    scanner = CorpusScanner(corpus_dir, max_bytes=max_bytes)
     files: list[ParsedFile] = []
     while (batch := scanner.next_batch()) is not None:
         files.extend(batch)

@@ -108,7 +108,7 @@ class CorpusService:
         """Every problem of the corpus folder, reading every file; the index is not touched.
 
         Batch by batch in a worker thread, keeping only the problems (memory stays flat)."""
-        scanner = CorpusScanner(self.settings.corpus_dir, {}, max_bytes=self.settings.max_file_bytes)
+        scanner = CorpusScanner(self.settings.corpus_dir, max_bytes=self.settings.max_file_bytes)
         while await asyncio.to_thread(scanner.next_batch) is not None:
             pass
         return scanner.all_problems

@@ -18,7 +18,7 @@ def test_generated_corpus_loads_cleanly(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     generate(corpus, count=COUNT, seed=3, words_mean=200, jobs=1)
 
-    scan = scan_corpus(corpus, {}, max_bytes=1_000_000)
+    scan = scan_corpus(corpus, max_bytes=1_000_000)
 
     assert scan.problems == ()
     documents = {f.document.id: f.document for f in scan.files if f.document}

@@ -19,7 +19,7 @@ def parse(text: str, name: str = "x.md") -> tuple[object, list[str]]:
 
 
 def test_bundled_corpus_is_valid_and_complete() -> None:
-    scan = scan_corpus(BUNDLED_CORPUS, {}, max_bytes=1_000_000)
+    scan = scan_corpus(BUNDLED_CORPUS, max_bytes=1_000_000)
     assert scan.problems == ()
     assert len(scan.files) == 11
     docs = {f.document.id: f.document for f in scan.files if f.document}
@@ -34,7 +34,7 @@ def test_bundled_corpus_is_valid_and_complete() -> None:
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the team's shared seeds are not beside this checkout")
 def test_bodies_are_verbatim_from_the_seeds() -> None:
     seeds = "".join(p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt"))
-    scan = scan_corpus(BUNDLED_CORPUS, {}, max_bytes=1_000_000)
+    scan = scan_corpus(BUNDLED_CORPUS, max_bytes=1_000_000)
     for file in scan.files:
         assert file.document is not None
         for paragraph in paragraphs(file.document.body):
@@ -42,7 +42,7 @@ def test_bodies_are_verbatim_from_the_seeds() -> None:
 
 
 def test_unknown_facts_are_left_out_not_guessed() -> None:
-    scan = scan_corpus(BUNDLED_CORPUS, {}, max_bytes=1_000_000)
+    scan = scan_corpus(BUNDLED_CORPUS, max_bytes=1_000_000)
     docs = {f.document.id: f.document for f in scan.files if f.document}
     untitled = docs["facebook-removed-a-surprising-post"]
     assert untitled.title is None and untitled.url is None and untitled.published is None
@@ -98,7 +98,7 @@ def test_encoding_size_and_nul_are_clear_errors() -> None:
 def test_duplicate_ids_across_files_name_both(tmp_path: Path) -> None:
     write_doc(tmp_path, "a.md", front=GOOD_FRONT)
     write_doc(tmp_path, "b.md", front=GOOD_FRONT)
-    scan = scan_corpus(tmp_path, {}, max_bytes=100_000)
+    scan = scan_corpus(tmp_path, max_bytes=100_000)
     assert [str(p) for p in scan.problems] == ["b.md:2: id 'a-post' is already used by a.md; ids must be unique"]
 
 
