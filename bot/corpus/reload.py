@@ -116,11 +116,7 @@ async def reload_corpus(store: CorpusStore, settings: ReloadSettings) -> ReloadR
                 batch = await pending
                 # list and start reading the next batch before writing this one: the worker
                 # thread parses while the writer's thread inserts
-                following = (
-                    await store.listed_files(writer, after=listed[-1][0].path, limit=settings.batch_files)
-                    if len(listed) == settings.batch_files
-                    else []
-                )
+                following = await store.listed_files(writer, after=listed[-1][0].path, limit=settings.batch_files)
                 pending = read(following) if following else None
                 listed = following
                 problems.extend(batch.problems)
