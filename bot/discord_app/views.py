@@ -169,14 +169,14 @@ async def answer_in_time(interaction: discord.Interaction, work: Awaitable[T], *
     task = asyncio.ensure_future(work)
     waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     remaining = min(budget, budget - waited)  # a clock behind Discord's: never more than budget
-    if remaining > 0:
-        done, _ = await asyncio.wait({task}, timeout=remaining)
-        if done:
-            return task.result()
     try:
+        if remaining > 0:
+            done, _ = await asyncio.wait({task}, timeout=remaining)
+            if done:
+                return task.result()
         await interaction.response.defer(thinking=True)
     except BaseException:
-        task.cancel()  # nobody will read it
+        task.cancel()  # the command was cancelled or cannot answer: nobody will read the result
         raise
     return await task
 
