@@ -469,9 +469,7 @@ def launch_bot(
     log_path = runs / f"{name}.log"
     env = {
         **os.environ,
-        "DISCORD_TOKEN": world.emu.bot_token,
-        "DISCORD_API_BASE": world.emu.api_base,
-        "DISCORD_GATEWAY_URL": world.emu.gateway_url,
+        **world.emu.bot_environment(),
         "CORPUS_BOT_DATA_DIR": str(runs / f"{name}-data"),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),

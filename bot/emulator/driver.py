@@ -139,6 +139,15 @@ class DiscordEmulator:
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
+    def bot_environment(self) -> dict[str, str]:
+        """What points a `corpus-bot run` process here (the counterpart of `patch_discord_py`
+        for a bot in another process): its token, REST base and gateway, as environment."""
+        return {
+            "DISCORD_TOKEN": self.bot_token,
+            "DISCORD_API_BASE": self.api_base,
+            "DISCORD_GATEWAY_URL": self.gateway_url,
+        }
+
     @contextlib.contextmanager
     def patch_discord_py(self) -> Iterator[None]:
         """Point discord.py's REST base and default gateway here; restore them on exit.

@@ -39,9 +39,7 @@ async def test_run_serves_commands_and_stops_cleanly_on_sigterm(
     emulator.add_member(guild.id, user.id)
     env = {
         **os.environ,
-        "DISCORD_TOKEN": emulator.bot_token,
-        "DISCORD_API_BASE": emulator.api_base,
-        "DISCORD_GATEWAY_URL": emulator.gateway_url,
+        **emulator.bot_environment(),
         "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
     }
     process = await asyncio.create_subprocess_exec(

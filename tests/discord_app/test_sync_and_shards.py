@@ -54,9 +54,7 @@ async def test_corpus_bot_sync_command(emulator: DiscordEmulator, tmp_path: Path
     guild = emulator.add_guild("Explicit")
     env = {
         **os.environ,
-        "DISCORD_TOKEN": emulator.bot_token,
-        "DISCORD_API_BASE": emulator.api_base,
-        "DISCORD_GATEWAY_URL": emulator.gateway_url,
+        **emulator.bot_environment(),
         "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
     }
     process = await asyncio.create_subprocess_exec(

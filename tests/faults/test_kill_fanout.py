@@ -258,9 +258,7 @@ feed:
 async def spawn_bot(fan: FanOut, config: Path) -> Sender:
     env = {
         **os.environ,
-        "DISCORD_TOKEN": fan.emu.bot_token,
-        "DISCORD_API_BASE": fan.emu.api_base,
-        "DISCORD_GATEWAY_URL": fan.emu.gateway_url,
+        **fan.emu.bot_environment(),
         "CORPUS_BOT_DATA_DIR": str(fan.settings.db_path.parent),
     }
     proc = await asyncio.create_subprocess_exec(

@@ -127,9 +127,7 @@ def bot_processes(emu: DiscordEmulator, tmp_path: Path, corpus: Path) -> Iterato
             data_dir = tmp_path / f"shard{shard}-data"
             env = {
                 **os.environ,
-                "DISCORD_TOKEN": emu.bot_token,
-                "DISCORD_API_BASE": emu.api_base,
-                "DISCORD_GATEWAY_URL": emu.gateway_url,
+                **emu.bot_environment(),
                 "CORPUS_BOT_DATA_DIR": str(data_dir),
                 "PYTHONUNBUFFERED": "1",
             }
