@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -80,6 +80,20 @@ def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Memb
     return [label for attribute, label in needed if not getattr(perms, attribute)]
 
 
+@contextlib.contextmanager
+def _as_delivery_errors() -> Iterator[None]:
+    """Turn what discord.py raises for a post or an edit into the `DeliveryError` the feed's
+    sender decides on (pause, retry later, back off)."""
+    try:
+        yield
+    except discord.HTTPException as exc:
+        raise DeliveryError(exc.status, exc.text or str(exc), code=exc.code or None) from exc
+    except discord.RateLimited as exc:
+        raise DeliveryError(429, str(exc), retry_after=exc.retry_after) from exc
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise DeliveryError(None, f"network error: {exc!r}") from exc
+
+
 class DiscordDeliverer:
     """`bot.feeds.delivery.Deliverer` over discord.py: REST only, no cache needed to post."""
 
@@ -105,30 +119,18 @@ class DiscordDeliverer:
     async def post(self, subscription: Subscription, message: Outgoing, nonce: str) -> int:
         self._precheck(subscription)
         content, embed, allowed = outgoing_parts(message)
-        try:
+        with _as_delivery_errors():
             # discord.py ≥ 2.5 sends `enforce_nonce: true` with every explicit nonce.
             sent = await self._channel(subscription).send(
                 content=content, embed=embed, nonce=nonce, allowed_mentions=allowed
             )
-        except discord.HTTPException as exc:
-            raise DeliveryError(exc.status, exc.text or str(exc), code=exc.code or None) from exc
-        except discord.RateLimited as exc:
-            raise DeliveryError(429, str(exc), retry_after=exc.retry_after) from exc
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise DeliveryError(None, f"network error: {exc!r}") from exc
         return sent.id
 
     async def edit(self, subscription: Subscription, message_id: int, message: Outgoing) -> None:
         content, embed, allowed = outgoing_parts(message)
         target = self._channel(subscription).get_partial_message(message_id)
-        try:
+        with _as_delivery_errors():
             await target.edit(content=content, embed=embed, allowed_mentions=allowed)
-        except discord.HTTPException as exc:
-            raise DeliveryError(exc.status, exc.text or str(exc), code=exc.code or None) from exc
-        except discord.RateLimited as exc:
-            raise DeliveryError(429, str(exc), retry_after=exc.retry_after) from exc
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise DeliveryError(None, f"network error: {exc!r}") from exc
 
 
 class Feed(commands.Cog):
