@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import collections
 import contextlib
 import json
 import os
@@ -845,7 +844,7 @@ class MemoryReporter:
             trimmed = True
         line = {"rss_mb": before, "blocks": blocks, "trimmed": trimmed, "rss_after_trim_mb": _own_rss_mb()}
         line.update(_sqlite_memory())
-        kinds = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+        kinds = Counter(type(o).__qualname__ for o in gc.get_objects())
         line["objects"] = dict(kinds.most_common(40))
         import tracemalloc
 

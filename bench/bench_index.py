@@ -65,6 +65,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as `python bench/bench_index.py`
     sys.path.insert(0, str(REPO))
 
+from bench._harness import Report, percentile  # noqa: E402
 from bench.generate_corpus import (  # noqa: E402
     LONG_DOCUMENTS,
     author_weights,
@@ -120,14 +121,6 @@ class MemoryLog:
     def mark(self, phase: str) -> None:
         gc.collect()
         self.rows.append((phase, rss_now_mb(), rss_high_water_mb(), ru_maxrss_mb()))
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list (q in 0..100)."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
 
 
 @dataclass
@@ -559,15 +552,6 @@ def edit_one_file(files: Sequence[Path]) -> tuple[Path, bytes, os.stat_result]:
     return path, original, stat
 
 
-@dataclass
-class Report:
-    lines: list[str] = field(default_factory=list)
-
-    def __call__(self, line: str = "") -> None:
-        self.lines.append(line)
-        print(line, flush=True)
-
-
 def build_row(label: str, seconds: float, documents: int | None = None) -> str:
     rate = f"{documents / seconds:9,.0f}" if documents else " " * 9
     return f"  {label:<54}{seconds:9.2f}{rate}"
@@ -713,9 +697,7 @@ async def run(args: argparse.Namespace) -> None:
         )
         out(summary)
         if args.keep:
-            (workspace.root / "last-report.txt").write_text(
-                "\n".join(out.lines) + "\n", encoding="utf-8"
-            )
+            out.save(workspace.root / "last-report.txt")
     finally:
         if workspace.temporary:
             shutil.rmtree(workspace.root, ignore_errors=True)
