@@ -141,10 +141,6 @@ class CorpusService:
         doc = await self._resolve(query)
         return Post(ref=doc.ref, body=doc.body, word_count=doc.word_count, annotations=doc.annotations)
 
-    async def document_ref(self, doc_id: str) -> DocumentRef | None:
-        doc = await self.store.document(doc_id)
-        return doc.ref if doc else None
-
     async def _resolve(self, query: str) -> StoredDocument:
         ref = await self.resolve_ref(query)
         doc = await self.store.document(ref.id)

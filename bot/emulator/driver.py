@@ -510,35 +510,6 @@ class DiscordEmulator:
         data = {"custom_id": custom_id, "component_type": invocations.BUTTON}
         return await self._component_interaction(stored, data, custom_id, user, timeout)
 
-    async def select_option(
-        self,
-        message_id: int,
-        custom_id: str,
-        values: list[str],
-        *,
-        user: int,
-        timeout: float = 10.0,
-    ) -> EmulatedInteraction:
-        """Pick values in a string select menu of a message."""
-        stored = self.state.find_message(message_id)
-        component = invocations.find_component(stored.payload.get("components") or [], custom_id)
-        if component is None or component.get("type") != invocations.STRING_SELECT:
-            raise errors.EmulatorError(
-                f"message {message_id} has no select menu with custom_id {custom_id!r}"
-            )
-        offered = {o["value"] for o in component.get("options") or []}
-        unknown = [v for v in values if v not in offered]
-        if unknown:
-            raise errors.EmulatorError(
-                f"select {custom_id!r} offers {sorted(offered)}, not {unknown}"
-            )
-        data = {
-            "custom_id": custom_id,
-            "component_type": invocations.STRING_SELECT,
-            "values": list(values),
-        }
-        return await self._component_interaction(stored, data, custom_id, user, timeout)
-
     async def submit_modal(
         self, opened_by: EmulatedInteraction, values: Mapping[str, str], *, timeout: float = 10.0
     ) -> EmulatedInteraction:
@@ -573,9 +544,6 @@ class DiscordEmulator:
             method, path, status=status, retry_after=retry_after, times=times, is_global=is_global,
             code=code, message=message,
         )
-
-    def clear_faults(self) -> None:
-        self.core.faults.clear()
 
     def enable_rate_limits(
         self,

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.emulator.ids import snowflake_time_ms
 from bot.emulator.permissions import Overwrite
 
 TEXT_CHANNEL = 0
@@ -20,10 +19,6 @@ DM_CHANNEL = 1
 def iso_timestamp(when: datetime | None = None) -> str:
     """Discord's timestamp format: ISO 8601 with microseconds and +00:00."""
     return (when or datetime.now(UTC)).isoformat(timespec="microseconds")
-
-
-def snowflake_timestamp(snowflake: int) -> str:
-    return iso_timestamp(datetime.fromtimestamp(snowflake_time_ms(snowflake) / 1000, UTC))
 
 
 @dataclass
