@@ -150,7 +150,7 @@ def _summarize(
         cost = len(candidate.sentence.text) + 1
         if used + cost > max_chars:
             continue
-        if any(_repeats(candidate.stems, p.stems, weights.max_overlap) for p in picked):
+        if any(_repeats(candidate, p, weights.max_overlap) for p in picked):
             continue
         picked.append(candidate)
         used += cost
@@ -260,8 +260,11 @@ def _scores(
     return scores
 
 
-def _repeats(stems: frozenset[str], other: frozenset[str], threshold: float) -> bool:
-    """True when the two sentences share at least two content stems and at least `threshold` of
-    the smaller one's: one name in common ("Locke") is not repetition, a restated fact is."""
-    shared = len(stems & other)
-    return shared >= 2 and shared / min(len(stems), len(other)) >= threshold
+def _repeats(candidate: _Candidate, other: _Candidate, threshold: float) -> bool:
+    """True when the two sentences are the same words, or share at least two content stems and
+    at least `threshold` of the smaller one's: one name in common ("Locke") is not repetition, a
+    restated fact is. (A short sentence said twice, "Why?", has no content stems to compare.)"""
+    if candidate.sentence.text == other.sentence.text:
+        return True
+    shared = len(candidate.stems & other.stems)
+    return shared >= 2 and shared / min(len(candidate.stems), len(other.stems)) >= threshold
