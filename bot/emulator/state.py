@@ -60,7 +60,7 @@ class EmulatorState:
         bot_permissions: int = permissions.DEFAULT_BOT_PERMISSIONS,
         locale: str = "en-US",
     ) -> Guild:
-        guild_id = self.ids.next()
+        guild_id = self.ids.next(new_millisecond=True)
         owner = self.user(owner_id) if owner_id is not None else self.add_user(f"{name} owner")
         bot_role_id = self.ids.next()
         guild = Guild(

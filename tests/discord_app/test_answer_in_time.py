@@ -4,10 +4,12 @@ whatever queue the answer waited in; quick answers cost no extra request."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from bot.discord_app import views
+from bot.emulator.ids import snowflake_time_ms
 from bot.emulator.interactions import DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 from tests.discord_app.conftest import World
 
@@ -59,4 +61,16 @@ async def test_late_commands_of_every_kind_are_answered_after_a_defer(
     assert handle.deferred
     shown = " ".join([reply.get("content") or "", *(str(e) for e in reply.get("embeds", []))])
     assert expected.lower() in shown.lower()
+    assert world.emu.problems == []
+
+
+async def test_a_command_made_seconds_after_start_is_not_taken_for_an_old_one(world: World) -> None:
+    """The emulator's ids follow the wall clock: once its ids lagged it, so every command came
+    seconds old and was deferred (and the benchmark measured a bot that deferred them all)."""
+    await asyncio.sleep(2.0)  # longer than ANSWER_BY_SECONDS: a lagging clock would defer
+    handle = await world.command("post", {"post": MELTDOWN})
+    await handle.wait_reply(timeout=10)
+    age = time.time() - snowflake_time_ms(handle.id) / 1000
+    assert -0.05 <= age < 1.0
+    assert not handle.deferred and [r.kind for r in handle.responses] == ["callback"]
     assert world.emu.problems == []
