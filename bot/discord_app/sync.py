@@ -4,6 +4,11 @@ Syncing is rate limited by Discord and never needed when the commands did not ch
 stores a fingerprint of the command tree per scope (global or one guild) in its index and syncs
 on start only when the fingerprint changed. It never syncs in `on_ready` (which fires again on
 every reconnect). `corpus-bot sync` forces a sync.
+
+A fingerprint says what one application on one Discord was given, so its key names both: the
+application id and the API base. The same index used with another application (a new bot token)
+or another endpoint (the sandbox's emulator, which is new, with no commands, at every launch)
+finds no fingerprint and syncs: a fingerprint the remote side does not hold is never trusted.
 """
 
 from __future__ import annotations
@@ -26,13 +31,17 @@ def tree_fingerprint(tree: app_commands.CommandTree, guild: discord.abc.Snowflak
     return hashlib.sha256(encoded).hexdigest()
 
 
-def _scope(guild_id: int | None) -> tuple[discord.Object | None, str]:
-    return (discord.Object(guild_id), f"commands_hash:guild:{guild_id}") if guild_id else (None, "commands_hash:global")
+def _scope(tree: app_commands.CommandTree, guild_id: int | None) -> tuple[discord.Object | None, str]:
+    """The guild to sync to (None: global) and the key of its fingerprint in the index."""
+    remote = f"{discord.http.Route.BASE}|{tree.client.application_id}"
+    if guild_id:
+        return discord.Object(guild_id), f"commands_hash:{remote}:guild:{guild_id}"
+    return None, f"commands_hash:{remote}:global"
 
 
 async def sync_commands(tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None) -> int:
     """Sync now (to one guild, instantly, or globally); remember what was synced."""
-    guild, key = _scope(guild_id)
+    guild, key = _scope(tree, guild_id)
     if guild is not None:
         tree.copy_global_to(guild=guild)
     synced = await tree.sync(guild=guild)
@@ -42,7 +51,7 @@ async def sync_commands(tree: app_commands.CommandTree, store: CorpusStore, guil
 
 
 async def sync_if_changed(tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None) -> bool:
-    guild, key = _scope(guild_id)
+    guild, key = _scope(tree, guild_id)
     if guild is not None:
         tree.copy_global_to(guild=guild)
     if await store.meta(key) == tree_fingerprint(tree, guild):

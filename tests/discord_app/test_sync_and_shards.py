@@ -40,6 +40,28 @@ async def test_start_syncs_only_when_the_command_tree_changed(
     assert emulator.problems == []
 
 
+async def test_a_fingerprint_is_never_trusted_for_another_discord(
+    emulator: DiscordEmulator, service: CorpusService, tmp_path: Path, corpus_dir: Path
+) -> None:
+    """The sandbox's second launch: the same index, a new emulator that holds no commands. The
+    fingerprint the first emulator's sync left must not stop the new one from being synced."""
+    emulator.add_guild("G")
+    async with running_bot(emulator, make_config(tmp_path, corpus_dir, emulator.bot_token), service):
+        pass
+    assert _puts(emulator) == 1
+    second = DiscordEmulator()
+    await second.start()
+    try:
+        second.add_guild("G")
+        async with running_bot(second, make_config(tmp_path, corpus_dir, second.bot_token), service):
+            pass
+        assert _puts(second) == 1, "a new Discord (another application, another API base) is synced"
+        assert "post" in {c["name"] for c in second.synced_commands()}
+        assert second.problems == []
+    finally:
+        await second.stop()
+
+
 async def test_development_guild_gets_the_commands(
     emulator: DiscordEmulator, service: CorpusService, tmp_path: Path, corpus_dir: Path
 ) -> None:
