@@ -58,6 +58,10 @@ AUTHOR_PAGE = 100
 MAX_AUTHOR_PAGE = 1000
 FUZZY_COMPARED = 10
 """Titles proposed by the index that are compared letter by letter."""
+MAX_SUGGESTIONS = 5
+"""Candidates a "no post matches" answer offers."""
+RELATED_SIMILARITY = 0.6
+"""Letter-level likeness of a whole title that makes it a candidate by itself (a typo or two)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,7 @@ class CorpusService:
             lambda: self.store.titles_with_key(key),
             lambda: self.store.titles_with_prefix(key, key.replace(" ", "-")),
             lambda: self.store.titles_matching(fts.all_of(fts.query_terms(text), prefix=True)),
+            lambda: self.store.ids_with_words(key.split()),
         )
         for lookup in lookups:
             refs = await lookup()
@@ -202,12 +207,26 @@ class CorpusService:
             best = await self.store.refs_by_ids([scored[0][1]])
             if best:
                 return best[0]
-        close = [doc_id for score, doc_id in scored[:5] if score >= 0.3]
+        close = [doc_id for score, doc_id in scored if _related(key, pool[doc_id], score)][:MAX_SUGGESTIONS]
+        suggested = await self.store.refs_by_ids(close)
+        if len(suggested) < MAX_SUGGESTIONS:
+            suggested += await self._mentioned_in(text, exclude={ref.id for ref in suggested})
         raise AnswerError(
             "not_found",
             f"No post matches '{shown}'.",
-            [_candidate(r) for r in await self.store.refs_by_ids(close)],
+            [_candidate(r) for r in suggested[:MAX_SUGGESTIONS]],
         )
+
+    async def _mentioned_in(self, text: str, *, exclude: set[str]) -> list[DocumentRef]:
+        """Posts whose text holds every word typed: "did you mean" for a word of the text that no
+        title has. Nothing for words the corpus does not hold, so nonsense gets no candidates."""
+        terms = fts.query_terms(text)
+        if not terms:
+            return []
+        page = await self.store.search_page(terms, limit=MAX_SUGGESTIONS, offset=0)
+        if page.hits and len(terms) > 1 and not page.ranked:
+            return []  # only words too common to mean anything
+        return [ref for ref, _snippet, _score in page.hits if ref.id not in exclude]
 
     async def post_choices(self, text: str, *, limit: int = MAX_CHOICES) -> list[Candidate]:
         """Autocomplete: posts whose id or title starts with, or contains words starting with, the text."""
@@ -384,6 +403,22 @@ class CorpusService:
             last_reload=datetime.fromisoformat(last) if last else None,
             schema_version=await self.store.schema_version(),
         )
+
+
+def _related(key: str, title_key: str, similarity: float) -> bool:
+    """Whether a title is worth offering for what was typed: close as a whole, or sharing a word
+    (or a word with a typo) of four letters or more. Letter-level likeness alone is not enough:
+    "h5n1" is 36% alike "how new…" and has nothing to do with it."""
+    if similarity >= RELATED_SIMILARITY:
+        return True
+    typed = [word for word in key.split() if len(word) >= 4]
+    words = title_key.split()
+    return any(
+        word == other or difflib.SequenceMatcher(None, word, other).ratio() >= 0.8
+        for word in typed
+        for other in words
+        if abs(len(word) - len(other)) <= 2
+    )
 
 
 def _similarity(a: str, b: str) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ REF_COLUMNS = (
     "d.kind, d.excerpt, d.subtitle"
 )
 AUTHOR_SEPARATOR = "; "
+ID_PART = re.compile(r"[a-z0-9]+")
+"""What one hyphen-separated part of a document id is made of (see the loader's id check)."""
 BULK_WRITE_CACHE_KIB = 64 * 1024
 """The writer's page cache during a reload (see CorpusStore.bulk_write_cache)."""
 RELOAD_TEMP_CACHE_KIB = 16 * 1024
@@ -433,6 +436,16 @@ class CorpusStore:
         """The citation of one document, without reading its body."""
         refs = await self.fetch_refs("d.id = ?", (doc_id,), limit=1)
         return refs[0] if refs else None
+
+    async def ids_with_words(self, words: Sequence[str], *, limit: int = 26) -> list[DocumentRef]:
+        """Documents whose id holds every word as a whole hyphen-separated part ("h5n1" is a part
+        of "lessons-from-the-h5n1-controversy"). Words that cannot be part of an id find nothing.
+        A scan of the ids: only a lookup that found nothing else pays for it."""
+        parts = [word for word in words if ID_PART.fullmatch(word)]
+        if not parts or len(parts) != len(words):
+            return []
+        where = " AND ".join(["('-' || d.id || '-') LIKE ?"] * len(parts))
+        return await self.fetch_refs(where, [f"%-{part}-%" for part in parts], limit=limit)
 
     async def titles_with_key(self, key: str, *, limit: int = 26) -> list[DocumentRef]:
         return await self.fetch_refs("d.title_key = ?", (key,), limit=limit)

@@ -65,3 +65,26 @@ async def test_autocomplete_by_word_prefix(service: CorpusService) -> None:
     assert {c.value for c in await service.post_choices("sneez")} == {"lessons-from-the-h5n1-controversy"}
     assert [c.value for c in await service.post_choices("access-now")] == [LETTER]
     assert len(await service.post_choices("a", limit=3)) == 3
+
+
+async def test_a_word_of_the_id_finds_its_post(service: CorpusService) -> None:
+    """"h5n1" is in the post's id, not in its title: once it offered two unrelated titles."""
+    assert (await service.post("h5n1")).ref.id == "lessons-from-the-h5n1-controversy"
+    assert (await service.post("H5N1 controversy")).ref.id == "lessons-from-the-h5n1-controversy"
+
+
+async def test_nonsense_gets_no_candidates(service: CorpusService) -> None:
+    for nonsense in ("qwzx blorf", "zzzzzz", "xq"):
+        with pytest.raises(AnswerError) as caught:
+            await service.post(nonsense)
+        assert caught.value.kind == "not_found" and caught.value.candidates == [], nonsense
+
+
+async def test_candidates_are_related_by_title_words_or_the_text(service: CorpusService) -> None:
+    with pytest.raises(AnswerError) as caught:
+        await service.post("sneezing ferets and their debates galore")  # a typo, a title's words
+    assert [c.value for c in caught.value.candidates][:1] == ["lessons-from-the-h5n1-controversy"]
+    with pytest.raises(AnswerError) as caught:
+        await service.post("facial recognition")  # in no title; in the letter's text
+    offered = [c.value for c in caught.value.candidates]
+    assert LETTER in offered and len(offered) <= 5
