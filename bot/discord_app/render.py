@@ -229,7 +229,9 @@ def highlight(snippet: str) -> str:
     return safe(snippet).replace(HIGHLIGHT_OPEN, "**").replace(HIGHLIGHT_CLOSE, "**")
 
 
-def about_embed(stats: CorpusStats) -> discord.Embed:
+def about_embed(stats: CorpusStats, commands: Sequence[tuple[str, str]] = ()) -> discord.Embed:
+    """`commands`: (qualified name, description) of every slash command the bot has, so the
+    guide lists what really exists (it once left out every feed command)."""
     reloaded = f"<t:{int(stats.last_reload.timestamp())}:R>" if stats.last_reload else "never"
     embed = discord.Embed(
         title="corpus-bot",
@@ -243,14 +245,9 @@ def about_embed(stats: CorpusStats) -> discord.Embed:
     embed.add_field(name="Corpus", value=f"{stats.documents} documents · {stats.authors} authors")
     embed.add_field(name="Last reload", value=reloaded)
     embed.add_field(name="Version", value=__version__)
-    embed.add_field(
-        name="Commands",
-        value=(
-            "`/post` show a post · `/summarize` summarize one · `/author` an author's posts · `/authors` everyone\n"
-            "`/reasons` why Access Now resigned · `/search` full text · `/reload` (admins) re-read the corpus"
-        ),
-        inline=False,
-    )
+    if commands:
+        guide = "\n".join(f"`/{name}` {description}" for name, description in commands)
+        embed.add_field(name="Commands", value=guide, inline=False)
     return fit_embed(embed)
 
 

@@ -421,3 +421,9 @@ async def test_a_400_pauses_with_discords_message_and_admins_hear_it_once_in_the
     notices = fw.emu.channel_messages(mod_log.id, include_ephemeral=False)
     assert len(notices) == 1, "reported once"
     assert fw.announcements(fw.news_id) == []
+
+
+async def test_about_lists_every_command_the_bot_has_feed_commands_included(fw: FeedWorld) -> None:
+    about = text_of(await fw.reply("about"))
+    for name in ("subscribe", "unsubscribe", "subscriptions", "feed status", "feed preview", "feed retry", "reload", "search"):
+        assert f"/{name}`" in about, name

@@ -17,7 +17,17 @@ if TYPE_CHECKING:
 class About(CorpusCog):
     @app_commands.command(name="about", description="What this bot is and how to use it.")
     async def about(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(embed=about_embed(await self.service.stats()), ephemeral=True)
+        guide = command_guide(self.bot.tree)
+        await interaction.response.send_message(embed=about_embed(await self.service.stats(), guide), ephemeral=True)
+
+
+def command_guide(tree: app_commands.CommandTree) -> list[tuple[str, str]]:
+    """Every slash command the bot has (subcommands by their full name), from its own tree."""
+    return [
+        (command.qualified_name, command.description)
+        for command in tree.walk_commands()
+        if isinstance(command, app_commands.Command)
+    ]
 
 
 async def setup(bot: CorpusBot) -> None:
