@@ -39,6 +39,11 @@ def freeze_startup_heap() -> None:
 
 class CorpusBot(commands.Bot):
     def __init__(self, config: Config, service: CorpusService, **options: Any) -> None:
+        # The bot has no voice: discord.py's "PyNaCl is not installed, voice will NOT be
+        # supported" warning (and its DAVE twin) at every start would only send people
+        # installing what the bot never uses.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # channels and permissions; no privileged intents needed
         options.setdefault("chunk_guilds_at_startup", False)

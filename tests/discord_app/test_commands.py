@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
+import discord
+import pytest
+
+from bot.config import Config
+from bot.discord_app.client import create_bot
 from tests.discord_app.conftest import World
 
 MELTDOWN = "lessons-from-meltdown-and-spectre"
@@ -139,6 +146,8 @@ async def test_search_handles_any_input(world: World) -> None:
 async def test_about(world: World) -> None:
     reply = await world.reply("about")
     assert "11 documents" in text_of(reply) and ephemeral(reply)
+    for command in world.emu.synced_commands():
+        assert f"`/{command['name']}" in text_of(reply), command["name"]
 
 
 async def test_commands_work_in_dms(world: World) -> None:
@@ -151,3 +160,11 @@ async def test_start_up_freezes_its_heap_out_of_the_collectors_sight(world: Worl
 
     # set in setup_hook, before the gateway connected: full collections skip start-up's objects
     assert gc.get_freeze_count() > 0
+
+
+def test_start_up_does_not_warn_about_voice(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    """The bot has no voice; discord.py's PyNaCl warning at every start was noise."""
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = True  # no PyNaCl, no davey
+    with caplog.at_level(logging.WARNING):
+        create_bot(Config(corpus_dir=tmp_path, data_dir=tmp_path), service=None)  # type: ignore[arg-type]
+    assert not [r for r in caplog.records if "voice will NOT be supported" in r.getMessage()]
