@@ -54,8 +54,6 @@ BUNDLED_CORPUS = REPO / "corpus"
 DEFAULT_WORK = Path("/tmp/corpus-bot-bench")
 DISCORD_DEADLINE_S = 3.0
 """Discord's deadline for acknowledging an interaction."""
-COMMANDS_HASH_KEY = "commands_hash:global"
-"""Where bot.discord_app.sync remembers what it last synced (see `prepare_index`)."""
 MANAGE_GUILD = 1 << 5
 
 
@@ -227,9 +225,8 @@ def database_mb(path: Path) -> float:
 async def prepare_index(corpus: Path, db_path: Path) -> str:
     """Build the index of `corpus` through the service (or bring a kept one up to date).
 
-    Also forgets which commands were last synced: the index remembers a fingerprint of the
-    command tree and the bot skips syncing when it matches, but every run starts a new, empty
-    emulator, which must see the commands synced.
+    Every run starts a new, empty emulator, which must see the commands synced: it does, since
+    the index keys its sync fingerprints by application and API base (bot/discord_app/sync.py).
     """
     from bot.corpus.service import CorpusService, ServiceSettings
 
@@ -239,7 +236,6 @@ async def prepare_index(corpus: Path, db_path: Path) -> str:
         started = time.perf_counter()
         report = await service.reload()
         seconds = time.perf_counter() - started
-        await service.store.set_meta(COMMANDS_HASH_KEY, "")
         documents = (await service.stats()).documents
     finally:
         await service.close()
