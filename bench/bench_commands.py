@@ -121,6 +121,10 @@ def run_table(out: Report, title: str, run: RunResult) -> float:
     out(f"  answers: {outcome_counts(commands)}")
     late = [c for c in commands if c.ack_ms is None or c.ack_ms > DISCORD_DEADLINE_S * 1000]
     out(f"  acknowledged after Discord's 3 s deadline (or never): {len(late)}")
+    # A deferred command costs a second request; with the emulator's clock once behind, every
+    # command was deferred and the figures described that bot, so say how many were.
+    deferred = [c for c in commands if c.handle.deferred]
+    out(f"  deferred first ('thinking…', then a followup): {len(deferred)} of {n}")
     out()
     return percentile(replied, 99)
 
