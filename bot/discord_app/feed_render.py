@@ -15,7 +15,7 @@ import discord
 from discord.utils import format_dt
 
 from bot.config import FeedConfig
-from bot.discord_app.limits import clip, fit_embed, safe
+from bot.discord_app.limits import clip, fit_content, fit_embed, masked_link, safe
 from bot.feeds.announce import Announcement
 from bot.feeds.delivery import BatchMessage, EntryMessage, Outgoing
 from bot.feeds.digest import next_digest_moment
@@ -34,11 +34,6 @@ SUBSCRIPTIONS_PER_PAGE = 6
 
 def source_label(source: str) -> str:
     return "the corpus folder" if source == CORPUS_SOURCE else f"the {source} feed"
-
-
-def _link(title: str, url: str | None, limit: int = 200) -> str:
-    shown = clip(safe(title), limit)
-    return f"[{shown}](<{url}>)" if url else shown
 
 
 def _date(moment: datetime | None) -> str:
@@ -71,7 +66,7 @@ def announcement_embed(announcement: Announcement) -> discord.Embed:
 def batch_embed(message: BatchMessage) -> discord.Embed:
     """A "+N more" message or a daily digest: one line per entry, oldest first."""
     lines = [
-        f"• {_link(a.title, a.url, 150)} — {_date(a.published)}" + (f" · {clip(safe(', '.join(a.authors)), 80)}" if a.authors else "")
+        f"• {masked_link(a.title, a.url, 150)} — {_date(a.published)}" + (f" · {clip(safe(', '.join(a.authors)), 80)}" if a.authors else "")
         for a in message.announcements
     ]
     hidden = message.total - len(message.announcements)
@@ -228,9 +223,8 @@ def status_embed(
 def pause_report_text(sub: Subscription) -> str:
     reason = PAUSE_REASON_TEXT.get(sub.paused_reason or "", sub.paused_reason or "")
     detail = f" ({clip(safe(sub.paused_detail), 500)})" if sub.paused_detail else ""
-    return clip(
+    return fit_content(
         f"The feed subscription of <#{sub.channel_id}> is paused: **{reason}**{detail}. "
         "Its settings are kept and new entries wait for it. Fix the cause, then run "
-        f"`/feed retry channel:` for that channel.",
-        2000,
+        f"`/feed retry channel:` for that channel."
     )

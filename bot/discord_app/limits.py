@@ -1,8 +1,15 @@
-"""Discord's limits, and the text helpers that keep every message inside them.
+"""Discord's limits, and the text helpers that keep every message inside them and inert.
 
 Discord rejects a whole message if one embed field is a character too long, so every piece of
 corpus text passes through `clip` (cut at a word boundary, marked with "…") and every embed
-through `fit_embed` (the 6,000-character total) before it is sent.
+through `fit_embed` (the 6,000-character total) before it is sent; message text goes through
+`fit_content`. Those two are also where the last line of defence sits: whatever reaches them,
+control characters and bidi overrides are removed and every URL is checked (`web_url`), so an
+embed is never refused for a link over 2,048 characters or one that is not http(s).
+
+Untrusted text (corpus, feeds, user input) is shown through `safe` (no Markdown, no mentions, no
+`<#channel>`, `<t:…>` or other Discord tags), and a link written into text through `masked_link`
+or `bare_link`, the only places that write `[label](<url>)` or `<url>`.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import functools
 import re
 
 import discord
+
+from bot.text_safety import strip_controls, web_url
 
 CONTENT = 2000
 TITLE = 256
@@ -54,6 +63,10 @@ _MARKDOWN = re.compile(
     re.MULTILINE,
 )
 _MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
+_TAG = re.compile(r"<(?=[@#/:]|a:|t:|id:)")
+"""The opening of a Discord tag: `<@user>`, `<@&role>`, `<#channel>` (still a link with mentions
+off), `</command:id>`, `<:emoji:id>`, `<a:emoji:id>`, `<t:time>` (shown as a date the text never
+said), `<id:guide>`. A zero-width space after the `<` shows it as typed and parses as nothing."""
 
 
 def _markdown_escaped(match: re.Match[str]) -> str:
@@ -61,7 +74,8 @@ def _markdown_escaped(match: re.Match[str]) -> str:
 
 
 def _escape(text: str) -> str:
-    return _MENTION.sub("@\u200b\\1", _MARKDOWN.sub(_markdown_escaped, text))
+    text = _MARKDOWN.sub(_markdown_escaped, strip_controls(text))
+    return _TAG.sub("<\u200b", _MENTION.sub("@\u200b\\1", text))
 
 
 _escape_short = functools.lru_cache(maxsize=1024)(_escape)
@@ -69,11 +83,14 @@ _escape_short = functools.lru_cache(maxsize=1024)(_escape)
 
 
 def safe(text: str) -> str:
-    """Corpus text or user input shown as literal text: no Markdown, no mentions.
+    """Corpus text or user input shown as literal text: no Markdown, no mentions, no tags.
 
     Mentions are also blocked client-wide (AllowedMentions.none()); escaping keeps them from even
-    rendering as a mention, and Markdown from reformatting a quote. Same output as
-    `discord.utils.escape_mentions(discord.utils.escape_markdown(text))`, cheaper (see above).
+    rendering as a mention, and Markdown from reformatting a quote. Control characters go first
+    (`strip_controls`): removed after escaping, one could have hidden a construct from the escape
+    (`[a]\\x00(url)`). Then the same output as
+    `discord.utils.escape_mentions(discord.utils.escape_markdown(text))`, cheaper (see above), with
+    Discord's `<…>` tags broken open.
     """
     return _escape_short(text) if len(text) <= SAFE_CACHE_MAX_CHARS else _escape(text)
 
@@ -104,23 +121,87 @@ def _outside_angle_link(text: str, cut: int) -> bool:
     return opening == -1 or " " in text[opening:cut] or ">" in text[opening:cut]
 
 
+_LABEL_SPECIAL = re.compile(r"[\[\]]|:(?=//)")
+
+
+def link_label(text: str, limit: int) -> str:
+    """`safe(text)`, clipped, fit to be the label of a masked link.
+
+    `safe` leaves a lone `[` or `]` alone (only a whole `[a](b)` is Markdown), but inside a label
+    a `]` ends it early: `Title ](https://evil.example) [five` would link to evil.example. Both
+    brackets are escaped, and a `://` is broken with a zero-width space so no URL in a label can
+    be shown or autolinked in place of the real one."""
+    return clip(_LABEL_SPECIAL.sub(_label_escaped, safe(text)), limit)
+
+
+def _label_escaped(match: re.Match[str]) -> str:
+    return ":\u200b" if match.group() == ":" else "\\" + match.group()
+
+
+LINK_URL_LIMIT = 512
+"""The longest URL written into message or embed text: lists put up to 25 links in one
+4,096-character description, and a clip through a link would leave half of it as text. Longer
+ones (tracking junk, data smuggled in a query) leave the entry unlinked; an embed's own url may
+still take 2,048."""
+
+
+def masked_link(label: str, url: str | None, limit: int = 200) -> str:
+    """`[label](<url>)` for untrusted `label` and `url`, or only the label when the URL is not a
+    web URL of at most `LINK_URL_LIMIT` characters (see `web_url`). The one place the bot writes
+    a masked link: the angle brackets stop a link preview and keep a `)` in the URL from ending
+    the link."""
+    shown = link_label(label, limit)
+    url = web_url(url, LINK_URL_LIMIT)
+    return f"[{shown}](<{url}>)" if url else shown
+
+
+def bare_link(url: str | None) -> str | None:
+    """`<url>` to write a URL in message text (no preview, nothing around it can change it), or
+    None when `url` is not a web URL that fits."""
+    url = web_url(url, LINK_URL_LIMIT)
+    return f"<{url}>" if url else None
+
+
+def fit_content(text: str, limit: int = CONTENT) -> str:
+    """Message text as sent: no control characters or bidi overrides, within 2,000 characters."""
+    return clip(strip_controls(text), limit)
+
+
+def _plain(text: str, limit: int) -> str:
+    return clip(strip_controls(text), limit)
+
+
 def fit_embed(embed: discord.Embed) -> discord.Embed:
-    """Clip every part to its limit, then trim fields and description until the total fits."""
+    """Make an embed sendable whatever it was built from: every text part without control
+    characters and clipped to its limit, every URL a web URL within 2,048 characters (or gone),
+    then fields and description trimmed until the total fits."""
     if embed.title:
-        embed.title = clip(embed.title, TITLE)
+        embed.title = _plain(embed.title, TITLE)
     if embed.description:
-        embed.description = clip(embed.description, DESCRIPTION)
-    if embed.footer.text:
-        embed.set_footer(text=clip(embed.footer.text, FOOTER), icon_url=embed.footer.icon_url)
+        embed.description = _plain(embed.description, DESCRIPTION)
+    embed.url = web_url(embed.url)
+    if embed.footer.text or embed.footer.icon_url:
+        embed.set_footer(
+            text=_plain(embed.footer.text or "", FOOTER) or None,
+            icon_url=web_url(embed.footer.icon_url),
+        )
     if embed.author.name:
-        embed.set_author(name=clip(embed.author.name, AUTHOR_NAME), url=embed.author.url)
+        embed.set_author(
+            name=_plain(embed.author.name, AUTHOR_NAME),
+            url=web_url(embed.author.url),
+            icon_url=web_url(embed.author.icon_url),
+        )
+    if embed.thumbnail.url:
+        embed.set_thumbnail(url=web_url(embed.thumbnail.url))
+    if embed.image.url:
+        embed.set_image(url=web_url(embed.image.url))
     while len(embed.fields) > FIELDS:
         embed.remove_field(len(embed.fields) - 1)
     for index, field in enumerate(list(embed.fields)):
         embed.set_field_at(
             index,
-            name=clip(field.name or "\u200b", FIELD_NAME),
-            value=clip(field.value or "\u200b", FIELD_VALUE),
+            name=_plain(field.name or "\u200b", FIELD_NAME) or "\u200b",
+            value=_plain(field.value or "\u200b", FIELD_VALUE) or "\u200b",
             inline=field.inline,
         )
     while len(embed) > EMBED_TOTAL and embed.description and len(embed.description) > 200:

@@ -33,7 +33,8 @@ from bot.corpus.models import (
     shown_title,
 )
 from bot.discord_app import limits
-from bot.discord_app.limits import clip, fit_embed, safe, safe_clip
+from bot.discord_app.limits import LINK_URL_LIMIT, clip, fit_embed, masked_link, safe, safe_clip
+from bot.text_safety import web_url
 
 COLOUR = discord.Colour(0x3B6EA5)
 POST_BODY_CHARS = 3000
@@ -110,7 +111,10 @@ def title_of(ref: DocumentRef) -> str:
 
 def cite(embed: discord.Embed, ref: DocumentRef) -> discord.Embed:
     """Add the source's authors, date and footer to an embed."""
-    embed.add_field(name="Authors", value=names(ref.authors) if ref.authors else safe(ref.publisher or "no byline"))
+    embed.add_field(
+        name="Authors",
+        value=names(ref.authors) if ref.authors else safe(ref.publisher or "no byline"),
+    )
     embed.add_field(name="Published", value=timestamp(ref.published))
     source = ref.publisher or "the corpus"
     footer = f"Source: {source} · {ref.kind} · id {ref.id}"
@@ -121,7 +125,9 @@ def cite(embed: discord.Embed, ref: DocumentRef) -> discord.Embed:
 
 
 def document_embed(ref: DocumentRef, description: str = "") -> discord.Embed:
-    return discord.Embed(title=clip(safe(title_of(ref)), 256), url=ref.url, description=description, colour=COLOUR)
+    return discord.Embed(
+        title=clip(safe(title_of(ref)), 256), url=ref.url, description=description, colour=COLOUR
+    )
 
 
 def post_embed(post: Post) -> discord.Embed:
@@ -174,9 +180,7 @@ def reasons_pages(answer: Reasons) -> LazyPages:
 
 def author_line(ref: DocumentRef) -> str:
     """One post in an author's list: its linked title, date and id."""
-    shown = clip(safe(title_of(ref)), 150)
-    link = f"[{shown}]({ref.url})" if ref.url else shown
-    return f"• {link} — {timestamp(ref.published)} · `{ref.id}`"
+    return f"• {masked_link(title_of(ref), ref.url, 150)} — {timestamp(ref.published)} · `{ref.id}`"
 
 
 def author_page(answer: AuthorPosts) -> discord.Embed:
@@ -198,25 +202,46 @@ def authors_pages(authors: Sequence[AuthorCount]) -> LazyPages:
     def line(index: int) -> str:
         return f"{authors[index].posts:>3} · {safe(authors[index].name)}"
 
-    return _lazy_list_pages(f"{len(authors)} authors, most posts first", len(authors), line, AUTHORS_PER_PAGE)
+    return _lazy_list_pages(
+        f"{len(authors)} authors, most posts first", len(authors), line, AUTHORS_PER_PAGE
+    )
 
 
 def search_page(results: SearchResults, offset: int = 0) -> discord.Embed:
     """One page of hits (`results.hits`, the `offset`-th match first), numbered from offset + 1."""
     if not results.hits:
         if offset:
-            return discord.Embed(title="No more results", description="The index changed since this search.", colour=COLOUR)
-        return discord.Embed(title="No results", description=f"Nothing matches “{safe(results.query)}”.", colour=COLOUR)
+            return discord.Embed(
+                title="No more results",
+                description="The index changed since this search.",
+                colour=COLOUR,
+            )
+        return discord.Embed(
+            title="No results",
+            description=f"Nothing matches “{safe(results.query)}”.",
+            colour=COLOUR,
+        )
     total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
-    heading = clip(f"{total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256)
+    heading = clip(
+        f"{total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256
+    )
     embed = discord.Embed(title=heading, colour=COLOUR)
     for number, hit in enumerate(results.hits, start=offset + 1):
         embed.add_field(
             name=clip(f"{number}. {safe(title_of(hit.ref))}", 256),
-            value=clip(f"{highlight(hit.snippet)}\n`{hit.ref.id}`" + (f" · [link]({hit.ref.url})" if hit.ref.url else ""), 1024),
+            value=_hit_value(hit.snippet, hit.ref.id, hit.ref.url),
             inline=False,
         )
     return fit_embed(embed)
+
+
+def _hit_value(snippet: str, doc_id: str, url: str | None) -> str:
+    """A hit's snippet, clipped so that its id and link after it stay whole (a clip through the
+    link would leave half a Markdown link)."""
+    tail = f"\n`{doc_id}`" + (
+        f" · {masked_link('link', url)}" if web_url(url, LINK_URL_LIMIT) else ""
+    )
+    return clip(highlight(snippet), limits.FIELD_VALUE - len(tail)) + tail
 
 
 def search_page_count(results: SearchResults) -> int:
@@ -303,7 +328,9 @@ def answer_error_text(error: AnswerError) -> str:
     return clip(text, 2000)
 
 
-def _lazy_list_pages(title: str, count: int, line: Callable[[int], str], per_page: int) -> LazyPages:
+def _lazy_list_pages(
+    title: str, count: int, line: Callable[[int], str], per_page: int
+) -> LazyPages:
     """Pages of `count` lines, `per_page` a page; line i is rendered (`line(i)`) with its page."""
 
     def page(index: int) -> discord.Embed:
@@ -320,5 +347,7 @@ def number_page(page: discord.Embed, index: int, count: int) -> discord.Embed:
     if count > 1:
         page = page.copy()
         text = page.footer.text
-        page.set_footer(text=f"{text} · page {index + 1}/{count}" if text else f"page {index + 1}/{count}")
+        page.set_footer(
+            text=f"{text} · page {index + 1}/{count}" if text else f"page {index + 1}/{count}"
+        )
     return page

@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar
 import discord
 
 from bot.corpus.errors import AnswerError
+from bot.discord_app.limits import fit_content, safe
 from bot.discord_app.render import number_page
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,11 @@ def as_source(pages: Sequence[discord.Embed] | PageSource) -> PageSource:
 
 class Paginator(discord.ui.View):
     def __init__(
-        self, pages: Sequence[discord.Embed] | PageSource, *, owner_id: int, timeout: float | None = None
+        self,
+        pages: Sequence[discord.Embed] | PageSource,
+        *,
+        owner_id: int,
+        timeout: float | None = None,
     ) -> None:
         timeout = PAGE_TIMEOUT_SECONDS if timeout is None else timeout
         super().__init__(timeout=timeout)
@@ -105,7 +110,9 @@ class Paginator(discord.ui.View):
             await respond(interaction, embed=first, ephemeral=ephemeral)
             return
         view = cls(source, owner_id=interaction.user.id)
-        view.message = await respond(interaction, embed=view.numbered(first, 0), view=view, ephemeral=ephemeral)
+        view.message = await respond(
+            interaction, embed=view.numbered(first, 0), view=view, ephemeral=ephemeral
+        )
         if view.message is None:  # Discord sent no message back with the callback: ask for it
             view.message = await interaction.original_response()
 
@@ -135,18 +142,25 @@ class Paginator(discord.ui.View):
             embed = await self.page(wanted)
         except AnswerError as exc:  # e.g. the author left the corpus in a reload meanwhile
             log.info("page %d of a paged answer is gone: %s", wanted, exc)
-            await interaction.response.send_message(f"That page is no longer available: {exc}", ephemeral=True)
+            await interaction.response.send_message(
+                fit_content(f"That page is no longer available: {safe(exc.message)}"),
+                ephemeral=True,
+            )
             return
         self.index = wanted
         self._sync_buttons()
         await interaction.response.edit_message(embed=embed, view=self)
 
     @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
-    async def previous_page(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
+    async def previous_page(
+        self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]
+    ) -> None:
         await self._show(interaction, self.index - 1)
 
     @discord.ui.button(label="Next", emoji="▶️", style=discord.ButtonStyle.secondary)
-    async def next_page(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
+    async def next_page(
+        self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]
+    ) -> None:
         await self._show(interaction, self.index + 1)
 
     async def on_timeout(self) -> None:
@@ -157,7 +171,9 @@ class Paginator(discord.ui.View):
                 pass  # the message is gone or the token expired: nothing left to tidy
 
 
-async def answer_in_time(interaction: discord.Interaction, work: Awaitable[T], *, within: float | None = None) -> T:
+async def answer_in_time(
+    interaction: discord.Interaction, work: Awaitable[T], *, within: float | None = None
+) -> T:
     """Await `work` (the answer); if it is not ready `within` seconds after the command was
     created (`ANSWER_BY_SECONDS` by default), defer first, then keep waiting for it.
 

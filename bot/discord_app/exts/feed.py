@@ -34,7 +34,7 @@ from bot.discord_app.feed_render import (
     subscribed_embed,
     subscriptions_pages,
 )
-from bot.discord_app.limits import CHOICES, clip, safe
+from bot.discord_app.limits import CHOICES, clip, fit_content, safe
 from bot.discord_app.views import Paginator
 from bot.feeds.delivery import DeliveryError, Outgoing
 from bot.feeds.digest import parse_digest_time
@@ -443,7 +443,7 @@ class Feed(commands.Cog):
         if channel is not None or source is None:
             lines.extend(await self._resume(guild, channel))
         self.request_send()
-        await interaction.followup.send(clip("\n".join(lines), 2000), ephemeral=True)
+        await interaction.followup.send(fit_content("\n".join(lines)), ephemeral=True)
 
     async def _retry_source(self, name: str) -> str:
         if name == CORPUS_SOURCE:
@@ -481,7 +481,7 @@ class Feed(commands.Cog):
         return lines or ["No subscription here is paused."]
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
-        await interaction.response.send_message(clip(text, 2000), ephemeral=True)
+        await interaction.response.send_message(fit_content(text), ephemeral=True)
 
 
 async def setup(bot: CorpusBot) -> None:
