@@ -2,12 +2,20 @@
 
 Both renderings come from the same typed answers the Discord layer renders as embeds, so the
 command line shows exactly what the bot would say.
+
+Text for people goes to a terminal, which obeys what it is sent: an ANSI escape in a corpus title
+would recolour, retitle or clear it, a carriage return overwrite the line, a bidi override reorder
+what is read. Every public `*_text` function returns its text through `for_terminal`, the same
+`strip_controls` the Discord layer uses. JSON needs nothing: `json.dumps` writes every control
+character as a `\\u` escape.
 """
 
 from __future__ import annotations
 
+import functools
 import textwrap
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 from bot.corpus.models import (
     EXCERPT_NOTE,
@@ -24,8 +32,20 @@ from bot.corpus.models import (
     Summary,
     shown_title,
 )
+from bot.text_safety import strip_controls
 
 WIDTH = 100
+P = ParamSpec("P")
+
+
+def for_terminal(render: Callable[P, str]) -> Callable[P, str]:
+    """`render`'s text without escape sequences, control characters or bidi overrides."""
+
+    @functools.wraps(render)
+    def rendered(*args: P.args, **kwargs: P.kwargs) -> str:
+        return strip_controls(render(*args, **kwargs))
+
+    return rendered
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -52,8 +72,12 @@ def highlight_markdown(snippet: str) -> str:
 
 
 def post_json(post: Post) -> dict[str, Any]:
-    return {"document": document_json(post.ref), "body": post.body, "word_count": post.word_count,
-            "annotations": post.annotations}
+    return {
+        "document": document_json(post.ref),
+        "body": post.body,
+        "word_count": post.word_count,
+        "annotations": post.annotations,
+    }
 
 
 def author_json(answer: AuthorPosts) -> dict[str, Any]:
@@ -82,7 +106,9 @@ def reasons_json(answer: Reasons) -> dict[str, Any]:
     return {
         "document": document_json(answer.ref),
         "topic": answer.topic,
-        "reasons": [{"label": r.label, "quote": r.quote, "paragraph": r.paragraph} for r in answer.reasons],
+        "reasons": [
+            {"label": r.label, "quote": r.quote, "paragraph": r.paragraph} for r in answer.reasons
+        ],
     }
 
 
@@ -93,7 +119,11 @@ def search_json(results: SearchResults) -> dict[str, Any]:
         "total_is_lower_bound": results.total_is_lower_bound,
         "ranked": results.ranked,
         "hits": [
-            {"document": document_json(h.ref), "snippet": highlight_markdown(h.snippet), "score": round(h.score, 4)}
+            {
+                "document": document_json(h.ref),
+                "snippet": highlight_markdown(h.snippet),
+                "score": round(h.score, 4),
+            }
             for h in results.hits
         ],
     }
@@ -120,10 +150,13 @@ def problems_json(problems: list[Problem]) -> dict[str, Any]:
 # --- text ------------------------------------------------------------------------------------
 
 
+@for_terminal
 def citation(ref: DocumentRef) -> str:
     """One line that says where an answer is from."""
     parts = [shown_title(ref.title, ref.title_source)]
-    parts.append("by " + _names(ref.authors) if ref.authors else f"by {ref.publisher or 'unknown author'}")
+    parts.append(
+        "by " + _names(ref.authors) if ref.authors else f"by {ref.publisher or 'unknown author'}"
+    )
     parts.append(ref.published.isoformat() if ref.published else "date unknown")
     line = " — ".join(parts)
     return f"{line}\n  {ref.url}" if ref.url else f"{line}\n  (no public URL known)"
@@ -142,17 +175,21 @@ def _wrap(text: str, indent: str = "") -> str:
     )
 
 
+@for_terminal
 def post_text(post: Post) -> str:
     lines = [citation(post.ref)]
     if post.ref.subtitle:
         lines.append(_wrap(post.ref.subtitle))
     if post.ref.excerpt:
-        lines.append(f"[excerpt: the corpus holds only the opening of this post, {post.word_count} words]")
+        lines.append(
+            f"[excerpt: the corpus holds only the opening of this post, {post.word_count} words]"
+        )
     lines.append("")
     lines.append(post.body)
     return "\n".join(lines)
 
 
+@for_terminal
 def author_text(answer: AuthorPosts) -> str:
     lines = [f"{answer.author.name}: {answer.author.posts} post(s), newest first"]
     for ref in answer.posts:
@@ -163,10 +200,12 @@ def author_text(answer: AuthorPosts) -> str:
     return "\n".join(lines)
 
 
+@for_terminal
 def authors_text(authors: list[AuthorCount]) -> str:
     return "\n".join(f"{a.posts:3d}  {a.name}" for a in authors) or "No authors in the corpus."
 
 
+@for_terminal
 def summary_text(summary: Summary) -> str:
     lines = [citation(summary.ref), ""]
     if summary.sentences:
@@ -178,6 +217,7 @@ def summary_text(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+@for_terminal
 def reasons_text(answer: Reasons) -> str:
     head = "Access Now's reasons for resigning"
     if answer.topic:
@@ -189,17 +229,23 @@ def reasons_text(answer: Reasons) -> str:
     return "\n".join(lines)
 
 
+@for_terminal
 def search_text(results: SearchResults) -> str:
     if not results.hits:
         return f"No document matches '{results.query}'."
     total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
-    lines = [f"{total} document(s) match '{results.query}'" + ("" if results.ranked else " (newest first: the words are too common to rank by)") + ":"]
+    lines = [
+        f"{total} document(s) match '{results.query}'"
+        + ("" if results.ranked else " (newest first: the words are too common to rank by)")
+        + ":"
+    ]
     for number, hit in enumerate(results.hits, start=1):
         lines.append(f"{number}. {shown_title(hit.ref.title, hit.ref.title_source)} [{hit.ref.id}]")
         lines.append(_wrap(highlight_markdown(hit.snippet), "   "))
     return "\n".join(lines)
 
 
+@for_terminal
 def report_text(report: ReloadReport) -> str:
     lines = [
         f"Index updated in {report.seconds:.2f} s: {report.added_count} added, {report.changed_count} changed, "
