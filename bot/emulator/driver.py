@@ -436,7 +436,7 @@ class DiscordEmulator:
         target, where = invocations.command_target(
             self.state, self.config, name, user=user, guild=guild, channel=channel
         )
-        resolver = invocations.resolver_for(self.state, where)
+        resolver = invocations.resolver_for(self.state, where, user)
         data = invocations.command_data(
             target, build_options(target, options or {}, resolver), resolver
         )
@@ -485,7 +485,7 @@ class DiscordEmulator:
         target, where = invocations.command_target(
             self.state, self.config, name, user=user, guild=guild, channel=channel
         )
-        resolver = invocations.resolver_for(self.state, where)
+        resolver = invocations.resolver_for(self.state, where, user)
         values = dict(options or {})
         values.setdefault(focused, "")
         data = invocations.command_data(

@@ -99,8 +99,13 @@ def check_command_allowed(
     )
 
 
-def resolver_for(state: EmulatorState, channel: Channel) -> Resolver:
-    """Entity lookups for USER/CHANNEL/ROLE options, as seen from `channel`'s guild."""
+def resolver_for(state: EmulatorState, channel: Channel, user_id: int) -> Resolver:
+    """Entity lookups for USER/CHANNEL/ROLE options, as seen from `channel`'s guild by `user_id`.
+
+    A resolved channel carries, as Discord documents it, `permissions`: what the invoking user may
+    do there (overwrites included), and `app_permissions`: what the app may do there. A bot that
+    checks the member in the channel it acts on (not the one the command was typed in) reads the
+    first, or computes the same from its cache."""
     guild = state.guilds.get(channel.guild_id) if channel.guild_id else None
 
     def user(uid: int) -> dict[str, Any] | None:
@@ -121,7 +126,8 @@ def resolver_for(state: EmulatorState, channel: Channel) -> Resolver:
             "id": str(found.id),
             "name": found.name,
             "type": found.type,
-            "permissions": str(state.channel_permissions(found, state.bot_user.id)),
+            "permissions": str(state.channel_permissions(found, user_id)),
+            "app_permissions": str(state.channel_permissions(found, state.bot_user.id)),
         }
 
     def role(rid: int) -> dict[str, Any] | None:
