@@ -7,6 +7,7 @@ through the real bot into the emulator, in /post, /author, /search, announcement
 messages and digests; a 2,100-character link is delivered without the 400 Discord answers to it.
 """
 
+# ruff: noqa: F811  (tests take the feed world fixture `fw` imported from test_feed_e2e)
 from __future__ import annotations
 
 import re
@@ -103,7 +104,7 @@ async def test_an_injected_title_links_nowhere_in_the_authors_list_even_with_a_u
 
 
 async def test_announcements_plus_n_more_and_digests_keep_hostile_feed_text_inert(
-    fw: FeedWorld,  # noqa: F811  (the fixture imported above)
+    fw: FeedWorld,
 ) -> None:
     morning = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
     fw.cog.clock = lambda: morning
