@@ -24,7 +24,13 @@ from discord.ext import commands, tasks
 
 from bot.corpus.errors import AnswerError
 from bot.corpus.models import ReloadReport
-from bot.discord_app.checks import NotAdmin
+from bot.discord_app.checks import (
+    ADMIN_REQUIRED,
+    NotAdmin,
+    feed_manager_refusal,
+    is_admin,
+    mention_role_refusal,
+)
 from bot.discord_app.exts._base import to_choices
 from bot.discord_app.feed_render import (
     announcement_embed,
@@ -60,7 +66,9 @@ def utc_now() -> datetime:
 
 
 def channel_manager_only() -> Callable[[app_commands.Command], app_commands.Command]:  # type: ignore[type-arg]
-    """Manage Channels in this server, or a user id listed in `discord.admin_user_ids`."""
+    """Manage Channels in the channel the command is typed in, or a user id listed in
+    `discord.admin_user_ids`: for commands that act on no channel in particular (listing, status,
+    preview). Those that act on a channel check the member there (`checks.feed_manager_refusal`)."""
 
     def predicate(interaction: discord.Interaction) -> bool:
         admins = interaction.client.config.discord.admin_user_ids  # type: ignore[attr-defined]
@@ -289,7 +297,6 @@ class Feed(commands.Cog):
     @app_commands.command(name="subscribe", description="Announce new entries in a channel (Manage Channels).")
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_channels=True)
-    @channel_manager_only()
     @app_commands.describe(
         channel="Where to announce (default: this channel)",
         author="Only entries by this author",
@@ -315,10 +322,17 @@ class Feed(commands.Cog):
         digest_time: app_commands.Range[str, 1, 20] | None = None,
     ) -> None:
         guild = interaction.guild
-        assert guild is not None  # guild_only
+        if guild is None:  # guild_only tells Discord where to offer it; a DM may still arrive
+            raise app_commands.NoPrivateMessage()
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel):
             await self._refuse(interaction, "Name a text channel to announce in.")
+            return
+        refusal = feed_manager_refusal(interaction, target)
+        if refusal is None and mention_role is not None:
+            refusal = mention_role_refusal(interaction, mention_role, target)
+        if refusal is not None:
+            await self._refuse(interaction, refusal)
             return
         mode_value = mode.value if mode else ("digest" if digest_time else "instant")
         minute = None
@@ -332,9 +346,6 @@ class Feed(commands.Cog):
             return
         if source is not None and source not in (CORPUS_SOURCE, *(s.name for s in self.bot.config.feed.sources)):
             await self._refuse(interaction, f"There is no source “{safe(source)}”; `/feed status` lists them.")
-            return
-        if mention_role is not None and mention_role.is_default():
-            await self._refuse(interaction, "Announcements never mention @everyone; pick a role.")
             return
         me = guild.me
         missing = missing_post_permissions(target, me) if me is not None else []
@@ -365,10 +376,17 @@ class Feed(commands.Cog):
     @app_commands.command(name="unsubscribe", description="Stop announcing new entries in a channel (Manage Channels).")
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_channels=True)
-    @channel_manager_only()
     @app_commands.describe(channel="The channel to stop (default: this channel)")
     async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
-        target_id = channel.id if channel else interaction.channel_id
+        target = channel or interaction.channel
+        if not isinstance(target, discord.abc.GuildChannel | discord.Thread):
+            await self._refuse(interaction, "Name a channel of this server.")
+            return
+        refusal = feed_manager_refusal(interaction, target)
+        if refusal is not None:
+            await self._refuse(interaction, refusal)
+            return
+        target_id = target.id
         existing = await self.engine.feeds.subscription_for_channel(target_id or 0)
         if existing is None or interaction.guild is None or existing.guild_id != interaction.guild.id:
             await self._refuse(interaction, f"<#{target_id}> has no feed subscription.")
@@ -422,7 +440,6 @@ class Feed(commands.Cog):
         return to_choices(await self.bot.service.post_choices(current))
 
     @feed.command(name="retry", description="Resume a paused subscription, or check a source now.")
-    @channel_manager_only()
     @app_commands.describe(
         channel="Resume this channel's subscription",
         source="Check this source now (the corpus folder or a feed)",
@@ -435,15 +452,36 @@ class Feed(commands.Cog):
         source: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         guild = interaction.guild
-        assert guild is not None
+        if guild is None:
+            raise app_commands.NoPrivateMessage()
+        refusal = self._retry_refusal(interaction, channel, source)
+        if refusal is not None:
+            await self._refuse(interaction, refusal)
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         lines: list[str] = []
         if source is not None:
             lines.append(await self._retry_source(source))
         if channel is not None or source is None:
-            lines.extend(await self._resume(guild, channel))
+            lines.extend(await self._resume(interaction, guild, channel))
         self.request_send()
         await interaction.followup.send(fit_content("\n".join(lines)), ephemeral=True)
+
+    def _retry_refusal(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None, source: str | None
+    ) -> str | None:
+        """Who may retry what, checked where it takes effect: re-reading the corpus is a reload,
+        so only who may /reload (`checks.is_admin`); a channel's subscription needs Manage
+        Channels there; checking a feed now, or resuming every subscription one may manage,
+        Manage Channels where the command is typed (or a configured admin)."""
+        admins = self.bot.config.discord.admin_user_ids
+        if source == CORPUS_SOURCE and not is_admin(interaction, admins):
+            return f"Checking the corpus folder re-reads the corpus, as /reload does. {ADMIN_REQUIRED}"
+        if channel is not None:
+            return feed_manager_refusal(interaction, channel)
+        if interaction.user.id in admins or interaction.permissions.manage_channels:
+            return None
+        return "You need the Manage Channels permission (or to be a configured admin) for this."
 
     async def _retry_source(self, name: str) -> str:
         if name == CORPUS_SOURCE:
@@ -458,18 +496,26 @@ class Feed(commands.Cog):
             return f"Checked {name}: it failed again: {clip(safe(report.error or ''), 500)}"
         return f"Checked {name}: {report.outcome.replace('_', ' ')}, {len(report.new_entries)} new."
 
-    async def _resume(self, guild: discord.Guild, channel: discord.TextChannel | None) -> list[str]:
+    async def _resume(
+        self, interaction: discord.Interaction, guild: discord.Guild, channel: discord.TextChannel | None
+    ) -> list[str]:
+        """Resume `channel`'s subscription, or (no channel) every paused one in a channel the
+        member may manage (`feed_manager_refusal`); the others are counted, not touched."""
         healths = await self.engine.feeds.guild_subscriptions(guild.id)
         subs = [h.subscription for h in healths if channel is None or h.subscription.channel_id == channel.id]
         if channel is not None and not subs:
             return [f"{channel.mention} has no feed subscription."]
         lines = []
+        not_yours = 0
         for sub in subs:
             if not sub.paused and sub.retry_at is None:
                 if channel is not None:
                     lines.append(f"<#{sub.channel_id}> is not paused.")
                 continue
             target = guild.get_channel(sub.channel_id)
+            if channel is None and target is not None and feed_manager_refusal(interaction, target) is not None:
+                not_yours += 1
+                continue
             missing = missing_post_permissions(target, guild.me) if target is not None and guild.me else []
             await self.engine.feeds.resume(sub.id)
             if target is None:
@@ -478,6 +524,8 @@ class Feed(commands.Cog):
                 lines.append(f"Resumed {target.mention}, but I'm still missing {', '.join(missing)} there.")
             else:
                 lines.append(f"Resumed {target.mention}; waiting announcements are on their way.")
+        if not_yours:
+            lines.append(f"{not_yours} paused subscription{'s are' if not_yours > 1 else ' is'} in channels you can't manage; left as they are.")
         return lines or ["No subscription here is paused."]
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
