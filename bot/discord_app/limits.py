@@ -162,6 +162,12 @@ def bare_link(url: str | None) -> str | None:
     return f"<{url}>" if url else None
 
 
+def inline_code(text: str) -> str:
+    """`text` as inline code: shown as typed, mentions and Markdown included. A backtick in it
+    would end the code span and let the rest render, so it becomes a look-alike (U+02CB)."""
+    return f"`{strip_controls(text).replace('`', 'ˋ').replace(chr(10), ' ')}`"
+
+
 def fit_content(text: str, limit: int = CONTENT) -> str:
     """Message text as sent: no control characters or bidi overrides, within 2,000 characters."""
     return clip(strip_controls(text), limit)

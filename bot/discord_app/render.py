@@ -33,7 +33,15 @@ from bot.corpus.models import (
     shown_title,
 )
 from bot.discord_app import limits
-from bot.discord_app.limits import LINK_URL_LIMIT, clip, fit_embed, masked_link, safe, safe_clip
+from bot.discord_app.limits import (
+    LINK_URL_LIMIT,
+    clip,
+    fit_embed,
+    inline_code,
+    masked_link,
+    safe,
+    safe_clip,
+)
 from bot.text_safety import web_url
 
 COLOUR = discord.Colour(0x3B6EA5)
@@ -324,7 +332,9 @@ def answer_error_text(error: AnswerError) -> str:
     text = safe(error.message)
     if error.candidates:
         shown = error.candidates[:10]
-        text += "\nDid you mean:\n" + "\n".join(f"• {safe(c.label)} (`{c.value}`)" for c in shown)
+        text += "\nDid you mean:\n" + "\n".join(
+            f"• {safe(c.label)} ({inline_code(c.value)})" for c in shown
+        )
     return clip(text, 2000)
 
 

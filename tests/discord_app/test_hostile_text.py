@@ -134,3 +134,20 @@ async def test_announcements_plus_n_more_and_digests_keep_hostile_feed_text_iner
         assert_inert(message)
     assert all("url" not in embeds(m)[0] for m in sent), "the 2,100-character links were dropped"
     assert fw.emu.problems == []
+
+
+async def test_did_you_mean_values_cannot_break_out_of_their_code_span(world: World) -> None:
+    for n, name in enumerate(("Zed `<#123456789012345678>` One", "Zed Two")):
+        write_doc(
+            world.corpus_dir,
+            f"9{n}-zed.md",
+            front=f"id: zed-{n}\ntitle: Zed {n}\nauthors: ['{name}']\nkind: post\nexcerpt: false",
+        )
+    await world.service.reload()
+    reply = await world.reply("author", {"name": "Zed"})
+    lines = [line for line in reply["content"].splitlines() if line.startswith("• ")]
+    assert len(lines) == 2, reply["content"]
+    assert all(len(re.findall(r"(?<!\\)`", line)) == 2 and line.endswith("`)") for line in lines), lines
+    assert "<#123456789012345678>" not in reply["content"].replace(
+        "`Zed ˋ<#123456789012345678>ˋ One`", ""
+    )
