@@ -147,7 +147,26 @@ async def test_did_you_mean_values_cannot_break_out_of_their_code_span(world: Wo
     reply = await world.reply("author", {"name": "Zed"})
     lines = [line for line in reply["content"].splitlines() if line.startswith("• ")]
     assert len(lines) == 2, reply["content"]
-    assert all(len(re.findall(r"(?<!\\)`", line)) == 2 and line.endswith("`)") for line in lines), lines
+    assert all(len(re.findall(r"(?<!\\)`", line)) == 2 and line.endswith("`)") for line in lines), (
+        lines
+    )
     assert "<#123456789012345678>" not in reply["content"].replace(
         "`Zed ˋ<#123456789012345678>ˋ One`", ""
     )
+
+
+async def test_autocomplete_names_lose_controls_and_bidi_overrides(world: World) -> None:
+    await _with_hostile_doc(world)
+    choices = await world.emu.send_autocomplete(
+        "post",
+        {"post": "hostile"},
+        focused="post",
+        user=world.member_id,
+        guild=world.guild_id,
+        channel=world.channel_id,
+    )
+    (choice,) = [c for c in choices if c["value"] == "hostile-doc"]
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", choice["name"]), repr(
+        choice["name"]
+    )
+    assert choice["name"].startswith("Title ](https://evil.example) [five red")

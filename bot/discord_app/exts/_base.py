@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.corpus.models import Candidate
 from bot.corpus.service import CorpusService
 from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip
+from bot.text_safety import strip_controls
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
@@ -34,5 +35,11 @@ def expensive_cooldown(interaction: discord.Interaction) -> app_commands.Cooldow
 
 
 def to_choices(candidates: list[Candidate]) -> list[app_commands.Choice[str]]:
-    """Autocomplete choices within Discord's limits (25 choices, names of 100 characters)."""
-    return [app_commands.Choice(name=clip(c.label, CHOICE_NAME), value=c.value[:100]) for c in candidates[:CHOICES]]
+    """Autocomplete choices within Discord's limits (25 choices, names of 100 characters).
+
+    A name is shown as it is (no Markdown there), so it only loses control characters and bidi
+    overrides, which would garble or reorder the list; one left empty shows its value."""
+    return [
+        app_commands.Choice(name=clip(strip_controls(c.label) or c.value, CHOICE_NAME), value=c.value[:100])
+        for c in candidates[:CHOICES]
+    ]
