@@ -319,7 +319,8 @@ def _id_list(ids: Sequence[str], count: int, limit: int = limits.FIELD_VALUE) ->
 
 
 def problems_embed(problems: Sequence[Problem]) -> discord.Embed:
-    lines = [f"• `{safe(str(p))}`" for p in problems]
+    # Shown as written: inside code a backslash escapes nothing, so no safe() here.
+    lines = [f"• {inline_code(str(p))}" for p in problems]
     embed = discord.Embed(
         title=f"Reload refused: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the corpus",
         description="The previous corpus is still being served, unchanged.\n\n" + "\n".join(lines),

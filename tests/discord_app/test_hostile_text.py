@@ -170,3 +170,16 @@ async def test_autocomplete_names_lose_controls_and_bidi_overrides(world: World)
         choice["name"]
     )
     assert choice["name"].startswith("Title ](https://evil.example) [five red")
+
+
+async def test_reload_problems_quote_hostile_values_inside_intact_code_spans(world: World) -> None:
+    """Inside a code span a backslash escapes nothing: safe()'s \\` closed the span early."""
+    front = (
+        'id: "bad`id <#123456789012345678>"\ntitle: Bad\nauthors: []\nkind: post\nexcerpt: false'
+    )
+    write_doc(world.corpus_dir, "92-bad.md", front=front)
+    owner = world.emu.state.guilds[world.guild_id].owner_id
+    description = embeds(await world.reply("reload", user=owner))[0]["description"]
+    lines = [line for line in description.splitlines() if line.startswith("• ")]
+    assert lines and all(line.count("`") == 2 and line.endswith("`") for line in lines), lines
+    assert any("92-bad.md" in line for line in lines)
