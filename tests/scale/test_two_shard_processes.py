@@ -201,10 +201,11 @@ async def test_two_processes_with_disjoint_shards_announce_each_entry_once_per_c
         # A fresh index's first corpus check records the corpus as it is and announces nothing
         # (the baseline). The poll loop makes it once the bot is ready; `/feed retry` makes it
         # now and answers only after it committed, so the new file below is new to the seen-set.
+        # It re-reads the corpus, so it is for who may /reload: the owner.
         for shard in range(SHARDS):
             guild = next(g for g in guilds if g.shard == shard)
             handle = await emu.send_command(
-                "feed retry", {"source": "corpus"}, user=guild.moderator_id, guild=guild.guild_id,
+                "feed retry", {"source": "corpus"}, user=guild.owner_id, guild=guild.guild_id,
                 channel=guild.channel_id,
             )
             await handle.wait_reply(timeout=30)
