@@ -67,6 +67,11 @@ def test_a_label_cannot_close_or_open_a_link() -> None:
     assert masked_link("A `title`", "javascript:alert(1)") == "A \\`title\\`"
     assert masked_link("T", "https://x.example/" + "a" * LINK_URL_LIMIT) == "T"
     assert masked_link("T", "https://x.example/a)b>c") == "[T](<https://x.example/a)b%3Ec>)"
+    # A URL in the label is escaped too (safe() leaves URLs alone): its backtick would open a code
+    # span that swallows the `](`; a line break would end the label's line.
+    assert masked_link("see https://a.example/`x_y\nnext", "https://ok.example/") == (
+        "[see https:\u200b//a.example/\\`x\\_y next](<https://ok.example/>)"
+    )
 
 
 def test_bare_links_are_wrapped_or_left_out() -> None:

@@ -121,21 +121,25 @@ def _outside_angle_link(text: str, cut: int) -> bool:
     return opening == -1 or " " in text[opening:cut] or ">" in text[opening:cut]
 
 
-_LABEL_SPECIAL = re.compile(r"[\[\]]|:(?=//)")
+_LABEL_MARKDOWN = re.compile(r"[\\*_~|`\[\]]")
+_LABEL_SCHEME = re.compile(r":(?=//)")
 
 
 def link_label(text: str, limit: int) -> str:
-    """`safe(text)`, clipped, fit to be the label of a masked link.
+    """Untrusted text, clipped, fit to be the label of a masked link: on one line, every Markdown
+    character escaped, mentions and tags broken as in `safe`.
 
-    `safe` leaves a lone `[` or `]` alone (only a whole `[a](b)` is Markdown), but inside a label
-    a `]` ends it early: `Title ](https://evil.example) [five` would link to evil.example. Both
-    brackets are escaped, and a `://` is broken with a zero-width space so no URL in a label can
-    be shown or autolinked in place of the real one."""
-    return clip(_LABEL_SPECIAL.sub(_label_escaped, safe(text)), limit)
-
-
-def _label_escaped(match: re.Match[str]) -> str:
-    return ":\u200b" if match.group() == ":" else "\\" + match.group()
+    `safe` is not enough here. It leaves a lone `[` or `]` alone (only a whole `[a](b)` is
+    Markdown), but inside a label a `]` ends it early: `Title ](https://evil.example) [five` would
+    link to evil.example. It also leaves URLs unescaped so they stay links, and a backtick in one
+    would open a code span that swallows the `](` after the label. So every Markdown character
+    is escaped, wherever it is, and a `://` is broken with a zero-width space: no URL in a label
+    can be autolinked or pass for the real target."""
+    text = _LABEL_MARKDOWN.sub(
+        r"\\\g<0>", strip_controls(text).replace("\n", " ").replace("\t", " ")
+    )
+    text = _TAG.sub("<\u200b", _MENTION.sub("@\u200b\\1", _LABEL_SCHEME.sub(":\u200b", text)))
+    return clip(text, limit)
 
 
 LINK_URL_LIMIT = 512
