@@ -9,7 +9,7 @@ import discord
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.discord_app.limits import LINK_URL_LIMIT, bare_link, fit_content, fit_embed, masked_link
+from bot.discord_app.limits import LINK_URL_LIMIT, fit_content, fit_embed, masked_link
 from bot.text_safety import URL_LIMIT, strip_controls, web_url
 
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -72,11 +72,6 @@ def test_a_label_cannot_close_or_open_a_link() -> None:
     assert masked_link("see https://a.example/`x_y\nnext", "https://ok.example/") == (
         "[see https:\u200b//a.example/\\`x\\_y next](<https://ok.example/>)"
     )
-
-
-def test_bare_links_are_wrapped_or_left_out() -> None:
-    assert bare_link("https://x.example/a") == "<https://x.example/a>"
-    assert bare_link("file:///etc/passwd") is None
 
 
 def test_fit_embed_drops_urls_discord_would_refuse_and_strips_controls() -> None:

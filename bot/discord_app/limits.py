@@ -8,8 +8,8 @@ control characters and bidi overrides are removed and every URL is checked (`web
 embed is never refused for a link over 2,048 characters or one that is not http(s).
 
 Untrusted text (corpus, feeds, user input) is shown through `safe` (no Markdown, no mentions, no
-`<#channel>`, `<t:…>` or other Discord tags), and a link written into text through `masked_link`
-or `bare_link`, the only places that write `[label](<url>)` or `<url>`.
+`<#channel>`, `<t:…>` or other Discord tags), and a link written into text through `masked_link`,
+the only place that writes `[label](<url>)`.
 """
 
 from __future__ import annotations
@@ -157,13 +157,6 @@ def masked_link(label: str, url: str | None, limit: int = 200) -> str:
     shown = link_label(label, limit)
     url = web_url(url, LINK_URL_LIMIT)
     return f"[{shown}](<{url}>)" if url else shown
-
-
-def bare_link(url: str | None) -> str | None:
-    """`<url>` to write a URL in message text (no preview, nothing around it can change it), or
-    None when `url` is not a web URL that fits."""
-    url = web_url(url, LINK_URL_LIMIT)
-    return f"<{url}>" if url else None
 
 
 def inline_code(text: str) -> str:
