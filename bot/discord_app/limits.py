@@ -106,6 +106,10 @@ def safe_clip(text: str, limit: int) -> str:
     `<…>` link; no pattern spans that point, so the escaped prefix (longer than `limit`) starts
     exactly like the escaped whole and its clip is the same.
     """
+    # Controls go first, from the whole text (a C-speed pass): escaping only adds characters, but
+    # stripping removes some, so a prefix stripped after the cut could shrink under `limit` and
+    # skip the clip that the whole gets (hypothesis found it with a CRLF).
+    text = strip_controls(text)
     end = text.find("\n", limit)
     while end != -1:
         cut = end + 1
