@@ -354,11 +354,15 @@ def _lazy_list_pages(
 
 def number_page(page: discord.Embed, index: int, count: int) -> discord.Embed:
     """Page x/y (`index` from 0) in the footer, when there is more than one page: a numbered copy,
-    so a page kept by a paginator and shown again is not numbered twice."""
+    so a page kept by a paginator and shown again is not numbered twice. The page was fitted
+    before it was numbered, so the footer is clipped to leave room for the number and the
+    copy fitted again (a page at the 6,000-character total would go over by the number)."""
     if count > 1:
         page = page.copy()
+        number = f"page {index + 1}/{count}"
         text = page.footer.text
-        page.set_footer(
-            text=f"{text} · page {index + 1}/{count}" if text else f"page {index + 1}/{count}"
-        )
+        if text:
+            number = f"{clip(text, limits.FOOTER - len(number) - 3)} · {number}"
+        page.set_footer(text=number, icon_url=page.footer.icon_url)
+        fit_embed(page)
     return page

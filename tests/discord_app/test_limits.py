@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.corpus.models import DocumentRef, Post, Reason, Reasons
 from bot.discord_app import limits
 from bot.discord_app.limits import clip, fit_embed, safe
-from bot.discord_app.render import post_embed, reasons_pages, timestamp
+from bot.discord_app.render import number_page, post_embed, reasons_pages, timestamp
 
 
 def test_clip_cuts_at_a_word_boundary_with_an_ellipsis() -> None:
@@ -36,7 +36,9 @@ def test_safe_blocks_mentions_and_markdown() -> None:
     fields=st.lists(st.tuples(st.text(max_size=400), st.text(max_size=2000)), max_size=40),
     footer=st.text(max_size=3000),
 )
-def test_fit_embed_respects_every_limit(title: str, description: str, fields: list[tuple[str, str]], footer: str) -> None:
+def test_fit_embed_respects_every_limit(
+    title: str, description: str, fields: list[tuple[str, str]], footer: str
+) -> None:
     embed = discord.Embed(title=title, description=description)
     for name, value in fields:
         embed.add_field(name=name, value=value)
@@ -45,14 +47,24 @@ def test_fit_embed_respects_every_limit(title: str, description: str, fields: li
     assert len(embed.title or "") <= limits.TITLE
     assert len(embed.description or "") <= limits.DESCRIPTION
     assert len(embed.fields) <= limits.FIELDS
-    assert all(len(f.name or "") <= limits.FIELD_NAME and len(f.value or "") <= limits.FIELD_VALUE for f in embed.fields)
+    assert all(
+        len(f.name or "") <= limits.FIELD_NAME and len(f.value or "") <= limits.FIELD_VALUE
+        for f in embed.fields
+    )
     assert len(embed.footer.text or "") <= limits.FOOTER
     assert len(embed) <= limits.EMBED_TOTAL
 
 
 REF = DocumentRef(
-    id="x", title="T" * 400, title_source="given", authors=tuple(f"Author {n}" for n in range(300)),
-    published=date(2020, 12, 8), url="https://example.org/x", publisher="P", kind="post", excerpt=True,
+    id="x",
+    title="T" * 400,
+    title_source="given",
+    authors=tuple(f"Author {n}" for n in range(300)),
+    published=date(2020, 12, 8),
+    url="https://example.org/x",
+    publisher="P",
+    kind="post",
+    excerpt=True,
 )
 
 
@@ -63,7 +75,9 @@ def test_a_huge_post_renders_within_limits() -> None:
 
 
 def test_long_quotes_stay_within_field_limits() -> None:
-    reasons = Reasons(ref=REF, reasons=tuple(Reason(f"label {n}", "q " * 900, n) for n in range(9)), topic=None)
+    reasons = Reasons(
+        ref=REF, reasons=tuple(Reason(f"label {n}", "q " * 900, n) for n in range(9)), topic=None
+    )
     pages = reasons_pages(reasons)
     assert len(pages) == 3
     for page in pages:
@@ -80,8 +94,12 @@ def test_a_reload_of_many_files_lists_the_first_ids_and_counts_the_rest() -> Non
     from bot.discord_app.render import reload_embed
 
     first = tuple(f"post-{n:05d}" for n in range(50))
-    embed = reload_embed(ReloadReport(added=first, added_count=100_000, unchanged=11, seconds=120.0))
-    assert embed.description is not None and embed.description.startswith("100000 added · 0 changed")
+    embed = reload_embed(
+        ReloadReport(added=first, added_count=100_000, unchanged=11, seconds=120.0)
+    )
+    assert embed.description is not None and embed.description.startswith(
+        "100000 added · 0 changed"
+    )
     [added] = embed.fields
     assert added.name == "Added" and added.value is not None
     assert added.value.startswith("`post-00000`, `post-00001`") and len(added.value) <= 1024
@@ -97,3 +115,14 @@ def test_long_ids_in_a_reload_report_still_end_with_how_many_more() -> None:
     assert changed.value is not None and len(changed.value) <= 1024
     shown = changed.value.count("`") // 2
     assert 0 < shown < 50 and changed.value.endswith(f" and {2_000 - shown} more")
+
+
+def test_a_numbered_page_still_fits_its_footer_and_the_total() -> None:
+    page = discord.Embed(title="t", description="d" * 3000)
+    page.add_field(name="f", value="v" * 900)
+    page.set_footer(text="x " * 1024)
+    fit_embed(page)
+    numbered = number_page(page, 0, 12)
+    assert numbered.footer.text is not None and numbered.footer.text.endswith(" · page 1/12")
+    assert len(numbered.footer.text) <= limits.FOOTER and len(numbered) <= limits.EMBED_TOTAL
+    assert page.footer.text == fit_embed(page).footer.text, "the kept page is not numbered"
