@@ -536,13 +536,15 @@ class DiscordEmulator:
         is_global: bool = False,
         code: int = 0,
         message: str | None = None,
+        errors: dict[str, Any] | None = None,
     ) -> FaultRule:
         """The next `times` requests matching method and path (e.g. "/channels/{channel_id}/
         messages") answer `status`: 429 with retry_after/Via/X-RateLimit-*, a 5xx, or a 4xx with
-        Discord's error `code` and `message` (e.g. 400, 50035, "Invalid Form Body")."""
+        Discord's error `code` and `message` (e.g. 400, 50035, "Invalid Form Body") and, if
+        given, its `errors` tree (`problems.errors_tree` builds one from field errors)."""
         return self.core.faults.add(
             method, path, status=status, retry_after=retry_after, times=times, is_global=is_global,
-            code=code, message=message,
+            code=code, message=message, errors=errors,
         )
 
     def enable_rate_limits(

@@ -38,6 +38,7 @@ class FaultRule:
     is_global: bool = False
     code: int = 0
     message: str | None = None
+    errors: dict[str, Any] | None = None
     hits: int = 0
     _regex: Any = field(default=None, repr=False)
 
@@ -76,6 +77,7 @@ class FaultInjector:
         is_global: bool = False,
         code: int = 0,
         message: str | None = None,
+        errors: dict[str, Any] | None = None,
     ) -> FaultRule:
         if not 400 <= status <= 599:
             raise ValueError("inject_error supports 4xx and 5xx statuses")
@@ -90,6 +92,7 @@ class FaultInjector:
             is_global=is_global,
             code=code,
             message=message,
+            errors=errors,
         )
         self.rules.append(rule)
         return rule
@@ -146,6 +149,10 @@ def _response_for(rule: FaultRule) -> FaultResponse:
             bucket=bucket_hash(f"{rule.method} {rule.pattern}"),
         )
     if rule.status < 500:  # a client error, in Discord's JSON error shape
-        return FaultResponse(rule.status, {"message": rule.message, "code": rule.code}, {})
+        body: dict[str, Any] = {"message": rule.message, "code": rule.code}
+        if rule.errors is not None:
+            # 50035's field errors, e.g. {"embeds": {"0": {"url": {"_errors": [...]}}}}
+            body["errors"] = rule.errors
+        return FaultResponse(rule.status, body, {})
     message = SERVER_ERROR_MESSAGES.get(rule.status, f"{rule.status}: Server Error")
     return FaultResponse(rule.status, {"message": message, "code": 0}, {"Via": VIA_HEADER})

@@ -5,7 +5,9 @@
   names and values, footer text, author name).
 * The per-field embed limits are in the spec too; they are repeated here so they hold even if
   schema validation is switched off (`DiscordEmulator(validate_schema=False)`); duplicates of
-  a schema error are dropped by `problems.unique`.
+  a schema error are dropped by `problems.unique`. That includes the 2,048 characters of every
+  embed URL (`url`, `author.url`, `author.icon_url`, `footer.icon_url`, `image.url`,
+  `thumbnail.url`): Discord answers 400 50035 for a longer one.
 * Command sync: names Discord accepts, unique names, required options before optional ones,
   choices and autocomplete exclusive, and the 4,000-character total per command.
 """
@@ -24,6 +26,15 @@ MAX_FIELDS = 25
 EMBED_TEXT_LIMITS = {"title": 256, "description": 4096}
 FIELD_LIMITS = {"name": 256, "value": 1024}
 FOOTER_TEXT_LIMIT = 2048
+MAX_URL = 2048
+EMBED_URLS: tuple[tuple[str, ...], ...] = (
+    ("url",),
+    ("author", "url"),
+    ("author", "icon_url"),
+    ("footer", "icon_url"),
+    ("image", "url"),
+    ("thumbnail", "url"),
+)
 AUTHOR_NAME_LIMIT = 256
 MAX_AUTOCOMPLETE_CHOICES = 25
 MAX_COMMAND_TEXT = 4000
@@ -109,6 +120,10 @@ def check_embeds(embeds: list[Any], *, prefix: tuple[Any, ...]) -> list[FieldErr
             problems.append(
                 _too_long((*here, "author", "name"), AUTHOR_NAME_LIMIT, len(author["name"]))
             )
+        for where in EMBED_URLS:
+            url = _text(_at(embed, where))
+            if len(url) > MAX_URL:
+                problems.append(_too_long((*here, *where), MAX_URL, len(url)))
         total += embed_length(embed)
     if total > MAX_EMBED_TOTAL:
         problems.append(
@@ -237,6 +252,12 @@ def _command_text_length(node: dict[str, Any]) -> int:
         if isinstance(option, dict):
             total += _command_text_length(option)
     return total
+
+
+def _at(node: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def _text(value: Any) -> str:

@@ -98,7 +98,12 @@ async def test_limits_hold_without_schema_validation() -> None:
                 assert (
                     errors["embeds"]["0"]["title"]["_errors"][0]["code"] == "BASE_TYPE_MAX_LENGTH"
                 )
-        assert len(emu.validation_errors) == 2
+            long_link = {"embeds": [{"title": "t", "url": "https://example.org/" + "a" * 2100}]}
+            async with http.post(url, json=long_link) as response:
+                assert response.status == 400
+                errors = (await response.json())["errors"]
+                assert errors["embeds"]["0"]["url"]["_errors"][0]["code"] == "BASE_TYPE_MAX_LENGTH"
+        assert len(emu.validation_errors) == 3
     finally:
         await emu.stop()
 

@@ -23,6 +23,9 @@ def codes(problems: list[Any]) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------- message limits
 
 
+LONG_URL = "https://example.org/" + "a" * 2030  # 2,049 characters: one over Discord's limit
+
+
 def test_content_limit_is_2000_for_bots() -> None:
     assert check_message({"content": "x" * 2000}) == []
     assert codes(check_message({"content": "x" * 2001})) == [("content", "BASE_TYPE_MAX_LENGTH")]
@@ -38,6 +41,12 @@ def test_content_limit_is_2000_for_bots() -> None:
         ({"fields": [{"name": "n", "value": "v" * 1025}]}, "embeds.0.fields.0.value"),
         ({"footer": {"text": "f" * 2049}}, "embeds.0.footer.text"),
         ({"author": {"name": "a" * 257}}, "embeds.0.author.name"),
+        ({"url": LONG_URL}, "embeds.0.url"),
+        ({"author": {"name": "a", "url": LONG_URL}}, "embeds.0.author.url"),
+        ({"author": {"name": "a", "icon_url": LONG_URL}}, "embeds.0.author.icon_url"),
+        ({"footer": {"text": "f", "icon_url": LONG_URL}}, "embeds.0.footer.icon_url"),
+        ({"image": {"url": LONG_URL}}, "embeds.0.image.url"),
+        ({"thumbnail": {"url": LONG_URL}}, "embeds.0.thumbnail.url"),
     ],
 )
 def test_each_embed_limit(embed: dict[str, Any], where: str) -> None:
