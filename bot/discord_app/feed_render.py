@@ -137,12 +137,20 @@ def subscription_block(health: SubscriptionHealth, now: datetime) -> str:
         health_line(sub, now),
         f"Last announcement: {last} · waiting: {health.pending}",
     ]
-    if health.rejected:
-        lines[-1] += f" · refused by Discord: {health.rejected}"
     upcoming = next_digest_moment(sub, now)
     if upcoming is not None:
         lines[-1] += f" · next digest {format_dt(upcoming, 'R')}"
+    if health.rejected:
+        lines.append(refused_line(health.rejected, health.refused_reason))
     return "\n".join(lines)
+
+
+def refused_line(count: int, reason: str | None) -> str:
+    """"2 announcements refused by Discord: Invalid Form Body (embeds.0.url: …)": set aside,
+    never blocking the rest; the reason is Discord's text (already bounded), escaped."""
+    plural = "announcement" if count == 1 else "announcements"
+    because = f": {clip(safe(reason), 300)}" if reason else ""
+    return f"🚫 {count} {plural} refused by Discord{because}"
 
 
 def subscriptions_pages(healths: Sequence[SubscriptionHealth], now: datetime) -> list[discord.Embed]:
@@ -200,15 +208,21 @@ def _source_value(state: SourceState | None, config: FeedConfig, now: datetime) 
 
 
 def status_embed(
-    states: Mapping[str, SourceState], config: FeedConfig, counts: Mapping[str, int], now: datetime
+    states: Mapping[str, SourceState],
+    config: FeedConfig,
+    counts: Mapping[str, int],
+    now: datetime,
+    refused_reason: str | None = None,
 ) -> discord.Embed:
+    description = (
+        f"Sources are checked every {config.interval_seconds // 60} min. Announcements: "
+        f"{counts.get('pending', 0)} waiting · {counts.get('sent', 0)} sent."
+    )
+    if counts.get("rejected", 0):
+        description += "\n" + refused_line(counts["rejected"], refused_reason)
     embed = discord.Embed(
         title="Feed status",
-        description=(
-            f"Sources are checked every {config.interval_seconds // 60} min. Announcements: "
-            f"{counts.get('pending', 0)} waiting · {counts.get('sent', 0)} sent · "
-            f"{counts.get('rejected', 0)} refused by Discord."
-        ),
+        description=description,
         colour=PAUSED_COLOUR if any(s.failing for s in states.values()) else COLOUR,
     )
     embed.add_field(name="corpus folder", value=_source_value(states.get(CORPUS_SOURCE), config, now), inline=False)

@@ -11,8 +11,13 @@ Discord layer implements it (render an embed, ``channel.send``, map ``HTTPExcept
 - **Record, then move on.** The message id is committed right after each post, so a restart
   resumes exactly where the last one stopped.
 - **Classify failures.** 403 pauses the subscription as "missing permission", 404 as "channel
-  missing", 400 stores Discord's message and pauses it (a person must look); 5xx, 429 and
-  network errors back the subscription off and retry. Nothing is ever deleted by a failure.
+  missing"; 5xx, 429 and network errors back the subscription off and retry. A 400 refuses
+  *that message* (too long, a bad URL...): Discord will never accept it as it is, so resending
+  it would block every later announcement of the channel behind it for ever. That one
+  announcement is set aside ('rejected', with Discord's reason, shown in `/subscriptions` and
+  `/feed status`) and the rest of the queue is delivered; the subscription is not paused. Only
+  the few 400s that are about the channel, not the message, pause it. Nothing is ever deleted
+  by a failure.
 - **Small concurrency.** A few subscriptions are served at once, each strictly in order;
   discord.py's HTTP client already waits out per-route buckets and 429s, so a thousand channels
   make a steady stream, not a 429 storm.
@@ -46,6 +51,12 @@ RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
+CHANNEL_REFUSALS = frozenset({50008, 50024, 50083})
+"""400s about the channel, not the message (non-text channel, wrong channel type, archived
+thread): every message would be refused there, so they pause the subscription."""
+REFUSAL_CHARS = 300
+"""A set-aside announcement keeps at most this much of Discord's reason (its error lists can be
+long; `/subscriptions` shows it next to every subscription)."""
 
 
 class DeliveryError(Exception):
@@ -61,7 +72,7 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
-Action = Literal["pause", "retry", "drop"]
+Action = Literal["pause", "retry", "drop", "set_aside"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,18 @@ class Verdict:
     detail: str = ""
 
 
+def refusal_reason(text: str) -> str:
+    """Discord's refusal on one line, at most ``REFUSAL_CHARS``: discord.py puts each field error
+    on a line of its own ("Invalid Form Body\\nIn embeds.0.url: Must be 2048 or fewer in
+    length."), shown as "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.)"."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return "no details"
+    fields = [line.removeprefix("In ") for line in lines[1:]]
+    reason = f"{lines[0]} ({'; '.join(fields)})" if fields else lines[0]
+    return reason if len(reason) <= REFUSAL_CHARS else reason[: REFUSAL_CHARS - 1].rstrip() + "…"
+
+
 def classify_post(error: DeliveryError) -> Verdict:
     """What to do after a failed post (see the module docstring for why)."""
     text = error.text or "no details"
@@ -78,6 +101,8 @@ def classify_post(error: DeliveryError) -> Verdict:
         return Verdict("pause", "missing_permission", f"Discord said: {text}")
     if error.status == 404:
         return Verdict("pause", "channel_missing", f"Discord said: {text}")
+    if error.status == 400 and error.code not in CHANNEL_REFUSALS:
+        return Verdict("set_aside", None, refusal_reason(text))
     # 401 is about the bot's token, not this subscription: retried like an outage, never paused.
     if error.status is not None and 400 <= error.status < 500 and error.status not in (401, 408, 429):
         return Verdict("pause", "rejected", f"HTTP {error.status}: {text}")
@@ -144,6 +169,8 @@ class SendReport:
     batches: int = 0
     edited: int = 0
     skipped: int = 0
+    refused: int = 0
+    """Announcements Discord refused (400) and that were set aside."""
     paused: list[tuple[int, str]] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
 
@@ -284,7 +311,7 @@ class OutboxSender:
         try:
             message_id = await self.deliverer.post(subscription, message, batch_nonce(subscription.id, batch.id))
         except DeliveryError as error:
-            return await self._failed(subscription, error, now, report, row=None)
+            return await self._failed(subscription, error, now, report, row=None, batch=batch)
         await self.feeds.mark_batch_sent(batch.id, message_id, now)
         report.batches += 1
         return True
@@ -322,19 +349,33 @@ class OutboxSender:
         report: SendReport,
         *,
         row: OutboxRow | None,
+        batch: Batch | None = None,
         verdict: Verdict | None = None,
     ) -> bool:
-        """Record a failure; always False (stop serving this subscription in this pass)."""
+        """Record a failure. True when only that message was set aside (serve the rest of the
+        subscription's queue); False when the subscription stops for this pass."""
         verdict = verdict or classify_post(error)
-        if verdict.action == "pause" and verdict.reason is not None:
-            rejected = row.id if row is not None and verdict.reason == "rejected" else None
-            await self.feeds.pause(subscription.id, verdict.reason, verdict.detail, now, rejected_row=rejected)
-            report.paused.append((subscription.id, verdict.reason))
+        if verdict.action == "set_aside" and (row is not None or batch is not None):
+            if row is not None:
+                await self.feeds.set_aside([row.id], verdict.detail)
+            else:
+                assert batch is not None
+                await self.feeds.set_aside_batch(batch.id, verdict.detail)
+            report.refused += 1
             log.warning(
-                "feed: paused the subscription of channel %s (%s): %s",
+                "feed: Discord refused an announcement in channel %s; set aside, the rest goes on: %s",
                 subscription.channel_id,
-                verdict.reason,
                 verdict.detail,
+            )
+            return True
+        if verdict.action in ("pause", "set_aside"):
+            # A refusal with no message of its own to set aside pauses, as before.
+            reason = verdict.reason or "rejected"
+            detail = verdict.detail if verdict.reason else f"HTTP {error.status}: {verdict.detail}"
+            await self.feeds.pause(subscription.id, reason, detail, now)
+            report.paused.append((subscription.id, reason))
+            log.warning(
+                "feed: paused the subscription of channel %s (%s): %s", subscription.channel_id, reason, detail
             )
         else:
             retry_at = now + timedelta(seconds=retry_delay(subscription.retry_streak + 1, error.retry_after))

@@ -86,6 +86,9 @@ class SubscriptionHealth:
     subscription: Subscription
     pending: int
     rejected: int
+    """Announcements Discord refused (400) and set aside."""
+    refused_reason: str | None = None
+    """Discord's reason for the latest of them (bounded: ``delivery.REFUSAL_CHARS``)."""
 
 
 @dataclass(frozen=True, slots=True)

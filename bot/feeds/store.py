@@ -9,6 +9,7 @@ every value is a bound parameter and the only built fragments are runs of ``?`` 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -398,15 +399,26 @@ class FeedStore:
         return _subscription(rows[0]) if rows else None
 
     async def guild_subscriptions(self, guild_id: int) -> list[SubscriptionHealth]:
-        """A server's subscriptions with their pending and rejected counts, oldest first."""
-        rows = await self._reader.execute_fetchall(
+        """A server's subscriptions with their pending and refused counts and Discord's reason
+        for the latest refusal, oldest first."""
+        cursor = await self._reader.execute(
             f"SELECT {_SUBSCRIPTION_COLUMNS}, "  # noqa: S608 - constant columns
-            "(SELECT count(*) FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'pending'), "
+            "(SELECT count(*) FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'pending') "
+            " AS pending, "
             "(SELECT count(*) FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'rejected') "
+            " AS rejected, "
+            "(SELECT o.last_error FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'rejected' "
+            " ORDER BY o.id DESC LIMIT 1) AS refused_reason "
             "FROM feed_subscriptions s WHERE guild_id = ? ORDER BY id",
             (guild_id,),
         )
-        return [SubscriptionHealth(_subscription(row), row[20], row[21]) for row in rows]
+        cursor.row_factory = sqlite3.Row
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return [
+            SubscriptionHealth(_subscription(row), row["pending"], row["rejected"], row["refused_reason"])
+            for row in rows
+        ]
 
     async def all_subscriptions(self) -> list[Subscription]:
         rows = await self._reader.execute_fetchall(
@@ -429,9 +441,7 @@ class FeedStore:
             )
         return await self.subscription(sub_id)
 
-    async def pause(
-        self, sub_id: int, reason: str, detail: str, now: datetime, *, rejected_row: int | None = None
-    ) -> None:
+    async def pause(self, sub_id: int, reason: str, detail: str, now: datetime) -> None:
         """Pause a subscription after a Discord refusal; its settings and queue stay."""
         async with self.corpus.transaction() as writer:
             await writer.execute(
@@ -439,12 +449,25 @@ class FeedStore:
                 "pause_reported_at = NULL, retry_at = NULL, retry_streak = 0, last_error = ? WHERE id = ?",
                 (reason, detail, to_iso(now), detail, sub_id),
             )
-            if rejected_row is not None:
-                await writer.execute(
-                    "UPDATE feed_outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? "
-                    "WHERE id = ?",
-                    (detail, rejected_row),
-                )
+
+    async def set_aside(self, row_ids: Sequence[int], reason: str) -> None:
+        """Announcements Discord refused as they are (a 400): 'rejected' with its reason, so the
+        sender moves on to the next ones; `/feed retry` of a paused subscription retries them."""
+        async with self.corpus.transaction() as writer:
+            await writer.executemany(
+                "UPDATE feed_outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? "
+                "WHERE id = ? AND state = 'pending'",
+                [(reason, row_id) for row_id in row_ids],
+            )
+
+    async def set_aside_batch(self, batch_id: int, reason: str) -> None:
+        """A refused "+N more" or digest message: its entries are set aside together."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? "
+                "WHERE batch_id = ? AND state = 'pending'",
+                (reason, batch_id),
+            )
 
     async def retry_later(self, sub_id: int, retry_at: datetime, error: str, *, row_id: int | None) -> None:
         async with self.corpus.transaction() as writer:
@@ -615,6 +638,16 @@ class FeedStore:
         """How many announcements are in each state, for `/feed status`."""
         rows = await self._reader.execute_fetchall("SELECT state, count(*) FROM feed_outbox GROUP BY state")
         return {row[0]: row[1] for row in rows}
+
+    async def latest_refusal(self) -> str | None:
+        """Discord's reason for the most recent announcement it refused, for `/feed status`."""
+        cursor = await self._reader.execute(
+            "SELECT last_error AS reason FROM feed_outbox WHERE state = 'rejected' ORDER BY id DESC LIMIT 1"
+        )
+        cursor.row_factory = sqlite3.Row
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return rows[0]["reason"] if rows else None
 
     async def sent_rows(self, sub_id: int) -> list[OutboxRow]:
         """Posted announcements of a subscription, for tests and diagnostics."""

@@ -30,7 +30,7 @@ from bot.feeds.entries import entry_id
 from tests.conftest import write_doc
 from tests.discord_app.conftest import running_bot
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
-from tests.feeds.feed_world import FeedServer, Item, medium_rss, running_feed_server
+from tests.feeds.feed_world import T0, FeedServer, Item, medium_rss, running_feed_server
 
 MANAGE_CHANNELS = discord.Permissions(manage_channels=True).value
 ADA = "/ada.xml"
@@ -401,26 +401,36 @@ async def test_the_loops_survive_a_failing_pass_and_a_gateway_reconnect(fw: Feed
     assert len(fw.announcements(fw.general_id)) == 1
 
 
-async def test_a_400_pauses_with_discords_message_and_admins_hear_it_once_in_the_system_channel(fw: FeedWorld) -> None:
+async def test_a_message_discord_refuses_is_set_aside_and_later_ones_are_delivered(fw: FeedWorld) -> None:
     mod_log = fw.emu.add_channel(fw.guild_id, "mod-log")
     fw.emu.set_system_channel(fw.guild_id, mod_log.id)
     await fw.emu.wait_for(lambda: (g := fw.bot.get_guild(fw.guild_id)) is not None and g.system_channel is not None)
     await fw.reply("subscribe", {"channel": fw.news_id})
+    # Discord refuses the first post (an over-long link, as Discord words it), and only that one.
+    url_error = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2048 or fewer in length."}]}
     fw.emu.inject_error(
-        "POST", f"/channels/{fw.news_id}/messages", status=400, code=50035, message="Invalid Form Body", times=5
+        "POST", f"/channels/{fw.news_id}/messages", status=400, code=50035, message="Invalid Form Body",
+        errors={"embeds": {"0": {"url": url_error}}}, times=1,
     )
-    fw.publish(FRESH)
+    fw.publish(Item("a4", "Another One", published=T0 + timedelta(hours=1)), FRESH)
     await fw.cog.poll_once()
-    await fw.emu.wait_for(lambda: fw.emu.channel_messages(mod_log.id, include_ephemeral=False), 10,
-                          describe="the pause notice in the system channel")
-    subs = {s.channel_id: s for s in await fw.cog.engine.feeds.all_subscriptions()}
-    assert subs[fw.news_id].paused_reason is not None
-    assert "Invalid Form Body" in text_of(await fw.reply("subscriptions"))
-    await fw.cog.send_once()
+    await fw.wait_announced({fw.news_id: 1})
+
+    (delivered,) = fw.announcements(fw.news_id)
+    assert embeds(delivered)[0]["title"] == "Another One", "the entry behind the refused one is not held up"
+    sub = await fw.cog.engine.feeds.subscription_for_channel(fw.news_id)
+    assert sub is not None and not sub.paused and sub.retry_at is None
+    reason = "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.)"
+    listing = text_of(await fw.reply("subscriptions"))
+    assert f"1 announcement refused by Discord: {reason}" in listing and "Paused" not in listing
+    status = text_of(await fw.reply("feed status"))
+    assert f"1 announcement refused by Discord: {reason}" in status
+
+    fw.publish(Item("a5", "A Third One", published=T0 + timedelta(hours=2)), Item("a4", "Another One"), FRESH)
     await fw.cog.poll_once()
-    notices = fw.emu.channel_messages(mod_log.id, include_ephemeral=False)
-    assert len(notices) == 1, "reported once"
-    assert fw.announcements(fw.news_id) == []
+    await fw.wait_announced({fw.news_id: 2})
+    assert [embeds(m)[0]["title"] for m in fw.announcements(fw.news_id)] == ["Another One", "A Third One"]
+    assert fw.emu.channel_messages(mod_log.id, include_ephemeral=False) == [], "nothing is paused, nothing to report"
 
 
 async def test_about_lists_every_command_the_bot_has_feed_commands_included(fw: FeedWorld) -> None:

@@ -193,6 +193,8 @@ class FakeDiscord:
     - A repeated nonce returns the message created with it (``enforce_nonce``), counted in
       ``nonce_replays``.
     - ``faults[channel_id]`` makes every post and edit there fail with that error.
+    - ``refuse_next[channel_id]``: the next posts there fail with these errors, one each, in
+      order; a None lets that post through (e.g. two accepted messages, then a refused one).
     - ``crash_after_posts=K``: the K-th *new* message is created, then :class:`SimulatedCrash`
       is raised before the sender learns its id, as if the bot died mid-request.
     """
@@ -200,6 +202,7 @@ class FakeDiscord:
     messages: dict[int, Posted] = field(default_factory=dict)
     by_nonce: dict[str, int] = field(default_factory=dict)
     faults: dict[int, DeliveryError] = field(default_factory=dict)
+    refuse_next: dict[int, list[DeliveryError | None]] = field(default_factory=dict)
     crash_after_posts: int | None = None
     created: int = 0
     nonce_replays: int = 0
@@ -209,6 +212,10 @@ class FakeDiscord:
         assert 0 < len(nonce) <= 25
         if subscription.channel_id in self.faults:
             raise self.faults[subscription.channel_id]
+        if self.refuse_next.get(subscription.channel_id):
+            refusal = self.refuse_next[subscription.channel_id].pop(0)
+            if refusal is not None:
+                raise refusal
         if nonce in self.by_nonce:
             self.nonce_replays += 1
             return self.by_nonce[nonce]

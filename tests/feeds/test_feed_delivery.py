@@ -227,7 +227,7 @@ async def test_a_crash_after_the_split_keeps_the_split(
     [
         (DeliveryError(403, "Missing Permissions", code=50013), "missing_permission"),
         (DeliveryError(404, "Unknown Channel", code=10003), "channel_missing"),
-        (DeliveryError(400, "Invalid Form Body: embeds.0.description", code=50035), "rejected"),
+        (DeliveryError(400, "Cannot send messages in a non-text channel", code=50008), "rejected"),
     ],
 )
 async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resumes_it(
@@ -252,7 +252,7 @@ async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resum
     assert error.text in (paused.paused_detail or "")
     assert (paused.keyword, paused.mention_role_id, paused.mode) == ("post", 9, "instant")
     (health,) = [h for h in await engine.feeds.guild_subscriptions(1) if h.subscription.id == sub.id]
-    assert (health.pending, health.rejected) == ((1, 1) if reason == "rejected" else (2, 0))
+    assert (health.pending, health.rejected) == (2, 0)
     assert [s.id for s in await engine.feeds.unreported_pauses()] == [sub.id]
     await engine.feeds.mark_pause_reported(sub.id, T0)
     assert await engine.feeds.unreported_pauses() == []
@@ -262,6 +262,56 @@ async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resum
     resumed = await engine.send(T0 + timedelta(hours=6))
     assert resumed.posted == 2
     assert fake.entries_in(100) == ids_of(items)
+
+
+async def test_a_message_discord_refuses_is_set_aside_and_the_rest_is_delivered(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeDiscord()
+    engine = FeedEngine(service, config(feeds), fake)
+    await baseline(engine, session)
+    sub = await subscribe(engine, 100)
+    refused = "Invalid Form Body\nIn embeds.0.url: Must be 2048 or fewer in length."
+    fake.refuse_next[100] = [DeliveryError(400, refused, code=50035)]
+    items = new_items(3)
+    await publish(feeds, engine, session, items)
+
+    report = await engine.send(T0 + timedelta(minutes=15))
+
+    assert (report.refused, report.posted, report.paused) == (1, 2, [])
+    assert fake.entries_in(100) == ids_of(items)[1:], "the entries after the refused one are not held up"
+    active = await engine.feeds.subscription_for_channel(100)
+    assert active is not None and not active.paused and active.retry_at is None
+    (health,) = await engine.feeds.guild_subscriptions(1)
+    assert (health.pending, health.rejected) == (0, 1)
+    assert health.refused_reason == "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.)"
+    assert await engine.feeds.latest_refusal() == health.refusal_reason if False else health.refused_reason
+    assert await engine.feeds.outbox_counts() == {"sent": 2, "rejected": 1}
+
+    later = await engine.send(T0 + timedelta(hours=1))
+    assert (later.posted, later.refused) == (0, 0), "a refused message is not resent on every pass"
+    assert await engine.feeds.unreported_pauses() == []
+    assert sub.id not in [s.id for s in await engine.feeds.unreported_pauses()]
+
+
+async def test_a_refused_plus_n_more_message_sets_its_entries_aside(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    fake = FakeDiscord()
+    engine = FeedEngine(service, config(feeds, max_announcements_per_cycle=2), fake)
+    await baseline(engine, session)
+    await subscribe(engine, 100)
+    items = new_items(5)
+    await publish(feeds, engine, session, items)
+    too_long = DeliveryError(400, "Invalid Form Body\nIn embeds.0.description: too long", code=50035)
+    fake.refuse_next[100] = [None, None, too_long]  # two entries pass, the "+3 more" is refused
+    report = await engine.send(T0 + timedelta(minutes=15))
+    assert (report.refused, report.posted, report.batches) == (1, 2, 0)
+    assert fake.entries_in(100) == ids_of(items)[:2]
+    (health,) = await engine.feeds.guild_subscriptions(1)
+    assert (health.pending, health.rejected) == (0, 3) and not health.subscription.paused
+    assert health.refused_reason == "Invalid Form Body (embeds.0.description: too long)"
+    assert (await engine.send(T0 + timedelta(hours=1))).refused == 0
 
 
 async def test_server_errors_and_rate_limits_back_off_and_retry_later(

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.feeds.delivery import (
+    REFUSAL_CHARS,
     DeliveryError,
     batch_nonce,
     classify_edit,
     classify_post,
     entry_nonce,
+    refusal_reason,
     retry_delay,
 )
 from bot.feeds.digest import (
@@ -115,7 +117,9 @@ def test_instant_subscriptions_have_no_digest() -> None:
         (403, 50013, "pause", "missing_permission"),
         (403, 50001, "pause", "missing_permission"),
         (404, 10003, "pause", "channel_missing"),
-        (400, 50035, "pause", "rejected"),
+        (400, 50035, "set_aside", None),
+        (400, 50083, "pause", "rejected"),
+        (413, 40005, "pause", "rejected"),
         (429, None, "retry", None),
         (401, 0, "retry", None),
         (500, None, "retry", None),
@@ -131,6 +135,14 @@ def test_post_failures_are_classified(status: int | None, code: int | None, acti
 def test_rejections_keep_discords_message() -> None:
     verdict = classify_post(DeliveryError(400, "Invalid Form Body: embeds.0.title too long", code=50035))
     assert "embeds.0.title too long" in verdict.detail
+
+
+def test_a_refusal_reason_is_one_bounded_line() -> None:
+    text = "Invalid Form Body\nIn embeds.0.url: Must be 2048 or fewer in length.\nIn content: Too long."
+    assert refusal_reason(text) == "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.; content: Too long.)"
+    many = "Invalid Form Body\n" + "\n".join(f"In embeds.{i}.url: Must be 2048 or fewer in length." for i in range(50))
+    assert len(refusal_reason(many)) == REFUSAL_CHARS and refusal_reason(many).endswith("…")
+    assert refusal_reason("") == "no details"
 
 
 def test_edit_failures_drop_deleted_messages_but_pause_missing_channels() -> None:

@@ -410,7 +410,8 @@ class Feed(commands.Cog):
     async def status(self, interaction: discord.Interaction) -> None:
         states = await self.engine.feeds.source_states()
         counts = await self.engine.feeds.outbox_counts()
-        embed = status_embed(states, self.bot.config.feed, counts, self.clock())
+        refused = await self.engine.feeds.latest_refusal() if counts.get("rejected") else None
+        embed = status_embed(states, self.bot.config.feed, counts, self.clock(), refused)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @feed.command(name="preview", description="How an announcement will look (only you see it).")
