@@ -4,7 +4,9 @@ Pure functions and one async fetcher; no Discord and no database. Typical use by
 
     result = await fetch_feed(session, url, etag=etag, last_modified=lm, user_agent=UA)
     if result.outcome == "ok":
-        feed = await asyncio.to_thread(parse_feed, result.body, source_url=result.final_url or url)
+        feed = await asyncio.to_thread(
+            parse_feed, result.body, source_url=result.final_url or url, content_type=result.content_type
+        )
         health = on_success(health, now)
     elif result.outcome == "not_modified":
         health = on_success(health, now)

@@ -50,6 +50,9 @@ class FetchResult:
       gave one, so the scheduler can wait at least that long.
 
     ``final_url`` is the URL that answered after redirects (None if nothing answered).
+    ``content_type`` is the answer's ``Content-Type`` header as sent, charset included: the
+    parser needs it, since a feed in windows-1251 or koi8-r without an XML encoding
+    declaration says its encoding only there.
     """
 
     outcome: FetchOutcome
@@ -60,6 +63,7 @@ class FetchResult:
     error: str | None
     final_url: str | None
     retry_after: float | None = None
+    content_type: str | None = None
 
 
 class _FetchFailed(Exception):
@@ -243,6 +247,7 @@ async def _result_from_response(
         status=status,
         error=None,
         final_url=final_url,
+        content_type=response.headers.get("Content-Type"),
     )
 
 

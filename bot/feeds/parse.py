@@ -5,7 +5,7 @@ turns its loose dictionaries into frozen :class:`FeedItem` values with a *stable
 seen-set and a *content hash* that tells when an already announced item was edited.
 
 Parsing is CPU work: callers run :func:`parse_feed` in a worker thread
-(``await asyncio.to_thread(parse_feed, data, source_url=url)``). It never touches the network
+(``await asyncio.to_thread(parse_feed, data, source_url=url, content_type=...)``). It never touches the network
 or the file system: feedparser is handed an in-memory stream, never a URL or ``bytes`` (which it
 would first try to open as a *file name*).
 """
@@ -86,11 +86,19 @@ _HTML_SNIFF = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<!doctype\
                          re.IGNORECASE | re.DOTALL)
 
 
-def parse_feed(data: bytes, *, source_url: str, max_items: int = 200) -> ParsedFeed:
+def parse_feed(
+    data: bytes, *, source_url: str, content_type: str | None = None, max_items: int = 200
+) -> ParsedFeed:
     """Parse feed ``data`` fetched from ``source_url``.
 
     ``source_url`` (best: the fetch's ``final_url``) only resolves relative item links; keys
     never depend on it, so a feed that moves to a new URL keeps its keys.
+
+    ``content_type`` is the HTTP ``Content-Type`` the feed came with. Its charset is how a feed
+    without an XML encoding declaration (common in windows-1251, koi8-r, shift_jis,
+    iso-8859-x) says what it is written in; feedparser weighs it against the declaration and
+    the byte order mark as RFC 3023 says. Without it the bytes were taken for UTF-8 and such
+    feeds arrived garbled.
 
     Returns at most ``max_items`` items, in the feed's order (usually newest first). A document
     that feedparser had to salvage still yields its items, with a warning saying what was
@@ -109,7 +117,7 @@ def parse_feed(data: bytes, *, source_url: str, max_items: int = 200) -> ParsedF
     # making keys depend on which URL the feed was fetched from. Links are resolved below.
     result = feedparser.parse(
         io.BytesIO(data),
-        response_headers={"content-type": "application/xml"},
+        response_headers={"content-type": content_type or "application/xml"},
         resolve_relative_uris=True,
         sanitize_html=True,
     )
@@ -121,7 +129,7 @@ def parse_feed(data: bytes, *, source_url: str, max_items: int = 200) -> ParsedF
         warnings.append(
             f"malformed feed, salvaged {len(entries)} item(s): {_describe_exception(problem)}"
         )
-    elif problem is not None and isinstance(problem, CharacterEncodingOverride):
+    elif isinstance(problem, CharacterEncodingOverride) and not _assumed_ascii(content_type):
         warnings.append(f"character encoding: {problem}")
     if not result.get("version") and not entries:
         if _HTML_SNIFF.search(data[:4096]):
@@ -152,6 +160,13 @@ def parse_feed(data: bytes, *, source_url: str, max_items: int = 200) -> ParsedF
         items=tuple(items),
         warnings=tuple(warnings),
     )
+
+
+def _assumed_ascii(content_type: str | None) -> bool:
+    """text/* without a charset: RFC 3023 says us-ascii, so feedparser reports every non-ASCII
+    feed served that way (very common for UTF-8 feeds) as "declared us-ascii": not news."""
+    declared = (content_type or "").lower()
+    return declared.strip().startswith("text/") and "charset=" not in declared
 
 
 _PROLOG_END = re.compile(rb"<[A-Za-z_]")

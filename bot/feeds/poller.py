@@ -114,7 +114,10 @@ class FeedPoller:
             return PollReport(source.name, "not_modified")
         try:
             parsed = await asyncio.to_thread(
-                parse_feed, result.body or b"", source_url=result.final_url or source.url
+                parse_feed,
+                result.body or b"",
+                source_url=result.final_url or source.url,
+                content_type=result.content_type,
             )
         except FeedParseError as exc:
             return await self._failed(state, str(exc), now, None)

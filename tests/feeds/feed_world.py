@@ -66,6 +66,13 @@ def medium_rss(items: Iterable[Item], *, title: str = "Stories by Ada Example on
 """.encode()
 
 
+def undeclared_rss(items: Iterable[Item], encoding: str) -> bytes:
+    """Medium-style RSS written in ``encoding`` with no encoding in its XML declaration, as many
+    windows-1251, koi8-r or shift_jis feeds are: only the HTTP charset says what it is."""
+    text = medium_rss(items).decode("utf-8").replace(' encoding="UTF-8"', "", 1)
+    return text.encode(encoding)
+
+
 def atom(items: Iterable[Item], *, title: str = "Example Archive Blog") -> bytes:
     entries = "".join(
         f"""

@@ -24,6 +24,7 @@ from tests.feeds.feed_world import (
     atom,
     medium_rss,
     running_feed_server,
+    undeclared_rss,
 )
 
 ADA = "/ada.xml"
@@ -392,3 +393,17 @@ async def test_new_corpus_entries_are_folded_in_a_worker_thread_a_batch_at_a_tim
     found = await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
     assert found.new_count == 5 and len(found.new_entries) == 5
     assert calls == [(False, 2), (False, 2), (False, 1)]
+
+
+async def test_a_feed_in_windows_1251_keeps_its_titles_through_the_poller(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    title = "Новости корпуса: архивы и кураторы"
+    feeds.serve(ADA, undeclared_rss([Item("r1", title, author="Иван Петров")], "windows-1251"),
+                content_type="application/rss+xml; charset=windows-1251")
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord())
+    (report,) = await engine.poll_sources(session, T0)
+    assert report.outcome == "baseline", report
+    post = await service.post(entry_id("ada", "https://medium.com/p/r1"))
+    assert post.ref.title == title
+    assert list(post.ref.authors) == ["Иван Петров"]

@@ -10,6 +10,7 @@ import pytest
 
 from bot.feeds.fetch import FetchResult, fetch_feed
 from bot.feeds.parse import parse_feed
+from tests.feeds.feed_world import Item, medium_rss, running_feed_server, undeclared_rss
 
 USER_AGENT = "corpus-bot-tests/1.0 (+https://example.invalid/bot)"
 
@@ -238,3 +239,41 @@ async def test_non_http_urls_are_rejected_up_front(
     assert result.outcome == "error"
     assert result.error == message
     assert feed_server.requests == []
+
+
+TITLES = {
+    "windows-1251": "Новости корпуса: архивы и кураторы",
+    "koi8-r": "Привет, мир корпусов",
+    "shift_jis": "日本語のニュース記事",
+    "iso-8859-2": "Zażółć gęślą jaźń",
+    "iso-8859-7": "Καλημέρα κόσμε",
+}
+
+
+@pytest.mark.parametrize("media_type", ["application/rss+xml", "text/xml"])
+@pytest.mark.parametrize("encoding", list(TITLES))
+async def test_the_http_charset_decodes_a_feed_without_an_encoding_declaration(
+    http_session: aiohttp.ClientSession, encoding: str, media_type: str
+) -> None:
+    title = TITLES[encoding]
+    async with running_feed_server() as server:
+        server.serve("/feed.xml", undeclared_rss([Item("x1", title, author=title)], encoding),
+                     content_type=f"{media_type}; charset={encoding}")
+        result = await fetch(http_session, server.url("/feed.xml"))
+    assert result.outcome == "ok" and result.content_type == f"{media_type}; charset={encoding}"
+    parsed = parse_feed(result.body or b"", source_url=result.final_url or "", content_type=result.content_type)
+    (item,) = parsed.items
+    assert (item.title, item.authors) == (title, (title,))
+    assert not any("encoding" in warning for warning in parsed.warnings), parsed.warnings
+
+
+def test_utf8_served_as_text_xml_without_a_charset_is_read_without_a_warning() -> None:
+    title = "Ünïcödé, declared"
+    parsed = parse_feed(medium_rss([Item("x1", title)]), source_url="", content_type="text/xml")
+    assert [item.title for item in parsed.items] == [title] and parsed.warnings == ()
+
+
+def test_without_a_content_type_the_declaration_or_utf8_decides() -> None:
+    title = "Ünïcödé, declared"
+    parsed = parse_feed(medium_rss([Item("x1", title)]), source_url="", content_type=None)
+    assert [item.title for item in parsed.items] == [title]
