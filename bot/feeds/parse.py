@@ -18,11 +18,11 @@ import io
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import feedparser
 from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
@@ -33,6 +33,7 @@ __all__ = [
     "FeedItem",
     "FeedParseError",
     "ParsedFeed",
+    "link_key",
     "normalize_link",
     "parse_feed",
     "split_authors",
@@ -44,10 +45,16 @@ class FeedItem:
     """One entry of a feed, reduced to what the bot announces and indexes.
 
     ``key`` identifies the entry across fetches: the Atom ``id`` / RSS ``guid`` when present,
-    else the normalized link, else ``"sha256:" + hex`` of title and date. It never depends on
-    dates when an id or link exists, so a feed that rewrites every date on each build does not
-    re-announce old entries. ``content_hash`` covers title, authors, link and text (not dates)
-    so the caller can tell "edited after it was announced" from "unchanged".
+    else the link exactly as published (made absolute; see :func:`link_key`), else
+    ``"sha256:" + hex`` of title and date. It never depends on dates when an id or link exists,
+    so a feed that rewrites every date on each build does not re-announce old entries, and it
+    never merges two items: links that differ only in a fragment or a tracking parameter
+    (``/page#one``, ``/page#two``) are two items. ``content_hash`` covers title, authors, link
+    and text (not dates) so the caller can tell "edited after it was announced" from "unchanged".
+
+    ``legacy_key``: the key corpus-bot 0.1 gave this item (its link with fragments and
+    tracking parameters stripped) when it differs from ``key``, so a seen-set written by them
+    still recognises it (see ``FeedStore.seen``); None otherwise.
     """
 
     key: str
@@ -58,6 +65,7 @@ class FeedItem:
     link: str | None
     text: str
     content_hash: str
+    legacy_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -233,10 +241,12 @@ def _item_from_entry(entry: Mapping[str, Any], source_url: str) -> FeedItem | No
     text = _entry_text(entry)
     entry_id = collapse_whitespace(str(entry.get("id") or ""))
 
+    legacy_key = None
     if entry_id:
         key = entry_id
     elif link:
-        key = link
+        key = _absolute_link(raw_link, source_url, link_key) or link
+        legacy_key = link if link != key else None
     elif title or text:
         date = published or updated
         basis = json.dumps([title or text, date.isoformat() if date else None])
@@ -253,6 +263,7 @@ def _item_from_entry(entry: Mapping[str, Any], source_url: str) -> FeedItem | No
         link=link,
         text=text,
         content_hash=content_hash(title, authors, link, text),
+        legacy_key=legacy_key,
     )
 
 
@@ -266,12 +277,15 @@ def _is_absolute_http(value: Any) -> bool:
     return bool(re.match(r"\s*https?://", str(value or ""), re.IGNORECASE))
 
 
-def _absolute_link(link: Any, source_url: str) -> str | None:
-    """Resolve a (possibly relative) link against the feed's own URL, then normalize it."""
+def _absolute_link(
+    link: Any, source_url: str, form: Callable[[Any], str | None] | None = None
+) -> str | None:
+    """Resolve a (possibly relative) link against the feed's own URL, then put it in ``form``
+    (the shown link by default, :func:`link_key` for an identity)."""
     if not link:
         return None
     try:
-        return normalize_link(urljoin(source_url, str(link).strip()))
+        return (form or normalize_link)(urljoin(source_url, str(link).strip()))
     except ValueError:
         return None
 
@@ -376,13 +390,20 @@ def _looks_like_a_name(part: str) -> bool:
     return words[0].casefold() not in {"and", "&"} and words[-1].casefold() not in {"and", "&"}
 
 
-def normalize_link(link: Any) -> str | None:
-    """Canonical form of an item link, used both as the shown link and as a fallback key.
+def link_key(link: Any) -> str | None:
+    """An absolute ``http(s)`` link as an item's identity: only what cannot change the resource
+    is normalised (scheme and host case, a default port, an empty path); query and fragment are
+    kept byte for byte, so two items are never merged because their links differ only there."""
+    parts = _http_parts(link)
+    if parts is None:
+        return None
+    scheme, netloc, split = parts
+    return urlunsplit((scheme, netloc, split.path or "/", split.query, split.fragment))
 
-    Lowercases scheme and host, drops default ports, fragments, ``utm_*`` and a few other
-    click-tracking parameters, and Medium's ``?source=rss…`` suffix. Only ``http``/``https``
-    links survive: a ``javascript:`` or relative-but-unresolvable link becomes ``None``.
-    """
+
+def _http_parts(link: Any) -> tuple[str, str, SplitResult] | None:
+    """(scheme, netloc with case and default port normalised, the split link) of an http(s)
+    link; None for anything else."""
     if not link:
         return None
     text = str(link).strip()
@@ -400,7 +421,21 @@ def normalize_link(link: Any) -> str | None:
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
     userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
-    netloc = f"{userinfo}@{host}" if userinfo else host
+    return scheme, (f"{userinfo}@{host}" if userinfo else host), parts
+
+
+def normalize_link(link: Any) -> str | None:
+    """Canonical form of an item link: the shown link (and the key of link-only items in
+    corpus-bot 0.1, still recognised as ``FeedItem.legacy_key``).
+
+    Lowercases scheme and host, drops default ports, fragments, ``utm_*`` and a few other
+    click-tracking parameters, and Medium's ``?source=rss…`` suffix. Only ``http``/``https``
+    links survive: a ``javascript:`` or relative-but-unresolvable link becomes ``None``.
+    """
+    http = _http_parts(link)
+    if http is None:
+        return None
+    scheme, netloc, parts = http
     # Filter the raw "name=value" pieces so the kept ones stay byte-for-byte as published.
     kept = [
         piece

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
@@ -191,8 +191,25 @@ class FeedStore:
 
     # --- seen-sets ---------------------------------------------------------------------------
 
-    async def seen(self, writer: aiosqlite.Connection, source: str, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """Inside a transaction: item key -> (entry id, content hash) for the keys already seen."""
+    async def seen(
+        self,
+        writer: aiosqlite.Connection,
+        source: str,
+        keys: Sequence[str],
+        *,
+        legacy: Mapping[str, tuple[str, str]] | None = None,
+    ) -> dict[str, tuple[str, str]]:
+        """Inside a transaction: item key -> (entry id, content hash) for the keys already seen.
+
+        ``legacy`` maps a key to (the key an earlier version gave the same item, its content
+        hash now), for seen-sets written before a key scheme changed: without it an upgrade
+        would announce every such item again. A legacy row is claimed by at most one item (an
+        older key could stand for several items, which it merged): the one whose content is
+        unchanged, else the last in feed order (feeds list the newest first, so the item seen
+        before sits below the ones that arrived since), and never when an item of this fetch
+        has that key exactly. The claimed row is moved to the new key (so this happens once per item)
+        and keeps its entry id: ids never change, the caller must keep the returned one.
+        """
         found: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(list(keys)):
             rows = await writer.execute_fetchall(
@@ -201,7 +218,44 @@ class FeedStore:
                 (source, *chunk),
             )
             found.update({row[0]: (row[1], row[2]) for row in rows})
+        if legacy:
+            await self._claim_legacy_keys(writer, source, keys, legacy, found)
         return found
+
+    async def _claim_legacy_keys(
+        self,
+        writer: aiosqlite.Connection,
+        source: str,
+        keys: Sequence[str],
+        legacy: Mapping[str, tuple[str, str]],
+        found: dict[str, tuple[str, str]],
+    ) -> None:
+        present = set(keys)
+        claimants: dict[str, list[tuple[str, str]]] = {}  # legacy key -> [(key, hash)], feed order
+        for key in keys:
+            if key in found or key not in legacy:
+                continue
+            old_key, digest = legacy[key]
+            if old_key not in present:
+                claimants.setdefault(old_key, []).append((key, digest))
+        for chunk in _chunks(list(claimants)):
+            cursor = await writer.execute(
+                f"SELECT item_key, entry_id, content_hash FROM feed_seen WHERE source = ? "  # noqa: S608 - only ? marks
+                f"AND item_key IN ({_marks(len(chunk))})",
+                (source, *chunk),
+            )
+            cursor.row_factory = sqlite3.Row
+            rows = await cursor.fetchall()
+            await cursor.close()
+            for row in rows:
+                candidates = claimants[row["item_key"]]
+                unchanged = [key for key, digest in candidates if digest == row["content_hash"]]
+                key = unchanged[0] if unchanged else candidates[-1][0]
+                await writer.execute(
+                    "UPDATE feed_seen SET item_key = ? WHERE source = ? AND item_key = ?",
+                    (key, source, row["item_key"]),
+                )
+                found[key] = (row["entry_id"], row["content_hash"])
 
     async def mark_seen(
         self,

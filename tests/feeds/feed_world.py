@@ -66,6 +66,20 @@ def medium_rss(items: Iterable[Item], *, title: str = "Stories by Ada Example on
 """.encode()
 
 
+def guidless_rss(entries: Iterable[tuple[str, str]]) -> bytes:
+    """RSS 2.0 whose items have a title and a link (given as (title, link)) but no guid, so
+    their identity is their link."""
+    items = "".join(
+        f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
+        f"<description>{escape(title)}. More to read.</description></item>"
+        for title, link in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Live blog</title>'
+        f"<link>https://live.example.org/</link>{items}</channel></rss>"
+    ).encode()
+
+
 def undeclared_rss(items: Iterable[Item], encoding: str) -> bytes:
     """Medium-style RSS written in ``encoding`` with no encoding in its XML declaration, as many
     windows-1251, koi8-r or shift_jis feeds are: only the HTTP charset says what it is."""

@@ -15,6 +15,7 @@ from bot.corpus.service import CorpusService, ServiceSettings
 from bot.feeds.engine import FeedEngine
 from bot.feeds.entries import entry_id
 from bot.feeds.models import CORPUS_SOURCE, Subscription
+from bot.feeds.parse import normalize_link
 from tests.conftest import write_doc
 from tests.feeds.feed_world import (
     T0,
@@ -22,6 +23,7 @@ from tests.feeds.feed_world import (
     FeedServer,
     Item,
     atom,
+    guidless_rss,
     medium_rss,
     running_feed_server,
     undeclared_rss,
@@ -407,3 +409,86 @@ async def test_a_feed_in_windows_1251_keeps_its_titles_through_the_poller(
     post = await service.post(entry_id("ada", "https://medium.com/p/r1"))
     assert post.ref.title == title
     assert list(post.ref.authors) == ["Иван Петров"]
+
+
+LIVE = [
+    ("Morning update", "https://live.example.org/day?utm_source=rss#morning"),
+    ("Budget vote", "https://live.example.org/vote"),
+]
+
+
+async def test_items_whose_links_differ_only_in_a_fragment_or_tracking_parameter_are_all_announced(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    feeds.serve(ADA, guidless_rss(LIVE))
+    fake = FakeDiscord()
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), fake)
+    await engine.poll_sources(session, T0)
+    await subscribe(engine, 100)
+    fresh = [
+        ("Noon update", "https://live.example.org/day?utm_source=rss#noon"),
+        ("Evening update", "https://live.example.org/day?utm_source=email#evening"),
+        ("Spring issue", "https://live.example.org/issue?utm_campaign=spring"),
+        ("Summer issue", "https://live.example.org/issue?utm_campaign=summer"),
+    ]
+    feeds.serve(ADA, guidless_rss([*fresh, *LIVE]))
+
+    (report,) = await engine.poll_sources(session, T0 + timedelta(minutes=15))
+    await engine.send(T0 + timedelta(minutes=15))
+
+    assert report.outcome == "new" and len(report.new_entries) == 4 and report.warnings == ()
+    titles = sorted(p.message.announcement.title for p in fake.in_channel(100))  # type: ignore[union-attr]
+    assert titles == sorted(title for title, _link in fresh)
+    (again,) = await engine.poll_sources(session, T0 + timedelta(minutes=30))
+    assert again.outcome in ("unchanged", "not_modified") and again.new_entries == ()
+
+
+async def test_a_seen_set_written_with_the_old_link_keys_announces_nothing_old_after_the_upgrade(
+    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds.serve(ADA, guidless_rss(LIVE))
+    fake = FakeDiscord()
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), fake)
+    with monkeypatch.context() as old_version:  # corpus-bot 0.1 keyed link-only items on the stripped link
+        old_version.setattr("bot.feeds.parse.link_key", normalize_link)
+        await engine.poll_sources(session, T0)
+    old_id = entry_id("ada", "https://live.example.org/day")
+    await subscribe(engine, 100)
+    edited = ("Morning update, corrected", LIVE[0][1])
+    clashing = ("Noon update", "https://live.example.org/day?utm_source=rss#noon")  # 0.1 merged it away
+    feeds.serve(ADA, guidless_rss([clashing, edited, LIVE[1]]))
+
+    (report,) = await engine.poll_sources(session, T0 + timedelta(minutes=15))
+    await engine.send(T0 + timedelta(minutes=15))
+
+    assert report.changed_entries == (old_id,), "the edited old item is an edit of its own post, not new"
+    assert [p.message.announcement.title for p in fake.in_channel(100)] == ["Noon update"]  # type: ignore[union-attr]
+    assert (await service.post(old_id)).ref.title == "Morning update, corrected"
+    (again,) = await engine.poll_sources(session, T0 + timedelta(minutes=30))
+    assert again.new_entries == again.changed_entries == ()
+    assert (await engine.feeds.source_states())["ada"].entries == 3
+
+
+@pytest.mark.parametrize("clashing_first", [True, False])
+async def test_after_the_upgrade_an_unchanged_old_item_keeps_its_identity_wherever_it_sits(
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+    clashing_first: bool,
+) -> None:
+    feeds.serve(ADA, guidless_rss(LIVE))
+    fake = FakeDiscord()
+    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), fake)
+    with monkeypatch.context() as old_version:
+        old_version.setattr("bot.feeds.parse.link_key", normalize_link)
+        await engine.poll_sources(session, T0)
+    await subscribe(engine, 100)
+    clashing = ("Noon update", "https://live.example.org/day?utm_source=rss#noon")
+    feeds.serve(ADA, guidless_rss([clashing, *LIVE] if clashing_first else [*LIVE, clashing]))
+
+    (report,) = await engine.poll_sources(session, T0 + timedelta(minutes=15))
+    await engine.send(T0 + timedelta(minutes=15))
+
+    assert report.changed_entries == ()
+    assert [p.message.announcement.title for p in fake.in_channel(100)] == ["Noon update"]  # type: ignore[union-attr]

@@ -80,12 +80,12 @@ def test_atom_feed(load_fixture: Load) -> None:
     assert plain.authors == ()
 
 
-def test_rss_without_guids_keys_on_normalized_link_then_hash(load_fixture: Load) -> None:
+def test_rss_without_guids_keys_on_the_exact_link_then_hash(load_fixture: Load) -> None:
     feed = parse_fixture(load_fixture, "rss_no_guid.xml")
 
     linked, unlinked = feed.items
-    assert linked.key == "https://news.example.net/stories/1?id=7"
-    assert linked.link == linked.key
+    assert linked.key == "https://news.example.net/stories/1?utm_source=rss&utm_campaign=feed&id=7#top"
+    assert linked.link == linked.legacy_key == "https://news.example.net/stories/1?id=7"
     assert linked.authors == ("Jo Editor",)
     assert linked.text == "The first story."
     assert unlinked.link is None
@@ -189,7 +189,7 @@ def test_relative_links_resolve_against_the_source_url() -> None:
     )
 
     assert feed.items[0].link == "https://blog.example.com/posts/7"
-    assert feed.items[0].key == "https://blog.example.com/posts/7"
+    assert feed.items[0].key == "https://blog.example.com/posts/7?utm_campaign=z"
 
 
 def test_unsafe_link_schemes_are_dropped() -> None:
@@ -348,6 +348,37 @@ def test_split_authors_never_invents_or_loses_words(byline: str) -> None:
     if len(names) > 1:
         assert len(set(names)) == len(names)
         assert all(any(char.isalpha() for char in name) for name in names)
+
+
+def test_items_whose_links_differ_only_in_a_fragment_or_tracking_parameter_stay_apart() -> None:
+    items = "".join(
+        f"<item><title>{title}</title><link>{link}</link></item>"
+        for title, link in [
+            ("Part one", "https://Blog.Example.com:443/live#one"),
+            ("Part two", "https://blog.example.com/live#two"),
+            ("Spring issue", "https://blog.example.com/issue?utm_campaign=spring"),
+            ("Summer issue", "https://blog.example.com/issue?utm_campaign=summer"),
+            ("Plain", "https://blog.example.com/plain"),
+        ]
+    )
+
+    feed = parse_feed(rss(items), source_url=SOURCE)
+
+    assert feed.warnings == ()
+    assert [item.key for item in feed.items] == [
+        "https://blog.example.com/live#one",
+        "https://blog.example.com/live#two",
+        "https://blog.example.com/issue?utm_campaign=spring",
+        "https://blog.example.com/issue?utm_campaign=summer",
+        "https://blog.example.com/plain",
+    ]
+    assert [item.legacy_key for item in feed.items] == [
+        "https://blog.example.com/live",
+        "https://blog.example.com/live",
+        "https://blog.example.com/issue",
+        "https://blog.example.com/issue",
+        None,  # the same key as in 0.1: nothing to recognise
+    ]
 
 
 def test_keys_do_not_depend_on_the_source_url() -> None:
