@@ -73,6 +73,9 @@ class DiscordEmulator:
       invoke (the case the bot must survive). True emulates the default hiding.
 
     A refused invocation raises `CommandUnavailableError`.
+
+    `nonce_window` (seconds, default 5 minutes): how long a message's nonce deduplicates an
+    `enforce_nonce` resend; set it to 0 to act out a restart after Discord forgot it.
     """
 
     def __init__(
@@ -87,10 +90,12 @@ class DiscordEmulator:
         recommended_shards: int = 1,
         bot_name: str = "corpus-bot",
         heartbeat_interval_ms: int = 41_250,
+        nonce_window: float = 5 * 60.0,
     ) -> None:
         self.config = EmulatorConfig(
             ack_deadline=ack_deadline,
             token_lifetime=token_lifetime,
+            nonce_window=nonce_window,
             validate_schema=validate_schema,
             enforce_command_contexts=enforce_command_contexts,
             enforce_command_permissions=enforce_command_permissions,

@@ -67,6 +67,13 @@ class StoredMessage:
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(self.payload)
 
+    def fetched(self) -> dict[str, Any]:
+        """The message as GET returns it: Discord does not keep a nonce with the message, so
+        only the create response and the gateway's MESSAGE_CREATE carry it."""
+        payload = self.snapshot()
+        payload.pop("nonce", None)
+        return payload
+
 
 def drop_nulls(value: Any) -> Any:
     """Discord omits null fields of embeds and components in what it returns."""

@@ -215,7 +215,7 @@ class RestRoutes:
         if "after" in request.query:
             stored = [m for m in stored if m.id > _int(request.query["after"])][:limit]
         newest_first = sorted(stored, key=lambda m: m.id, reverse=True)[:limit]
-        return json_response([m.snapshot() for m in newest_first])
+        return json_response([m.fetched() for m in newest_first])
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self._visible_channel(request)
@@ -246,7 +246,9 @@ class RestRoutes:
         return json_response(stored.snapshot())
 
     def _message_for_nonce(self, channel: Channel, body: dict[str, Any]) -> dict[str, Any] | None:
-        """`enforce_nonce`: the message already created with this nonce, if still recent."""
+        """`enforce_nonce`: the message already created with this nonce, if created less than
+        `nonce_window` seconds ago (Discord: "the past few minutes"; tests shorten it to act out
+        a restart after Discord forgot the nonce)."""
         nonce = body.get("nonce")
         if nonce is None or not body.get("enforce_nonce"):
             return None
@@ -271,7 +273,7 @@ class RestRoutes:
         stored = self.state.message(channel.id, _int(request.match_info["message_id"]))
         if stored.ephemeral:
             raise errors.unknown_message()
-        return json_response(stored.snapshot())
+        return json_response(stored.fetched())
 
     async def edit_message(self, request: web.Request) -> web.Response:
         channel, stored = self._own_message(request)

@@ -127,6 +127,23 @@ async def test_repeated_nonce_returns_the_existing_message(
     assert emu.requests[-2].body["enforce_nonce"] is True
 
 
+async def test_a_nonce_is_forgotten_after_the_nonce_window_and_never_listed(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    assert DiscordEmulator(nonce_window=1.5).config.nonce_window == 1.5
+    channel = bot.get_channel(world.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    first = await channel.send("digest", nonce=4242)
+    emu.config.nonce_window = 0.0  # as if minutes had passed
+    again = await channel.send("digest", nonce=4242)
+    assert first.id != again.id
+    # Discord does not store nonces: listed or fetched messages have none.
+    listed = [message async for message in channel.history(limit=10)]
+    fetched = await channel.fetch_message(first.id)
+    assert [m.id for m in listed] == [again.id, first.id]
+    assert all(m.nonce is None for m in [*listed, fetched])
+
+
 async def test_missing_permissions_and_unknown_channel(
     emu: DiscordEmulator, world: World, bot: TestBot
 ) -> None:
