@@ -245,6 +245,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX documents_corpus_ids ON documents (origin, id, content_hash);
     """,
+    # 5: the feed's sender marks a post as attempted (with its time) before sending it, so a
+    # resend after a crash longer ago than Discord's nonce window first looks for the message in
+    # the channel instead of posting it twice (bot/feeds/delivery.py).
+    """
+    ALTER TABLE feed_outbox ADD COLUMN attempted_at TEXT;
+    ALTER TABLE feed_batches ADD COLUMN attempted_at TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -7,7 +7,12 @@ Discord layer implements it (render an embed, ``channel.send``, map ``HTTPExcept
 - **Deterministic nonce.** A post's nonce is derived from its subscription and entry; discord.py
   sends ``enforce_nonce`` with it, so if the bot dies after Discord created the message but
   before the message id was recorded, the resend returns the existing message instead of
-  posting a second one (Discord keeps nonces for a few minutes).
+  posting a second one. Discord keeps nonces only for a few minutes, though.
+- **Attempted, then reconciled.** So each post is first recorded as attempted (with its time).
+  A resend of a row attempted longer ago than ``nonce_trust_seconds`` (a crash, then a restart
+  after the nonce is forgotten) first looks for the message in the channel (the deliverer's
+  ``find``: the bot's recent messages there, after the attempt) and records the one it finds
+  instead of posting again; only when none is there is it posted.
 - **Record, then move on.** The message id is committed right after each post, so a restart
   resumes exactly where the last one stopped.
 - **Classify failures.** 403 pauses the subscription as "missing permission", 404 as "channel
@@ -31,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -47,6 +53,9 @@ NONCE_CHARS = 25
 BATCH_SHOWN = 15
 """A "+N more" or digest message lists at most this many entries by name."""
 DEFAULT_CONCURRENCY = 4
+NONCE_TRUST_SECONDS = 60.0
+"""How long after an attempt a resend relies on Discord's nonce deduplication alone. Discord
+keeps a nonce "for a few minutes" (no exact figure is published); a minute stays well inside."""
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 UNKNOWN_CHANNEL = 10003
@@ -162,6 +171,11 @@ class Deliverer(Protocol):
 
     async def edit(self, subscription: Subscription, message_id: int, message: Outgoing) -> None: ...
 
+    async def find(self, subscription: Subscription, message: Outgoing, since: datetime) -> int | None:
+        """The id of the bot's message for ``message`` posted in the subscription's channel at or
+        after ``since``, if there is one (a post whose id a crash kept from being recorded)."""
+        ...
+
 
 @dataclass
 class SendReport:
@@ -171,6 +185,8 @@ class SendReport:
     skipped: int = 0
     refused: int = 0
     """Announcements Discord refused (400) and that were set aside."""
+    reconciled: int = 0
+    """Posts found already in their channel (a crash kept their id from being recorded)."""
     paused: list[tuple[int, str]] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
 
@@ -192,12 +208,14 @@ class OutboxSender:
         *,
         cap: int,
         concurrency: int = DEFAULT_CONCURRENCY,
+        nonce_trust_seconds: float = NONCE_TRUST_SECONDS,
     ) -> None:
         self.feeds = feeds
         self.announcer = announcer
         self.deliverer = deliverer
         self.cap = max(1, cap)
         self.concurrency = max(1, concurrency)
+        self.nonce_trust_seconds = nonce_trust_seconds
         self._lock = asyncio.Lock()
 
     async def send_pass(self, now: datetime) -> SendReport:
@@ -285,12 +303,45 @@ class OutboxSender:
             return True
         message = EntryMessage(announcement, subscription.mention_role_id)
         try:
-            message_id = await self.deliverer.post(subscription, message, entry_nonce(subscription.id, row.entry_id))
+            message_id, found = await self._send(
+                subscription,
+                message,
+                entry_nonce(subscription.id, row.entry_id),
+                row.attempted_at,
+                now,
+                lambda: self.feeds.mark_attempt(row.id, now),
+            )
         except DeliveryError as error:
             return await self._failed(subscription, error, now, report, row=row)
         await self.feeds.mark_sent(row.id, message_id, announcement.content_hash, now)
-        report.posted += 1
+        if found:
+            report.reconciled += 1
+        else:
+            report.posted += 1
         return True
+
+    async def _send(
+        self,
+        subscription: Subscription,
+        message: Outgoing,
+        nonce: str,
+        attempted_at: datetime | None,
+        now: datetime,
+        mark_attempt: Callable[[], Awaitable[None]],
+    ) -> tuple[int, bool]:
+        """Post ``message`` once: (message id, whether it was found already posted).
+
+        A post attempted before (a crash, or a failure that may have reached Discord) longer ago
+        than Discord still remembers its nonce is looked for in the channel first.
+        """
+        if attempted_at is not None and (now - attempted_at).total_seconds() > self.nonce_trust_seconds:
+            found = await self.deliverer.find(subscription, message, attempted_at)
+            if found is not None:
+                log.info("feed: channel %s already had message %s for a post a crash left unrecorded",
+                         subscription.channel_id, found)
+                return found, True
+        await mark_attempt()
+        return await self.deliverer.post(subscription, message, nonce), False
 
     async def _post_batch(
         self,
@@ -309,11 +360,21 @@ class OutboxSender:
             batch.kind, tuple(shown), len(batch.entry_ids), subscription.mention_role_id, batch.created_at
         )
         try:
-            message_id = await self.deliverer.post(subscription, message, batch_nonce(subscription.id, batch.id))
+            message_id, found = await self._send(
+                subscription,
+                message,
+                batch_nonce(subscription.id, batch.id),
+                batch.attempted_at,
+                now,
+                lambda: self.feeds.mark_batch_attempt(batch.id, now),
+            )
         except DeliveryError as error:
             return await self._failed(subscription, error, now, report, row=None, batch=batch)
         await self.feeds.mark_batch_sent(batch.id, message_id, now)
-        report.batches += 1
+        if found:
+            report.reconciled += 1
+        else:
+            report.batches += 1
         return True
 
     async def _edit_row(

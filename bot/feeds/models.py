@@ -130,6 +130,8 @@ class OutboxRow:
     posted_hash: str | None = None
     needs_edit: bool = False
     last_error: str | None = None
+    attempted_at: datetime | None = None
+    """When its post was first attempted (None: never); see ``delivery`` on reconciling."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,8 @@ class Batch:
     kind: Literal["more", "digest"]
     created_at: datetime
     entry_ids: tuple[str, ...]
+    attempted_at: datetime | None = None
+    """When its post was first attempted (None: never)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ _SOURCE_COLUMNS = (
 )
 _OUTBOX_COLUMNS = (
     "id, subscription_id, entry_id, source, state, batch_id, attempts, created_at, message_id, "
-    "posted_hash, needs_edit, last_error"
+    "posted_hash, needs_edit, last_error, attempted_at"
 )
 _CHUNK = 500
 
@@ -116,6 +116,7 @@ def _outbox(row: Sequence[Any]) -> OutboxRow:
         posted_hash=row[9],
         needs_edit=bool(row[10]),
         last_error=row[11],
+        attempted_at=from_iso(row[12]),
     )
 
 
@@ -589,7 +590,7 @@ class FeedStore:
     async def open_batches(self, sub_id: int) -> list[Batch]:
         """Batches created but not yet posted (a crash may leave one), oldest first."""
         rows = await self._reader.execute_fetchall(
-            "SELECT b.id, b.kind, b.created_at, "
+            "SELECT b.id, b.kind, b.created_at, b.attempted_at, "
             "(SELECT json_group_array(entry_id) FROM (SELECT entry_id FROM feed_outbox o "
             " WHERE o.batch_id = b.id AND o.state = 'pending' ORDER BY o.id)) "
             "FROM feed_batches b WHERE b.subscription_id = ? AND b.message_id IS NULL AND EXISTS "
@@ -600,7 +601,8 @@ class FeedStore:
         for row in rows:
             created_at = from_iso(row[2])
             assert created_at is not None
-            batches.append(Batch(row[0], sub_id, row[1], created_at, tuple(json.loads(row[3] or "[]"))))
+            entry_ids = tuple(json.loads(row[4] or "[]"))
+            batches.append(Batch(row[0], sub_id, row[1], created_at, entry_ids, attempted_at=from_iso(row[3])))
         return batches
 
     async def batch_overflow(self, sub_id: int, row_ids: Sequence[int], now: datetime) -> int:
@@ -640,6 +642,20 @@ class FeedStore:
             [(batch_id, row_id) for row_id in row_ids],
         )
         return batch_id
+
+    async def mark_attempt(self, row_id: int, now: datetime) -> None:
+        """Committed before a post is sent: after a crash, a resend knows the message may exist.
+        The first attempt's time stays (the message, if any, is no older than it)."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_outbox SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?", (to_iso(now), row_id)
+            )
+
+    async def mark_batch_attempt(self, batch_id: int, now: datetime) -> None:
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_batches SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?", (to_iso(now), batch_id)
+            )
 
     async def mark_sent(self, row_id: int, message_id: int, posted_hash: str | None, now: datetime) -> None:
         async with self.corpus.transaction() as writer:

@@ -30,7 +30,14 @@ from bot.feeds.entries import entry_id
 from tests.conftest import write_doc
 from tests.discord_app.conftest import running_bot
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
-from tests.feeds.feed_world import T0, FeedServer, Item, medium_rss, running_feed_server
+from tests.feeds.feed_world import (
+    T0,
+    FeedServer,
+    Item,
+    SimulatedCrash,
+    medium_rss,
+    running_feed_server,
+)
 
 MANAGE_CHANNELS = discord.Permissions(manage_channels=True).value
 ADA = "/ada.xml"
@@ -437,3 +444,42 @@ async def test_about_lists_every_command_the_bot_has_feed_commands_included(fw: 
     about = text_of(await fw.reply("about"))
     for name in ("subscribe", "unsubscribe", "subscriptions", "feed status", "feed preview", "feed retry", "reload", "search"):
         assert f"/{name}`" in about, name
+
+
+async def test_a_restart_after_discords_nonce_window_finds_the_unrecorded_post_and_posts_nothing_twice(
+    fw: FeedWorld,
+) -> None:
+    await fw.reply("subscribe")
+    fw.cog.send_loop.cancel()  # this test runs the crashing pass itself
+    fw.cog.clock = lambda: datetime.now(UTC) - timedelta(minutes=10)  # the crash was 10 minutes ago
+
+    async def killed_before_recording(*args: object, **kwargs: object) -> None:
+        raise SimulatedCrash("the bot died after Discord created the message")
+
+    fw.cog.engine.feeds.mark_sent = killed_before_recording  # type: ignore[method-assign]
+    fw.publish(FRESH)
+    await fw.cog.poll_once()
+    with pytest.raises(BaseExceptionGroup) as crashed:
+        await fw.cog.send_once()
+    assert crashed.group_contains(SimulatedCrash)
+    assert len(fw.announcements(fw.general_id)) == 1
+    await fw.stop()
+
+    fw.emu.config.nonce_window = 0.0  # Discord has forgotten the nonce: a resend would post again
+    await fw.start()
+    await fw.cog.send_once()
+    await fw.cog.send_once()
+
+    (message,) = fw.announcements(fw.general_id)
+    sub = await fw.cog.engine.feeds.subscription_for_channel(fw.general_id)
+    assert sub is not None
+    (row,) = await fw.cog.engine.feeds.sent_rows(sub.id)
+    assert row.message_id == int(message["id"])
+    assert fw.emu.requests_matching("GET", "/channels/{channel_id}/messages"), "it looked before resending"
+
+
+async def test_subscribe_needs_read_message_history_to_check_for_unrecorded_posts(fw: FeedWorld) -> None:
+    fw.emu.deny_bot(fw.news_id, history=True)
+    refused = await fw.reply("subscribe", {"channel": fw.news_id})
+    assert "Read Message History" in text_of(refused) and ephemeral(refused)
+    assert await fw.cog.engine.feeds.all_subscriptions() == []

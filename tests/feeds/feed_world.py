@@ -218,6 +218,9 @@ class FakeDiscord:
       order; a None lets that post through (e.g. two accepted messages, then a refused one).
     - ``crash_after_posts=K``: the K-th *new* message is created, then :class:`SimulatedCrash`
       is raised before the sender learns its id, as if the bot died mid-request.
+    - ``forget_nonces()``: Discord's nonce window has passed; a resend would post again.
+    - ``find`` looks for an announcement in a channel as the Discord deliverer does (by what it
+      announces, not by nonce, which listed messages lack); ``finds`` counts the calls.
     """
 
     messages: dict[int, Posted] = field(default_factory=dict)
@@ -227,6 +230,7 @@ class FakeDiscord:
     crash_after_posts: int | None = None
     created: int = 0
     nonce_replays: int = 0
+    finds: int = 0
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     async def post(self, subscription: Subscription, message: Outgoing, nonce: str) -> int:
@@ -256,6 +260,17 @@ class FakeDiscord:
         if posted is None or posted.channel_id != subscription.channel_id:
             raise DeliveryError(404, "Unknown Message", code=10008)
         posted.edits.append(message)
+
+    async def find(self, subscription: Subscription, message: Outgoing, since: datetime) -> int | None:
+        self.finds += 1
+        wanted = Posted(0, subscription.channel_id, "", message)
+        for posted in self.in_channel(subscription.channel_id):
+            if (posted.kind, posted.entry_ids) == (wanted.kind, wanted.entry_ids):
+                return posted.message_id
+        return None
+
+    def forget_nonces(self) -> None:
+        self.by_nonce.clear()
 
     def delete(self, message_id: int) -> None:
         del self.messages[message_id]

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -42,7 +42,7 @@ from bot.discord_app.feed_render import (
 )
 from bot.discord_app.limits import CHOICES, clip, fit_content, safe
 from bot.discord_app.views import Paginator
-from bot.feeds.delivery import DeliveryError, Outgoing
+from bot.feeds.delivery import DeliveryError, EntryMessage, Outgoing
 from bot.feeds.digest import parse_digest_time
 from bot.feeds.engine import FeedEngine
 from bot.feeds.models import CORPUS_SOURCE, Subscription
@@ -59,6 +59,10 @@ DEFAULT_DIGEST_MINUTE = 9 * 60
 STOP_GRACE_SECONDS = 5.0
 """On unload, a loop may finish its current pass (a transaction) for this long before it is cancelled."""
 MISSING_PERMISSION = 50013
+RECONCILE_LOOKBACK = 100
+"""Messages read (one request) when looking for a post a crash left unrecorded."""
+RECONCILE_SLACK = timedelta(minutes=1)
+"""Looked for from this long before the attempt: the bot's clock and Discord's may differ."""
 
 
 def utc_now() -> datetime:
@@ -84,7 +88,14 @@ def channel_manager_only() -> Callable[[app_commands.Command], app_commands.Comm
 def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
     """What the bot lacks to post announcements in `channel` (names as Discord shows them)."""
     perms = channel.permissions_for(me)
-    needed = (("view_channel", "View Channel"), ("send_messages", "Send Messages"), ("embed_links", "Embed Links"))
+    # Read Message History: after a crash the sender looks for an unrecorded post in the channel
+    # before resending it (without it Discord lists no messages, and the post could be doubled).
+    needed = (
+        ("view_channel", "View Channel"),
+        ("send_messages", "Send Messages"),
+        ("embed_links", "Embed Links"),
+        ("read_message_history", "Read Message History"),
+    )
     return [label for attribute, label in needed if not getattr(perms, attribute)]
 
 
@@ -139,6 +150,33 @@ class DiscordDeliverer:
         target = self._channel(subscription).get_partial_message(message_id)
         with _as_delivery_errors():
             await target.edit(content=content, embed=embed, allowed_mentions=allowed)
+
+    async def find(self, subscription: Subscription, message: Outgoing, since: datetime) -> int | None:
+        """The bot's message for ``message`` among the first ``RECONCILE_LOOKBACK`` messages of
+        the channel since ``since`` (less ``RECONCILE_SLACK`` for clock skew), one request.
+
+        Discord does not return a message's nonce when messages are listed, so a message is
+        recognised by its embed as rendered now: an entry's footer (it names the entry's id,
+        and a channel has one subscription), a "+N more" or digest's title and footer.
+        """
+        _content, embed, _allowed = outgoing_parts(message)
+        whole = not isinstance(message, EntryMessage)
+        wanted = _marker(embed, whole=whole)
+        me = self.bot.user.id if self.bot.user else None
+        after = discord.Object(discord.utils.time_snowflake(since - RECONCILE_SLACK))
+        with _as_delivery_errors():
+            async for found in self._channel(subscription).history(
+                limit=RECONCILE_LOOKBACK, after=after, oldest_first=True
+            ):
+                if found.author.id == me and found.embeds and _marker(found.embeds[0], whole=whole) == wanted:
+                    return found.id
+        return None
+
+
+def _marker(embed: discord.Embed, *, whole: bool) -> tuple[str | None, str | None]:
+    """What identifies an announcement's embed: (title, footer) for a batch, (None, footer) for
+    an entry (its title may have been edited since; its footer names its id)."""
+    return (embed.title if whole else None, embed.footer.text)
 
 
 class Feed(commands.Cog):
