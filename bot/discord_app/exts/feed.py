@@ -541,13 +541,15 @@ class Feed(commands.Cog):
         """Resume `channel`'s subscription, or (no channel) every paused one in a channel the
         member may manage (`feed_manager_refusal`); the others are counted, not touched."""
         healths = await self.engine.feeds.guild_subscriptions(guild.id)
-        subs = [h.subscription for h in healths if channel is None or h.subscription.channel_id == channel.id]
-        if channel is not None and not subs:
+        chosen = [h for h in healths if channel is None or h.subscription.channel_id == channel.id]
+        if channel is not None and not chosen:
             return [f"{channel.mention} has no feed subscription."]
         lines = []
         not_yours = 0
-        for sub in subs:
-            if not sub.paused and sub.retry_at is None:
+        for health in chosen:
+            sub = health.subscription
+            # Announcements Discord refused were set aside without pausing: a retry tries them again.
+            if not sub.paused and sub.retry_at is None and not health.rejected:
                 if channel is not None:
                     lines.append(f"<#{sub.channel_id}> is not paused.")
                 continue
@@ -557,12 +559,13 @@ class Feed(commands.Cog):
                 continue
             missing = missing_post_permissions(target, guild.me) if target is not None and guild.me else []
             await self.engine.feeds.resume(sub.id)
+            again = f" ({health.rejected} refused by Discord will be tried again)" if health.rejected else ""
             if target is None:
                 lines.append(f"Resumed <#{sub.channel_id}>, but I can't see that channel; it will pause again if it is gone.")
             elif missing:
                 lines.append(f"Resumed {target.mention}, but I'm still missing {', '.join(missing)} there.")
             else:
-                lines.append(f"Resumed {target.mention}; waiting announcements are on their way.")
+                lines.append(f"Resumed {target.mention}; waiting announcements are on their way{again}.")
         if not_yours:
             lines.append(f"{not_yours} paused subscription{'s are' if not_yours > 1 else ' is'} in channels you can't manage; left as they are.")
         return lines or ["No subscription here is paused."]
