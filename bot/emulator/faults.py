@@ -82,7 +82,9 @@ class FaultInjector:
         if not 400 <= status <= 599:
             raise ValueError("inject_error supports 4xx and 5xx statuses")
         if 400 <= status < 500 and status != 429 and (not code or not message):
-            raise ValueError("a 4xx fault needs Discord's error `code` and `message` (e.g. 50013, 'Missing Permissions')")
+            raise ValueError(
+                "a 4xx fault needs Discord's error `code` and `message` (e.g. 50013, 'Missing Permissions')"
+            )
         rule = FaultRule(
             method=method.upper(),
             pattern=pattern,

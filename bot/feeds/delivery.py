@@ -72,7 +72,12 @@ class DeliveryError(Exception):
     """A post or edit failed; ``status`` is the HTTP status (None: no answer at all)."""
 
     def __init__(
-        self, status: int | None, text: str, *, code: int | None = None, retry_after: float | None = None
+        self,
+        status: int | None,
+        text: str,
+        *,
+        code: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{status or 'no answer'}: {text}")
         self.status = status
@@ -113,7 +118,11 @@ def classify_post(error: DeliveryError) -> Verdict:
     if error.status == 400 and error.code not in CHANNEL_REFUSALS:
         return Verdict("set_aside", None, refusal_reason(text))
     # 401 is about the bot's token, not this subscription: retried like an outage, never paused.
-    if error.status is not None and 400 <= error.status < 500 and error.status not in (401, 408, 429):
+    if (
+        error.status is not None
+        and 400 <= error.status < 500
+        and error.status not in (401, 408, 429)
+    ):
         return Verdict("pause", "rejected", f"HTTP {error.status}: {text}")
     return Verdict("retry", None, f"HTTP {error.status}: {text}" if error.status else text)
 
@@ -169,9 +178,13 @@ class Deliverer(Protocol):
         """Post ``message`` with ``nonce`` (enforced); return the message id."""
         ...
 
-    async def edit(self, subscription: Subscription, message_id: int, message: Outgoing) -> None: ...
+    async def edit(
+        self, subscription: Subscription, message_id: int, message: Outgoing
+    ) -> None: ...
 
-    async def find(self, subscription: Subscription, message: Outgoing, since: datetime) -> int | None:
+    async def find(
+        self, subscription: Subscription, message: Outgoing, since: datetime
+    ) -> int | None:
         """The id of the bot's message for ``message`` posted in the subscription's channel at or
         after ``since``, if there is one (a post whose id a crash kept from being recorded)."""
         ...
@@ -253,25 +266,39 @@ class OutboxSender:
         return created
 
     async def _serve(
-        self, subscription: Subscription, now: datetime, report: SendReport, memo: dict[str, Announcement | None]
+        self,
+        subscription: Subscription,
+        now: datetime,
+        report: SendReport,
+        memo: dict[str, Announcement | None],
     ) -> None:
         try:
             await self._deliver(subscription, now, report, memo)
         except DeliveryError as error:  # a deliverer that raised outside a post/edit
             await self._failed(subscription, error, now, report, row=None)
         except Exception as exc:  # noqa: BLE001 - one broken subscription must not stop the rest
-            log.exception("feed: delivering to channel %s failed unexpectedly", subscription.channel_id)
+            log.exception(
+                "feed: delivering to channel %s failed unexpectedly", subscription.channel_id
+            )
             retry_at = now + timedelta(seconds=retry_delay(subscription.retry_streak + 1, None))
-            await self.feeds.retry_later(subscription.id, retry_at, f"internal error: {exc!r}", row_id=None)
+            await self.feeds.retry_later(
+                subscription.id, retry_at, f"internal error: {exc!r}", row_id=None
+            )
             report.retrying.append(subscription.id)
 
     async def _deliver(
-        self, subscription: Subscription, now: datetime, report: SendReport, memo: dict[str, Announcement | None]
+        self,
+        subscription: Subscription,
+        now: datetime,
+        report: SendReport,
+        memo: dict[str, Announcement | None],
     ) -> None:
         if subscription.mode == "instant":
             pending = await self.feeds.pending_rows(subscription.id)
             if len(pending) > self.cap:
-                await self.feeds.batch_overflow(subscription.id, [row.id for row in pending[self.cap :]], now)
+                await self.feeds.batch_overflow(
+                    subscription.id, [row.id for row in pending[self.cap :]], now
+                )
                 pending = pending[: self.cap]
             for row in pending:
                 if not await self._post_row(subscription, row, now, report, memo):
@@ -283,7 +310,9 @@ class OutboxSender:
             if not await self._edit_row(subscription, row, now, report, memo):
                 return
 
-    async def _announcement(self, entry_id: str, memo: dict[str, Announcement | None]) -> Announcement | None:
+    async def _announcement(
+        self, entry_id: str, memo: dict[str, Announcement | None]
+    ) -> Announcement | None:
         if entry_id not in memo:
             memo[entry_id] = await self.announcer.announcement(entry_id)
         return memo[entry_id]
@@ -334,11 +363,17 @@ class OutboxSender:
         A post attempted before (a crash, or a failure that may have reached Discord) longer ago
         than Discord still remembers its nonce is looked for in the channel first.
         """
-        if attempted_at is not None and (now - attempted_at).total_seconds() > self.nonce_trust_seconds:
+        if (
+            attempted_at is not None
+            and (now - attempted_at).total_seconds() > self.nonce_trust_seconds
+        ):
             found = await self.deliverer.find(subscription, message, attempted_at)
             if found is not None:
-                log.info("feed: channel %s already had message %s for a post a crash left unrecorded",
-                         subscription.channel_id, found)
+                log.info(
+                    "feed: channel %s already had message %s for a post a crash left unrecorded",
+                    subscription.channel_id,
+                    found,
+                )
                 return found, True
         await mark_attempt()
         return await self.deliverer.post(subscription, message, nonce), False
@@ -357,7 +392,11 @@ class OutboxSender:
             if announcement is not None:
                 shown.append(announcement)
         message = BatchMessage(
-            batch.kind, tuple(shown), len(batch.entry_ids), subscription.mention_role_id, batch.created_at
+            batch.kind,
+            tuple(shown),
+            len(batch.entry_ids),
+            subscription.mention_role_id,
+            batch.created_at,
         )
         try:
             message_id, found = await self._send(
@@ -390,7 +429,11 @@ class OutboxSender:
             await self.feeds.mark_edited(row.id, row.posted_hash)
             return True
         try:
-            await self.deliverer.edit(subscription, row.message_id, EntryMessage(announcement, subscription.mention_role_id))
+            await self.deliverer.edit(
+                subscription,
+                row.message_id,
+                EntryMessage(announcement, subscription.mention_role_id),
+            )
         except DeliveryError as error:
             verdict = classify_edit(error)
             if verdict.action == "drop":
@@ -436,11 +479,23 @@ class OutboxSender:
             await self.feeds.pause(subscription.id, reason, detail, now)
             report.paused.append((subscription.id, reason))
             log.warning(
-                "feed: paused the subscription of channel %s (%s): %s", subscription.channel_id, reason, detail
+                "feed: paused the subscription of channel %s (%s): %s",
+                subscription.channel_id,
+                reason,
+                detail,
             )
         else:
-            retry_at = now + timedelta(seconds=retry_delay(subscription.retry_streak + 1, error.retry_after))
-            await self.feeds.retry_later(subscription.id, retry_at, verdict.detail, row_id=row.id if row else None)
+            retry_at = now + timedelta(
+                seconds=retry_delay(subscription.retry_streak + 1, error.retry_after)
+            )
+            await self.feeds.retry_later(
+                subscription.id, retry_at, verdict.detail, row_id=row.id if row else None
+            )
             report.retrying.append(subscription.id)
-            log.info("feed: channel %s will be retried at %s: %s", subscription.channel_id, retry_at, verdict.detail)
+            log.info(
+                "feed: channel %s will be retried at %s: %s",
+                subscription.channel_id,
+                retry_at,
+                verdict.detail,
+            )
         return False

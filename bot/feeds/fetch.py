@@ -69,8 +69,14 @@ class FetchResult:
 class _FetchFailed(Exception):
     """Internal: carries an error result out of nested helpers."""
 
-    def __init__(self, message: str, *, status: int | None = None, final_url: str | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        final_url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -100,9 +106,16 @@ async def fetch_feed(
     On ``error`` the caller's ``etag``/``last_modified`` are echoed back, so a caller can always
     store the validators of the latest result without losing them to a failed attempt.
     """
-    result = await _attempt(session, url, etag=etag, last_modified=last_modified,
-                            user_agent=user_agent, time_limit=timeout, max_bytes=max_bytes,
-                            max_redirects=max_redirects)
+    result = await _attempt(
+        session,
+        url,
+        etag=etag,
+        last_modified=last_modified,
+        user_agent=user_agent,
+        time_limit=timeout,
+        max_bytes=max_bytes,
+        max_redirects=max_redirects,
+    )
     if result.outcome == "error":
         return replace(result, etag=etag, last_modified=last_modified)
     return result
@@ -146,8 +159,9 @@ async def _attempt(
                     return await _result_from_response(
                         response, etag=etag, last_modified=last_modified, max_bytes=max_bytes
                     )
-            return _error_result(_FetchFailed(f"too many redirects ({max_redirects})",
-                                              final_url=final_url))
+            return _error_result(
+                _FetchFailed(f"too many redirects ({max_redirects})", final_url=final_url)
+            )
     except _FetchFailed as failure:
         if failure.final_url is None:
             failure.final_url = final_url
@@ -157,8 +171,9 @@ async def _attempt(
     except aiohttp.ClientConnectorDNSError as exc:
         return _error(f"DNS lookup failed for {exc.host}", final_url=final_url)
     except aiohttp.ClientConnectorCertificateError as exc:
-        return _error(f"TLS certificate problem for {exc.host}: {exc.certificate_error}",
-                      final_url=final_url)
+        return _error(
+            f"TLS certificate problem for {exc.host}: {exc.certificate_error}", final_url=final_url
+        )
     except aiohttp.ClientConnectorError as exc:
         return _error(_describe_connect_error(exc), final_url=final_url)
     except aiohttp.ServerDisconnectedError:
@@ -166,8 +181,11 @@ async def _attempt(
     except aiohttp.ClientPayloadError as exc:
         return _error(f"broken response body: {_root_cause(exc)}", final_url=final_url)
     except aiohttp.ClientResponseError as exc:
-        return _error(f"bad HTTP response: {exc.message or exc}", status=exc.status or None,
-                      final_url=final_url)
+        return _error(
+            f"bad HTTP response: {exc.message or exc}",
+            status=exc.status or None,
+            final_url=final_url,
+        )
     except aiohttp.ClientError as exc:
         return _error(f"request failed: {_root_cause(exc)}", final_url=final_url)
     except (OSError, ValueError, UnicodeError) as exc:
@@ -192,16 +210,16 @@ def _checked_url(raw: str) -> URL:
 def _redirect_target(response: aiohttp.ClientResponse, current: URL) -> URL:
     location = response.headers.get("Location")
     if not location:
-        raise _FetchFailed(f"HTTP {response.status} redirect without a Location header",
-                           status=response.status)
+        raise _FetchFailed(
+            f"HTTP {response.status} redirect without a Location header", status=response.status
+        )
     try:
         target = current.join(URL(location))
     except ValueError as exc:
         raise _FetchFailed(f"redirect to an invalid URL: {exc}", status=response.status) from None
     scheme = (target.scheme or "").lower()
     if scheme not in _ALLOWED_SCHEMES:
-        raise _FetchFailed(f"redirect to unsupported URL scheme {scheme!r}",
-                           status=response.status)
+        raise _FetchFailed(f"redirect to unsupported URL scheme {scheme!r}", status=response.status)
     if not target.host:
         raise _FetchFailed("redirect to a URL without a host", status=response.status)
     return target
@@ -263,15 +281,21 @@ async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> byte
     is_encoded = encoding not in ("", "identity")
     declared = response.content_length
     if not is_encoded and declared is not None and declared > max_bytes:
-        raise _FetchFailed(f"body over {limit} limit (Content-Length {declared})",
-                           status=response.status, final_url=str(response.url))
+        raise _FetchFailed(
+            f"body over {limit} limit (Content-Length {declared})",
+            status=response.status,
+            final_url=str(response.url),
+        )
     chunks: list[bytes] = []
     received = 0
     async for chunk in response.content.iter_chunked(_READ_CHUNK):
         received += len(chunk)
         if received > max_bytes:
-            message = (f"{encoding} body expands past {limit} limit" if is_encoded
-                       else f"body over {limit} limit")
+            message = (
+                f"{encoding} body expands past {limit} limit"
+                if is_encoded
+                else f"body over {limit} limit"
+            )
             raise _FetchFailed(message, status=response.status, final_url=str(response.url))
         chunks.append(chunk)
     return b"".join(chunks)
@@ -319,8 +343,13 @@ def _format_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _error(message: str, *, status: int | None = None, final_url: str | None = None,
-           retry_after: float | None = None) -> FetchResult:
+def _error(
+    message: str,
+    *,
+    status: int | None = None,
+    final_url: str | None = None,
+    retry_after: float | None = None,
+) -> FetchResult:
     return FetchResult(
         outcome="error",
         body=None,
@@ -334,5 +363,9 @@ def _error(message: str, *, status: int | None = None, final_url: str | None = N
 
 
 def _error_result(failure: _FetchFailed) -> FetchResult:
-    return _error(failure.message, status=failure.status, final_url=failure.final_url,
-                  retry_after=failure.retry_after)
+    return _error(
+        failure.message,
+        status=failure.status,
+        final_url=failure.final_url,
+        retry_after=failure.retry_after,
+    )

@@ -90,8 +90,10 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 # feedparser complains about these even for perfectly readable documents (no Content-Type when
 # parsing from memory, a declared charset that differs from the real one).
 _BENIGN_BOZO = (NonXMLContentType, CharacterEncodingOverride)
-_HTML_SNIFF = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<!doctype\s+html|<html[\s>]",
-                         re.IGNORECASE | re.DOTALL)
+_HTML_SNIFF = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<!doctype\s+html|<html[\s>]",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def parse_feed(
@@ -180,12 +182,18 @@ def _assumed_ascii(content_type: str | None) -> bool:
 _PROLOG_END = re.compile(rb"<[A-Za-z_]")
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY[^>]*>")
 # Kept: a short literal or one character reference, e.g. <!ENTITY nbsp "&#160;">.
-_SAFE_ENTITY_DECLARATION = re.compile(rb'<!ENTITY\s+[A-Za-z_][\w.-]*\s+"(?:&#\w+;|[^&%"<]{0,32})"\s*>')
+_SAFE_ENTITY_DECLARATION = re.compile(
+    rb'<!ENTITY\s+[A-Za-z_][\w.-]*\s+"(?:&#\w+;|[^&%"<]{0,32})"\s*>'
+)
 _WIDE_ENCODINGS = (
-    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
-    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
-    (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
 )
 
 
@@ -233,8 +241,10 @@ def _item_from_entry(entry: Mapping[str, Any], source_url: str) -> FeedItem | No
     published = _to_datetime(dict.get(entry, "published_parsed"))
     updated = _to_datetime(dict.get(entry, "updated_parsed"))
     raw_link = entry.get("link")
-    if dict.get(entry, "guidislink") and raw_link == entry.get("id") and not _is_absolute_http(
-        raw_link
+    if (
+        dict.get(entry, "guidislink")
+        and raw_link == entry.get("id")
+        and not _is_absolute_http(raw_link)
     ):
         raw_link = None  # feedparser copied a bare guid such as "12345" into the link
     link = _absolute_link(raw_link, source_url)

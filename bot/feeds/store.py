@@ -145,7 +145,9 @@ class FeedStore:
 
     # --- sources -----------------------------------------------------------------------------
 
-    async def source_state(self, name: str, *, conn: aiosqlite.Connection | None = None) -> SourceState:
+    async def source_state(
+        self, name: str, *, conn: aiosqlite.Connection | None = None
+    ) -> SourceState:
         """The stored state of a source, or a blank one for a source never checked.
 
         ``conn``: the writer inside a transaction, to read what that transaction sees.
@@ -273,7 +275,9 @@ class FeedStore:
             [(source, key, entry, digest, to_iso(now)) for key, entry, digest in seen],
         )
 
-    async def document_origins(self, writer: aiosqlite.Connection, ids: Sequence[str]) -> dict[str, str]:
+    async def document_origins(
+        self, writer: aiosqlite.Connection, ids: Sequence[str]
+    ) -> dict[str, str]:
         """Inside a transaction: id -> origin for the given ids that already exist as documents."""
         found: dict[str, str] = {}
         for chunk in _chunks(list(ids)):
@@ -312,7 +316,9 @@ class FeedStore:
         )
         return [(row[0], row[1], bool(row[2])) for row in rows]
 
-    async def seed_corpus_seen(self, writer: aiosqlite.Connection, source: str, now: datetime) -> tuple[int, int]:
+    async def seed_corpus_seen(
+        self, writer: aiosqlite.Connection, source: str, now: datetime
+    ) -> tuple[int, int]:
         """Inside a transaction: record every corpus document in the ``source`` seen-set as it is
         now (the baseline), entirely in SQL; (how many were new, how many had changed)."""
         changed = await writer.execute(
@@ -471,7 +477,9 @@ class FeedStore:
         rows = await cursor.fetchall()
         await cursor.close()
         return [
-            SubscriptionHealth(_subscription(row), row["pending"], row["rejected"], row["refused_reason"])
+            SubscriptionHealth(
+                _subscription(row), row["pending"], row["rejected"], row["refused_reason"]
+            )
             for row in rows
         ]
 
@@ -524,7 +532,9 @@ class FeedStore:
                 (reason, batch_id),
             )
 
-    async def retry_later(self, sub_id: int, retry_at: datetime, error: str, *, row_id: int | None) -> None:
+    async def retry_later(
+        self, sub_id: int, retry_at: datetime, error: str, *, row_id: int | None
+    ) -> None:
         async with self.corpus.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_subscriptions SET retry_at = ?, retry_streak = retry_streak + 1, "
@@ -602,7 +612,9 @@ class FeedStore:
             created_at = from_iso(row[2])
             assert created_at is not None
             entry_ids = tuple(json.loads(row[4] or "[]"))
-            batches.append(Batch(row[0], sub_id, row[1], created_at, entry_ids, attempted_at=from_iso(row[3])))
+            batches.append(
+                Batch(row[0], sub_id, row[1], created_at, entry_ids, attempted_at=from_iso(row[3]))
+            )
         return batches
 
     async def batch_overflow(self, sub_id: int, row_ids: Sequence[int], now: datetime) -> int:
@@ -622,14 +634,22 @@ class FeedStore:
             )
             batch_id = None
             if rows:
-                batch_id = await self._new_batch(writer, sub_id, "digest", [row[0] for row in rows], now)
+                batch_id = await self._new_batch(
+                    writer, sub_id, "digest", [row[0] for row in rows], now
+                )
             await writer.execute(
-                "UPDATE feed_subscriptions SET last_digest_at = ? WHERE id = ?", (to_iso(moment), sub_id)
+                "UPDATE feed_subscriptions SET last_digest_at = ? WHERE id = ?",
+                (to_iso(moment), sub_id),
             )
             return batch_id
 
     async def _new_batch(
-        self, writer: aiosqlite.Connection, sub_id: int, kind: str, row_ids: Sequence[int], now: datetime
+        self,
+        writer: aiosqlite.Connection,
+        sub_id: int,
+        kind: str,
+        row_ids: Sequence[int],
+        now: datetime,
     ) -> int:
         cursor = await writer.execute(
             "INSERT INTO feed_batches (subscription_id, kind, created_at) VALUES (?, ?, ?)",
@@ -648,16 +668,20 @@ class FeedStore:
         The first attempt's time stays (the message, if any, is no older than it)."""
         async with self.corpus.transaction() as writer:
             await writer.execute(
-                "UPDATE feed_outbox SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?", (to_iso(now), row_id)
+                "UPDATE feed_outbox SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?",
+                (to_iso(now), row_id),
             )
 
     async def mark_batch_attempt(self, batch_id: int, now: datetime) -> None:
         async with self.corpus.transaction() as writer:
             await writer.execute(
-                "UPDATE feed_batches SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?", (to_iso(now), batch_id)
+                "UPDATE feed_batches SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?",
+                (to_iso(now), batch_id),
             )
 
-    async def mark_sent(self, row_id: int, message_id: int, posted_hash: str | None, now: datetime) -> None:
+    async def mark_sent(
+        self, row_id: int, message_id: int, posted_hash: str | None, now: datetime
+    ) -> None:
         async with self.corpus.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_outbox SET state = 'sent', message_id = ?, posted_hash = ?, sent_at = ?, "
@@ -694,7 +718,8 @@ class FeedStore:
     async def mark_edited(self, row_id: int, posted_hash: str | None) -> None:
         async with self.corpus.transaction() as writer:
             await writer.execute(
-                "UPDATE feed_outbox SET needs_edit = 0, posted_hash = ? WHERE id = ?", (posted_hash, row_id)
+                "UPDATE feed_outbox SET needs_edit = 0, posted_hash = ? WHERE id = ?",
+                (posted_hash, row_id),
             )
 
     async def _delivered(self, writer: aiosqlite.Connection, row_id: int, now: datetime) -> None:
@@ -706,7 +731,9 @@ class FeedStore:
 
     async def outbox_counts(self) -> dict[str, int]:
         """How many announcements are in each state, for `/feed status`."""
-        rows = await self._reader.execute_fetchall("SELECT state, count(*) FROM feed_outbox GROUP BY state")
+        rows = await self._reader.execute_fetchall(
+            "SELECT state, count(*) FROM feed_outbox GROUP BY state"
+        )
         return {row[0]: row[1] for row in rows}
 
     async def latest_refusal(self) -> str | None:

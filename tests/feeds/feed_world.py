@@ -162,7 +162,9 @@ async def running_feed_server() -> AsyncIterator[FeedServer]:
             if request.headers.get("If-None-Match") == etag:
                 response = web.Response(status=304, headers={"ETag": etag})
             else:
-                response = web.Response(body=doc.body, headers={"ETag": etag, "Content-Type": doc.content_type})
+                response = web.Response(
+                    body=doc.body, headers={"ETag": etag, "Content-Type": doc.content_type}
+                )
         server.statuses.append((request.path, response.status))
         return response
 
@@ -261,7 +263,9 @@ class FakeDiscord:
             raise DeliveryError(404, "Unknown Message", code=10008)
         posted.edits.append(message)
 
-    async def find(self, subscription: Subscription, message: Outgoing, since: datetime) -> int | None:
+    async def find(
+        self, subscription: Subscription, message: Outgoing, since: datetime
+    ) -> int | None:
         self.finds += 1
         wanted = Posted(0, subscription.channel_id, "", message)
         for posted in self.in_channel(subscription.channel_id):
@@ -283,4 +287,6 @@ class FakeDiscord:
         return [entry for posted in self.in_channel(channel_id) for entry in posted.entry_ids]
 
     def batches_in(self, channel_id: int) -> list[BatchMessage]:
-        return [p.message for p in self.in_channel(channel_id) if isinstance(p.message, BatchMessage)]
+        return [
+            p.message for p in self.in_channel(channel_id) if isinstance(p.message, BatchMessage)
+        ]

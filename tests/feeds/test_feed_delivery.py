@@ -45,15 +45,26 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def config(server: FeedServer, **changes: object) -> FeedConfig:
-    options: dict[str, object] = {"sources": (FeedSourceConfig("ada", server.url(ADA)),), "timeout_seconds": 5.0}
+    options: dict[str, object] = {
+        "sources": (FeedSourceConfig("ada", server.url(ADA)),),
+        "timeout_seconds": 5.0,
+    }
     options.update(changes)
     return FeedConfig(**options)  # type: ignore[arg-type]
 
 
 async def subscribe(engine: FeedEngine, channel_id: int, **changes: object) -> Subscription:
     options: dict[str, object] = {
-        "guild_id": 1, "channel_id": channel_id, "source": None, "author": None, "keyword": None,
-        "mention_role_id": None, "mode": "instant", "digest_minute": None, "created_by": 7, "now": T0,
+        "guild_id": 1,
+        "channel_id": channel_id,
+        "source": None,
+        "author": None,
+        "keyword": None,
+        "mention_role_id": None,
+        "mode": "instant",
+        "digest_minute": None,
+        "created_by": 7,
+        "now": T0,
     }
     options.update(changes)
     sub, _created = await engine.feeds.subscribe(**options)  # type: ignore[arg-type]
@@ -61,7 +72,10 @@ async def subscribe(engine: FeedEngine, channel_id: int, **changes: object) -> S
 
 
 def new_items(count: int, start: int = 10) -> list[Item]:
-    return [Item(f"n{i}", f"New Post {i}", published=T0 + timedelta(minutes=i)) for i in range(start, start + count)]
+    return [
+        Item(f"n{i}", f"New Post {i}", published=T0 + timedelta(minutes=i))
+        for i in range(start, start + count)
+    ]
 
 
 def ids_of(items: list[Item]) -> list[str]:
@@ -72,8 +86,13 @@ async def baseline(engine: FeedEngine, session: aiohttp.ClientSession) -> None:
     await engine.poll_sources(session, T0)
 
 
-async def publish(feeds: FeedServer, engine: FeedEngine, session: aiohttp.ClientSession, items: list[Item],
-                  when: timedelta = timedelta(minutes=15)) -> None:
+async def publish(
+    feeds: FeedServer,
+    engine: FeedEngine,
+    session: aiohttp.ClientSession,
+    items: list[Item],
+    when: timedelta = timedelta(minutes=15),
+) -> None:
     feeds.serve(ADA, medium_rss([*reversed(items), *BASE]))
     (report,) = await engine.poll_sources(session, T0 + when)
     assert report.outcome == "new", report
@@ -87,7 +106,11 @@ async def test_one_announcement_per_subscribed_channel_with_summary_and_role(
     await baseline(engine, session)
     for channel in (100, 101, 102):
         await subscribe(engine, channel, mention_role_id=555 if channel == 101 else None)
-    item = Item("n1", "A Fresh Post", html="<p>Curators keep corpora honest. Nobody else will. A third line.</p>")
+    item = Item(
+        "n1",
+        "A Fresh Post",
+        html="<p>Curators keep corpora honest. Nobody else will. A third line.</p>",
+    )
     await publish(feeds, engine, session, [item])
 
     report = await engine.send(T0 + timedelta(minutes=15))
@@ -100,7 +123,10 @@ async def test_one_announcement_per_subscribed_channel_with_summary_and_role(
         assert isinstance(posted.message, EntryMessage)
         assert posted.message.announcement.entry_id == new_id
         assert posted.message.mention_role_id == (555 if channel == 101 else None)
-        assert posted.message.announcement.summary == ("Curators keep corpora honest.", "Nobody else will.")
+        assert posted.message.announcement.summary == (
+            "Curators keep corpora honest.",
+            "Nobody else will.",
+        )
     sub = await engine.feeds.subscription_for_channel(100)
     assert sub is not None and sub.last_announced_at == T0 + timedelta(minutes=15)
     (row,) = await engine.feeds.sent_rows(sub.id)
@@ -108,7 +134,10 @@ async def test_one_announcement_per_subscribed_channel_with_summary_and_role(
 
 
 async def test_restart_between_detection_and_delivery_loses_and_doubles_nothing(
-    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    settings: ServiceSettings,
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
 ) -> None:
     engine = FeedEngine(service, config(feeds), FakeDiscord())
     await baseline(engine, session)
@@ -131,7 +160,10 @@ async def test_restart_between_detection_and_delivery_loses_and_doubles_nothing(
 
 
 async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
-    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    settings: ServiceSettings,
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=4)  # the 4th message is created, then the bot "dies"
     engine = FeedEngine(service, config(feeds), fake)
@@ -145,7 +177,12 @@ async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
     with pytest.raises(BaseExceptionGroup) as crashed:
         await engine.send(T0 + timedelta(minutes=15))
     assert crashed.group_contains(SimulatedCrash)
-    recorded = sum([len(await engine.feeds.sent_rows(sub.id)) for sub in await engine.feeds.all_subscriptions()])
+    recorded = sum(
+        [
+            len(await engine.feeds.sent_rows(sub.id))
+            for sub in await engine.feeds.all_subscriptions()
+        ]
+    )
     await service.close()
     assert fake.created == 4 and recorded < 4
 
@@ -164,9 +201,14 @@ async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
 
 
 async def test_a_restart_after_discord_forgot_the_nonce_finds_the_post_instead_of_doubling_it(
-    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    settings: ServiceSettings,
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
 ) -> None:
-    fake = FakeDiscord(crash_after_posts=2)  # the second entry's message is created, then the bot dies
+    fake = FakeDiscord(
+        crash_after_posts=2
+    )  # the second entry's message is created, then the bot dies
     engine = FeedEngine(service, config(feeds), fake)
     await baseline(engine, session)
     await subscribe(engine, 100)
@@ -192,7 +234,10 @@ async def test_a_restart_after_discord_forgot_the_nonce_finds_the_post_instead_o
 
 
 async def test_a_resend_within_the_nonce_window_relies_on_the_nonce_and_reads_nothing(
-    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    settings: ServiceSettings,
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=1)
     engine = FeedEngine(service, config(feeds), fake)
@@ -214,7 +259,10 @@ async def test_a_resend_within_the_nonce_window_relies_on_the_nonce_and_reads_no
 
 
 async def test_a_digest_whose_post_a_crash_left_unrecorded_is_found_not_posted_twice(
-    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    settings: ServiceSettings,
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=1)
     engine = FeedEngine(service, config(feeds), fake)
@@ -275,7 +323,10 @@ async def test_after_downtime_a_round_is_capped_with_a_plus_n_more_message(
 
 
 async def test_a_crash_after_the_split_keeps_the_split(
-    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    settings: ServiceSettings,
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=2)
     engine = FeedEngine(service, config(feeds, max_announcements_per_cycle=3), fake)
@@ -289,7 +340,9 @@ async def test_a_crash_after_the_split_keeps_the_split(
 
     reopened = await CorpusService.open(settings)
     try:
-        await FeedEngine(reopened, config(feeds, max_announcements_per_cycle=3), fake).send(T0 + timedelta(minutes=20))
+        await FeedEngine(reopened, config(feeds, max_announcements_per_cycle=3), fake).send(
+            T0 + timedelta(minutes=20)
+        )
     finally:
         await reopened.close()
     assert [p.kind for p in fake.in_channel(100)] == ["entry", "entry", "entry", "more"]
@@ -305,7 +358,11 @@ async def test_a_crash_after_the_split_keeps_the_split(
     ],
 )
 async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resumes_it(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession, error: DeliveryError, reason: str
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
+    error: DeliveryError,
+    reason: str,
 ) -> None:
     fake = FakeDiscord()
     engine = FeedEngine(service, config(feeds), fake)
@@ -325,7 +382,9 @@ async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resum
     assert paused is not None and paused.paused_reason == reason
     assert error.text in (paused.paused_detail or "")
     assert (paused.keyword, paused.mention_role_id, paused.mode) == ("post", 9, "instant")
-    (health,) = [h for h in await engine.feeds.guild_subscriptions(1) if h.subscription.id == sub.id]
+    (health,) = [
+        h for h in await engine.feeds.guild_subscriptions(1) if h.subscription.id == sub.id
+    ]
     assert (health.pending, health.rejected) == (2, 0)
     assert [s.id for s in await engine.feeds.unreported_pauses()] == [sub.id]
     await engine.feeds.mark_pause_reported(sub.id, T0)
@@ -353,13 +412,22 @@ async def test_a_message_discord_refuses_is_set_aside_and_the_rest_is_delivered(
     report = await engine.send(T0 + timedelta(minutes=15))
 
     assert (report.refused, report.posted, report.paused) == (1, 2, [])
-    assert fake.entries_in(100) == ids_of(items)[1:], "the entries after the refused one are not held up"
+    assert fake.entries_in(100) == ids_of(items)[1:], (
+        "the entries after the refused one are not held up"
+    )
     active = await engine.feeds.subscription_for_channel(100)
     assert active is not None and not active.paused and active.retry_at is None
     (health,) = await engine.feeds.guild_subscriptions(1)
     assert (health.pending, health.rejected) == (0, 1)
-    assert health.refused_reason == "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.)"
-    assert await engine.feeds.latest_refusal() == health.refusal_reason if False else health.refused_reason
+    assert (
+        health.refused_reason
+        == "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.)"
+    )
+    assert (
+        await engine.feeds.latest_refusal() == health.refusal_reason
+        if False
+        else health.refused_reason
+    )
     assert await engine.feeds.outbox_counts() == {"sent": 2, "rejected": 1}
 
     later = await engine.send(T0 + timedelta(hours=1))
@@ -377,7 +445,9 @@ async def test_a_refused_plus_n_more_message_sets_its_entries_aside(
     await subscribe(engine, 100)
     items = new_items(5)
     await publish(feeds, engine, session, items)
-    too_long = DeliveryError(400, "Invalid Form Body\nIn embeds.0.description: too long", code=50035)
+    too_long = DeliveryError(
+        400, "Invalid Form Body\nIn embeds.0.description: too long", code=50035
+    )
     fake.refuse_next[100] = [None, None, too_long]  # two entries pass, the "+3 more" is refused
     report = await engine.send(T0 + timedelta(minutes=15))
     assert (report.refused, report.posted, report.batches) == (1, 2, 0)
@@ -438,7 +508,10 @@ async def test_a_changed_entry_edits_its_posts_and_a_deleted_post_is_left_alone(
     assert (report.edited, report.posted, report.paused) == (1, 0, [])
     assert again.edited == 0
     (posted,) = fake.in_channel(100)
-    assert isinstance(posted.latest, EntryMessage) and posted.latest.announcement.title == "Second Title"
+    assert (
+        isinstance(posted.latest, EntryMessage)
+        and posted.latest.announcement.title == "Second Title"
+    )
     assert fake.in_channel(101) == []
 
 
@@ -449,8 +522,11 @@ async def test_a_corpus_entry_removed_before_its_announcement_is_skipped(
     engine = FeedEngine(service, FeedConfig(), fake)
     await engine.check_corpus(T0, reload=False)
     sub = await subscribe(engine, 100)
-    path = write_doc(corpus_dir, "short-lived.md", front="id: short-lived\ntitle: Short Lived\nauthors: []\n"
-                     "kind: post\nexcerpt: false")
+    path = write_doc(
+        corpus_dir,
+        "short-lived.md",
+        front="id: short-lived\ntitle: Short Lived\nauthors: []\nkind: post\nexcerpt: false",
+    )
     await engine.check_corpus(T0, reload=True)
     path.unlink()
     await service.reload()
@@ -466,7 +542,9 @@ async def test_daily_digest_at_an_injected_clock(
     fake = FakeDiscord()
     engine = FeedEngine(service, config(feeds, max_announcements_per_cycle=2), fake)
     await baseline(engine, session)
-    await subscribe(engine, 100, mode="digest", digest_minute=9 * 60, mention_role_id=77)  # made at 08:00
+    await subscribe(
+        engine, 100, mode="digest", digest_minute=9 * 60, mention_role_id=77
+    )  # made at 08:00
     await subscribe(engine, 101)
     items = new_items(5)
     await publish(feeds, engine, session, items, when=timedelta(minutes=10))  # 08:10
@@ -526,7 +604,15 @@ async def test_a_new_subscription_announces_nothing_old_and_unsubscribing_drops_
     assert len(fake.entries_in(first.channel_id)) == 2
     assert fake.entries_in(late.channel_id) == [] and fake.entries_in(gone.channel_id) == []
     again, created = await engine.feeds.subscribe(
-        guild_id=1, channel_id=100, source="ada", author=None, keyword=None, mention_role_id=None,
-        mode="digest", digest_minute=60, created_by=8, now=T0,
+        guild_id=1,
+        channel_id=100,
+        source="ada",
+        author=None,
+        keyword=None,
+        mention_role_id=None,
+        mode="digest",
+        digest_minute=60,
+        created_by=8,
+        now=T0,
     )
     assert not created and again.id == first.id and again.mode == "digest" and again.created_by == 7

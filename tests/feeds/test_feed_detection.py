@@ -47,7 +47,11 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 def feed_config(server: FeedServer, **changes: object) -> FeedConfig:
     sources = (FeedSourceConfig("ada", server.url(ADA)), FeedSourceConfig("blog", server.url(BLOG)))
-    options: dict[str, object] = {"sources": sources, "timeout_seconds": 5.0, "user_agent": "corpus-bot-tests/1"}
+    options: dict[str, object] = {
+        "sources": sources,
+        "timeout_seconds": 5.0,
+        "user_agent": "corpus-bot-tests/1",
+    }
     options.update(changes)
     return FeedConfig(**options)  # type: ignore[arg-type]
 
@@ -70,7 +74,10 @@ async def subscribe(engine: FeedEngine, channel_id: int, **changes: object) -> S
     return sub
 
 
-FIRST = [Item("a1", "Why Corpora Need Curators"), Item("a2", "Indexing, Briefly", author="Grace Sample")]
+FIRST = [
+    Item("a1", "Why Corpora Need Curators"),
+    Item("a2", "Indexing, Briefly", author="Grace Sample"),
+]
 NEW = Item("a3", "Seen-Sets Beat Dates", html="<p>Dates lie. Keys do not.</p><p>Use keys.</p>")
 
 
@@ -99,7 +106,9 @@ async def test_a_new_item_is_queued_once_per_wanting_subscription_and_304s_cost_
     service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     feeds.serve(ADA, medium_rss(FIRST))
-    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord())
+    engine = FeedEngine(
+        service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord()
+    )
     await engine.poll_sources(session, T0)
     one, two = await subscribe(engine, 100), await subscribe(engine, 101)
     await subscribe(engine, 102, author="Nobody Atall")
@@ -110,7 +119,9 @@ async def test_a_new_item_is_queued_once_per_wanting_subscription_and_304s_cost_
     (again,) = await engine.poll_sources(session, T0 + timedelta(minutes=45))
 
     assert unchanged[0].outcome == "not_modified"
-    assert report.outcome == "new" and report.new_entries == (entry_id("ada", "https://medium.com/p/a3"),)
+    assert report.outcome == "new" and report.new_entries == (
+        entry_id("ada", "https://medium.com/p/a3"),
+    )
     assert report.queued == 2
     assert again.outcome == "not_modified"
     assert feeds.hits(ADA) == [200, 304, 200, 304]
@@ -121,7 +132,10 @@ async def test_a_new_item_is_queued_once_per_wanting_subscription_and_304s_cost_
 
 
 async def test_conditional_get_state_survives_a_restart(
-    settings: ServiceSettings, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    settings: ServiceSettings,
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
 ) -> None:
     feeds.serve(ADA, medium_rss(FIRST))
     config = feed_config(feeds, sources=feed_config(feeds).sources[:1])
@@ -130,7 +144,9 @@ async def test_conditional_get_state_survives_a_restart(
 
     reopened = await CorpusService.open(settings)
     try:
-        (report,) = await FeedEngine(reopened, config, FakeDiscord()).poll_sources(session, T0 + timedelta(hours=1))
+        (report,) = await FeedEngine(reopened, config, FakeDiscord()).poll_sources(
+            session, T0 + timedelta(hours=1)
+        )
     finally:
         await reopened.close()
     assert report.outcome == "not_modified"
@@ -141,7 +157,9 @@ async def test_items_published_during_downtime_are_found_by_key_not_by_date(
     service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     feeds.serve(ADA, medium_rss(FIRST))
-    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord())
+    engine = FeedEngine(
+        service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord()
+    )
     await engine.poll_sources(session, T0)
     sub = await subscribe(engine, 100)
     # Two items appear while the bot is down; one is back-dated before everything seen so far.
@@ -184,7 +202,11 @@ async def test_a_changed_item_is_updated_in_place_and_flagged_for_editing(
     ("body", "status", "error_part"),
     [
         (b"<rss><channel><item><title>broken", 200, "not a feed"),
-        ((Path(__file__).parent / "fixtures" / "malformed_hopeless.xml").read_bytes(), 200, "not a feed"),
+        (
+            (Path(__file__).parent / "fixtures" / "malformed_hopeless.xml").read_bytes(),
+            200,
+            "not a feed",
+        ),
         (b"<!doctype html><html><body>Sign in</body></html>", 200, "HTML page"),
         (b"", 500, "HTTP 500"),
     ],
@@ -218,11 +240,15 @@ async def test_a_broken_feed_costs_its_source_one_attempt_and_nothing_else(
     assert state.next_attempt_at == T0 + timedelta(minutes=15, seconds=300)
     assert state.etag == blog_state.etag, "a failed attempt must keep the validators"
     assert state.baseline_at == blog_state.baseline_at
-    assert early["blog"].outcome == "not_due" and len(feeds.hits(BLOG)) == 2  # no request while backing off
+    assert (
+        early["blog"].outcome == "not_due" and len(feeds.hits(BLOG)) == 2
+    )  # no request while backing off
 
     later = {r.source: r for r in await engine.poll_sources(session, T0 + timedelta(minutes=21))}
     assert later["blog"].outcome == "error"
-    assert (await engine.feeds.source_state("blog")).next_attempt_at == T0 + timedelta(minutes=21, seconds=600)
+    assert (await engine.feeds.source_state("blog")).next_attempt_at == T0 + timedelta(
+        minutes=21, seconds=600
+    )
 
     feeds.serve(BLOG, atom([Item("b1", "Release notes")]))
     recovered = await engine.poll_sources(session, T0 + timedelta(hours=2))
@@ -235,14 +261,20 @@ async def test_a_source_that_keeps_failing_is_flagged_never_dropped(
     service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     feeds.fail(BLOG, 503)
-    engine = FeedEngine(service, feed_config(feeds, pause_after_failures=3, backoff_max_seconds=600.0), FakeDiscord())
+    engine = FeedEngine(
+        service,
+        feed_config(feeds, pause_after_failures=3, backoff_max_seconds=600.0),
+        FakeDiscord(),
+    )
     now = T0
     for _ in range(3):
         await engine.poll_sources(session, now, only="blog")
         now += timedelta(hours=1)
     state = await engine.feeds.source_state("blog")
     assert state.failing and state.error_streak == 3
-    assert state.next_attempt_at is not None and state.next_attempt_at <= now  # still retried at the cap
+    assert (
+        state.next_attempt_at is not None and state.next_attempt_at <= now
+    )  # still retried at the cap
     (forced,) = await engine.poll_sources(session, T0, only="blog", force=True)
     assert forced.outcome == "error" and len(feeds.hits(BLOG)) == 4
 
@@ -258,9 +290,20 @@ async def test_medium_rss_and_atom_items_become_searchable_summarizable_document
         "communities.</p><p>Third sentence here.</p>",
     )
     feeds.serve(ADA, medium_rss([medium_item]))
-    feeds.serve(BLOG, atom([Item("posts/42", "Release notes: v2", author="Grace Sample",
-                                 html="<p>Version two is out. Search is faster.</p>",
-                                 link="https://blog.example.org/posts/42.html")]))
+    feeds.serve(
+        BLOG,
+        atom(
+            [
+                Item(
+                    "posts/42",
+                    "Release notes: v2",
+                    author="Grace Sample",
+                    html="<p>Version two is out. Search is faster.</p>",
+                    link="https://blog.example.org/posts/42.html",
+                )
+            ]
+        ),
+    )
     engine = FeedEngine(service, feed_config(feeds), FakeDiscord())
 
     await engine.poll_sources(session, T0)
@@ -291,8 +334,13 @@ async def test_corpus_files_are_a_source_baseline_first_then_new_and_changed(
     engine = FeedEngine(service, FeedConfig(), fake)
     first = await engine.check_corpus(T0, reload=False)
     await subscribe(engine, 100)
-    write_doc(corpus_dir, "fresh.md", front="id: fresh-post\ntitle: Fresh Post\nauthors: [Ada Example]\n"
-              "kind: post\nexcerpt: false", body="Fresh words here. More words follow.")
+    write_doc(
+        corpus_dir,
+        "fresh.md",
+        front="id: fresh-post\ntitle: Fresh Post\nauthors: [Ada Example]\n"
+        "kind: post\nexcerpt: false",
+        body="Fresh words here. More words follow.",
+    )
 
     found = await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
     again = await engine.check_corpus(T0 + timedelta(minutes=2), reload=True)
@@ -303,8 +351,13 @@ async def test_corpus_files_are_a_source_baseline_first_then_new_and_changed(
     await engine.send(T0 + timedelta(minutes=2))
     assert fake.entries_in(100) == ["fresh-post"]
 
-    write_doc(corpus_dir, "fresh.md", front="id: fresh-post\ntitle: Fresh Post, Revised\nauthors: [Ada Example]\n"
-              "kind: post\nexcerpt: false", body="Fresh words here. More words follow.")
+    write_doc(
+        corpus_dir,
+        "fresh.md",
+        front="id: fresh-post\ntitle: Fresh Post, Revised\nauthors: [Ada Example]\n"
+        "kind: post\nexcerpt: false",
+        body="Fresh words here. More words follow.",
+    )
     changed = await engine.check_corpus(T0 + timedelta(minutes=3), reload=True)
     report = await engine.send(T0 + timedelta(minutes=3))
     assert changed.changed_entries == ("fresh-post",) and changed.changed_count == 1
@@ -322,13 +375,18 @@ async def test_a_corpus_file_added_while_the_bot_was_down_is_still_announced(
     await engine.check_corpus(T0, reload=False)
     await subscribe(engine, 100)
     await service.close()
-    write_doc(corpus_dir, "while-down.md", front="id: while-down\ntitle: Written While Down\nauthors: []\n"
-              "kind: post\nexcerpt: false")
+    write_doc(
+        corpus_dir,
+        "while-down.md",
+        front="id: while-down\ntitle: Written While Down\nauthors: []\nkind: post\nexcerpt: false",
+    )
     reopened = await CorpusService.open(settings)
     try:
         await reopened.reload()  # the launcher's startup reload: nobody hears of it
         fake = FakeDiscord()
-        found = await FeedEngine(reopened, FeedConfig(), fake).check_corpus(T0 + timedelta(hours=1), reload=False)
+        found = await FeedEngine(reopened, FeedConfig(), fake).check_corpus(
+            T0 + timedelta(hours=1), reload=False
+        )
         await FeedEngine(reopened, FeedConfig(), fake).send(T0 + timedelta(hours=1))
     finally:
         await reopened.close()
@@ -356,14 +414,19 @@ async def test_hostile_sources_cost_one_attempt_and_leave_other_sources_alone(
 ) -> None:
     feeds.serve(ADA, medium_rss(FIRST))
     hostile = FeedSourceConfig("hostile", feed_server.url(path))  # type: ignore[attr-defined]
-    config = FeedConfig(sources=(FeedSourceConfig("ada", feeds.url(ADA)), hostile), timeout_seconds=0.5,
-                        max_bytes=1_000_000)
+    config = FeedConfig(
+        sources=(FeedSourceConfig("ada", feeds.url(ADA)), hostile),
+        timeout_seconds=0.5,
+        max_bytes=1_000_000,
+    )
     engine = FeedEngine(service, config, FakeDiscord())
 
     reports = {r.source: r for r in await engine.poll_sources(session, T0)}
 
     assert reports["ada"].outcome == "baseline"
-    assert reports["hostile"].outcome == "error" and error_part in (reports["hostile"].error or ""), reports
+    assert reports["hostile"].outcome == "error" and error_part in (
+        reports["hostile"].error or ""
+    ), reports
     state = await engine.feeds.source_state("hostile")
     assert state.error_streak == 1 and state.baseline_at is None
 
@@ -390,8 +453,13 @@ async def test_new_corpus_entries_are_folded_in_a_worker_thread_a_batch_at_a_tim
     engine = FeedEngine(service, FeedConfig(), FakeDiscord())
     await engine.check_corpus(T0, reload=False)
     for n in range(5):
-        write_doc(corpus_dir, f"new-{n}.md", front=f"id: new-{n}\ntitle: New {n}\nauthors: [Ada Example]\n"
-                  "kind: post\nexcerpt: false", body="Words.")
+        write_doc(
+            corpus_dir,
+            f"new-{n}.md",
+            front=f"id: new-{n}\ntitle: New {n}\nauthors: [Ada Example]\n"
+            "kind: post\nexcerpt: false",
+            body="Words.",
+        )
     found = await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
     assert found.new_count == 5 and len(found.new_entries) == 5
     assert calls == [(False, 2), (False, 2), (False, 1)]
@@ -401,9 +469,14 @@ async def test_a_feed_in_windows_1251_keeps_its_titles_through_the_poller(
     service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     title = "Новости корпуса: архивы и кураторы"
-    feeds.serve(ADA, undeclared_rss([Item("r1", title, author="Иван Петров")], "windows-1251"),
-                content_type="application/rss+xml; charset=windows-1251")
-    engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord())
+    feeds.serve(
+        ADA,
+        undeclared_rss([Item("r1", title, author="Иван Петров")], "windows-1251"),
+        content_type="application/rss+xml; charset=windows-1251",
+    )
+    engine = FeedEngine(
+        service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), FakeDiscord()
+    )
     (report,) = await engine.poll_sources(session, T0)
     assert report.outcome == "baseline", report
     post = await service.post(entry_id("ada", "https://medium.com/p/r1"))
@@ -444,24 +517,34 @@ async def test_items_whose_links_differ_only_in_a_fragment_or_tracking_parameter
 
 
 async def test_a_seen_set_written_with_the_old_link_keys_announces_nothing_old_after_the_upgrade(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    service: CorpusService,
+    feeds: FeedServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     feeds.serve(ADA, guidless_rss(LIVE))
     fake = FakeDiscord()
     engine = FeedEngine(service, feed_config(feeds, sources=feed_config(feeds).sources[:1]), fake)
-    with monkeypatch.context() as old_version:  # corpus-bot 0.1 keyed link-only items on the stripped link
+    with (
+        monkeypatch.context() as old_version
+    ):  # corpus-bot 0.1 keyed link-only items on the stripped link
         old_version.setattr("bot.feeds.parse.link_key", normalize_link)
         await engine.poll_sources(session, T0)
     old_id = entry_id("ada", "https://live.example.org/day")
     await subscribe(engine, 100)
     edited = ("Morning update, corrected", LIVE[0][1])
-    clashing = ("Noon update", "https://live.example.org/day?utm_source=rss#noon")  # 0.1 merged it away
+    clashing = (
+        "Noon update",
+        "https://live.example.org/day?utm_source=rss#noon",
+    )  # 0.1 merged it away
     feeds.serve(ADA, guidless_rss([clashing, edited, LIVE[1]]))
 
     (report,) = await engine.poll_sources(session, T0 + timedelta(minutes=15))
     await engine.send(T0 + timedelta(minutes=15))
 
-    assert report.changed_entries == (old_id,), "the edited old item is an edit of its own post, not new"
+    assert report.changed_entries == (old_id,), (
+        "the edited old item is an edit of its own post, not new"
+    )
     assert [p.message.announcement.title for p in fake.in_channel(100)] == ["Noon update"]  # type: ignore[union-attr]
     assert (await service.post(old_id)).ref.title == "Morning update, corrected"
     (again,) = await engine.poll_sources(session, T0 + timedelta(minutes=30))

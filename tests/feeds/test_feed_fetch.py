@@ -40,7 +40,7 @@ async def test_200_returns_body_validators_and_sends_honest_headers(
     assert result.etag == feed_server.etag
     assert result.last_modified == feed_server.last_modified
     assert result.final_url == feed_server.url("/feed.xml")
-    (_path, headers), = feed_server.requests
+    ((_path, headers),) = feed_server.requests
     assert headers["User-Agent"] == USER_AGENT
     assert "application/rss+xml" in headers["Accept"]
     assert "If-None-Match" not in headers and "If-Modified-Since" not in headers
@@ -97,7 +97,10 @@ async def test_http_500_is_an_error_that_keeps_the_callers_validators(
     feed_server: Any, http_session: aiohttp.ClientSession
 ) -> None:
     result = await fetch(
-        http_session, feed_server.url("/error500"), etag='"v1"', last_modified=feed_server.last_modified
+        http_session,
+        feed_server.url("/error500"),
+        etag='"v1"',
+        last_modified=feed_server.last_modified,
     )
 
     assert result.outcome == "error"
@@ -108,9 +111,7 @@ async def test_http_500_is_an_error_that_keeps_the_callers_validators(
     assert len(feed_server.requests) == 1  # one fault, one attempt: no hidden retries
 
 
-async def test_http_404_is_an_error(
-    feed_server: Any, http_session: aiohttp.ClientSession
-) -> None:
+async def test_http_404_is_an_error(feed_server: Any, http_session: aiohttp.ClientSession) -> None:
     result = await fetch(http_session, feed_server.url("/nowhere.xml"))
 
     assert result.outcome == "error"
@@ -212,9 +213,7 @@ async def test_redirect_to_file_scheme_is_refused(
     assert result.error == "redirect to unsupported URL scheme 'file'"
 
 
-async def test_connection_refused(
-    http_session: aiohttp.ClientSession, refused_port: int
-) -> None:
+async def test_connection_refused(http_session: aiohttp.ClientSession, refused_port: int) -> None:
     result = await fetch(http_session, f"http://127.0.0.1:{refused_port}/feed.xml")
 
     assert result.outcome == "error"
@@ -257,11 +256,16 @@ async def test_the_http_charset_decodes_a_feed_without_an_encoding_declaration(
 ) -> None:
     title = TITLES[encoding]
     async with running_feed_server() as server:
-        server.serve("/feed.xml", undeclared_rss([Item("x1", title, author=title)], encoding),
-                     content_type=f"{media_type}; charset={encoding}")
+        server.serve(
+            "/feed.xml",
+            undeclared_rss([Item("x1", title, author=title)], encoding),
+            content_type=f"{media_type}; charset={encoding}",
+        )
         result = await fetch(http_session, server.url("/feed.xml"))
     assert result.outcome == "ok" and result.content_type == f"{media_type}; charset={encoding}"
-    parsed = parse_feed(result.body or b"", source_url=result.final_url or "", content_type=result.content_type)
+    parsed = parse_feed(
+        result.body or b"", source_url=result.final_url or "", content_type=result.content_type
+    )
     (item,) = parsed.items
     assert (item.title, item.authors) == (title, (title,))
     assert not any("encoding" in warning for warning in parsed.warnings), parsed.warnings

@@ -84,7 +84,9 @@ def test_rss_without_guids_keys_on_the_exact_link_then_hash(load_fixture: Load) 
     feed = parse_fixture(load_fixture, "rss_no_guid.xml")
 
     linked, unlinked = feed.items
-    assert linked.key == "https://news.example.net/stories/1?utm_source=rss&utm_campaign=feed&id=7#top"
+    assert (
+        linked.key == "https://news.example.net/stories/1?utm_source=rss&utm_campaign=feed&id=7#top"
+    )
     assert linked.link == linked.legacy_key == "https://news.example.net/stories/1?id=7"
     assert linked.authors == ("Jo Editor",)
     assert linked.text == "The first story."
@@ -105,7 +107,7 @@ def test_keys_and_hashes_ignore_changing_dates(load_fixture: Load) -> None:
 
 
 def test_content_hash_changes_when_an_item_is_edited() -> None:
-    item = '<item><guid>g1</guid><title>{title}</title><description>{body}</description></item>'
+    item = "<item><guid>g1</guid><title>{title}</title><description>{body}</description></item>"
     original = parse_feed(rss(item.format(title="A", body="Body")), source_url=SOURCE).items[0]
     retitled = parse_feed(rss(item.format(title="B", body="Body")), source_url=SOURCE).items[0]
     rewritten = parse_feed(rss(item.format(title="A", body="Body!")), source_url=SOURCE).items[0]
@@ -318,8 +320,10 @@ def test_normalize_link_is_idempotent(link: str) -> None:
 @pytest.mark.parametrize(
     ("byline", "expected"),
     [
-        ("Ada Example, Grace Sample and Linus Placeholder",
-         ("Ada Example", "Grace Sample", "Linus Placeholder")),
+        (
+            "Ada Example, Grace Sample and Linus Placeholder",
+            ("Ada Example", "Grace Sample", "Linus Placeholder"),
+        ),
         ("A, B and C", ("A", "B", "C")),
         ("Ada, Bob, and Carol", ("Ada", "Bob", "Carol")),
         ("Ada Lovelace and Grace Hopper", ("Ada Lovelace", "Grace Hopper")),

@@ -80,8 +80,18 @@ def test_filters(changes: dict[str, object], wanted: bool) -> None:
 
 @pytest.mark.parametrize(
     ("text", "minute"),
-    [("09:00", 540), ("9:05", 545), ("23:59", 1439), ("00:00", 0), (" 07:30 UTC ", 450), ("24:00", None),
-     ("9", None), ("09:60", None), ("nine", None), ("", None)],
+    [
+        ("09:00", 540),
+        ("9:05", 545),
+        ("23:59", 1439),
+        ("00:00", 0),
+        (" 07:30 UTC ", 450),
+        ("24:00", None),
+        ("9", None),
+        ("09:60", None),
+        ("nine", None),
+        ("", None),
+    ],
 )
 def test_parse_digest_time(text: str, minute: int | None) -> None:
     assert parse_digest_time(text) == minute
@@ -104,7 +114,9 @@ def test_a_subscription_made_after_todays_time_waits_for_tomorrow() -> None:
     sub = subscription(mode="digest", digest_minute=7 * 60, created_at=NOW)  # 07:00, made at 08:00
     assert due_digest_moment(sub, NOW + timedelta(hours=10)) is None
     assert latest_digest_moment(NOW, 7 * 60) == NOW.replace(hour=7)
-    assert due_digest_moment(sub, NOW + timedelta(days=1)) == NOW.replace(hour=7) + timedelta(days=1)
+    assert due_digest_moment(sub, NOW + timedelta(days=1)) == NOW.replace(hour=7) + timedelta(
+        days=1
+    )
 
 
 def test_instant_subscriptions_have_no_digest() -> None:
@@ -127,28 +139,42 @@ def test_instant_subscriptions_have_no_digest() -> None:
         (None, None, "retry", None),
     ],
 )
-def test_post_failures_are_classified(status: int | None, code: int | None, action: str, reason: str | None) -> None:
+def test_post_failures_are_classified(
+    status: int | None, code: int | None, action: str, reason: str | None
+) -> None:
     verdict = classify_post(DeliveryError(status, "Missing Permissions", code=code))
     assert (verdict.action, verdict.reason) == (action, reason)
 
 
 def test_rejections_keep_discords_message() -> None:
-    verdict = classify_post(DeliveryError(400, "Invalid Form Body: embeds.0.title too long", code=50035))
+    verdict = classify_post(
+        DeliveryError(400, "Invalid Form Body: embeds.0.title too long", code=50035)
+    )
     assert "embeds.0.title too long" in verdict.detail
 
 
 def test_a_refusal_reason_is_one_bounded_line() -> None:
     text = "Invalid Form Body\nIn embeds.0.url: Must be 2048 or fewer in length.\nIn content: Too long."
-    assert refusal_reason(text) == "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.; content: Too long.)"
-    many = "Invalid Form Body\n" + "\n".join(f"In embeds.{i}.url: Must be 2048 or fewer in length." for i in range(50))
+    assert (
+        refusal_reason(text)
+        == "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.; content: Too long.)"
+    )
+    many = "Invalid Form Body\n" + "\n".join(
+        f"In embeds.{i}.url: Must be 2048 or fewer in length." for i in range(50)
+    )
     assert len(refusal_reason(many)) == REFUSAL_CHARS and refusal_reason(many).endswith("…")
     assert refusal_reason("") == "no details"
 
 
 def test_edit_failures_drop_deleted_messages_but_pause_missing_channels() -> None:
     assert classify_edit(DeliveryError(404, "Unknown Message", code=10008)).action == "drop"
-    assert classify_edit(DeliveryError(404, "Unknown Channel", code=10003)).reason == "channel_missing"
-    assert classify_edit(DeliveryError(403, "Missing Access", code=50001)).reason == "missing_permission"
+    assert (
+        classify_edit(DeliveryError(404, "Unknown Channel", code=10003)).reason == "channel_missing"
+    )
+    assert (
+        classify_edit(DeliveryError(403, "Missing Access", code=50001)).reason
+        == "missing_permission"
+    )
     assert classify_edit(DeliveryError(502, "Bad Gateway")).action == "retry"
 
 
@@ -158,7 +184,9 @@ def test_nonces_are_deterministic_distinct_and_short() -> None:
     assert first != entry_nonce(2, "why-corpora-need-curators")
     assert first != entry_nonce(1, "why-corpora-need-curators-2")
     assert batch_nonce(1, 1) != batch_nonce(1, 2) != first
-    assert all(len(n) <= 25 for n in (first, batch_nonce(1, 10**12), entry_nonce(10**12, "x" * 500)))
+    assert all(
+        len(n) <= 25 for n in (first, batch_nonce(1, 10**12), entry_nonce(10**12, "x" * 500))
+    )
 
 
 def test_retry_delay_doubles_up_to_an_hour_and_honours_retry_after() -> None:
