@@ -4,7 +4,8 @@ A feed item becomes an ordinary :class:`~bot.corpus.models.Document` so `/post`,
 `/summarize` work on it like on any corpus file. Its origin is ``feed:<name>``, which the corpus
 reload never touches (it only diffs ``origin = 'corpus'``), so entries survive `/reload` and
 restarts. The id depends only on the source name and the item's key, so the same item always
-maps to the same document, however often it is fetched.
+maps to the same document, however often it is fetched; an item whose seen-set row was written
+under an older key scheme keeps the id it got then (the poller takes the seen-set's id).
 """
 
 from __future__ import annotations
