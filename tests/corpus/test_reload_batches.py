@@ -111,6 +111,8 @@ async def test_readers_see_the_old_corpus_until_the_last_batch_commits(small_bat
                 await asyncio.sleep(0)
 
         task = asyncio.create_task(reader())
+        while not seen:  # a reader is reading before the reload starts, on a busy machine too
+            await asyncio.sleep(0.001)
         await svc.reload()
         done.set()
         await task
