@@ -15,7 +15,9 @@ import discord
 from discord.utils import format_dt
 
 from bot.config import FeedConfig
+from bot.discord_app import limits
 from bot.discord_app.limits import clip, fit_content, fit_embed, masked_link, safe
+from bot.discord_app.render import page_ranges
 from bot.feeds.announce import Announcement
 from bot.feeds.delivery import BatchMessage, EntryMessage, Outgoing
 from bot.feeds.digest import next_digest_moment
@@ -29,7 +31,8 @@ from bot.feeds.models import (
 
 COLOUR = discord.Colour(0x2E8B57)
 PAUSED_COLOUR = discord.Colour.orange()
-SUBSCRIPTIONS_PER_PAGE = 6
+SUBSCRIPTIONS_PER_PAGE = 25
+"""At most this many subscriptions on a page of /subscriptions; fewer when they do not fit."""
 
 
 def source_label(source: str) -> str:
@@ -165,11 +168,11 @@ def subscriptions_pages(healths: Sequence[SubscriptionHealth], now: datetime) ->
     title = f"{len(healths)} feed subscription{'s' if len(healths) != 1 else ''}"
     if paused:
         title += f" ({paused} paused)"
+    blocks = [subscription_block(h, now) for h in healths]
     pages = []
-    for start in range(0, len(healths), SUBSCRIPTIONS_PER_PAGE):
-        blocks = [subscription_block(h, now) for h in healths[start : start + SUBSCRIPTIONS_PER_PAGE]]
-        pages.append(fit_embed(discord.Embed(title=title, description="\n\n".join(blocks),
-                                             colour=PAUSED_COLOUR if paused else COLOUR)))
+    for shown in page_ranges([len(b) for b in blocks], limits.DESCRIPTION, SUBSCRIPTIONS_PER_PAGE, 2):
+        description = "\n\n".join(blocks[i] for i in shown)
+        pages.append(fit_embed(discord.Embed(title=title, description=description, colour=PAUSED_COLOUR if paused else COLOUR)))
     return pages
 
 

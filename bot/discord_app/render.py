@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import overload
 
@@ -46,12 +47,42 @@ from bot.text_safety import web_url
 
 COLOUR = discord.Colour(0x3B6EA5)
 POST_BODY_CHARS = 3000
-AUTHORS_PER_PAGE = 20
-POSTS_PER_PAGE = 10
-HITS_PER_PAGE = 5
+POSTS_FETCHED = 25
+"""An author's posts asked of the core for one page; the page shows as many as fit."""
+HITS_FETCHED = 10
+"""Search hits asked of the core for one page; the page shows as many as fit."""
 SEARCH_HITS_SHOWN = 25
 """A search pages through its 25 best hits (narrow the query for more)."""
-REASONS_PER_PAGE = 4
+PAGE_LABEL_ROOM = 40
+"""Characters kept free in a page for its footer label ("page 3/12", "posts 26-50 of 7,000")."""
+LIST_LINES = 100
+"""At most this many lines on a page of a list, however short they are."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One page of a long answer fetched from the core: the embed and how many items it shows."""
+
+    embed: discord.Embed
+    shown: int
+
+
+def page_ranges(sizes: Sequence[int], budget: int, most: int, separator: int = 1) -> list[range]:
+    """Split items of the given sizes into consecutive pages, each holding as many as fit in
+    `budget` characters (items joined by `separator`) and at most `most`: a short answer is one
+    page, and only what does not fit is paged. An item larger than the budget is a page alone
+    (fit_embed clips it). No items: one empty page."""
+    pages: list[range] = []
+    start, used = 0, 0
+    for index, size in enumerate(sizes):
+        cost = size + (separator if index > start else 0)
+        if index > start and (used + cost > budget or index - start >= most):
+            pages.append(range(start, index))
+            start, cost = index, size
+            used = 0
+        used += cost
+    pages.append(range(start, len(sizes)))
+    return pages
 
 
 class LazyPages(Sequence[discord.Embed]):
@@ -161,29 +192,34 @@ def summary_embed(summary: Summary) -> discord.Embed:
     return fit_embed(cite(embed, summary.ref))
 
 
-def _pages_of(items: int, per_page: int) -> int:
-    """How many pages `items` things fill, `per_page` a page (at least one page, maybe empty)."""
-    return max(1, -(-items // per_page))
-
-
 def reasons_pages(answer: Reasons) -> LazyPages:
+    """The reasons, each a field quoting it; as many on a page as fit in one message (the
+    seven of Access Now's letter fit one)."""
     head = "Access Now's reasons for resigning, quoted verbatim"
     if answer.topic:
         head += f" (about “{safe(answer.topic)}”)"
-    reasons = list(enumerate(answer.reasons, start=1))
+    fields = [
+        (
+            clip(
+                f"{number}. {safe(reason.label)} (paragraph {reason.paragraph})", limits.FIELD_NAME
+            ),
+            clip("> " + safe(reason.quote).replace("\n", "\n> "), limits.FIELD_VALUE),
+        )
+        for number, reason in enumerate(answer.reasons, start=1)
+    ]
+    frame = fit_embed(cite(document_embed(answer.ref, head), answer.ref))
+    budget = limits.EMBED_TOTAL - len(frame) - PAGE_LABEL_ROOM
+    ranges = page_ranges(
+        [len(n) + len(v) for n, v in fields], budget, limits.FIELDS - len(frame.fields), 0
+    )
 
     def page(index: int) -> discord.Embed:
         embed = document_embed(answer.ref, head)
-        start = index * REASONS_PER_PAGE
-        for number, reason in reasons[start : start + REASONS_PER_PAGE]:
-            embed.add_field(
-                name=f"{number}. {safe(reason.label)} (paragraph {reason.paragraph})",
-                value=clip("> " + safe(reason.quote).replace("\n", "\n> "), 1024),
-                inline=False,
-            )
+        for name, value in (fields[i] for i in ranges[index]):
+            embed.add_field(name=name, value=value, inline=False)
         return fit_embed(cite(embed, answer.ref))
 
-    return LazyPages(-(-len(reasons) // REASONS_PER_PAGE), page)  # no reasons: no page, as before
+    return LazyPages(len(ranges) if fields else 0, page)  # no reasons: no page, as before
 
 
 def author_line(ref: DocumentRef) -> str:
@@ -191,56 +227,65 @@ def author_line(ref: DocumentRef) -> str:
     return f"• {masked_link(title_of(ref), ref.url, 150)} — {timestamp(ref.published)} · `{ref.id}`"
 
 
-def author_page(answer: AuthorPosts) -> discord.Embed:
-    """One page of an author's posts: the page the core returned (`answer.posts`, from
-    `answer.offset`); a paginator asks the core for each page when it is shown."""
+def author_page(answer: AuthorPosts) -> Window:
+    """One page of an author's posts, from `answer.offset`: as many of the posts the core
+    returned (`answer.posts`) as fit; a paginator asks the core for the next from there."""
     count = answer.author.posts
     title = f"{safe(answer.author.name)}: {count} post{'s' if count != 1 else ''}, newest first"
-    text = "\n".join(author_line(ref) for ref in answer.posts)
-    return fit_embed(discord.Embed(title=clip(title, 256), description=text, colour=COLOUR))
-
-
-def author_page_count(answer: AuthorPosts) -> int:
-    """Pages of `POSTS_PER_PAGE` for all of an author's posts (every one can be paged to)."""
-    total = answer.total if answer.total is not None else answer.offset + len(answer.posts)
-    return _pages_of(total, POSTS_PER_PAGE)
+    lines = [author_line(ref) for ref in answer.posts]
+    (shown, *_) = page_ranges([len(line) for line in lines], limits.DESCRIPTION, LIST_LINES)
+    embed = discord.Embed(
+        title=clip(title, 256), description="\n".join(lines[i] for i in shown), colour=COLOUR
+    )
+    return Window(fit_embed(embed), len(shown))
 
 
 def authors_pages(authors: Sequence[AuthorCount]) -> LazyPages:
+    """Every author with a post count, as many lines on a page as fit. Pages are cut by an upper
+    bound of each line's length (escaping at most doubles a name), so only shown pages are
+    rendered: at 100,000 documents there are thousands of authors."""
+
     def line(index: int) -> str:
         return f"{authors[index].posts:>3} · {safe(authors[index].name)}"
 
-    return _lazy_list_pages(
-        f"{len(authors)} authors, most posts first", len(authors), line, AUTHORS_PER_PAGE
-    )
+    bounds = [8 + len(str(a.posts)) + 2 * len(a.name) for a in authors]
+    return _lazy_list_pages(f"{len(authors)} authors, most posts first", bounds, line)
 
 
-def search_page(results: SearchResults, offset: int = 0) -> discord.Embed:
-    """One page of hits (`results.hits`, the `offset`-th match first), numbered from offset + 1."""
+def search_page(results: SearchResults, offset: int = 0) -> Window:
+    """One page of hits, the `offset`-th match first, numbered from offset + 1: as many of the
+    hits the core returned (`results.hits`) as fit."""
     if not results.hits:
         if offset:
-            return discord.Embed(
+            embed = discord.Embed(
                 title="No more results",
                 description="The index changed since this search.",
                 colour=COLOUR,
             )
-        return discord.Embed(
-            title="No results",
-            description=f"Nothing matches “{safe(results.query)}”.",
-            colour=COLOUR,
-        )
+        else:
+            embed = discord.Embed(
+                title="No results",
+                description=f"Nothing matches “{safe(results.query)}”.",
+                colour=COLOUR,
+            )
+        return Window(embed, 0)
     total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
     heading = clip(
         f"{total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256
     )
-    embed = discord.Embed(title=heading, colour=COLOUR)
-    for number, hit in enumerate(results.hits, start=offset + 1):
-        embed.add_field(
-            name=clip(f"{number}. {safe(title_of(hit.ref))}", 256),
-            value=_hit_value(hit.snippet, hit.ref.id, hit.ref.url),
-            inline=False,
+    fields = [
+        (
+            clip(f"{number}. {safe(title_of(hit.ref))}", 256),
+            _hit_value(hit.snippet, hit.ref.id, hit.ref.url),
         )
-    return fit_embed(embed)
+        for number, hit in enumerate(results.hits, start=offset + 1)
+    ]
+    budget = limits.EMBED_TOTAL - len(heading) - PAGE_LABEL_ROOM
+    (shown, *_) = page_ranges([len(n) + len(v) for n, v in fields], budget, limits.FIELDS, 0)
+    embed = discord.Embed(title=heading, colour=COLOUR)
+    for name, value in (fields[i] for i in shown):
+        embed.add_field(name=name, value=value, inline=False)
+    return Window(fit_embed(embed), len(shown))
 
 
 def _hit_value(snippet: str, doc_id: str, url: str | None) -> str:
@@ -250,11 +295,6 @@ def _hit_value(snippet: str, doc_id: str, url: str | None) -> str:
         f" · {masked_link('link', url)}" if web_url(url, LINK_URL_LIMIT) else ""
     )
     return clip(highlight(snippet), limits.FIELD_VALUE - len(tail)) + tail
-
-
-def search_page_count(results: SearchResults) -> int:
-    """Pages of `HITS_PER_PAGE` for the first `SEARCH_HITS_SHOWN` hits."""
-    return _pages_of(min(results.total, SEARCH_HITS_SHOWN), HITS_PER_PAGE) if results.hits else 1
 
 
 def highlight(snippet: str) -> str:
@@ -339,30 +379,31 @@ def answer_error_text(error: AnswerError) -> str:
     return clip(text, 2000)
 
 
-def _lazy_list_pages(
-    title: str, count: int, line: Callable[[int], str], per_page: int
-) -> LazyPages:
-    """Pages of `count` lines, `per_page` a page; line i is rendered (`line(i)`) with its page."""
+def _lazy_list_pages(title: str, bounds: Sequence[int], line: Callable[[int], str]) -> LazyPages:
+    """Pages of lines, as many as fit (by `bounds`, an upper bound of each line's length); line
+    i is rendered (`line(i)`) with its page."""
+    ranges = page_ranges(bounds, limits.DESCRIPTION, LIST_LINES)
 
     def page(index: int) -> discord.Embed:
-        start = index * per_page
-        text = "\n".join(line(i) for i in range(start, min(start + per_page, count)))
+        text = "\n".join(line(i) for i in ranges[index])
         return fit_embed(discord.Embed(title=clip(title, 256), description=text, colour=COLOUR))
 
-    return LazyPages(_pages_of(count, per_page), page)
+    return LazyPages(len(ranges), page)
 
 
 def number_page(page: discord.Embed, index: int, count: int) -> discord.Embed:
-    """Page x/y (`index` from 0) in the footer, when there is more than one page: a numbered copy,
-    so a page kept by a paginator and shown again is not numbered twice. The page was fitted
-    before it was numbered, so the footer is clipped to leave room for the number and the
-    copy fitted again (a page at the 6,000-character total would go over by the number)."""
-    if count > 1:
-        page = page.copy()
-        number = f"page {index + 1}/{count}"
-        text = page.footer.text
-        if text:
-            number = f"{clip(text, limits.FOOTER - len(number) - 3)} · {number}"
-        page.set_footer(text=number, icon_url=page.footer.icon_url)
-        fit_embed(page)
-    return page
+    """Page x/y (`index` from 0) in the footer, when there is more than one page."""
+    return label_page(page, f"page {index + 1}/{count}") if count > 1 else page
+
+
+def label_page(page: discord.Embed, label: str) -> discord.Embed:
+    """The page with `label` at the end of its footer: a copy, so a page kept by a paginator and
+    shown again is not labelled twice. The page was fitted before it was labelled, so the footer
+    is clipped to leave room for the label and the copy fitted again (a page at the
+    6,000-character total would go over by the label)."""
+    page = page.copy()
+    text = page.footer.text
+    if text:
+        label = f"{clip(text, limits.FOOTER - len(label) - 3)} · {label}"
+    page.set_footer(text=label, icon_url=page.footer.icon_url)
+    return fit_embed(page)

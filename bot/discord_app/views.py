@@ -4,9 +4,11 @@ Only the person who asked can turn the pages (others get a quiet ephemeral note)
 view times out its buttons are removed from the message, so nobody clicks a dead button.
 
 A paginator shows a `PageSource`: pages it keeps (a short, fixed answer such as the reasons,
-rendered lazily), or `FetchedPages`, asked of the core each time one is shown, so a view that
+rendered lazily), or `WindowedPages`, asked of the core each time one is shown, so a view that
 waits three minutes for a click keeps its question and not a whole answer (an author with 7,000
-posts is 700 pages; kept answers were most of what the bot's memory grew by with the corpus).
+posts is hundreds of pages; kept answers were most of what the bot's memory grew by with the
+corpus). Either way a page holds as much as fits in one message: an answer that fits is one
+message with no buttons (the reasons once came as pages of 4 and 3, though all 7 fit in one).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import discord
 
 from bot.corpus.errors import AnswerError
 from bot.discord_app.limits import fit_content, safe
-from bot.discord_app.render import number_page
+from bot.discord_app.render import Window, label_page, number_page
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,9 @@ other for over a second, and on a busy machine some went past 3 s."""
 
 
 class PageSource(Protocol):
-    """What a paginator shows: how many pages, and page `index` when it is shown."""
+    """What a paginator shows: whether page `index` exists, and that page, numbered, when shown."""
 
-    def __len__(self) -> int: ...
+    def has_page(self, index: int) -> bool: ...
 
     async def page(self, index: int) -> discord.Embed: ...
 
@@ -51,25 +53,51 @@ class KeptPages:
     def __init__(self, pages: Sequence[discord.Embed]) -> None:
         self._pages = pages
 
-    def __len__(self) -> int:
-        return len(self._pages)
+    def has_page(self, index: int) -> bool:
+        return 0 <= index < len(self._pages)
 
     async def page(self, index: int) -> discord.Embed:
-        return self._pages[index]
+        return number_page(self._pages[index], index, len(self._pages))
 
 
-class FetchedPages:
-    """Pages asked of the core when shown: `fetch(index)` queries and renders page `index`."""
+class WindowedPages:
+    """A long answer asked of the core a page at a time, each page as long as fits.
 
-    def __init__(self, count: int, fetch: Callable[[int], Awaitable[discord.Embed]]) -> None:
-        self._count = count
+    `fetch(offset)` queries the items from `offset` on and renders as many as fit in one message
+    (`Window.shown` of them); the next page starts where that one ended, so page boundaries are
+    learnt as pages are turned (a paginator moves one page at a time, and going back asks again
+    from a start already learnt). The view keeps the question and a start per page seen, never
+    the items. Pages are labelled by item ("posts 11-24 of 250"), which stays exact although
+    how many pages there are is not known in advance.
+    """
+
+    def __init__(
+        self, first: Window, *, total: int, noun: str, fetch: Callable[[int], Awaitable[Window]]
+    ) -> None:
+        self._total = total
+        self._noun = noun
         self._fetch = fetch
+        self._starts = [0, first.shown]
+        self._first: discord.Embed | None = self._label(first, 0)
 
-    def __len__(self) -> int:
-        return self._count
+    def has_page(self, index: int) -> bool:
+        return index == 0 or (0 < index < len(self._starts) and self._starts[index] < self._total)
 
     async def page(self, index: int) -> discord.Embed:
-        return await self._fetch(index)
+        if index == 0 and self._first is not None:
+            first, self._first = self._first, None  # shown once; asked again if paged back to
+            return first
+        start = self._starts[index]
+        window = await self._fetch(start)
+        if index + 1 == len(self._starts):
+            self._starts.append(start + max(window.shown, 1))
+        return self._label(window, start)
+
+    def _label(self, window: Window, start: int) -> discord.Embed:
+        if start == 0 and window.shown >= self._total:
+            return window.embed  # all of it on one page: nothing to number
+        last = start + window.shown
+        return label_page(window.embed, f"{self._noun} {start + 1}-{last} of {self._total}")
 
 
 def as_source(pages: Sequence[discord.Embed] | PageSource) -> PageSource:
@@ -98,34 +126,26 @@ class Paginator(discord.ui.View):
         interaction: discord.Interaction,
         pages: Sequence[discord.Embed] | PageSource,
         *,
-        first: discord.Embed | None = None,
         ephemeral: bool = False,
     ) -> None:
-        """Reply with the first page (`first` when the caller has it already), and buttons only
-        when there is more than one page."""
+        """Reply with the first page, and buttons only when there is another page."""
         source = as_source(pages)
-        if first is None:
-            first = await source.page(0)
-        if len(source) <= 1:
+        first = await source.page(0)
+        if not source.has_page(1):
             await respond(interaction, embed=first, ephemeral=ephemeral)
             return
         view = cls(source, owner_id=interaction.user.id)
-        view.message = await respond(
-            interaction, embed=view.numbered(first, 0), view=view, ephemeral=ephemeral
-        )
+        view.message = await respond(interaction, embed=first, view=view, ephemeral=ephemeral)
         if view.message is None:  # Discord sent no message back with the callback: ask for it
             view.message = await interaction.original_response()
 
-    def numbered(self, embed: discord.Embed, index: int) -> discord.Embed:
-        return number_page(embed, index, len(self.pages))
-
     async def page(self, index: int) -> discord.Embed:
-        """Page `index` with "page x/y" in its footer."""
-        return self.numbered(await self.pages.page(index), index)
+        """Page `index`, numbered or labelled in its footer."""
+        return await self.pages.page(index)
 
     def _sync_buttons(self) -> None:
         self.previous_page.disabled = self.index == 0
-        self.next_page.disabled = self.index >= len(self.pages) - 1
+        self.next_page.disabled = not self.pages.has_page(self.index + 1)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
@@ -137,7 +157,7 @@ class Paginator(discord.ui.View):
         return False
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        wanted = max(0, min(index, len(self.pages) - 1))
+        wanted = index if self.pages.has_page(index) else self.index
         try:
             embed = await self.page(wanted)
         except AnswerError as exc:  # e.g. the author left the corpus in a reload meanwhile

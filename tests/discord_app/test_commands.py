@@ -98,13 +98,14 @@ async def test_author_and_authors(world: World) -> None:
     assert "Emily Saltz" in text_of(reply) and "Access Now" in text_of(reply)
 
 
-async def test_reasons_are_quoted_verbatim_and_paginated(world: World) -> None:
+async def test_reasons_are_quoted_verbatim_all_in_one_message(world: World) -> None:
+    """All seven fit one embed with room to spare: once they came as pages of 4 and 3."""
     reply = await world.reply("reasons")
     (embed,) = embeds(reply)
     assert "(paragraph 5)" in embed["fields"][0]["name"]
     assert embed["fields"][0]["value"].startswith("> However, we have found")
-    assert "page 1/2" in embed["footer"]["text"]
-    assert reply.get("components"), "two pages: buttons to turn them"
+    assert len(embed["fields"]) == 7 + 2  # every reason + Authors + Published
+    assert "page" not in embed["footer"]["text"] and not reply.get("components")
     reply = await world.reply("reasons", {"topic": "facial recognition"})
     (embed,) = embeds(reply)
     assert len(embed["fields"]) == 2 + 2  # two reasons + Authors + Published
@@ -112,15 +113,17 @@ async def test_reasons_are_quoted_verbatim_and_paginated(world: World) -> None:
 
 
 async def test_only_the_requester_can_turn_pages(world: World) -> None:
-    handle = await world.command("reasons", user=world.member_id)
+    handle = await world.command("search", {"query": "the"}, user=world.member_id)  # 11 hits
     reply = await handle.wait_reply(timeout=10)
+    shown = len(embeds(reply)[0]["fields"])
+    assert f"hits 1-{shown} of 11" in embeds(reply)[0]["footer"]["text"]
     next_button = _button(reply, "Next")
     other = await world.emu.click_button(reply["id"], next_button, user=world.moderator_id)
     refusal = await other.wait_reply(timeout=10)
     assert ephemeral(refusal) and "Only the person who asked" in refusal["content"]
     mine = await world.emu.click_button(reply["id"], next_button, user=world.member_id)
     await mine.wait_acknowledged(timeout=10)
-    await world.emu.wait_for(lambda: "page 2/2" in text_of(_current(world, reply["id"])), timeout=10)
+    await world.emu.wait_for(lambda: f"hits {shown + 1}-11 of 11" in text_of(_current(world, reply["id"])), timeout=10)
 
 
 def _button(reply: dict[str, Any], label: str) -> str:

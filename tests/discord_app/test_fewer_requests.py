@@ -24,7 +24,7 @@ def posts_module(world: World) -> ModuleType:
 
 
 async def test_a_paged_answer_does_not_fetch_its_own_message(world: World) -> None:
-    handle = await world.command("reasons")
+    handle = await world.command("search", {"query": "the"})  # 11 hits: two pages
     reply = await handle.wait_reply(timeout=10)
     assert reply.get("components"), "two pages: buttons"
     assert [r.kind for r in handle.responses] == ["callback"]
@@ -34,7 +34,7 @@ async def test_pages_still_lose_their_buttons_without_that_fetch(world: World, m
     from bot.discord_app import views
 
     monkeypatch.setattr(views, "PAGE_TIMEOUT_SECONDS", 0.3)
-    handle = await world.command("reasons")
+    handle = await world.command("search", {"query": "the"})  # 11 hits: two pages
     reply = await handle.wait_reply(timeout=10)
     assert reply.get("components")
     await world.emu.wait_for(lambda: not world.emu.message(int(reply["id"])).get("components"), timeout=10)

@@ -79,9 +79,11 @@ def test_long_quotes_stay_within_field_limits() -> None:
         ref=REF, reasons=tuple(Reason(f"label {n}", "q " * 900, n) for n in range(9)), topic=None
     )
     pages = reasons_pages(reasons)
-    assert len(pages) == 3
-    for page in pages:
-        assert len(page) <= limits.EMBED_TOTAL
+    assert sum(len(page.fields) - 2 for page in pages) == 9  # each page also cites its source
+    for index, page in enumerate(pages):
+        assert len(number_page(page, index, len(pages))) <= limits.EMBED_TOTAL
+        if index + 1 < len(pages):  # as many ~1,000-character quotes on a page as fit
+            assert len(page) + len(pages[index + 1].fields[0].value or "") > limits.EMBED_TOTAL - 40
 
 
 def test_timestamps() -> None:

@@ -111,6 +111,6 @@ async def test_two_shards_serve_their_own_guilds(
 
 async def test_pages_lose_their_buttons_when_the_view_times_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(views, "PAGE_TIMEOUT_SECONDS", 0.3)
-    reply = await world.reply("reasons")
+    reply = await world.reply("search", {"query": "the"})  # 11 hits: two pages
     assert reply["components"]
     await world.emu.wait_for(lambda: not world.emu.message(int(reply["id"])).get("components"), timeout=10)

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.exts._base import CorpusCog, expensive_cooldown
-from bot.discord_app.render import HITS_PER_PAGE, search_page, search_page_count
-from bot.discord_app.views import FetchedPages, Paginator, answer_in_time
+from bot.discord_app.render import HITS_FETCHED, SEARCH_HITS_SHOWN, Window, search_page
+from bot.discord_app.views import Paginator, WindowedPages, answer_in_time
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
@@ -19,15 +19,19 @@ class Search(CorpusCog):
     @app_commands.command(name="search", description="Search the text of every document.")
     @app_commands.describe(query="Words to look for (plain words; no special syntax needed)")
     @app_commands.checks.dynamic_cooldown(expensive_cooldown)
-    async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300]) -> None:
-        results = await answer_in_time(interaction, self.service.search(query, limit=HITS_PER_PAGE))
+    async def search(
+        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300]
+    ) -> None:
+        results = await answer_in_time(interaction, self.service.search(query, limit=HITS_FETCHED))
         service = self.service
 
-        async def fetch(index: int) -> discord.Embed:
-            offset = index * HITS_PER_PAGE
-            return search_page(await service.search(query, limit=HITS_PER_PAGE, offset=offset), offset)
+        async def fetch(offset: int) -> Window:
+            limit = min(HITS_FETCHED, SEARCH_HITS_SHOWN - offset)
+            return search_page(await service.search(query, limit=limit, offset=offset), offset)
 
-        await Paginator.send(interaction, FetchedPages(search_page_count(results), fetch), first=search_page(results))
+        shown = min(results.total, SEARCH_HITS_SHOWN)
+        pages = WindowedPages(search_page(results), total=shown, noun="hits", fetch=fetch)
+        await Paginator.send(interaction, pages)
 
 
 async def setup(bot: CorpusBot) -> None:
