@@ -104,15 +104,16 @@ async def test_readers_see_the_old_corpus_until_the_last_batch_commits(small_bat
         _bulk(corpus_dir, 60)
         seen: set[int] = set()
         done = asyncio.Event()
+        reading = asyncio.Event()
 
         async def reader() -> None:
             while not done.is_set():
                 seen.add((await svc.stats()).documents)
+                reading.set()
                 await asyncio.sleep(0)
 
         task = asyncio.create_task(reader())
-        while not seen:  # a reader is reading before the reload starts, on a busy machine too
-            await asyncio.sleep(0.001)
+        await reading.wait()  # a reader has read before the reload starts, on a busy machine too
         await svc.reload()
         done.set()
         await task
