@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -36,6 +36,24 @@ async def service(settings: ServiceSettings) -> AsyncIterator[CorpusService]:
         yield svc
     finally:
         await svc.close()
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """`corpus-bot` run in this process over a copy of the corpus and the index `tmp_path/i.db`:
+    `cli("ask", "post", "x")` -> (exit status, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml here: defaults apply
+
+    def run(*args: str) -> tuple[int, str, str]:
+        from bot.cli import main
+
+        code = main(["--corpus", str(corpus_dir), "--db", str(tmp_path / "i.db"), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 def write_doc(folder: Path, name: str, *, front: str, body: str = "Some body text.") -> Path:

@@ -1,7 +1,13 @@
 """`corpus-bot`: the command line, a thin front end over the same core the Discord bot uses.
 
-Exit status: 0 answered; 1 not found, ambiguous or bad input (one line on stderr, and with --json
-an `{"error": …}` object on stdout); 2 usage or configuration errors.
+Exit status (documented in README's "The command line"): 0 answered; 1 not found, ambiguous or
+bad input (one line on stderr, and with --json an `{"error": …}` object on stdout); 2 usage or
+configuration errors; 3 the index file cannot be used (damaged, locked, disk full, not
+writable); 130 interrupted.
+
+No traceback reaches the terminal: `main` is the one place where failures become a line and a
+status, and every expected fault arrives there as a `Fault` with its message (see
+`bot.corpus.errors`), whichever command met it.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -17,7 +24,7 @@ from typing import Any
 from bot import __version__
 from bot.cli import render
 from bot.config import Config, ConfigError, load_config
-from bot.corpus.errors import AnswerError, CorpusInvalid
+from bot.corpus.errors import AnswerError, CorpusInvalid, Fault, FaultKind, StorageFault
 from bot.corpus.schema import SchemaTooNew
 from bot.corpus.service import (
     DEFAULT_SUMMARY_SENTENCES,
@@ -26,7 +33,16 @@ from bot.corpus.service import (
     ServiceSettings,
 )
 
-EXIT_OK, EXIT_ANSWER, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ANSWER, EXIT_USAGE, EXIT_STORAGE, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+EXIT_OF_FAULT: dict[FaultKind, int] = {
+    "storage": EXIT_STORAGE,
+    "network": EXIT_UNREACHABLE,
+    "credentials": EXIT_USAGE,
+}
+logging.getLogger("bot").addHandler(logging.NullHandler())
+"""The core's log lines are for a running bot's log (`run` configures it); a command's own
+output is its lines on stdout and stderr, so without a configured log they are not printed."""
 
 
 class UsageError(Exception):
@@ -39,9 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answers from a corpus of documents: on the command line, and in Discord.",
     )
     parser.add_argument("--version", action="version", version=f"corpus-bot {__version__}")
-    parser.add_argument("--config", type=Path, help="YAML config file (default: ./config.yaml if present)")
+    parser.add_argument(
+        "--config", type=Path, help="YAML config file (default: ./config.yaml if present)"
+    )
     parser.add_argument("--corpus", type=Path, help="corpus folder (overrides the config)")
-    parser.add_argument("--db", type=Path, help="SQLite index file (overrides the config's data_dir)")
+    parser.add_argument(
+        "--db", type=Path, help="SQLite index file (overrides the config's data_dir)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     json_flag = argparse.ArgumentParser(add_help=False)
@@ -57,17 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     summarize = questions.add_parser("summarize", parents=[json_flag], help="summarize a post")
     summarize.add_argument("query", nargs="+", metavar="ID_OR_TITLE")
     summarize.add_argument(
-        "--sentences", type=int, default=DEFAULT_SUMMARY_SENTENCES,
+        "--sentences",
+        type=int,
+        default=DEFAULT_SUMMARY_SENTENCES,
         help=f"how many sentences (1-{MAX_SUMMARY_SENTENCES}, default {DEFAULT_SUMMARY_SENTENCES})",
     )
-    reasons = questions.add_parser("reasons", parents=[json_flag], help="Access Now's reasons for resigning")
+    reasons = questions.add_parser(
+        "reasons", parents=[json_flag], help="Access Now's reasons for resigning"
+    )
     reasons.add_argument("--topic", help="only reasons about this, e.g. 'facial recognition'")
     search = questions.add_parser("search", parents=[json_flag], help="full-text search")
     search.add_argument("query", nargs="+", metavar="QUERY")
     search.add_argument("--limit", type=int, default=10, help="how many results (1-50, default 10)")
 
-    commands.add_parser("check", parents=[json_flag], help="validate the config and every corpus file")
-    commands.add_parser("index", parents=[json_flag], help="build or update the index; print what changed")
+    commands.add_parser(
+        "check", parents=[json_flag], help="validate the config and every corpus file"
+    )
+    commands.add_parser(
+        "index", parents=[json_flag], help="build or update the index; print what changed"
+    )
     _add_discord_commands(commands)
     return parser
 
@@ -87,7 +115,9 @@ def load_settings(args: argparse.Namespace) -> tuple[Config, ServiceSettings]:
         raise UsageError("\n".join(exc.problems)) from exc
     corpus_dir = args.corpus or config.corpus_dir
     db_path = args.db or config.db_path
-    return config, ServiceSettings(db_path=db_path, corpus_dir=corpus_dir, max_file_bytes=config.max_file_bytes)
+    return config, ServiceSettings(
+        db_path=db_path, corpus_dir=corpus_dir, max_file_bytes=config.max_file_bytes
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,8 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"corpus-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Fault as fault:
+        print(f"corpus-bot: {fault.message}", file=sys.stderr)
+        return EXIT_OF_FAULT[fault.kind]
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `corpus-bot ask … | head`: the reader left; not an error of ours
         sys.stderr.close()
         return EXIT_OK
@@ -164,12 +197,19 @@ async def _refresh(service: CorpusService) -> None:
         await service.reload()
     except CorpusInvalid as exc:
         if (await service.stats()).documents == 0:
-            raise UsageError(f"{exc}\nNo previous index to answer from; fix the corpus (corpus-bot check).") from exc
+            raise UsageError(
+                f"{exc}\nNo previous index to answer from; fix the corpus (corpus-bot check)."
+            ) from exc
         print(
             f"corpus-bot: warning: {len(exc.problems)} problem(s) in the corpus (see `corpus-bot check`); "
             "answering from the last good index.",
             file=sys.stderr,
         )
+    except StorageFault as fault:
+        # Only writing failed (a full disk, a lock held by another process): answers are reads.
+        if not fault.blocks_writes_only or (await service.stats()).documents == 0:
+            raise
+        print(f"corpus-bot: warning: the index was not updated: {fault.message}", file=sys.stderr)
 
 
 async def _ask(service: CorpusService, args: argparse.Namespace, as_json: bool) -> int:
@@ -183,10 +223,16 @@ async def _ask(service: CorpusService, args: argparse.Namespace, as_json: bool) 
             render.authors_text,
         ),
         "summarize": lambda: _pair(
-            service.summarize(query, sentences=args.sentences), render.summary_json, render.summary_text
+            service.summarize(query, sentences=args.sentences),
+            render.summary_json,
+            render.summary_text,
         ),
-        "reasons": lambda: _pair(service.reasons(args.topic), render.reasons_json, render.reasons_text),
-        "search": lambda: _pair(service.search(query, limit=args.limit), render.search_json, render.search_text),
+        "reasons": lambda: _pair(
+            service.reasons(args.topic), render.reasons_json, render.reasons_text
+        ),
+        "search": lambda: _pair(
+            service.search(query, limit=args.limit), render.search_json, render.search_text
+        ),
     }
     try:
         payload, text = await handlers[args.question]()
@@ -195,7 +241,9 @@ async def _ask(service: CorpusService, args: argparse.Namespace, as_json: bool) 
             _print_json(exc.to_json())
         message = exc.message
         if exc.candidates:
-            message += " Did you mean: " + "; ".join(f"{c.label} [{c.value}]" for c in exc.candidates[:5])
+            message += " Did you mean: " + "; ".join(
+                f"{c.label} [{c.value}]" for c in exc.candidates[:5]
+            )
         print(f"corpus-bot: {message}", file=sys.stderr)
         return EXIT_ANSWER
     if as_json:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.corpus.errors import StorageFault, storage_fault
 from bot.corpus.loader import KnownFile, ListedFile
 from bot.corpus.models import (
     HIGHLIGHT_CLOSE,
@@ -32,11 +34,16 @@ from bot.corpus.models import (
     Reason,
 )
 from bot.corpus.names import title_key
-from bot.corpus.schema import migrate
+from bot.corpus.schema import SCHEMA_VERSION, migrate
 from bot.corpus.search import SearchTuning, all_of, any_of, highlight_window
 from bot.corpus.titles import display_title
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a statement waits for another process's lock before the index counts as locked
+(a `StorageFault`); tests lower it."""
 
 REF_COLUMNS = (
     "d.id, d.display_title, d.title_source, d.authors, d.published, d.url, d.publisher, "
@@ -185,25 +192,79 @@ class CorpusStore:
         self.search_tuning = SearchTuning()
         """Bounds on the work of one search; tests lower them to exercise a large corpus's paths."""
         self._search_state = _SearchState()
+        self.read_only: StorageFault | None = None
+        """Why the index was opened read-only (see `open`); None when it can be written."""
 
     @classmethod
     async def open(cls, path: Path) -> CorpusStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
+        """Open (create, migrate) the index at `path`.
+
+        Any fault of the file is a `StorageFault` naming it, here and in every later statement
+        (see `_IndexConnection`). When only writing fails (a full disk, a read-only one), an
+        index that is already built and up to date is still opened, read-only (`read_only`):
+        answers need no writes, and every write raises the fault that made it read-only.
+        """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_fault(exc, path) or exc from exc
+        try:
+            return await cls._open_read_write(path)
+        except StorageFault as fault:
+            if fault.problem not in ("full", "unwritable") or not await asyncio.to_thread(path.is_file):
+                raise
+            store = await cls._open_read_only(path, fault)
+            log.warning("the index is open read-only: %s", fault.message)
+            return store
+
+    @classmethod
+    async def _open_read_write(cls, path: Path) -> CorpusStore:
+        writer = await _IndexConnection.open(path)
         try:
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute("PRAGMA synchronous = NORMAL")
             await writer.execute("PRAGMA foreign_keys = ON")
-            await writer.execute("PRAGMA busy_timeout = 10000")
+            await writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             # Migrations run on the writer's own thread, on its own connection object.
             await writer._execute(migrate, writer._conn)  # noqa: SLF001 - aiosqlite runs fn in its thread
-            reader = await aiosqlite.connect(path, isolation_level=None)
+            reader = await _IndexConnection.open(path)
         except BaseException:
             await writer.close()
             raise
-        await reader.execute("PRAGMA query_only = ON")
-        await reader.execute("PRAGMA busy_timeout = 10000")
+        try:
+            await reader.execute("PRAGMA query_only = ON")
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
         return cls(path, writer, reader)
+
+    @classmethod
+    async def _open_read_only(cls, path: Path, fault: StorageFault) -> CorpusStore:
+        """One query-only connection in exclusive locking mode, serving as reader and writer.
+
+        Why exclusive: a WAL database is normally read through its `-shm` file, which SQLite
+        creates and sizes on open; on a full disk that fails ("disk I/O error") and no reader can
+        open the index at all. In exclusive locking mode SQLite keeps that index in its own memory
+        and never touches `-shm` (https://sqlite.org/wal.html#noshm). The price, another process
+        cannot use the file meanwhile, is paid only while the disk is full. An index that needs a
+        migration cannot be served this way: the original fault is raised.
+        """
+        conn = await _IndexConnection.open(path)
+        try:
+            await conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+            await conn.execute("PRAGMA query_only = ON")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            rows = await conn.execute_fetchall("PRAGMA user_version")
+            if int(rows[0][0]) != SCHEMA_VERSION:
+                raise fault
+        except BaseException:
+            await conn.close()
+            raise
+        store = cls(path, conn, conn)
+        store.read_only = fault
+        return store
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -217,6 +278,8 @@ class CorpusStore:
         run to completion on the writer's thread, and a transaction left open is rolled back, so
         the next writer never finds itself "within a transaction".
         """
+        if self.read_only is not None:  # a fresh exception each time: one raised twice keeps every traceback
+            raise StorageFault(self.read_only.problem, self.path, self.read_only.detail)
         async with self._write_lock:
             try:
                 await _to_completion(self._writer.execute("BEGIN IMMEDIATE"))
@@ -262,7 +325,8 @@ class CorpusStore:
     async def close(self) -> None:
         """Close both connections; the WAL is checkpointed by SQLite on the last close."""
         await self._reader.close()
-        await self._writer.close()
+        if self._writer is not self._reader:
+            await self._writer.close()
 
     # --- reload ------------------------------------------------------------------------------
 
@@ -586,13 +650,21 @@ class CorpusStore:
         self, digest: str, params: str, sentences: list[str], total_sentences: int | None = None
     ) -> None:
         """Store a summary; `total_sentences` (how many sentences the whole text has) lets a
-        cached answer say "3 of 412 sentences" without splitting the text again."""
-        async with self.transaction() as writer:
-            await writer.execute(
-                "INSERT OR REPLACE INTO summaries (content_hash, params, sentences, total_sentences) "
-                "VALUES (?, ?, ?, ?)",
-                (digest, params, json.dumps(sentences, ensure_ascii=False), total_sentences),
-            )
+        cached answer say "3 of 412 sentences" without splitting the text again.
+
+        A cache: when the index cannot be written (a full disk, a lock held too long), the summary
+        is not kept, and the answer it belongs to is given all the same."""
+        try:
+            async with self.transaction() as writer:
+                await writer.execute(
+                    "INSERT OR REPLACE INTO summaries (content_hash, params, sentences, total_sentences) "
+                    "VALUES (?, ?, ?, ?)",
+                    (digest, params, json.dumps(sentences, ensure_ascii=False), total_sentences),
+                )
+        except StorageFault as fault:
+            if not fault.blocks_writes_only:
+                raise
+            log.warning("summary not cached: %s", fault.message)
 
     async def meta(self, key: str) -> str | None:
         rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
@@ -889,6 +961,38 @@ def _newest_hits(
 
 def _snippet(tuning: SearchTuning) -> str:
     return f"snippet(documents_fts, -1, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', {tuning.snippet_tokens:d})"
+
+
+class _IndexConnection(aiosqlite.Connection):
+    """aiosqlite's connection, except that SQLite's errors that are faults of the file (damaged,
+    locked, full, unwritable) come out as a `StorageFault` naming the index file.
+
+    The one place they are mapped: every statement, cursor and function of the store runs through
+    `_execute`, so no caller catches raw sqlite3 errors, and each front end has a single message
+    per fault. Other errors (constraints, statements) are left as they are.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(lambda: sqlite3.connect(path, isolation_level=None), 64)
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> _IndexConnection:
+        connection = cls(path)
+        try:
+            return await connection
+        except sqlite3.Error as exc:
+            raise _fault_of(exc, path) from exc
+
+    async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await super()._execute(fn, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _fault_of(exc, self.path) from exc
+
+
+def _fault_of(exc: sqlite3.Error, path: Path) -> BaseException:
+    return storage_fault(exc, path, busy_timeout_s=BUSY_TIMEOUT_MS / 1000) or exc
 
 
 async def _to_completion(statement: Awaitable[Any]) -> Any:

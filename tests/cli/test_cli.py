@@ -14,18 +14,6 @@ from bot.cli import main
 from tests.conftest import REPO
 
 
-@pytest.fixture
-def cli(tmp_path: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.chdir(tmp_path)  # no ./config.yaml here: defaults apply
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--corpus", str(corpus_dir), "--db", str(tmp_path / "i.db"), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
 def test_index_then_incremental(cli) -> None:
     code, out, _ = cli("index", "--json")
     assert code == 0 and len(json.loads(out)["added"]) == 11
