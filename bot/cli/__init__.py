@@ -2,8 +2,9 @@
 
 Exit status (documented in README's "The command line"): 0 answered; 1 not found, ambiguous or
 bad input (one line on stderr, and with --json an `{"error": …}` object on stdout); 2 usage or
-configuration errors; 3 the index file cannot be used (damaged, locked, disk full, not
-writable); 130 interrupted.
+configuration errors (a non-UTF-8 argument, a token Discord refuses); 3 the index file cannot be
+used (damaged, locked, disk full, not writable); 4 Discord cannot be reached; 5 an unexpected
+error (one line with an id; the traceback is in the error log); 130 interrupted.
 
 No traceback reaches the terminal: `main` is the one place where failures become a line and a
 status, and every expected fault arrives there as a `Fault` with its message (see
@@ -16,8 +17,12 @@ import argparse
 import asyncio
 import json
 import logging
+import secrets
 import sys
+import tempfile
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +38,7 @@ from bot.corpus.service import (
     ServiceSettings,
 )
 
-EXIT_OK, EXIT_ANSWER, EXIT_USAGE, EXIT_STORAGE, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_ANSWER, EXIT_USAGE, EXIT_STORAGE, EXIT_UNREACHABLE, EXIT_UNEXPECTED = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
 EXIT_OF_FAULT: dict[FaultKind, int] = {
     "storage": EXIT_STORAGE,
@@ -44,9 +49,36 @@ logging.getLogger("bot").addHandler(logging.NullHandler())
 """The core's log lines are for a running bot's log (`run` configures it); a command's own
 output is its lines on stdout and stderr, so without a configured log they are not printed."""
 
+ERROR_LOG = "corpus-bot-errors.log"
+"""Where an unexpected error's traceback goes: next to the index (data_dir), else the temp folder."""
+ERROR_LOG_MAX_BYTES = 1 << 20
+"""The error log is moved to `….1` past this size, so it stays bounded."""
+
 
 class UsageError(Exception):
     """Bad configuration or invocation: exit status 2."""
+
+
+def utf8_text(value: str) -> str:
+    """The argparse type of every text argument: UTF-8 text, or a usage error naming it.
+
+    Python decodes argv with surrogateescape, so a byte that is not UTF-8 (a terminal set to
+    Latin-1, `$'\\xff'`) arrives as a lone surrogate that fails later, wherever the text is
+    encoded (SQLite, the terminal). Refused here, argparse names the argument and exits 2.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = value[exc.start]
+        what = (
+            f"byte 0x{ord(char) - 0xDC00:02X}"
+            if 0xDC80 <= ord(char) <= 0xDCFF
+            else f"U+{ord(char):04X}"
+        )
+        raise argparse.ArgumentTypeError(
+            f"not UTF-8 text ({what} at character {exc.start + 1}); type it again in a UTF-8 terminal"
+        ) from None
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,12 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask what the bot answers in Discord")
     questions = ask.add_subparsers(dest="question", required=True, metavar="QUESTION")
     post = questions.add_parser("post", parents=[json_flag], help="show a post by id or title")
-    post.add_argument("query", nargs="+", metavar="ID_OR_TITLE")
+    post.add_argument("query", nargs="+", type=utf8_text, metavar="ID_OR_TITLE")
     author = questions.add_parser("author", parents=[json_flag], help="the posts of an author")
-    author.add_argument("query", nargs="+", metavar="NAME")
+    author.add_argument("query", nargs="+", type=utf8_text, metavar="NAME")
     questions.add_parser("authors", parents=[json_flag], help="every author with a post count")
     summarize = questions.add_parser("summarize", parents=[json_flag], help="summarize a post")
-    summarize.add_argument("query", nargs="+", metavar="ID_OR_TITLE")
+    summarize.add_argument("query", nargs="+", type=utf8_text, metavar="ID_OR_TITLE")
     summarize.add_argument(
         "--sentences",
         type=int,
@@ -85,9 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     reasons = questions.add_parser(
         "reasons", parents=[json_flag], help="Access Now's reasons for resigning"
     )
-    reasons.add_argument("--topic", help="only reasons about this, e.g. 'facial recognition'")
+    reasons.add_argument(
+        "--topic", type=utf8_text, help="only reasons about this, e.g. 'facial recognition'"
+    )
     search = questions.add_parser("search", parents=[json_flag], help="full-text search")
-    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.add_argument("query", nargs="+", type=utf8_text, metavar="QUERY")
     search.add_argument("--limit", type=int, default=10, help="how many results (1-50, default 10)")
 
     commands.add_parser(
@@ -122,8 +156,10 @@ def load_settings(args: argparse.Namespace) -> tuple[Config, ServiceSettings]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    log_dir: Path | None = None
     try:
         config, settings = load_settings(args)
+        log_dir = settings.db_path.parent
         if args.command in ("run", "sync", "sandbox"):
             from bot.discord_app.launcher import run_discord_command
 
@@ -140,6 +176,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `corpus-bot ask … | head`: the reader left; not an error of ours
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:  # a bug: one line with an id; the traceback goes to the error log
+        return _report_unexpected(exc, log_dir, argv)
+
+
+def _report_unexpected(exc: Exception, log_dir: Path | None, argv: Sequence[str] | None) -> int:
+    error_id = secrets.token_hex(4)
+    saved = _save_traceback(exc, error_id, log_dir, sys.argv[1:] if argv is None else list(argv))
+    where = (
+        f"the traceback is in {saved}" if saved else "its traceback could not be saved (disk full?)"
+    )
+    print(
+        f"corpus-bot: unexpected error (id {error_id}, {type(exc).__name__}); {where}. "
+        "Please report it with this id.",
+        file=sys.stderr,
+    )
+    return EXIT_UNEXPECTED
+
+
+def _save_traceback(
+    exc: Exception, error_id: str, log_dir: Path | None, argv: list[str]
+) -> Path | None:
+    """Append the traceback to the error log (next to the index, else in the temp folder);
+    the path written, or None when neither could be written."""
+    command = " ".join(argv)
+    record = f"{datetime.now(UTC).isoformat(timespec='seconds')} error {error_id}: corpus-bot {command}\n"
+    record += "".join(traceback.format_exception(exc)) + "\n"
+    folders = [log_dir] if log_dir is not None else []
+    for folder in (*folders, Path(tempfile.gettempdir())):
+        path = folder / ERROR_LOG
+        try:
+            if path.is_file() and path.stat().st_size > ERROR_LOG_MAX_BYTES:
+                path.replace(path.with_name(ERROR_LOG + ".1"))
+            with path.open("a", encoding="utf-8", errors="backslashreplace") as log_file:
+                log_file.write(record)
+        except OSError:
+            continue
+        return path
+    return None
 
 
 async def _dispatch(args: argparse.Namespace, settings: ServiceSettings) -> int:

@@ -45,7 +45,9 @@ def test_json_answers(cli) -> None:
     assert isinstance(summary["sentences"], list) and summary["excerpt"] is False
     reasons = json.loads(cli("ask", "reasons", "--json")[1])["reasons"]
     assert set(reasons[0]) == {"label", "quote", "paragraph"} and len(reasons) == 7
-    hits = json.loads(cli("ask", "search", "publication norms", "--limit", "1", "--json")[1])["hits"]
+    hits = json.loads(cli("ask", "search", "publication norms", "--limit", "1", "--json")[1])[
+        "hits"
+    ]
     assert len(hits) == 1 and set(hits[0]) == {"document", "snippet", "score"}
     authors = json.loads(cli("ask", "authors", "--json")[1])["authors"]
     assert {"name": "Emily Saltz", "posts": 4} in authors
@@ -98,8 +100,82 @@ def test_console_script_runs_as_a_module(tmp_path: Path) -> None:
     env = {**os.environ, "CORPUS_BOT_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "reasons", "--topic", "surveillance", "--json"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     (reason,) = json.loads(result.stdout)["reasons"]
     assert "mass surveillance" in reason["quote"]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("ask", "post", "meltdown\udcff"), "argument ID_OR_TITLE"),
+        (("ask", "summarize", "\udcffmeltdown"), "argument ID_OR_TITLE"),
+        (("ask", "author", "saltz", "\udcff"), "argument NAME"),
+        (("ask", "search", "a\udcffb"), "argument QUERY"),
+        (("ask", "reasons", "--topic", "facial\udcff"), "argument --topic"),
+    ],
+)
+def test_a_non_utf8_argument_is_a_usage_error_naming_it(
+    cli, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], named: str
+) -> None:
+    """What Python makes of `corpus-bot ask post $'meltdown\\xff'`: a lone surrogate, which broke
+    later (SQLite: "surrogates not allowed") with a traceback."""
+    with pytest.raises(SystemExit) as caught:
+        cli(*args)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert f"{named}: not UTF-8 text (byte 0xFF at character " in last
+    assert "type it again in a UTF-8 terminal" in last
+
+
+def test_non_utf8_bytes_on_the_real_command_line(tmp_path: Path) -> None:
+    env = {**os.environ, "CORPUS_BOT_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "post", b"meltdown\xff"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].endswith(
+        "argument ID_OR_TITLE: not UTF-8 text (byte 0xFF at character 9); type it again in a UTF-8 terminal"
+    )
+
+
+def test_an_unexpected_error_is_one_line_with_an_id_and_the_traceback_is_logged(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here: a core method that raises) never prints a traceback: one line with an id,
+    and the error log next to the index has that id and the traceback."""
+    from bot.corpus.service import CorpusService
+
+    async def broken(self: CorpusService) -> None:
+        raise RuntimeError("a bug in authors()")
+
+    monkeypatch.setattr(CorpusService, "authors", broken)
+    code, out, err = cli("ask", "authors")
+    assert code == 5 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    log = tmp_path / "corpus-bot-errors.log"
+    assert err.startswith("corpus-bot: unexpected error (id ")
+    assert f"the traceback is in {log}. Please report it with this id." in err
+    error_id = err.split("(id ", 1)[1].split(",", 1)[0]
+    logged = log.read_text(encoding="utf-8")
+    assert f"error {error_id}: corpus-bot --corpus" in logged
+    assert (
+        "Traceback (most recent call last)" in logged
+        and "RuntimeError: a bug in authors()" in logged
+    )
