@@ -2,6 +2,9 @@
 
 Each failure becomes a friendly ephemeral reply; no traceback ever reaches a user. Unexpected
 errors get a short id, logged with the traceback, so a user's report can be matched to the log.
+A `Fault` (a full disk, a damaged or locked index) is expected: the user reads its
+`user_message`, the operator its `message` in the log (one line, no traceback), as on the
+command line.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import secrets
 import discord
 from discord import app_commands
 
-from bot.corpus.errors import AnswerError
+from bot.corpus.errors import AnswerError, Fault
 from bot.discord_app.checks import NotAdmin
 from bot.discord_app.limits import clip, safe
 from bot.discord_app.render import answer_error_text
@@ -25,6 +28,8 @@ def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, AnswerError):
         return answer_error_text(original), False
+    if isinstance(original, Fault):  # the operator reads `message` in the log (on_tree_error)
+        return original.user_message, False
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: you can use this again in {error.retry_after:.0f} s.", False
     if isinstance(error, NotAdmin):
@@ -41,12 +46,20 @@ def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
     return "", True
 
 
-async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+async def on_tree_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
     message, unexpected = describe(error)
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, Fault):
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error("/%s failed: %s", command, original.message)
     if unexpected:
         error_id = secrets.token_hex(4)
         command = interaction.command.qualified_name if interaction.command else "?"
-        log.error("error %s in /%s (user %s)", error_id, command, interaction.user.id, exc_info=error)
+        log.error(
+            "error %s in /%s (user %s)", error_id, command, interaction.user.id, exc_info=error
+        )
         message = f"Something went wrong on our side (error id `{error_id}`); it has been logged. Please try again later."
     try:
         if interaction.response.is_done():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import write_doc
 from tests.discord_app.conftest import World
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
+from tests.storage_faults import disk_full
 
 NEW = "id: fresh-post\ntitle: A Fresh Post About Zebras\nauthors: [Zed Writer]\nkind: post\nexcerpt: false"
 
@@ -32,7 +35,8 @@ async def test_configured_admin_may_reload_without_the_permission(world: World) 
     from dataclasses import replace
 
     world.bot.config = replace(
-        world.bot.config, discord=replace(world.bot.config.discord, admin_user_ids=(world.member_id,))
+        world.bot.config,
+        discord=replace(world.bot.config.discord, admin_user_ids=(world.member_id,)),
     )
     reply = await world.reply("reload", user=world.member_id)
     assert "Corpus reloaded" in text_of(reply)
@@ -47,10 +51,39 @@ async def test_reload_is_guild_only(world: World) -> None:
 
 async def test_broken_file_is_reported_and_the_old_corpus_served(world: World) -> None:
     write_doc(world.corpus_dir, "12-fresh.md", front=NEW)
-    (world.corpus_dir / "13-broken.md").write_text("---\nid: broken\nexcerpt: [\n---\nbody\n", encoding="utf-8")
+    (world.corpus_dir / "13-broken.md").write_text(
+        "---\nid: broken\nexcerpt: [\n---\nbody\n", encoding="utf-8"
+    )
     reply = await world.reply("reload", user=world.moderator_id)
     text = text_of(reply)
     assert "Reload refused: 1 problem" in text and "13-broken.md:4" in text
     assert "previous corpus is still being served" in text
     assert (await world.service.stats()).documents == 11
     assert "No post matches" in (await world.reply("post", {"post": "fresh-post"}))["content"]
+
+
+async def test_reload_on_a_full_disk_says_so_and_keeps_the_old_corpus(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk fills while the bot runs (SQLite's own SQLITE_FULL, see tests/storage_faults.py):
+    /reload says so, nothing changes, and every command keeps answering from the old corpus."""
+    write_doc(world.corpus_dir, "12-fresh.md", front=NEW, body="Zebras have stripes. " * 2000)
+    await disk_full(world.service.store)
+    reply = await world.reply("reload", user=world.moderator_id)
+    assert ephemeral(reply)
+    text = text_of(reply)
+    assert "The bot's disk is full, so nothing could be saved" in text
+    assert "what the bot served before, it still serves" in text
+    assert "Traceback" not in text and "i.db" not in text and "corpus.db" not in text
+    assert (await world.service.stats()).documents == 11
+    assert "No post matches" in (await world.reply("post", {"post": "fresh-post"}))["content"]
+    post = await world.reply("post", {"post": "meltdown"})
+    assert embeds(post)[0]["footer"]["text"].endswith("id lessons-from-meltdown-and-spectre")
+    summary = await world.reply("summarize", {"post": "access-now-resigns-from-pai", "length": 10})
+    assert "Access Now" in text_of(summary)
+    logged = [
+        r
+        for r in caplog.records
+        if "/reload failed: no space left on the disk to write" in r.getMessage()
+    ]
+    assert len(logged) == 1 and logged[0].exc_info is None
