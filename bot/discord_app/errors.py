@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -21,6 +22,47 @@ from bot.discord_app.limits import clip, safe
 from bot.discord_app.render import answer_error_text
 
 log = logging.getLogger(__name__)
+
+
+class DiscordUnreachable(Fault):
+    """Discord could not be reached to log in (DNS, refused connection, timeout, Discord down)."""
+
+    kind = "network"
+
+
+class TokenRefused(Fault):
+    """Discord answered 401 to the token in DISCORD_TOKEN."""
+
+    kind = "credentials"
+
+
+def login_fault(exc: BaseException, api_base: str) -> Fault | None:
+    """The Fault that an error met while logging in to Discord means, or None (a bug).
+
+    discord.py lets network errors of its HTTP client through (aiohttp's, which are OSErrors,
+    DNS failures included) and raises LoginFailure for a 401 on /users/@me; after login it
+    reconnects by itself, so only the start can meet these. `api_base` is named in the message
+    because DISCORD_API_BASE may point elsewhere than Discord.
+    """
+    if isinstance(exc, discord.LoginFailure):
+        return TokenRefused(
+            "Discord refused the token in DISCORD_TOKEN (401 Unauthorized): copy the bot's token again "
+            "from https://discord.com/developers/applications (Bot tab), then try again",
+            user_message="",
+        )
+    if isinstance(exc, discord.DiscordServerError):
+        reason = f"it answered {exc.status} {exc.response.reason or ''}".strip()
+    elif isinstance(exc, discord.GatewayNotFound):
+        reason = "it gave no gateway to connect to"
+    elif isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError):
+        reason = str(exc) or type(exc).__name__
+    else:
+        return None
+    return DiscordUnreachable(
+        f"cannot reach Discord at {api_base} ({reason}): check the network connection "
+        "(and DISCORD_API_BASE if set), then try again",
+        user_message="",
+    )
 
 
 def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:

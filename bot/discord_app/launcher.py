@@ -25,6 +25,7 @@ from bot.config import Config
 from bot.corpus.errors import CorpusInvalid
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app.client import CorpusBot, create_bot
+from bot.discord_app.errors import login_fault
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.sync import sync_commands
 
@@ -60,9 +61,11 @@ def run_discord_command(args: argparse.Namespace, config: Config, settings: Serv
         if args.command == "sync":
             return asyncio.run(_sync(config, settings, args.guild))
         return asyncio.run(run_bot(config, settings))
-    except discord.LoginFailure:
-        print("corpus-bot: Discord refused the token in DISCORD_TOKEN; check it and try again.", file=sys.stderr)
-        return EXIT_USAGE
+    except Exception as exc:  # Discord out of reach, a refused token: a Fault, one line from the CLI
+        fault = login_fault(exc, discord.http.Route.BASE)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 def _import_extensions() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -43,13 +44,23 @@ async def test_run_serves_commands_and_stops_cleanly_on_sigterm(
         "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--corpus", str(corpus_dir), "run",
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        "--corpus",
+        str(corpus_dir),
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await emulator.wait_for_gateway(timeout=30)
         await emulator.wait_for_commands(timeout=30)
-        handle = await emulator.send_command("post", {"post": "meltdown"}, user=user.id, guild=guild.id, channel=channel.id)
+        handle = await emulator.send_command(
+            "post", {"post": "meltdown"}, user=user.id, guild=guild.id, channel=channel.id
+        )
         reply = await handle.wait_reply(timeout=15)
         assert reply["embeds"][0]["footer"]["text"].endswith(f"id {MELTDOWN}")
         process.send_signal(signal.SIGTERM)
@@ -94,4 +105,107 @@ async def test_sandbox_prompt_answers_typed_commands(
     assert "Summary: sentences quoted from the text" in out
     assert "AI is by no means the first field" in out
     assert "2 authors match 'claire'" in out
-    assert (tmp_path / "data" / "sandbox.db").exists() and not (tmp_path / "data" / "corpus.db").exists()
+    assert (tmp_path / "data" / "sandbox.db").exists() and not (
+        tmp_path / "data" / "corpus.db"
+    ).exists()
+
+
+async def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """`python -m bot ARGS` as its own process; (exit status, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, err.decode(errors="replace")
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: connecting is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["run"], ["sync"]])
+async def test_discord_out_of_reach_is_one_line_and_exit_4(
+    tmp_path: Path, corpus_dir: Path, command: list[str]
+) -> None:
+    base = f"http://127.0.0.1:{_closed_port()}/api/v10"
+    env = {
+        "DISCORD_TOKEN": "a-token",
+        "DISCORD_API_BASE": base,
+        "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    code, err = await _run_cli(["--corpus", str(corpus_dir), *command], env, tmp_path)
+    assert code == 4, err
+    assert "Traceback" not in err
+    ours = [line for line in err.splitlines() if line.startswith("corpus-bot:")]
+    assert ours == [err.splitlines()[-1]]
+    assert ours[0].startswith(
+        f"corpus-bot: cannot reach Discord at {base} (Cannot connect to host 127.0.0.1:"
+    )
+    assert ours[0].endswith(
+        "check the network connection (and DISCORD_API_BASE if set), then try again"
+    )
+
+
+@pytest.mark.parametrize("command", [["run"], ["sync"]])
+async def test_a_token_discord_refuses_is_one_line_and_exit_2(
+    emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path, command: list[str]
+) -> None:
+    env = {
+        **emulator.bot_environment(),
+        "DISCORD_TOKEN": "not-the-bot-token",
+        "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    code, err = await _run_cli(["--corpus", str(corpus_dir), *command], env, tmp_path)
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        "corpus-bot: Discord refused the token in DISCORD_TOKEN (401 Unauthorized): copy the bot's token "
+        "again from https://discord.com/developers/applications (Bot tab), then try again"
+    )
+    assert "not-the-bot-token" not in err
+    assert emulator.problems == []
+
+
+def test_login_faults_are_mapped_and_bugs_are_not() -> None:
+    """Below the process tests: a DNS failure (which a test cannot cause without a resolver),
+    Discord's 5xx after discord.py's retries, and an error that is not about reaching Discord."""
+    from unittest import mock
+
+    import aiohttp
+    import discord
+
+    from bot.discord_app.errors import DiscordUnreachable, login_fault
+
+    key = mock.Mock(host="discord.com", port=443, ssl=True)
+    dns = aiohttp.ClientConnectorDNSError(key, OSError(-2, "Name or service not known"))
+    fault = login_fault(dns, "https://discord.com/api/v10")
+    assert isinstance(fault, DiscordUnreachable) and fault.kind == "network"
+    assert (
+        "cannot reach Discord at https://discord.com/api/v10 (Cannot connect to host discord.com:443"
+        in fault.message
+    )
+    assert "Name or service not known" in fault.message
+    down = discord.DiscordServerError(
+        mock.Mock(status=503, reason="Service Unavailable"), "upstream"
+    )
+    assert (
+        "(it answered 503 Service Unavailable)"
+        in login_fault(down, "https://discord.com/api/v10").message
+    )  # type: ignore[union-attr]
+    assert login_fault(ValueError("a bug"), "https://discord.com/api/v10") is None
