@@ -109,8 +109,8 @@ _STORAGE_MESSAGES: dict[StorageProblem, str] = {
     "full": "no space left on the disk to write {path} ({detail}): free some disk space, then try again",
     "unwritable": "{path} cannot be written ({detail}): check the disk and the permissions of the file and "
     "its folder, then try again",
-    "unopenable": "{path} cannot be opened ({detail}): check that its folder exists and can be written "
-    "(--db or data_dir in the config)",
+    "unopenable": "{path} cannot be opened ({detail}): it must be a file (or not exist yet) in a folder "
+    "that exists and can be written (--db, or data_dir in the config)",
 }
 _STORAGE_USER_MESSAGES: dict[StorageProblem, str] = {
     "corrupt": "The bot's index is damaged, so it cannot answer this right now. Its operator has been told.",

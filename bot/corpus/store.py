@@ -982,6 +982,9 @@ class _IndexConnection(aiosqlite.Connection):
         try:
             return await connection
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread after a failed connect without waiting for it;
+            # left running, it reports to an event loop the CLI has closed (a thread traceback).
+            await asyncio.to_thread(connection._thread.join, 10)  # noqa: SLF001
             raise _fault_of(exc, path) from exc
 
     async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -256,3 +256,16 @@ async def test_a_new_index_where_its_folder_cannot_be_made(
         caught.value.problem == "unopenable"
         and str(blocker / "data" / "i.db") in caught.value.message
     )
+
+
+def test_an_index_path_that_is_a_folder(tmp_path: Path, corpus_dir: Path) -> None:
+    """SQLite cannot open it; aiosqlite's worker thread then used to outlive the event loop and
+    print "Exception in thread" with two tracebacks after the message."""
+    result = _cli_process(
+        ["--corpus", str(corpus_dir), "--db", str(tmp_path), "ask", "post", "meltdown"], tmp_path
+    )
+    assert result.returncode == 3
+    assert one_line(result.stderr) == (
+        f"corpus-bot: {tmp_path} cannot be opened (unable to open database file): it must be a file "
+        "(or not exist yet) in a folder that exists and can be written (--db, or data_dir in the config)\n"
+    )
