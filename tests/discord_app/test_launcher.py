@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -26,6 +27,11 @@ def test_run_without_a_token_says_how_to_set_it(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    # `run` sets up discord.py's logging on the root logger, to this test's captured stderr: undo
+    # it after, or later tests' log lines go to a closed stream ("--- Logging error ---").
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
     assert main(["--corpus", str(REPO / "corpus"), "run"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "export DISCORD_TOKEN=" in err
