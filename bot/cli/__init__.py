@@ -169,29 +169,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"corpus-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Fault as fault:
-        print(f"corpus-bot: {fault.message}", file=sys.stderr)
-        return EXIT_OF_FAULT[fault.kind]
+        return _fail(args, fault.kind, fault.message, EXIT_OF_FAULT[fault.kind])
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `corpus-bot ask … | head`: the reader left; not an error of ours
         sys.stderr.close()
         return EXIT_OK
     except Exception as exc:  # a bug: one line with an id; the traceback goes to the error log
-        return _report_unexpected(exc, log_dir, argv)
+        return _report_unexpected(args, exc, log_dir, argv)
 
 
-def _report_unexpected(exc: Exception, log_dir: Path | None, argv: Sequence[str] | None) -> int:
+def _fail(args: argparse.Namespace, kind: str, message: str, status: int) -> int:
+    """One line on stderr; with --json, also the `{"error": …}` object on stdout, so a program
+    reading it gets one JSON object whatever happened (as for a question with no answer)."""
+    if getattr(args, "json", False):
+        _print_json({"error": {"kind": kind, "message": message, "candidates": []}})
+    print(f"corpus-bot: {message}", file=sys.stderr)
+    return status
+
+
+def _report_unexpected(
+    args: argparse.Namespace, exc: Exception, log_dir: Path | None, argv: Sequence[str] | None
+) -> int:
     error_id = secrets.token_hex(4)
     saved = _save_traceback(exc, error_id, log_dir, sys.argv[1:] if argv is None else list(argv))
     where = (
         f"the traceback is in {saved}" if saved else "its traceback could not be saved (disk full?)"
     )
-    print(
-        f"corpus-bot: unexpected error (id {error_id}, {type(exc).__name__}); {where}. "
-        "Please report it with this id.",
-        file=sys.stderr,
-    )
-    return EXIT_UNEXPECTED
+    message = f"unexpected error (id {error_id}, {type(exc).__name__}); {where}. Please report it with this id."
+    return _fail(args, "unexpected", message, EXIT_UNEXPECTED)
 
 
 def _save_traceback(

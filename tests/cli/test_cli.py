@@ -173,6 +173,9 @@ def test_an_unexpected_error_is_one_line_with_an_id_and_the_traceback_is_logged(
     assert err.startswith("corpus-bot: unexpected error (id ")
     assert f"the traceback is in {log}. Please report it with this id." in err
     error_id = err.split("(id ", 1)[1].split(",", 1)[0]
+    code, out, err = cli("ask", "authors", "--json")
+    assert code == 5 and json.loads(out)["error"]["kind"] == "unexpected"
+    assert json.loads(out)["error"]["message"] == err.removeprefix("corpus-bot: ").rstrip("\n")
     logged = log.read_text(encoding="utf-8")
     assert f"error {error_id}: corpus-bot --corpus" in logged
     assert (

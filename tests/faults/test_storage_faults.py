@@ -7,6 +7,7 @@ The faults are real (see tests/storage_faults.py): SQLite reports each with its 
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -47,8 +48,16 @@ def test_damaged_index_is_named_with_how_to_rebuild_it(
     assert cli("index")[0] == 0
     corrupt_index(tmp_path / "i.db", how)
     code, out, err = cli(*command)
-    assert code == 3 and out == ""
+    assert code == 3
     line = one_line(err)
+    if "--json" in command:
+        assert json.loads(out)["error"] == {
+            "kind": "storage",
+            "message": line[len("corpus-bot: ") : -1],
+            "candidates": [],
+        }
+    else:
+        assert out == ""
     assert f"{tmp_path / 'i.db'} is not a valid index (" in line
     assert "move it aside and run `corpus-bot index` to rebuild it" in line
 
