@@ -36,6 +36,7 @@ from bot.corpus.service import (
     MAX_SUMMARY_SENTENCES,
     CorpusService,
     ServiceSettings,
+    check_corpus,
 )
 
 EXIT_OK, EXIT_ANSWER, EXIT_USAGE, EXIT_STORAGE, EXIT_UNREACHABLE, EXIT_UNEXPECTED = 0, 1, 2, 3, 4, 5
@@ -240,11 +241,7 @@ async def _dispatch(args: argparse.Namespace, settings: ServiceSettings) -> int:
 
 
 async def _check(settings: ServiceSettings, as_json: bool) -> int:
-    service = await CorpusService.open(settings)
-    try:
-        problems = await service.check()
-    finally:
-        await service.close()
+    problems = await check_corpus(settings)
     if as_json:
         _print_json(render.problems_json(problems))
     elif problems:

@@ -91,6 +91,17 @@ class _AuthorList:
     index: NameIndex
 
 
+async def check_corpus(settings: ServiceSettings) -> list[Problem]:
+    """Every problem of the corpus folder, reading every file, without the index: `corpus-bot
+    check` works whatever state the index is in (damaged, locked, on a full disk).
+
+    Batch by batch in a worker thread, keeping only the problems (memory stays flat)."""
+    scanner = CorpusScanner(settings.corpus_dir, max_bytes=settings.max_file_bytes)
+    while await asyncio.to_thread(scanner.next_batch) is not None:
+        pass
+    return scanner.all_problems
+
+
 class CorpusService:
     def __init__(self, store: CorpusStore, settings: ServiceSettings) -> None:
         self.store = store
@@ -109,13 +120,8 @@ class CorpusService:
     # --- reload ------------------------------------------------------------------------------
 
     async def check(self) -> list[Problem]:
-        """Every problem of the corpus folder, reading every file; the index is not touched.
-
-        Batch by batch in a worker thread, keeping only the problems (memory stays flat)."""
-        scanner = CorpusScanner(self.settings.corpus_dir, max_bytes=self.settings.max_file_bytes)
-        while await asyncio.to_thread(scanner.next_batch) is not None:
-            pass
-        return scanner.all_problems
+        """Every problem of the corpus folder, reading every file; the index is not touched."""
+        return await check_corpus(self.settings)
 
     async def reload(self) -> ReloadReport:
         """Re-read the corpus folder and apply what changed, all or nothing.

@@ -62,6 +62,15 @@ def test_damaged_index_is_named_with_how_to_rebuild_it(
     assert "move it aside and run `corpus-bot index` to rebuild it" in line
 
 
+def test_check_does_not_need_the_index(cli, tmp_path: Path) -> None:
+    """`check` validates the config and the corpus files: a damaged index is not its business."""
+    assert cli("index")[0] == 0
+    corrupt_index(tmp_path / "i.db", "garbage")
+    code, out, err = cli("check")
+    assert code == 0 and out.startswith("OK: config and corpus") and err == ""
+    assert (tmp_path / "i.db").read_bytes().startswith(b"these bytes are not")
+
+
 def test_locked_index_cannot_be_updated_but_still_answers(
     cli,
     tmp_path: Path,
