@@ -36,13 +36,16 @@ class TokenRefused(Fault):
     kind = "credentials"
 
 
-def login_fault(exc: BaseException, api_base: str) -> Fault | None:
-    """The Fault that an error met while logging in to Discord means, or None (a bug).
+def login_fault(exc: BaseException, api_base: str, gateway_url: str = "") -> Fault | None:
+    """The Fault that an error met while starting the bot means, or None (a bug).
 
     discord.py lets network errors of its HTTP client through (aiohttp's, which are OSErrors,
-    DNS failures included) and raises LoginFailure for a 401 on /users/@me; after login it
-    reconnects by itself, so only the start can meet these. `api_base` is named in the message
-    because DISCORD_API_BASE may point elsewhere than Discord.
+    DNS failures included) and raises LoginFailure for a 401 on /users/@me. Once connected it
+    reconnects by itself (see OneLineReconnects). Its first gateway connection failing ends,
+    though, in an AttributeError raised while handling the network error (discord.py issue
+    #10520: `self.ws` is still None): that one is the gateway out of reach too. `api_base` and
+    `gateway_url` are named in the message because DISCORD_API_BASE and DISCORD_GATEWAY_URL may
+    point elsewhere than Discord.
     """
     if isinstance(exc, discord.LoginFailure):
         return TokenRefused(
@@ -50,19 +53,47 @@ def login_fault(exc: BaseException, api_base: str) -> Fault | None:
             "from https://discord.com/developers/applications (Bot tab), then try again",
             user_message="",
         )
-    if isinstance(exc, discord.DiscordServerError):
-        reason = f"it answered {exc.status} {exc.response.reason or ''}".strip()
-    elif isinstance(exc, discord.GatewayNotFound):
-        reason = "it gave no gateway to connect to"
-    elif isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError):
-        reason = str(exc) or type(exc).__name__
-    else:
+    where = api_base
+    if isinstance(exc, AttributeError) and exc.__context__ is not None:
+        exc, where = exc.__context__, f"its gateway {gateway_url}".rstrip()
+    reason = network_reason(exc)
+    if reason is None:
         return None
     return DiscordUnreachable(
-        f"cannot reach Discord at {api_base} ({reason}): check the network connection "
-        "(and DISCORD_API_BASE if set), then try again",
+        f"cannot reach Discord at {where} ({reason}): check the network connection "
+        "(and DISCORD_API_BASE / DISCORD_GATEWAY_URL if set), then try again",
         user_message="",
     )
+
+
+def network_reason(exc: BaseException) -> str | None:
+    """Why Discord could not be reached, in a few words, when `exc` says so; None otherwise."""
+    if isinstance(exc, discord.DiscordServerError):
+        return f"it answered {exc.status} {exc.response.reason or ''}".strip()
+    if isinstance(exc, discord.GatewayNotFound):
+        return "it gave no gateway to connect to"
+    if isinstance(exc, discord.ConnectionClosed):
+        return f"the gateway closed the connection with code {exc.code}"
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError):
+        return str(exc) or type(exc).__name__
+    return None
+
+
+class OneLineReconnects(logging.Filter):
+    """Once logged in, discord.py reconnects by itself and logs each failed attempt with the whole
+    traceback ("Attempting a reconnect in 1.23s" and 30 lines). Losing the network is expected:
+    this filter, put on discord.py's client and shard loggers, keeps the line, adds the reason,
+    and drops the traceback. Any other error keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        reason = network_reason(exc) if exc is not None else None
+        if reason is not None:
+            record.msg = f"{record.getMessage()} ({reason})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:

@@ -25,7 +25,7 @@ from bot.config import Config
 from bot.corpus.errors import CorpusInvalid
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app.client import CorpusBot, create_bot
-from bot.discord_app.errors import login_fault
+from bot.discord_app.errors import OneLineReconnects, login_fault
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.sync import sync_commands
 
@@ -48,6 +48,10 @@ def point_discord_at(api_base: str | None, gateway_url: str | None) -> None:
 
 def run_discord_command(args: argparse.Namespace, config: Config, settings: ServiceSettings) -> int:
     discord.utils.setup_logging(level=getattr(logging, config.log_level))
+    for name in ("discord.client", "discord.shard"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OneLineReconnects) for f in logger.filters):
+            logger.addFilter(OneLineReconnects())
     if args.command == "sandbox":
         from bot.discord_app.sandbox import run_sandbox
 
@@ -62,7 +66,7 @@ def run_discord_command(args: argparse.Namespace, config: Config, settings: Serv
             return asyncio.run(_sync(config, settings, args.guild))
         return asyncio.run(run_bot(config, settings))
     except Exception as exc:  # Discord out of reach, a refused token: a Fault, one line from the CLI
-        fault = login_fault(exc, discord.http.Route.BASE)
+        fault = login_fault(exc, discord.http.Route.BASE, str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY))
         if fault is None:
             raise
         raise fault from exc

@@ -164,7 +164,7 @@ async def test_discord_out_of_reach_is_one_line_and_exit_4(
         f"corpus-bot: cannot reach Discord at {base} (Cannot connect to host 127.0.0.1:"
     )
     assert ours[0].endswith(
-        "check the network connection (and DISCORD_API_BASE if set), then try again"
+        "check the network connection (and DISCORD_API_BASE / DISCORD_GATEWAY_URL if set), then try again"
     )
 
 
@@ -215,3 +215,67 @@ def test_login_faults_are_mapped_and_bugs_are_not() -> None:
         in login_fault(down, "https://discord.com/api/v10").message
     )  # type: ignore[union-attr]
     assert login_fault(ValueError("a bug"), "https://discord.com/api/v10") is None
+
+
+async def test_gateway_out_of_reach_at_start_is_one_line_and_exit_4(
+    emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path
+) -> None:
+    """REST answers but the gateway refuses connections: discord.py then dies of an AttributeError
+    (its issue #10520) instead of retrying; it is said as the gateway out of reach, exit 4."""
+    gateway = f"ws://127.0.0.1:{_closed_port()}"
+    env = {
+        **emulator.bot_environment(),
+        "DISCORD_GATEWAY_URL": gateway,
+        "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    code, err = await _run_cli(["--corpus", str(corpus_dir), "run"], env, tmp_path)
+    assert code == 4, err
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith(
+        f"corpus-bot: cannot reach Discord at its gateway {gateway} (Cannot connect to host"
+    )
+
+
+async def test_losing_discord_while_running_is_one_log_line_per_reconnect_attempt(
+    emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path
+) -> None:
+    """Connected, then Discord goes away: discord.py retries by itself (right for a bot), and each
+    attempt is one log line with its reason, not a 30-line traceback; SIGTERM still stops it."""
+    env = {
+        **os.environ,
+        **emulator.bot_environment(),
+        "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--corpus",
+        str(corpus_dir),
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    try:
+        await emulator.wait_for_gateway(timeout=30)
+        await emulator.stop()
+        while sum("Attempting a reconnect" in line for line in lines) < 2:
+            line = await asyncio.wait_for(process.stderr.readline(), timeout=30)
+            assert line, "the bot stopped: " + "".join(lines)
+            lines.append(line.decode(errors="replace"))
+        process.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = "".join(lines) + (rest or b"").decode(errors="replace")
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
+    attempts = [line for line in lines if "Attempting a reconnect" in line]
+    assert all("(Cannot connect to host 127.0.0.1:" in line for line in attempts), attempts
