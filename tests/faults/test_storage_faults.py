@@ -144,18 +144,22 @@ async def test_a_summary_is_answered_when_its_cache_cannot_be_written(
 
 
 def _cli_process(
-    args: list[str], tmp_path: Path, *, file_size_limit: int | None = None
+    args: list[str],
+    tmp_path: Path,
+    *,
+    file_size_limit: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     def limit_file_size() -> None:  # in the child: writes past the limit fail with EFBIG
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         assert file_size_limit is not None
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    full_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
-        env=env,
+        env=full_env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -168,7 +172,7 @@ def test_nothing_can_be_written_and_ask_still_answers(tmp_path: Path, corpus_dir
     """No write at all succeeds (a file-size limit of 0 bytes: the kernel refuses every write that
     would put a byte in a file, as a full disk does), so SQLite cannot even create the `-shm`
     file WAL readers need. The index was closed cleanly, as after any command; `ask` opens it
-    read-only in exclusive locking mode and answers; `index` says it cannot write."""
+    read-only in exclusive locking mode and answers; `index` and `run` say it cannot be written."""
     db = tmp_path / "i.db"
     built = _cli_process(["--corpus", str(corpus_dir), "--db", str(db), "index"], tmp_path)
     assert built.returncode == 0, built.stderr
@@ -188,6 +192,14 @@ def test_nothing_can_be_written_and_ask_still_answers(tmp_path: Path, corpus_dir
     )
     assert indexed.returncode == 3
     assert one_line(indexed.stderr).startswith(f"corpus-bot: {db} cannot be written (")
+    ran = _cli_process(
+        ["--corpus", str(corpus_dir), "--db", str(db), "run"],
+        tmp_path,
+        file_size_limit=0,
+        env={"DISCORD_TOKEN": "never-used", "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10"},
+    )
+    assert ran.returncode == 3 and "Traceback" not in ran.stderr
+    assert ran.stderr.splitlines()[-1].startswith(f"corpus-bot: {db} cannot be written (")
 
 
 @pytest.fixture
