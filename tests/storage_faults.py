@@ -56,6 +56,14 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch, ms: int = 100) -> None:
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", ms)
 
 
+async def short_busy_timeout_of(
+    store: CorpusStore, monkeypatch: pytest.MonkeyPatch, ms: int = 100
+) -> None:
+    """The same for a store already open (the bot's)."""
+    short_busy_timeout(monkeypatch, ms)
+    await store._writer.execute(f"PRAGMA busy_timeout = {ms:d}")  # noqa: SLF001 - per connection
+
+
 async def disk_full(store: CorpusStore) -> None:
     """From now on, any write of `store` that needs a new page fails with SQLITE_FULL."""
     writer = store._writer  # noqa: SLF001 - the limit is per connection: it must be the store's own

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import write_doc
 from tests.discord_app.conftest import World
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
-from tests.storage_faults import disk_full
+from tests.storage_faults import disk_full, short_busy_timeout_of, write_lock_held
 
 NEW = "id: fresh-post\ntitle: A Fresh Post About Zebras\nauthors: [Zed Writer]\nkind: post\nexcerpt: false"
 
@@ -87,3 +87,22 @@ async def test_reload_on_a_full_disk_says_so_and_keeps_the_old_corpus(
         if "/reload failed: no space left on the disk to write" in r.getMessage()
     ]
     assert len(logged) == 1 and logged[0].exc_info is None
+
+
+async def test_reload_while_another_process_holds_the_index(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the index's write lock past the busy timeout (a real lock): /reload
+    says the index is busy, nothing changes, answers go on; once the lock is gone it works."""
+    write_doc(world.corpus_dir, "12-fresh.md", front=NEW)
+    await short_busy_timeout_of(world.service.store, monkeypatch)
+    with write_lock_held(world.service.store.path):
+        reply = await world.reply("reload", user=world.moderator_id)
+        assert (
+            "The bot's index is busy (another program holds it), so nothing was changed"
+            in text_of(reply)
+        )
+        post = await world.reply("post", {"post": "meltdown"})
+        assert embeds(post)[0]["footer"]["text"].endswith("id lessons-from-meltdown-and-spectre")
+    assert (await world.service.stats()).documents == 11
+    assert "1 added" in text_of(await world.reply("reload", user=world.moderator_id))
