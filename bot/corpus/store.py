@@ -985,17 +985,23 @@ class _IndexConnection(aiosqlite.Connection):
             # aiosqlite stops its worker thread after a failed connect without waiting for it;
             # left running, it reports to an event loop the CLI has closed (a thread traceback).
             await asyncio.to_thread(connection._thread.join, 10)  # noqa: SLF001
-            raise _fault_of(exc, path) from exc
+            fault = _fault_of(exc, path)
+            if fault is None:
+                raise
+            raise fault from exc
 
     async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return await super()._execute(fn, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise _fault_of(exc, self.path) from exc
+            fault = _fault_of(exc, self.path)
+            if fault is None:  # not the file's fault (a constraint, a statement): as it was
+                raise
+            raise fault from exc
 
 
-def _fault_of(exc: sqlite3.Error, path: Path) -> BaseException:
-    return storage_fault(exc, path, busy_timeout_s=BUSY_TIMEOUT_MS / 1000) or exc
+def _fault_of(exc: sqlite3.Error, path: Path) -> StorageFault | None:
+    return storage_fault(exc, path, busy_timeout_s=BUSY_TIMEOUT_MS / 1000)
 
 
 async def _to_completion(statement: Awaitable[Any]) -> Any:

@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -299,3 +300,14 @@ def test_an_index_path_that_is_a_folder(tmp_path: Path, corpus_dir: Path) -> Non
         f"corpus-bot: {tmp_path} cannot be opened (unable to open database file): it must be a file "
         "(or not exist yet) in a folder that exists and can be written (--db, or data_dir in the config)\n"
     )
+
+
+async def test_errors_that_are_not_the_files_fault_pass_through_unchanged(
+    service: CorpusService,
+) -> None:
+    """A constraint broken by a statement is a bug or a case its caller handles, not a fault of
+    the file: it stays sqlite3's own error, with no cause chained to it."""
+    with pytest.raises(sqlite3.IntegrityError) as caught:
+        async with service.store.transaction() as writer:
+            await writer.execute("INSERT INTO meta (key, value) VALUES ('k', NULL)")
+    assert caught.value.__cause__ is None
