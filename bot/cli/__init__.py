@@ -51,7 +51,8 @@ logging.getLogger("bot").addHandler(logging.NullHandler())
 output is its lines on stdout and stderr, so without a configured log they are not printed."""
 
 ERROR_LOG = "corpus-bot-errors.log"
-"""Where an unexpected error's traceback goes: next to the index (data_dir), else the temp folder."""
+"""Where an unexpected error's traceback goes: next to the index (data_dir); when that cannot be
+written, a new file in the temp folder."""
 ERROR_LOG_MAX_BYTES = 1 << 20
 """The error log is moved to `….1` past this size, so it stays bounded."""
 
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_discord_command(args, config, settings)
         return asyncio.run(_dispatch(args, settings))
-    except UsageError as exc:
+    except (UsageError, SchemaTooNew) as exc:  # SchemaTooNew: from any command opening the index
         print(f"corpus-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except Fault as fault:
@@ -204,33 +205,35 @@ def _report_unexpected(
 def _save_traceback(
     exc: Exception, error_id: str, log_dir: Path | None, argv: list[str]
 ) -> Path | None:
-    """Append the traceback to the error log (next to the index, else in the temp folder);
-    the path written, or None when neither could be written."""
+    """Append the traceback to the error log next to the index, else write it to a new file in
+    the temp folder; the path written, or None when neither could be written."""
     command = " ".join(argv)
     record = f"{datetime.now(UTC).isoformat(timespec='seconds')} error {error_id}: corpus-bot {command}\n"
     record += "".join(traceback.format_exception(exc)) + "\n"
-    folders = [log_dir] if log_dir is not None else []
-    for folder in (*folders, Path(tempfile.gettempdir())):
-        path = folder / ERROR_LOG
+    if log_dir is not None:
+        path = log_dir / ERROR_LOG
         try:
             if path.is_file() and path.stat().st_size > ERROR_LOG_MAX_BYTES:
                 path.replace(path.with_name(ERROR_LOG + ".1"))
             with path.open("a", encoding="utf-8", errors="backslashreplace") as log_file:
                 log_file.write(record)
+            return path
         except OSError:
-            continue
-        return path
-    return None
+            pass
+    try:  # a new file of its own: a fixed name in a shared temp folder could be someone's symlink
+        handle, name = tempfile.mkstemp(prefix=f"corpus-bot-error-{error_id}-", suffix=".log")
+        with open(handle, "w", encoding="utf-8", errors="backslashreplace") as log_file:
+            log_file.write(record)
+        return Path(name)
+    except OSError:
+        return None
 
 
 async def _dispatch(args: argparse.Namespace, settings: ServiceSettings) -> int:
     as_json = getattr(args, "json", False)
     if args.command == "check":
         return await _check(settings, as_json)
-    try:
-        service = await CorpusService.open(settings)
-    except SchemaTooNew as exc:
-        raise UsageError(str(exc)) from exc
+    service = await CorpusService.open(settings)
     try:
         if args.command == "index":
             return await _index(service, as_json)

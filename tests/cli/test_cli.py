@@ -182,3 +182,54 @@ def test_an_unexpected_error_is_one_line_with_an_id_and_the_traceback_is_logged(
         "Traceback (most recent call last)" in logged
         and "RuntimeError: a bug in authors()" in logged
     )
+
+
+def test_when_the_error_log_cannot_be_written_the_traceback_goes_to_a_new_temp_file(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from bot.corpus.service import CorpusService
+
+    async def broken(self: CorpusService) -> None:
+        raise RuntimeError("a bug in authors()")
+
+    monkeypatch.setattr(CorpusService, "authors", broken)
+    (tmp_path / "corpus-bot-errors.log").mkdir()  # the usual log cannot be opened
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    code, _, err = cli("ask", "authors")
+    assert code == 5 and err.count("\n") == 1
+    (saved,) = temp.glob("corpus-bot-error-*.log")
+    assert f"the traceback is in {saved}." in err
+    assert "RuntimeError: a bug in authors()" in saved.read_text(encoding="utf-8")
+
+
+def test_an_index_from_a_newer_version_is_one_line_for_run_too(
+    cli, tmp_path: Path, corpus_dir: Path
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "i.db"
+    assert cli("index")[0] == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    env = {
+        **os.environ,
+        "DISCORD_TOKEN": "never-used",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--corpus", str(corpus_dir), "--db", str(db), "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        "corpus-bot: the index was written by a newer corpus-bot (schema 999"
+    )
