@@ -140,6 +140,13 @@ _PROBLEM_OF_CODE: dict[int, StorageProblem] = {
     _SQLITE_PERM: "unwritable",
     _SQLITE_CANTOPEN: "unopenable",
 }
+_SQLITE_IOERR_READ, _SQLITE_IOERR_SHORT_READ = 10 | 1 << 8, 10 | 2 << 8
+_PROBLEM_OF_EXTENDED_CODE: dict[int, StorageProblem] = {
+    # A page that cannot be read, or a file shorter than its own header says: the file is
+    # damaged (cut short, a bad block), not a write that failed.
+    _SQLITE_IOERR_READ: "corrupt",
+    _SQLITE_IOERR_SHORT_READ: "corrupt",
+}
 NEARLY_FULL_BYTES = 1 << 20
 """Free space under which a disk counts as full: SQLite reports most writes that fail for lack of
 space as "disk I/O error" (growing the -shm file, syncing), not as SQLITE_FULL."""
@@ -160,7 +167,7 @@ def storage_fault(
     code = getattr(exc, "sqlite_errorcode", None)
     if not isinstance(exc, sqlite3.Error) or not isinstance(code, int):
         return None
-    problem = _PROBLEM_OF_CODE.get(code & 0xFF)
+    problem = _PROBLEM_OF_EXTENDED_CODE.get(code) or _PROBLEM_OF_CODE.get(code & 0xFF)
     if problem is None:
         return None
     if problem in ("unwritable", "unopenable") and _free_bytes(path) < NEARLY_FULL_BYTES:

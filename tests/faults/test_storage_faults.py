@@ -311,3 +311,33 @@ async def test_errors_that_are_not_the_files_fault_pass_through_unchanged(
         async with service.store.transaction() as writer:
             await writer.execute("INSERT INTO meta (key, value) VALUES ('k', NULL)")
     assert caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        (11, "corrupt"),  # SQLITE_CORRUPT
+        (26, "corrupt"),  # SQLITE_NOTADB
+        (266, "corrupt"),  # SQLITE_IOERR_READ: a page that cannot be read
+        (522, "corrupt"),  # SQLITE_IOERR_SHORT_READ: a file cut short
+        (5, "locked"),  # SQLITE_BUSY
+        (13, "full"),  # SQLITE_FULL
+        (778, "unwritable"),  # SQLITE_IOERR_WRITE on a disk with room
+        (8, "unwritable"),  # SQLITE_READONLY
+        (14, "unopenable"),  # SQLITE_CANTOPEN
+    ],
+)
+def test_sqlite_result_codes_map_to_storage_problems(
+    tmp_path: Path, code: int, problem: str
+) -> None:
+    """Below the real faults above: every code the mapping knows (set by hand on an error)."""
+    from bot.corpus.errors import storage_fault
+
+    error = sqlite3.OperationalError("some SQLite message")
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    fault = storage_fault(error, tmp_path / "i.db")
+    assert fault is not None and fault.problem == problem
+    assert str(tmp_path / "i.db") in fault.message and "some SQLite message" in fault.message
+    constraint = sqlite3.IntegrityError("NOT NULL constraint failed")
+    constraint.sqlite_errorcode = 1299  # type: ignore[attr-defined]
+    assert storage_fault(constraint, tmp_path / "i.db") is None
