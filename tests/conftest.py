@@ -40,7 +40,10 @@ async def service(settings: ServiceSettings) -> AsyncIterator[CorpusService]:
 
 @pytest.fixture
 def cli(
-    tmp_path: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    corpus_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> Callable[..., tuple[int, str, str]]:
     """`corpus-bot` run in this process over a copy of the corpus and the index `tmp_path/i.db`:
     `cli("ask", "post", "x")` -> (exit status, stdout, stderr)."""

@@ -211,7 +211,8 @@ class CorpusStore:
         try:
             return await cls._open_read_write(path)
         except StorageFault as fault:
-            if fault.problem not in ("full", "unwritable") or not await asyncio.to_thread(path.is_file):
+            exists = await asyncio.to_thread(path.is_file)
+            if fault.problem not in ("full", "unwritable") or not exists:
                 raise
             store = await cls._open_read_only(path, fault)
             log.warning("the index is open read-only: %s", fault.message)
@@ -278,7 +279,7 @@ class CorpusStore:
         run to completion on the writer's thread, and a transaction left open is rolled back, so
         the next writer never finds itself "within a transaction".
         """
-        if self.read_only is not None:  # a fresh exception each time: one raised twice keeps every traceback
+        if self.read_only is not None:  # a fresh exception: one raised twice keeps both tracebacks
             raise StorageFault(self.read_only.problem, self.path, self.read_only.detail)
         async with self._write_lock:
             try:

@@ -65,8 +65,9 @@ def run_discord_command(args: argparse.Namespace, config: Config, settings: Serv
         if args.command == "sync":
             return asyncio.run(_sync(config, settings, args.guild))
         return asyncio.run(run_bot(config, settings))
-    except Exception as exc:  # Discord out of reach, a refused token: a Fault, one line from the CLI
-        fault = login_fault(exc, discord.http.Route.BASE, str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY))
+    except Exception as exc:  # Discord out of reach, a refused token: a Fault for the CLI
+        gateway = str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        fault = login_fault(exc, discord.http.Route.BASE, gateway)
         if fault is None:
             raise
         raise fault from exc
