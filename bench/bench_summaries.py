@@ -18,7 +18,15 @@ averaged over the articles, against the human highlights (one sentence a line), 
 per second counting the summarizer's own time only (sentence splitting and, for sumy, parsing
 included; ROUGE not), the fastest of `TIMED_PASSES` passes over the articles, taken in turns with the other
 systems.
-Every system returns 3 sentences. Rows:
+Every system returns 3 sentences.
+
+Whether "ours" beats Lead-3 is a paired bootstrap over the articles (`bootstrap`): the per-article
+differences in each ROUGE F1, resampled with replacement `BOOTSTRAP_RESAMPLES` times with a fixed
+seed, give the mean difference and its 95% percentile interval; a win needs the interval above
+zero. Paired because the same article is easy or hard for both systems: comparing the two means'
+own intervals would hide a consistent small gain under the spread between articles.
+
+Rows:
 
 - "ours": `summarize(text, max_sentences=3, max_chars=100_000)`, no title (the file has none).
 - "ours + URL title": the same with the article's URL slug as its title. DailyMail URLs carry
@@ -35,6 +43,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import re
 import statistics
 import sys
@@ -54,6 +63,9 @@ SENTENCES = 3
 TIMED_PASSES = 5
 """Speed is each system's fastest pass, the passes taking turns between systems (see evaluate):
 with two passes in a row per system, runs gave 7x to 17x LexRank."""
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 20_240_511
+"""Fixed, so the same summaries always print the same interval."""
 WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")
 
 Summarizer = Callable[[dict[str, str]], list[str]]
@@ -82,6 +94,34 @@ class Result:
     rouge2: float
     rouge_lsum: float
     docs_per_second: float
+    per_article: dict[str, list[float]]
+    """Each ROUGE measure's F1 per article, in the rows' order, for the paired bootstrap."""
+
+
+@dataclass
+class Interval:
+    mean: float
+    low: float
+    high: float
+
+
+def bootstrap(
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> Interval:
+    """The mean of `ours - theirs` (paired by article, in ROUGE points) and its 95% percentile
+    interval over `resamples` resamples of the articles with replacement."""
+    differences = [100 * (a - b) for a, b in zip(ours, theirs, strict=True)]
+    n = len(differences)
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(differences, k=n)) / n for _ in range(resamples))
+    return Interval(
+        statistics.fmean(differences),
+        means[int(0.025 * resamples)],
+        means[min(resamples - 1, int(0.975 * resamples))],
+    )
 
 
 def load(path: Path, split: str, limit: int | None) -> list[dict[str, str]]:
@@ -133,7 +173,9 @@ def sumy_summarizer(kind: str) -> Summarizer:
     return run
 
 
-def evaluate(systems: Sequence[tuple[str, Summarizer]], rows: Sequence[dict[str, str]]) -> list[Result]:
+def evaluate(
+    systems: Sequence[tuple[str, Summarizer]], rows: Sequence[dict[str, str]]
+) -> list[Result]:
     """ROUGE of each system's first pass; its speed from its fastest pass. The passes take turns
     (every system's first pass, then every system's second, …) so that a slow spell of the
     machine, which lasts minutes on this VM (one summarizer measured 700 and 1,100 documents/s a
@@ -167,6 +209,7 @@ def evaluate(systems: Sequence[tuple[str, Summarizer]], rows: Sequence[dict[str,
                 100 * statistics.fmean(r2),
                 100 * statistics.fmean(rl),
                 len(rows) / elapsed if elapsed else float("inf"),
+                {"R-1": r1, "R-2": r2, "R-Lsum": rl},
             )
         )
     return results
@@ -200,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_name = {r.name: r for r in results}
     ratio = by_name["ours"].docs_per_second / by_name["sumy LexRank"].docs_per_second
     print(f"ours vs LexRank speed: {ratio:.0f}x faster")
+    for measure in ("R-1", "R-2", "R-Lsum"):
+        ci = bootstrap(by_name["ours"].per_article[measure], by_name["Lead-3"].per_article[measure])
+        verdict = "above" if ci.low > 0 else "below" if ci.high < 0 else "a tie with"
+        print(
+            f"ours - Lead-3, {measure}: {ci.mean:+.2f} (95% CI {ci.low:+.2f} to {ci.high:+.2f}; "
+            f"paired bootstrap, {BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}): "
+            f"{verdict} Lead-3"
+        )
     print(f"sumy tokenizer: {OwnTokenizer.description}")
     return 0
 
