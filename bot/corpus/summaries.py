@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.corpus.sentences import split_sentences
 from bot.corpus.summarizer import summarize
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 """Part of the cache key: bump it when the summarizer's output for the same text changes."""
 
 TRUNCATION_MARKS = ("…", "...")
