@@ -16,8 +16,8 @@ Options: --data PATH (default ../shared/eval/cnndm_frank250.jsonl, i.e. /work/sh
 What it measures: ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 (Google's rouge-score, Porter stemming),
 averaged over the articles, against the human highlights (one sentence a line), and documents
 per second counting the summarizer's own time only (sentence splitting and, for sumy, parsing
-included; ROUGE not), the fastest of `TIMED_PASSES` passes over the articles, taken in turns with the other
-systems.
+included; ROUGE not), the fastest of `TIMED_PASSES` passes over the articles, taken in turns
+with the other systems.
 Every system returns 3 sentences.
 
 Whether "ours" beats Lead-3 is a paired bootstrap over the articles (`bootstrap`): the per-article

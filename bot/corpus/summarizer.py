@@ -98,9 +98,10 @@ class _Weights:
     and each penalty costs about as much as a few places of position. Choices were checked on the
     dev half of the benchmark only (never the test half; R-1 on dev, bench/README.md has every
     variant): `max_overlap` 0.5, the title weight (halved to 0.25 because URL-slug titles did not
-    help on news), and the long-sentence rule, whose bound went from 45 to 36 words (issue #11). Two suspects of issue #11 were measured and kept, because
-    every alternative lost on dev: the repeat filter (`_repeats`) and the square-root length
-    normalization of centrality (`_scores`)."""
+    help on news), and the long-sentence rule, whose bound went from 45 to 36 words (issue #11).
+    Two suspects of issue #11 were measured and kept, because every alternative lost on dev: the
+    repeat filter (`_repeats`) and the square-root length normalization of centrality
+    (`_scores`)."""
 
     position_halflife: float = 4.0
     centrality: float = 0.5
