@@ -1,35 +1,43 @@
-"""Plain-text rendering of Discord messages for a terminal (the sandbox).
+"""Discord messages as terminal text (the sandbox's console).
 
-Shows what a Discord user would see: content with mentions and `<t:...>` timestamps
-resolved, embeds (title, url, description, fields, footer, timestamp) as an indented block,
-and buttons/select menus as bracketed labels.
+Draws the data of `view.message_view`: content with markdown rendered (bold, italic,
+underline and dimmed subtext as ANSI styles when `ansi` is on, i.e. when stdout is a
+terminal; plain text otherwise, escapes like `\\*` shown as the character), mentions and
+`<t:...>` timestamps resolved, embeds as an indented block with their colour bar, and buttons
+and select menus as bracketed labels (a disabled one marked so).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
-USER_MENTION = re.compile(r"<@!?(\d+)>")
-ROLE_MENTION = re.compile(r"<@&(\d+)>")
-CHANNEL_MENTION = re.compile(r"<#(\d+)>")
-
-EPHEMERAL = 1 << 6
-LOADING = 1 << 7
-ACTION_ROW, BUTTON, STRING_SELECT = 1, 2, 3
-LINK_STYLE = 5
+from bot.emulator.markdown import NameLookup, Names, Node
+from bot.emulator.view import message_view
 
 EMBED_BAR = "┃ "
+QUOTE_BAR = "│ "
 
-NameLookup = Callable[[int], str | None]
+_STYLES = {
+    "b": ("\x1b[1m", "\x1b[22m"),
+    "h1": ("\x1b[1m", "\x1b[22m"),
+    "h2": ("\x1b[1m", "\x1b[22m"),
+    "h3": ("\x1b[1m", "\x1b[22m"),
+    "i": ("\x1b[3m", "\x1b[23m"),
+    "u": ("\x1b[4m", "\x1b[24m"),
+    "s": ("\x1b[9m", "\x1b[29m"),
+    "subtext": ("\x1b[2m", "\x1b[22m"),
+    "code": ("\x1b[36m", "\x1b[39m"),
+    "spoiler": ("\x1b[7m", "\x1b[27m"),
+}
 
 
 def format_timestamp(epoch: int, style: str | None, *, now: datetime | None = None) -> str:
     """Discord's timestamp styles, in UTC and en-US wording."""
-    when = datetime.fromtimestamp(epoch, UTC)
+    try:
+        when = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(epoch)
     style = style or "f"
     if style == "t":
         return when.strftime("%H:%M")
@@ -64,25 +72,136 @@ def _relative(when: datetime, now: datetime) -> str:
     return "in a few seconds" if future else "a few seconds ago"
 
 
-def render_inline(
-    text: str,
-    *,
-    user_name: NameLookup | None = None,
-    role_name: NameLookup | None = None,
-    channel_name: NameLookup | None = None,
-    now: datetime | None = None,
-) -> str:
-    """Resolve timestamps and mentions in a piece of message text."""
-    text = TIMESTAMP.sub(lambda m: format_timestamp(int(m.group(1)), m.group(2), now=now), text)
-    text = USER_MENTION.sub(
-        lambda m: "@" + ((user_name and user_name(int(m.group(1)))) or m.group(1)), text
-    )
-    text = ROLE_MENTION.sub(
-        lambda m: "@" + ((role_name and role_name(int(m.group(1)))) or m.group(1)), text
-    )
-    return CHANNEL_MENTION.sub(
-        lambda m: "#" + ((channel_name and channel_name(int(m.group(1)))) or m.group(1)), text
-    )
+class TerminalStyle:
+    """Draws markdown nodes as text; with `ansi`, styles become escape sequences."""
+
+    def __init__(self, *, ansi: bool = False, now: datetime | None = None) -> None:
+        self.ansi = ansi
+        self.now = now
+
+    def wrap(self, kind: str, text: str) -> str:
+        if not self.ansi or kind not in _STYLES or not text:
+            return text
+        start, end = _STYLES[kind]
+        return f"{start}{text}{end}"
+
+    def inline(self, nodes: list[Node]) -> str:
+        parts: list[str] = []
+        for node in nodes:
+            if isinstance(node, str):
+                parts.append(node)
+                continue
+            kind = node["t"]
+            if kind == "code":
+                parts.append(self.wrap("code", str(node["text"])))
+            elif kind == "time":
+                parts.append(format_timestamp(int(node["epoch"]), node.get("style"), now=self.now))
+            elif kind == "mention":
+                parts.append(str(node["text"]))
+            elif kind == "link":
+                text = self.inline(node["c"])
+                parts.append(text if text == node["href"] else f"{text} <{node['href']}>")
+            else:
+                parts.append(self.wrap(kind, self.inline(node.get("c") or [])))
+        return "".join(parts)
+
+    def blocks(self, blocks: list[dict[str, Any]]) -> list[str]:
+        lines: list[str] = []
+        for block in blocks:
+            kind = block["t"]
+            if kind == "codeblock":
+                lines.extend(self.wrap("code", line) for line in str(block["text"]).split("\n"))
+                continue
+            text = self.inline(block["c"])
+            if kind == "quote":
+                lines.append(QUOTE_BAR + text)
+            elif kind == "item":
+                lines.append("• " + text)
+            elif kind in ("subtext", "h1", "h2", "h3"):
+                lines.append(self.wrap(kind, text))
+            else:
+                lines.append(text)
+        return lines
+
+    def bar(self, color: str | None) -> str:
+        if not self.ansi or not color:
+            return EMBED_BAR
+        red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+        return f"\x1b[38;2;{red};{green};{blue}m┃\x1b[39m "
+
+
+def render_view(view: dict[str, Any], *, ansi: bool = False, now: datetime | None = None) -> str:
+    """A message view (see `view.message_view`) as terminal text."""
+    style = TerminalStyle(ansi=ansi, now=now)
+    lines: list[str] = []
+    if view["loading"]:
+        lines.append(f"{view['author']} is thinking…")
+    if view["ephemeral"]:
+        lines.append(style.wrap("subtext", "(only you can see this)"))
+    lines.extend(style.blocks(view["content"]) if _has_text(view["content"]) else [])
+    for embed in view["embeds"]:
+        if lines:
+            lines.append("")
+        bar = style.bar(embed["color"])
+        lines.extend(bar + line if line else bar.rstrip() for line in _embed_lines(embed, style))
+    component_lines = [_row_text(row, style) for row in view["components"]]
+    if component_lines:
+        if lines:
+            lines.append("")
+        lines.extend(component_lines)
+    for attachment in view["attachments"]:
+        lines.append(f"📎 {attachment['filename']} ({attachment['size']} bytes)")
+    return "\n".join(lines)
+
+
+def _has_text(blocks: list[dict[str, Any]]) -> bool:
+    return any(b["t"] == "codeblock" or b["c"] for b in blocks)
+
+
+def _embed_lines(embed: dict[str, Any], style: TerminalStyle) -> list[str]:
+    lines: list[str] = []
+    if embed["author"]:
+        lines.append(style.inline(embed["author"]))
+    title = style.wrap("b", style.inline(embed["title"]))
+    if title:
+        lines.append(title + (f" <{embed['url']}>" if embed["url"] else ""))
+    elif embed["url"]:
+        lines.append(f"<{embed['url']}>")
+    if _has_text(embed["description"]):
+        lines.extend(style.blocks(embed["description"]))
+    for field in embed["fields"]:
+        lines.append("")
+        lines.append(style.wrap("b", style.inline(field["name"])))
+        lines.extend(style.blocks(field["value"]))
+    footer_parts = []
+    if embed["footer"]:
+        footer_parts.append(style.inline(embed["footer"]))
+    if embed["timestamp"]:
+        try:
+            when = datetime.fromisoformat(str(embed["timestamp"]).replace("Z", "+00:00"))
+            footer_parts.append(format_timestamp(int(when.timestamp()), "f", now=style.now))
+        except ValueError:
+            footer_parts.append(str(embed["timestamp"]))
+    if footer_parts:
+        lines.append("")
+        lines.append(style.wrap("subtext", " • ".join(footer_parts)))
+    return lines
+
+
+def _row_text(row: list[dict[str, Any]], style: TerminalStyle) -> str:
+    parts = []
+    for component in row:
+        disabled = " (disabled)" if component["disabled"] else ""
+        if component["kind"] == "button":
+            label = " ".join(p for p in (component["emoji"], component["label"]) if p) or "button"
+            if component["style"] == "link":
+                parts.append(f"[ {label} ↗ {component['url'] or ''} ]{disabled}")
+            else:
+                parts.append(f"[ {label} ]{disabled}")
+        else:
+            options = " | ".join(component["options"])
+            parts.append(f"[ {component['placeholder']} ▾ ]{disabled} {options}".rstrip())
+    return " ".join(parts)
 
 
 def render_message_text(
@@ -92,98 +211,8 @@ def render_message_text(
     role_name: NameLookup | None = None,
     channel_name: NameLookup | None = None,
     now: datetime | None = None,
+    ansi: bool = False,
 ) -> str:
-    """A message as plain text: content, embeds, then components."""
-
-    def inline(text: str) -> str:
-        return render_inline(
-            text, user_name=user_name, role_name=role_name, channel_name=channel_name, now=now
-        )
-
-    flags = int(message.get("flags") or 0)
-    lines: list[str] = []
-    if flags & LOADING:
-        author = (message.get("author") or {}).get("username", "The bot")
-        lines.append(f"{author} is thinking…")
-    if flags & EPHEMERAL:
-        lines.append("(only you can see this)")
-    content = message.get("content") or ""
-    if content:
-        lines.extend(inline(content).splitlines())
-    for embed in message.get("embeds") or []:
-        if lines:
-            lines.append("")
-        lines.extend(
-            EMBED_BAR + line if line else EMBED_BAR.rstrip() for line in _embed_lines(embed, inline)
-        )
-    component_lines = _component_lines(message.get("components") or [])
-    if component_lines:
-        if lines:
-            lines.append("")
-        lines.extend(component_lines)
-    for attachment in message.get("attachments") or []:
-        lines.append(f"📎 {attachment.get('filename', 'file')} ({attachment.get('size', 0)} bytes)")
-    return "\n".join(lines)
-
-
-def _embed_lines(embed: dict[str, Any], inline: Callable[[str], str]) -> list[str]:
-    lines: list[str] = []
-    author = embed.get("author") or {}
-    if author.get("name"):
-        lines.append(inline(author["name"]))
-    title = embed.get("title")
-    if title:
-        lines.append(inline(title) + (f" <{embed['url']}>" if embed.get("url") else ""))
-    elif embed.get("url"):
-        lines.append(f"<{embed['url']}>")
-    if embed.get("description"):
-        lines.extend(inline(embed["description"]).splitlines())
-    for field in embed.get("fields") or []:
-        lines.append("")
-        lines.append(inline(field.get("name", "")))
-        lines.extend(inline(field.get("value", "")).splitlines())
-    footer_parts = []
-    footer = embed.get("footer") or {}
-    if footer.get("text"):
-        footer_parts.append(inline(footer["text"]))
-    if embed.get("timestamp"):
-        try:
-            when = datetime.fromisoformat(str(embed["timestamp"]).replace("Z", "+00:00"))
-            footer_parts.append(format_timestamp(int(when.timestamp()), "f"))
-        except ValueError:
-            footer_parts.append(str(embed["timestamp"]))
-    if footer_parts:
-        lines.append("")
-        lines.append(" • ".join(footer_parts))
-    return lines
-
-
-def _component_lines(components: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for row in components:
-        children = row.get("components") if row.get("type") == ACTION_ROW else [row]
-        rendered = [_component_text(c) for c in children or []]
-        rendered = [r for r in rendered if r]
-        if rendered:
-            lines.append(" ".join(rendered))
-    return lines
-
-
-def _component_text(component: dict[str, Any]) -> str:
-    kind = component.get("type")
-    disabled = " (disabled)" if component.get("disabled") else ""
-    if kind == BUTTON:
-        emoji = (component.get("emoji") or {}).get("name")
-        label = " ".join(p for p in (emoji, component.get("label")) if p) or component.get(
-            "custom_id", "button"
-        )
-        if component.get("style") == LINK_STYLE:
-            return f"[ {label} ↗ {component.get('url', '')} ]{disabled}"
-        return f"[ {label} ]{disabled}"
-    if kind == STRING_SELECT:
-        options = " | ".join(
-            o.get("label", o.get("value", "")) for o in component.get("options") or []
-        )
-        placeholder = component.get("placeholder") or "Select…"
-        return f"[ {placeholder} ▾ ]{disabled} {options}".rstrip()
-    return ""
+    """A message payload as terminal text: content, embeds, then components."""
+    names = Names(user=user_name, role=role_name, channel=channel_name)
+    return render_view(message_view(message, names), ansi=ansi, now=now)
