@@ -141,7 +141,9 @@ def _add_discord_commands(commands: Any) -> None:
     commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     sync = commands.add_parser("sync", help="sync slash commands to Discord now")
     sync.add_argument("--guild", type=int, help="sync to this guild only (instant)")
-    commands.add_parser("sandbox", help="try the bot locally against the bundled Discord emulator")
+    sandbox = commands.add_parser("sandbox", help="try the bot locally against the bundled Discord emulator")
+    sandbox.add_argument("--web", action="store_true", help="serve a Discord-like page on 127.0.0.1 instead of a prompt")
+    sandbox.add_argument("--port", type=int, default=0, help="the page's port with --web (default: any free port)")
 
 
 def load_settings(args: argparse.Namespace) -> tuple[Config, ServiceSettings]:

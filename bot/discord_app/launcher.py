@@ -55,7 +55,7 @@ def run_discord_command(args: argparse.Namespace, config: Config, settings: Serv
     if args.command == "sandbox":
         from bot.discord_app.sandbox import run_sandbox
 
-        return asyncio.run(run_sandbox(config, settings))
+        return asyncio.run(run_sandbox(config, settings, web=args.web, port=args.port))
     if not config.discord.token:
         print(f"corpus-bot: {NO_TOKEN}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,6 +12,7 @@ from bot.emulator import DiscordEmulator
 from bot.emulator.console import parse_command_line, render_message_text, run_console
 from bot.emulator.errors import CommandNotSyncedError, EmulatorError, OptionError
 from bot.emulator.render import format_timestamp
+from bot.emulator.sandbox import SandboxSession, SandboxWorld, build_world
 from tests.emulator.conftest import TestBot, World
 
 SYNCED = [
@@ -84,7 +85,12 @@ def test_parse_command_line(line: str, expected: tuple[str, dict[str, object]]) 
     ("line", "error", "message"),
     [
         ("summarize post: x", EmulatorError, "start with /"),
-        ("/sumarize post: x", CommandNotSyncedError, "never synced"),
+        (
+            "/sumarize post: x",
+            CommandNotSyncedError,
+            r"^unknown command /sumarize \(did you mean /summarize\?\); type help for the commands$",
+        ),
+        ("/x", CommandNotSyncedError, r"^unknown command /x; type help for the commands$"),
         ("/summarize length: 3", OptionError, "needs post:"),
         ("/summarize post: x length: three", OptionError, "expects an integer"),
         ("/summarize post: x post: y", OptionError, "given twice"),
@@ -180,14 +186,11 @@ async def test_run_console_ends_on_end_of_input(emu: DiscordEmulator) -> None:
         return None
 
     await run_console(
-        emu,
-        guild_id=None,
-        channel_id=None,
-        user_id=emu.bot_user_id,
-        input_fn=end_of_input,
-        output_fn=output.append,
+        SandboxSession(emu, build_world(emu)), input_fn=end_of_input, output_fn=output.append
     )
-    assert output[0].startswith("Sandbox ready")
+    assert output[0] == (
+        "Sandbox ready: you act as you, the server's owner (every permission), in #general."
+    )
 
 
 def scripted(lines: list[str | Callable[[], Awaitable[object]]]) -> Callable[[str], Awaitable[str]]:
@@ -215,11 +218,16 @@ async def test_run_console_drives_the_real_bot(
             lambda: len(emu.interactions[-1].responses) >= 3, describe="both followups"
         )
 
-    await run_console(
-        emu,
+    sandbox_world = SandboxWorld(
         guild_id=world.guild.id,
-        channel_id=world.channel.id,
-        user_id=world.alice.id,
+        guild_name=world.guild.name,
+        owner_id=world.alice.id,
+        member_id=world.admin.id,
+        channel_ids={"general": world.channel.id},
+        role_ids={},
+    )
+    await run_console(
+        SandboxSession(emu, sandbox_world),
         input_fn=scripted(
             [
                 "help",
@@ -244,8 +252,59 @@ async def test_run_console_drives_the_real_bot(
     assert "page 0\n\n[ Next ]" in text
     assert "(edited) page 1" in text
     assert "done after thinking" in text and "a second followup" in text
-    assert "error: /nope was never synced" in text
+    assert "error: unknown command /nope; type help for the commands" in text
     assert "fallback: plain text" in text
     assert "⚠ Discord would reject this: POST /interactions/" in text
     assert "data.embeds.0.description: Must be 4096 or fewer in length." in text
     assert "never-reached" not in text
+
+
+MARKDOWN = {
+    "id": "1",
+    "content": (
+        "**Bold** and __under__ and *it* and `co*de*`\n"
+        "> a quote with \\*stars\\* and \\_under\\_\n"
+        "-# subtext\n"
+        "[a link](https://example.org/x) and [bad](javascript:alert(1))"
+    ),
+    "embeds": [{"title": "Title \\*", "color": 0x5865F2, "description": "-# small print"}],
+}
+
+
+def test_markdown_is_rendered_plainly_for_a_pipe() -> None:
+    assert render_message_text(MARKDOWN) == "\n".join(
+        [
+            "Bold and under and it and co*de*",
+            "│ a quote with *stars* and _under_",
+            "subtext",
+            "a link <https://example.org/x> and [bad](javascript:alert(1))",
+            "",
+            "┃ Title *",
+            "┃ small print",
+        ]
+    )
+
+
+def test_markdown_is_styled_with_ansi_for_a_terminal() -> None:
+    text = render_message_text(MARKDOWN, ansi=True)
+    assert text.splitlines()[0] == (
+        "\x1b[1mBold\x1b[22m and \x1b[4munder\x1b[24m and \x1b[3mit\x1b[23m and \x1b[36mco*de*\x1b[39m"
+    )
+    assert "\x1b[2msubtext\x1b[22m" in text
+    assert "\x1b[38;2;88;101;242m┃\x1b[39m \x1b[1mTitle *\x1b[22m" in text
+
+
+def test_a_button_without_label_never_shows_its_custom_id() -> None:
+    message = {
+        "id": "1",
+        "components": [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 2, "custom_id": "pager:9f3a:next", "emoji": {"name": "▶️"}},
+                    {"type": 2, "style": 2, "custom_id": "pager:9f3a:x", "disabled": True},
+                ],
+            }
+        ],
+    }
+    assert render_message_text(message) == "[ ▶️ ] [ button ] (disabled)"
