@@ -192,7 +192,10 @@ class LineReader:
     def __init__(self, output: TerminalOutput) -> None:
         self.output = output
         try:
-            self.tty = sys.stdin.isatty()
+            # input() edits with readline only when both ends are a terminal; otherwise it
+            # reads through sys.stdin's buffer, whose lock a daemon thread would still hold
+            # when the interpreter shuts down (a fatal error): such input goes through the loop.
+            self.tty = sys.stdin.isatty() and sys.stdout.isatty()
         except (ValueError, AttributeError):  # no stdin at all
             self.tty = False
         self._stream: asyncio.StreamReader | None = None

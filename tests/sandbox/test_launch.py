@@ -1,0 +1,107 @@
+"""`corpus-bot sandbox` as a person starts it: a real process, from a fresh folder, twice in
+a row, and left with Ctrl-C while it waits for a line."""
+
+from __future__ import annotations
+
+import os
+import pty
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.conftest import BUNDLED_CORPUS, REPO
+
+STARTUP_TIMEOUT = 90
+
+
+def sandbox_command(*extra: str) -> list[str]:
+    return [sys.executable, "-m", "bot", "--corpus", str(BUNDLED_CORPUS), "sandbox", *extra]
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "CORPUS_BOT_"))}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def corpus_listing() -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in BUNDLED_CORPUS.iterdir()}
+
+
+def test_the_sandbox_answers_twice_in_a_row_from_a_fresh_folder(tmp_path: Path) -> None:
+    before = corpus_listing()
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(
+            sandbox_command(),
+            cwd=tmp_path,
+            env=environment(),
+            input="/post post: meltdown\nquit\n",
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+        assert "Race to Fix Meltdown and Spectre" in done.stdout, done.stdout[-2000:]
+        outputs.append(done.stdout)
+    copy = tmp_path / "data" / "sandbox-corpus"
+    assert f"Corpus: copied to {copy}" in outputs[0]
+    assert f"Corpus: the copy in {copy}" in outputs[1]
+    assert sorted(p.name for p in copy.iterdir()) == sorted(before)
+    assert corpus_listing() == before, "the repository's corpus/ is never written"
+
+
+def test_ctrl_c_leaves_at_once_while_the_prompt_waits(tmp_path: Path) -> None:
+    """At a terminal, the prompt waits in a read of the terminal; Ctrl-C used to leave that
+    read blocked, and the process waited for Enter before it could exit."""
+    for both_ends in (True, False):  # a terminal; or typed into, with the output piped on
+        terminal, child_end = pty.openpty()
+        process = subprocess.Popen(
+            sandbox_command(),
+            cwd=tmp_path,
+            env=environment(),
+            stdin=child_end,  # kept open: the prompt is waiting for a line
+            stdout=child_end if both_ends else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        os.close(child_end)
+        source = terminal if both_ends else process.stdout.fileno()  # type: ignore[union-attr]
+        chunks: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=_pump, args=(source, chunks), daemon=True).start()
+        try:
+            seen = b""
+            while b"Type help for the commands" not in seen:
+                seen += chunks.get(timeout=STARTUP_TIMEOUT)
+            process.send_signal(signal.SIGINT)
+            returncode = process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        while True:
+            chunk = chunks.get(timeout=10)
+            if not chunk:
+                break
+            seen += chunk
+        os.close(terminal)
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        assert returncode == 0, stderr[-2000:]
+        assert "Traceback" not in stderr and "Fatal Python error" not in stderr, stderr[-2000:]
+        assert b"Sandbox stopped." in seen, "the bot and the index were closed"
+
+
+def _pump(fd: int, chunks: queue.Queue[bytes]) -> None:
+    """Everything the process writes, then b"" at its end (a closed pty reads as EIO)."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            chunk = b""
+        chunks.put(chunk)
+        if not chunk:
+            return
