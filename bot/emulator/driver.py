@@ -130,6 +130,10 @@ class DiscordEmulator:
     async def stop(self) -> None:
         await self._server.stop()
 
+    def add_page(self, index: Callable[..., Any], routes: list[Any]) -> None:
+        """Serve a web page beside the API (the sandbox's, see `bot.emulator.web`); before start."""
+        self._server.add_page(index, routes)
+
     async def __aenter__(self) -> DiscordEmulator:
         return await self.start()
 

@@ -34,7 +34,8 @@ class EmulatorServer:
         self.core = core
         self.hub = hub
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
-        self.app.router.add_get("/", hub.handle)
+        self.app.router.add_get("/", self._root)
+        self._page: web.Handler | None = None
         for method, template, handler in [
             *InteractionRoutes(core).routes(),
             *RestRoutes(core).routes(),
@@ -42,6 +43,18 @@ class EmulatorServer:
             self.app.router.add_route(method, API_PREFIX + template, handler)
         self._runner: web.AppRunner | None = None
         self.port = 0
+
+    def add_page(self, index: web.Handler, routes: list[web.RouteDef]) -> None:
+        """Serve a page at `/` (the sandbox's) beside the gateway, which keeps every websocket
+        upgrade there; `routes` must live under a prefix the REST API cannot use (`/sandbox/`).
+        Call before `start`: aiohttp freezes its router then."""
+        self._page = index
+        self.app.add_routes(routes)
+
+    async def _root(self, request: web.Request) -> web.StreamResponse:
+        if self._page is not None and request.headers.get("Upgrade", "").lower() != "websocket":
+            return await self._page(request)
+        return await self.hub.handle(request)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)

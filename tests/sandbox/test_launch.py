@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import pty
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 
 from tests.conftest import BUNDLED_CORPUS, REPO
@@ -105,3 +107,30 @@ def _pump(fd: int, chunks: queue.Queue[bytes]) -> None:
         chunks.put(chunk)
         if not chunk:
             return
+
+
+def test_web_prints_its_loopback_url_and_serves_the_page_there(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        sandbox_command("--web"),
+        cwd=tmp_path,
+        env=environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    chunks: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout.fileno(), chunks), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        seen = b""
+        while not (found := re.search(rb"Open (http://127\.0\.0\.1:\d+/) in your browser", seen)):
+            seen += chunks.get(timeout=STARTUP_TIMEOUT)
+        with urllib.request.urlopen(found.group(1).decode(), timeout=30) as page:
+            assert b'aria-label="Message"' in page.read()
+        process.send_signal(signal.SIGINT)
+        returncode = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    assert returncode == 0 and "Traceback" not in stderr, stderr[-2000:]
