@@ -31,13 +31,17 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.corpus.service import ServiceSettings
-from bot.discord_app.client import create_bot
+from bot.discord_app.client import CorpusBot, create_bot
 from bot.discord_app.launcher import open_service
 from bot.emulator import DiscordEmulator
 from bot.emulator.console import complete_line, run_console
 from bot.emulator.sandbox import SandboxSession, build_world
 
 CORPUS_COPY = "sandbox-corpus"
+MAX_PORT = 65535
+STARTUP_SECONDS = 30.0
+EXIT_USAGE = 2
+LINE_LIMIT = 1 << 20
 DB_NAME = "sandbox.db"
 
 
@@ -87,14 +91,22 @@ def banner(corpus: Path, copied: bool, url: str | None) -> str:
 async def run_sandbox(
     config: Config, settings: ServiceSettings, *, web: bool = False, port: int = 0
 ) -> int:
-    corpus, copied = prepare_corpus(settings.corpus_dir, config.data_dir)
+    """Run the sandbox until the person leaves; 0, or 2 with one line on stderr when it cannot
+    start (the corpus cannot be copied, the port is taken, the bot does not come up)."""
+    if not 0 <= port <= MAX_PORT:
+        return _fail(f"--port {port}: a port is a number from 0 (any free port) to {MAX_PORT}")
+    try:
+        corpus, copied = prepare_corpus(settings.corpus_dir, config.data_dir)
+        db_path = fresh_database(config.data_dir)
+    except OSError as exc:
+        return _fail(f"cannot prepare the sandbox in {config.data_dir}: {exc.strerror or exc}")
     sandbox_config = replace(
         config,
         corpus_dir=corpus,
         discord=replace(config.discord, api_base=None, gateway_url=None, sync_on_start=True),
         feed=replace(config.feed, sources=()),
     )
-    sandbox_settings = replace(settings, db_path=fresh_database(config.data_dir), corpus_dir=corpus)
+    sandbox_settings = replace(settings, db_path=db_path, corpus_dir=corpus)
     emu = DiscordEmulator()
     world = build_world(emu)
     session = SandboxSession(emu, world)
@@ -102,7 +114,10 @@ async def run_sandbox(
         from bot.emulator.web import install_page
 
         install_page(emu, session)
-    await emu.start(port=port)
+    try:
+        await emu.start(port=port)
+    except OSError as exc:
+        return _fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
     try:
         sandbox_config = replace(
             sandbox_config, discord=replace(sandbox_config.discord, token=emu.bot_token)
@@ -112,20 +127,48 @@ async def run_sandbox(
                 bot = create_bot(sandbox_config, service, guild_ready_timeout=0.1)
                 task = asyncio.create_task(bot.start(emu.bot_token))
                 try:
-                    await asyncio.wait_for(bot.wait_until_ready(), timeout=30)
-                    await emu.wait_for(
-                        session.commands, 30, describe="the bot to sync its commands"
-                    )
+                    problem = await _started(emu, session, bot, task)
+                    if problem is not None:
+                        return _fail(problem)
                     url = f"http://127.0.0.1:{emu.port}/" if web else None
                     _say(banner(corpus, copied, url))
                     await _until_stopped(session, web)
                 finally:
                     await bot.close()
-                    await task
+                    with contextlib.suppress(Exception):  # its failure was already told
+                        await task
     finally:
         await emu.stop()
     _say("Sandbox stopped.")
     return 0
+
+
+async def _started(
+    emu: DiscordEmulator, session: SandboxSession, bot: CorpusBot, task: asyncio.Task[None]
+) -> str | None:
+    """Wait until the bot is connected and synced; what went wrong if it never is."""
+    ready = asyncio.ensure_future(bot.wait_until_ready())
+    done, _ = await asyncio.wait(
+        {ready, task}, timeout=STARTUP_SECONDS, return_when=asyncio.FIRST_COMPLETED
+    )
+    if ready not in done:
+        ready.cancel()
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            return f"the bot stopped while starting: {task.exception()}"
+        return f"the bot was not ready after {STARTUP_SECONDS:g} s (see the log above)"
+    try:
+        await emu.wait_for(
+            session.commands, STARTUP_SECONDS, describe="the bot to sync its commands"
+        )
+    except TimeoutError:
+        return f"the bot synced no commands within {STARTUP_SECONDS:g} s (see the log above)"
+    return None
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"corpus-bot sandbox: {message}\n")
+    sys.stderr.flush()
+    return EXIT_USAGE
 
 
 async def _until_stopped(session: SandboxSession, web: bool) -> None:
@@ -207,14 +250,18 @@ class LineReader:
         if self._stream is None and not await self._open_pipe():
             return await self._read_terminal(prompt)
         assert self._stream is not None
-        line = await self._stream.readline()
+        try:
+            line = await self._stream.readline()
+        except ValueError:  # longer than the limit: asyncio dropped it; say so, read on
+            self.output(f"error: a line longer than {LINE_LIMIT} bytes was ignored")
+            return ""
         if not line:
             return None
         return line.decode("utf-8", errors="replace").rstrip("\r\n")
 
     async def _open_pipe(self) -> bool:
         loop = asyncio.get_running_loop()
-        stream = asyncio.StreamReader(limit=1 << 20)
+        stream = asyncio.StreamReader(limit=LINE_LIMIT)
         try:
             # A duplicate of the descriptor: the transport closes its file at end of input.
             pipe = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)

@@ -149,7 +149,7 @@ class _Console:
                 self.out(session.use_channel(command[3:]))
             elif lowered.startswith("click "):
                 await self._click(command[6:].strip())
-            elif command.endswith("?"):
+            elif session.asks_for_choices(command):
                 await self._suggest(command[:-1])
             elif command.startswith("/"):
                 inter = await session.send(command)

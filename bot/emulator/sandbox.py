@@ -43,6 +43,7 @@ OWNER, MEMBER = "owner", "member"
 ROLES = (OWNER, MEMBER)
 MAX_SUGGESTIONS = 25
 MAX_VIEWS = 100
+VIEW_CACHE = 1000
 """Messages a page shows per channel: the newest ones, so a long session stays light."""
 
 EntityResolver = Callable[[int, str, str], str]
@@ -274,6 +275,7 @@ class SandboxSession:
     reply_timeout: float = 15.0
     problems_seen: int = 0
     _printed: dict[int, int] = field(default_factory=dict)
+    _views: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.channel_id:
@@ -445,6 +447,26 @@ class SandboxSession:
                 )
         return self._suggest(line, bot_choices=choices)
 
+    def asks_for_choices(self, line: str) -> bool:
+        """Whether a line ending in `?` asks what may be typed there, rather than being a
+        command whose last value ends in a question mark (`/search query: why?`)."""
+        if not line.endswith("?"):
+            return False
+        focus = self._focus(line[:-1])
+        if focus is None:
+            try:
+                self.parse(line)
+            except EmulatorError:
+                return True  # not a command yet ("/sum?", "/post ?"): show what fits
+            return False
+        target, _values, focused, _typed = focus
+        option = next(o for o in target.leaf_options if o["name"] == focused)
+        return bool(
+            option.get("autocomplete")
+            or option.get("choices")
+            or option["type"] in (BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE)
+        )
+
     def _coercible(
         self, target: CommandTarget, values: dict[str, str], focused: str
     ) -> dict[str, Any]:
@@ -570,14 +592,22 @@ class SandboxSession:
 
     def visible_views(self, channel_id: int, *, limit: int = MAX_VIEWS) -> list[dict[str, Any]]:
         """The newest messages of a channel the acting user can see, oldest first, as views."""
-        names = self.names()
         shown = [s for s in self.emu.state.channel_messages(channel_id) if self._visible(s)]
-        return [message_view(s.payload, names, version=len(s.history)) for s in shown[-limit:]]
+        return [self._view(s) for s in shown[-limit:]]
+
+    def _view(self, stored: StoredMessage) -> dict[str, Any]:
+        """A message's view, parsed once per version (the page asks twice a second)."""
+        key = (stored.id, len(stored.history))
+        view = self._views.get(key)
+        if view is None:
+            if len(self._views) >= VIEW_CACHE:
+                self._views.clear()
+            view = self._views[key] = message_view(stored.payload, self.names(), version=key[1])
+        return view
 
     def new_views(self) -> list[dict[str, Any]]:
         """Views of messages (in any channel of the server) that are new or changed since the
         last call: what a terminal prints as it arrives. Edits have `edited_since` set."""
-        names = self.names()
         out = []
         guild = self.emu.state.guild(self.world.guild_id)
         for channel_id in guild.channel_ids:
@@ -589,8 +619,7 @@ class SandboxSession:
                 if seen == version:
                     continue
                 self._printed[stored.id] = version
-                view = message_view(stored.payload, names, version=version)
-                view["edited_since"] = seen is not None
+                view = {**self._view(stored), "edited_since": seen is not None}
                 out.append(view)
         return out
 

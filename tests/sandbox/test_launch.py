@@ -134,3 +134,79 @@ def test_web_prints_its_loopback_url_and_serves_the_page_there(tmp_path: Path) -
             process.wait()
     stderr = process.stderr.read().decode() if process.stderr else ""
     assert returncode == 0 and "Traceback" not in stderr, stderr[-2000:]
+
+
+def test_the_launched_sandbox_runs_the_feed_and_prints_an_announcement(tmp_path: Path) -> None:
+    """The whole path a person takes: subscribe by name, add a file to the sandbox's corpus
+    copy, /reload; the bot's post in #announcements is printed without being asked for."""
+    process = subprocess.Popen(
+        sandbox_command(),
+        cwd=tmp_path,
+        env=environment(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    chunks: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stdout.fileno(), chunks), daemon=True).start()
+    seen = b""
+
+    def wait_for(text: bytes) -> None:
+        nonlocal seen
+        while text not in seen:
+            seen += chunks.get(timeout=STARTUP_TIMEOUT)
+
+    def type_line(line: str) -> None:
+        assert process.stdin is not None
+        process.stdin.write(line.encode() + b"\n")
+        process.stdin.flush()
+
+    try:
+        wait_for(b"Type help for the commands")
+        type_line("/subscribe channel: #announcements")
+        wait_for(b"#announcements gets every new entry")
+        copy = tmp_path / "data" / "sandbox-corpus"
+        (copy / "12-zebras.md").write_text(
+            "---\nid: zebra-post\ntitle: Zebras and Stripes\nauthors: [Zed Writer]\nkind: post\n"
+            "excerpt: false\n---\nZebras have stripes. Nobody knows why.\n",
+            encoding="utf-8",
+        )
+        type_line("/reload")
+        wait_for(b"#announcements \xc2\xb7 corpus-bot:")
+        wait_for(b"Zebras and Stripes")
+        process.stdin.close()
+        returncode = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    assert returncode == 0 and "Traceback" not in stderr, stderr[-2000:]
+    assert not (BUNDLED_CORPUS / "12-zebras.md").exists()
+
+
+def test_what_stops_the_sandbox_from_starting_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be", encoding="utf-8")
+    cases = [
+        (["--web", "--port", "70000"], {}, "corpus-bot sandbox: --port 70000: a port is a number"),
+        (
+            [],
+            {"CORPUS_BOT_DATA_DIR": str(blocker)},
+            f"corpus-bot sandbox: cannot prepare the sandbox in {blocker}",
+        ),
+    ]
+    for extra, env, message in cases:
+        done = subprocess.run(
+            sandbox_command(*extra),
+            cwd=tmp_path,
+            env={**environment(), **env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]

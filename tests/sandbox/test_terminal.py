@@ -104,3 +104,11 @@ async def test_tab_completes_commands_options_and_names(sandbox: Sandbox) -> Non
     assert complete_line(session, "/subscribe channel: #ann", 20) == ["#announcements"]
     assert complete_line(session, "/subscribe mode: da", 17) == ["daily digest"]
     assert complete_line(session, "as m", 0) == ["as member"]
+
+
+async def test_a_question_mark_in_a_plain_value_is_part_of_the_command(sandbox: Sandbox) -> None:
+    text = await console(sandbox, ["/search query: why?", "/summ?"])
+    assert not any(i.type == 4 for i in sandbox.emu.interactions)
+    searched = [i for i in sandbox.emu.interactions if i.name == "search"]
+    assert searched and searched[0].payload["data"]["options"][0]["value"] == "why?"
+    assert "  /summarize  — " in text  # "/summ?" is not a command yet: what fits is listed
