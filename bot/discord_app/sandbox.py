@@ -297,6 +297,9 @@ class LineReader:
         threading.Thread(target=work, name="sandbox-input", daemon=True).start()
         try:
             return await done
+        except asyncio.CancelledError:  # Ctrl-C at the prompt: end its line before leaving
+            sys.stdout.write("\n")
+            raise
         finally:
             self.output.prompt = None
 

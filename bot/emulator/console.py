@@ -46,6 +46,7 @@ OutputFn = Callable[[str], None]
 
 PROMPT = "> "
 CONSOLE_WORDS = ("help", "quit", "as owner", "as member", "click ", "in #", "whoami")
+"""What Tab offers on a line that is not a slash command."""
 CONSOLE_HELP = (
     "Also: click <button label> (a button of the last message with buttons), "
     "as owner | as member (who you are), in #channel (where you type), "
@@ -197,10 +198,10 @@ def complete_line(session: SandboxSession, buffer: str, begin: int) -> list[str]
     trip: readline calls this in its own thread); console words are offered on an empty line.
     """
     if not buffer.startswith("/"):
-        return [w.rstrip() for w in CONSOLE_WORDS if w.startswith(buffer)]
+        return [w for w in CONSOLE_WORDS if w.startswith(buffer)]
     out = []
     for suggestion in session.suggest_static(buffer):
-        insert = suggestion.insert.rstrip()
+        insert = suggestion.insert  # its trailing space ends the word (readline adds none)
         if insert.startswith(buffer[:begin]) and len(insert) > begin:
             out.append(insert[begin:])
     return out

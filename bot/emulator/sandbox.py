@@ -507,17 +507,18 @@ class SandboxSession:
         if not text.startswith("/"):
             return []
         commands = self.commands()
-        if " " not in text:
-            typed = text[1:].lower()
-            return [
-                Suggestion("/" + path, "/" + path + " ", description)
-                for command in commands
-                if int(command.get("type") or 1) == 1
-                for path, description in (
-                    (_command_path(usage), d) for usage, d in _usages(command["name"], command)
-                )
-                if path.startswith(typed)
-            ][:MAX_SUGGESTIONS]
+        typed = " ".join(text[1:].lower().split()) + (" " if text[-1].isspace() else "")
+        paths = [  # commands and subcommands the text is the start of ("/feed s": status)
+            Suggestion("/" + path, "/" + path + " ", description)
+            for command in commands
+            if int(command.get("type") or 1) == 1
+            for path, description in (
+                (_command_path(usage), d) for usage, d in _usages(command["name"], command)
+            )
+            if path.startswith(typed)
+        ]
+        if paths or " " not in text:
+            return paths[:MAX_SUGGESTIONS]
         try:
             target, rest = _command_of(text, commands)
         except EmulatorError:

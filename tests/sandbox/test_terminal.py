@@ -99,11 +99,12 @@ async def test_a_disabled_button_is_named_by_its_label_never_its_id(sandbox: San
 
 async def test_tab_completes_commands_options_and_names(sandbox: Sandbox) -> None:
     session = sandbox.session
-    assert complete_line(session, "/summ", 0) == ["/summarize"]
-    assert complete_line(session, "/subscribe ch", 11) == ["channel:"]
-    assert complete_line(session, "/subscribe channel: #ann", 20) == ["#announcements"]
-    assert complete_line(session, "/subscribe mode: da", 17) == ["daily digest"]
+    assert complete_line(session, "/summ", 0) == ["/summarize "]
+    assert complete_line(session, "/subscribe ch", 11) == ["channel: "]
+    assert complete_line(session, "/subscribe channel: #ann", 20) == ["#announcements "]
+    assert complete_line(session, "/subscribe mode: da", 17) == ["daily digest "]
     assert complete_line(session, "as m", 0) == ["as member"]
+    assert complete_line(session, "/feed s", 6) == ["status "]
 
 
 async def test_a_question_mark_in_a_plain_value_is_part_of_the_command(sandbox: Sandbox) -> None:
