@@ -99,10 +99,10 @@ async def test_sandbox_prompt_answers_typed_commands(
 
     typed = _scripted(["/summarize post: meltdown length: 2", "/author name: claire", "quit"])
 
-    async def read_line(prompt: str) -> str | None:
+    async def read_line(reader: sandbox.LineReader, prompt: str) -> str | None:
         return next(typed, None)
 
-    monkeypatch.setattr(sandbox, "_read_line", read_line)
+    monkeypatch.setattr(sandbox.LineReader, "read", read_line)
     monkeypatch.chdir(tmp_path)
     config = load_config(None, env={}, cwd=tmp_path)
     settings = ServiceSettings(db_path=tmp_path / "data" / "corpus.db", corpus_dir=REPO / "corpus")
