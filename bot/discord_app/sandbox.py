@@ -11,7 +11,8 @@ What the sandbox keeps apart from a real deployment:
 * the index: `<data_dir>/sandbox.db`, made anew at each launch. Each launch is a new emulated
   Discord (new server, channel and user ids), so what the last one stored about Discord
   (synced commands, feed subscriptions to channels that no longer exist) must not carry over;
-* the network: feed sources of the config are dropped (the sandbox reaches nothing outside).
+* the network: feed sources of the config are dropped (the sandbox reaches nothing outside);
+* the log: `<data_dir>/sandbox.log`, so it never lands in the middle of the prompt.
 
 Ctrl-C (or end of input, or `quit`) leaves at once: the line reader never holds the process.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -38,6 +40,7 @@ from bot.emulator.console import complete_line, run_console
 from bot.emulator.sandbox import SandboxSession, build_world
 
 CORPUS_COPY = "sandbox-corpus"
+LOG_NAME = "sandbox.log"
 MAX_PORT = 65535
 STARTUP_SECONDS = 30.0
 EXIT_USAGE = 2
@@ -71,11 +74,12 @@ def fresh_database(data_dir: Path) -> Path:
     return path
 
 
-def banner(corpus: Path, copied: bool, url: str | None) -> str:
+def banner(corpus: Path, copied: bool, url: str | None, log: Path) -> str:
     where = "copied to" if copied else "the copy in"
     lines = [
         "corpus-bot sandbox: the real bot, talking to a local Discord emulator.",
         f"Corpus: {where} {corpus} (add or edit files there, then /reload).",
+        f"The bot's log: {log}",
     ]
     if url:
         lines.append(f"Open {url} in your browser. Ctrl-C stops the sandbox.")
@@ -98,8 +102,24 @@ async def run_sandbox(
     try:
         corpus, copied = prepare_corpus(settings.corpus_dir, config.data_dir)
         db_path = fresh_database(config.data_dir)
+        log_path = config.data_dir / LOG_NAME
+        log_file = logging.FileHandler(log_path, mode="w", encoding="utf-8")
     except OSError as exc:
         return _fail(f"cannot prepare the sandbox in {config.data_dir}: {exc.strerror or exc}")
+    with _logging_to(log_file):
+        return await _run(config, settings, corpus, copied, db_path, log_path, web, port)
+
+
+async def _run(
+    config: Config,
+    settings: ServiceSettings,
+    corpus: Path,
+    copied: bool,
+    db_path: Path,
+    log_path: Path,
+    web: bool,
+    port: int,
+) -> int:
     sandbox_config = replace(
         config,
         corpus_dir=corpus,
@@ -129,9 +149,9 @@ async def run_sandbox(
                 try:
                     problem = await _started(emu, session, bot, task)
                     if problem is not None:
-                        return _fail(problem)
+                        return _fail(f"{problem} (the log: {log_path})")
                     url = f"http://127.0.0.1:{emu.port}/" if web else None
-                    _say(banner(corpus, copied, url))
+                    _say(banner(corpus, copied, url, log_path))
                     await _until_stopped(session, web)
                 finally:
                     await bot.close()
@@ -155,13 +175,13 @@ async def _started(
         ready.cancel()
         if task.done() and not task.cancelled() and task.exception() is not None:
             return f"the bot stopped while starting: {task.exception()}"
-        return f"the bot was not ready after {STARTUP_SECONDS:g} s (see the log above)"
+        return f"the bot was not ready after {STARTUP_SECONDS:g} s"
     try:
         await emu.wait_for(
             session.commands, STARTUP_SECONDS, describe="the bot to sync its commands"
         )
     except TimeoutError:
-        return f"the bot synced no commands within {STARTUP_SECONDS:g} s (see the log above)"
+        return f"the bot synced no commands within {STARTUP_SECONDS:g} s"
     return None
 
 
@@ -188,6 +208,30 @@ async def _console(session: SandboxSession, output: TerminalOutput) -> None:
             await run_console(session, input_fn=reader.read, output_fn=output, ansi=output.ansi)
         finally:
             reader.close()
+
+
+@contextlib.contextmanager
+def _logging_to(handler: logging.Handler) -> Iterator[None]:
+    """The bot's log goes to a file while the sandbox runs: lines written to the terminal
+    would land in the middle of the person's prompt. Other handlers (a test's) stay."""
+    root = logging.getLogger()
+    terminals = (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+    moved = [
+        h
+        for h in root.handlers
+        if type(h) is logging.StreamHandler and getattr(h, "stream", None) in terminals
+    ]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for old in moved:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for old in moved:
+            root.addHandler(old)
 
 
 @contextlib.contextmanager

@@ -50,6 +50,8 @@ def test_the_sandbox_answers_twice_in_a_row_from_a_fresh_folder(tmp_path: Path) 
         assert done.returncode == 0, done.stderr[-2000:]
         assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
         assert "Race to Fix Meltdown and Spectre" in done.stdout, done.stdout[-2000:]
+        assert "logging in" not in done.stderr + done.stdout, "the log goes to its file"
+        assert "ready as corpus-bot" in (tmp_path / "data" / "sandbox.log").read_text("utf-8")
         outputs.append(done.stdout)
     copy = tmp_path / "data" / "sandbox-corpus"
     assert f"Corpus: copied to {copy}" in outputs[0]
