@@ -33,13 +33,13 @@ _ESCAPE = re.compile(r"\\([" + _ESCAPABLE + r"])")
 _PLACEHOLDER_BASE = 0xF0000
 
 _INLINE = re.compile(
-    r"(?P<code>`+)(?P<code_text>.+?)(?P=code)"
+    r"``(?P<code2>[^`](?:.*?[^`])??)``|`(?P<code>[^`]+)`"
     r"|\*\*(?P<b>.+?)\*\*(?!\*)"
     r"|__(?P<u>.+?)__(?!_)"
     r"|~~(?P<s>.+?)~~"
     r"|\|\|(?P<spoiler>.+?)\|\|"
-    r"|\*(?P<i1>[^*\s](?:.*?[^*\s])?)\*"
-    r"|(?<![\w])_(?P<i2>[^_\s](?:.*?[^_\s])?)_(?![\w])"
+    r"|\*(?P<i1>[^*\s](?:.*?[^*\s])??)\*"
+    r"|(?<![\w])_(?P<i2>[^_\s](?:.*?[^_\s])??)_(?![\w])"
     r"|\[(?P<link_text>[^\]\n]+)\]\((?P<link_href>[^)\s]+)\)"
     r"|<t:(?P<epoch>-?\d{1,13})(?::(?P<style>[tTdDfFR]))?>"
     r"|<@!?(?P<user>\d+)>|<@&(?P<role>\d+)>|<#(?P<channel>\d+)>"
@@ -155,8 +155,9 @@ def _node(match: re.Match[str], names: Names, depth: int) -> Node:
     for kind in ("b", "u", "s", "spoiler"):
         if group(kind) is not None:
             return {"t": kind, "c": _inline(group(kind), names, depth + 1)}
-    if group("code") is not None:
-        return {"t": "code", "text": group("code_text")}
+    for code in ("code", "code2"):
+        if group(code) is not None:
+            return {"t": "code", "text": group(code)}
     for italic in ("i1", "i2"):
         if group(italic) is not None:
             return {"t": "i", "c": _inline(group(italic), names, depth + 1)}
