@@ -12,8 +12,6 @@
     channel: null,
     acting: "owner",
     shown: new Map(), // message id -> version drawn
-    unread: new Set(),
-    lastSeen: new Map(), // channel id -> newest message id seen
     suggestions: [],
     selected: -1,
     suggestSerial: 0,
@@ -293,14 +291,13 @@
   }
 
   async function poll() {
-    if (state.channel) {
+    const channel = state.channel;
+    if (channel) {
       try {
-        const data = await api("messages?channel=" + encodeURIComponent(state.channel));
-        if (data.messages) {
+        const data = await api("messages?channel=" + encodeURIComponent(channel));
+        if (data.messages && channel === state.channel) { // not a channel left meanwhile
           if (data.acting !== state.acting) { state.acting = data.acting; byId("acting").value = data.acting; }
           drawMessages(data.messages);
-          const last = data.messages.length ? data.messages[data.messages.length - 1].id : null;
-          state.lastSeen.set(state.channel, last);
         }
       } catch (e) { /* the sandbox stopped: keep what is shown */ }
     }
@@ -329,7 +326,7 @@
     byId("messages").textContent = "";
     const channel = state.channels.find((c) => c.id === id);
     byId("channel-title").textContent = "# " + (channel ? channel.name : id);
-    byId("message").placeholder = "Message #" + (channel ? channel.name : id) + " (type / for commands)";
+    byId("message").placeholder = "Message #" + (channel ? channel.name : id) + " (type / for commands, Tab picks a suggestion)";
     drawChannels();
   }
 
