@@ -84,10 +84,10 @@ async def test_a_question_mark_shows_the_bots_own_autocomplete_choices(sandbox: 
 
 
 async def test_a_disabled_button_is_named_by_its_label_never_its_id(sandbox: Sandbox) -> None:
-    text = await console(sandbox, ["/reasons", "click Previous", "click Next"])
+    text = await console(sandbox, ["/search query: the", "click Previous", "click Next"])  # 11 hits
     assert "[ ◀️ Previous ] (disabled) [ ▶️ Next ]" in text
     assert "error: the button Previous is disabled" in text
-    assert "(edited) ┃ Access Now resigns" in text and "page 2/2" in text
+    assert "(edited) ┃ 11 documents match" in text and "-11 of 11" in text
     custom_ids = [
         c["custom_id"]
         for m in sandbox.emu.channel_messages(sandbox.channel("general"))

@@ -96,17 +96,17 @@ async def test_page_through_an_answer_with_its_buttons(web: tuple[Sandbox, Page]
     if SCREENSHOT:
         await type_command(page, "/summarize post: meltdown length: 2")
         await expect(article(page, "you used /summarize")).to_contain_text("Jasmine Wang")
-    await type_command(page, "/reasons")
-    reply = article(page, "page 1/2")
+    await type_command(page, "/search query: the")  # 11 hits: more than one message holds
+    reply = article(page, "hits 1-")
     previous = reply.get_by_role("button", name="Previous")
     await expect(previous).to_be_disabled()
     if SCREENSHOT:
         await page.screenshot(path=SCREENSHOT)
     await reply.get_by_role("button", name="Next").click()
-    turned = article(page, "page 2/2")
+    turned = article(page, "-11 of 11")
     await expect(turned.get_by_role("button", name="Next")).to_be_disabled()
     await expect(turned.get_by_role("button", name="Previous")).to_be_enabled()
-    await expect(turned.locator("blockquote").first).to_contain_text("facial recognition")
+    await expect(turned).to_contain_text("11 documents match")
 
 
 async def test_a_plain_member_is_refused_and_only_they_see_it(web: tuple[Sandbox, Page]) -> None:
