@@ -40,7 +40,7 @@ _INLINE = re.compile(
     r"|\|\|(?P<spoiler>.+?)\|\|"
     r"|\*(?P<i1>[^*\s](?:.*?[^*\s])??)\*"
     r"|(?<![\w])_(?P<i2>[^_\s](?:.*?[^_\s])??)_(?![\w])"
-    r"|\[(?P<link_text>[^\]\n]+)\]\((?P<link_href>[^)\s]+)\)"
+    r"|\[(?P<link_text>[^\]\n]+)\]\((?:<(?P<link_angle>[^>\s]+)>|(?P<link_href>[^)\s]+))\)"
     r"|<t:(?P<epoch>-?\d{1,13})(?::(?P<style>[tTdDfFR]))?>"
     r"|<@!?(?P<user>\d+)>|<@&(?P<role>\d+)>|<#(?P<channel>\d+)>"
     r"|(?P<url>https?://[^\s<>]+[^\s<>.,:;\"')\]])",
@@ -162,10 +162,12 @@ def _node(match: re.Match[str], names: Names, depth: int) -> Node:
         if group(italic) is not None:
             return {"t": "i", "c": _inline(group(italic), names, depth + 1)}
     if group("link_text") is not None:
-        href = safe_href(group("link_href"))
+        # `[label](<url>)`: Discord's masked link without an embed preview, as the bot writes them
+        written = group("link_href") or f"<{group('link_angle')}>"
+        href = safe_href(group("link_href") or group("link_angle"))
         children = _inline(group("link_text"), names, depth + 1)
         if href is None:  # not a web link: show the text as written, never follow it
-            return {"t": "span", "c": [f"[{group('link_text')}]({group('link_href')})"]}
+            return {"t": "span", "c": [f"[{group('link_text')}]({written})"]}
         return {"t": "link", "href": href, "c": children}
     if group("epoch") is not None:
         return {"t": "time", "epoch": int(group("epoch")), "style": group("style") or "f"}

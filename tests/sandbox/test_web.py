@@ -94,14 +94,15 @@ async def test_type_a_command_and_pick_the_bots_autocomplete_choice(
 async def test_page_through_an_answer_with_its_buttons(web: tuple[Sandbox, Page]) -> None:
     _sandbox, page = web
     if SCREENSHOT:
-        await type_command(page, "/summarize post: meltdown length: 2")
+        await type_command(page, "/summarize post: meltdown length: 3")
         await expect(article(page, "you used /summarize")).to_contain_text("Jasmine Wang")
+        await type_command(page, "/reasons topic: facial recognition")
+        await expect(article(page, "you used /reasons")).to_contain_text("paragraph")
+        await page.screenshot(path=SCREENSHOT)
     await type_command(page, "/search query: the")  # 11 hits: more than one message holds
     reply = article(page, "hits 1-")
     previous = reply.get_by_role("button", name="Previous")
     await expect(previous).to_be_disabled()
-    if SCREENSHOT:
-        await page.screenshot(path=SCREENSHOT)
     await reply.get_by_role("button", name="Next").click()
     turned = article(page, "-11 of 11")
     await expect(turned.get_by_role("button", name="Next")).to_be_disabled()
