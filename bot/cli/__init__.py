@@ -38,6 +38,7 @@ from bot.corpus.service import (
     ServiceSettings,
     check_corpus,
 )
+from bot.wording import counted
 
 EXIT_OK, EXIT_ANSWER, EXIT_USAGE, EXIT_STORAGE, EXIT_UNREACHABLE, EXIT_UNEXPECTED = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
@@ -59,6 +60,19 @@ ERROR_LOG_MAX_BYTES = 1 << 20
 
 class UsageError(Exception):
     """Bad configuration or invocation: exit status 2."""
+
+    kind = "usage"
+    problems: tuple[str, ...] = ()
+
+
+class ConfigInvalid(UsageError):
+    """The config file or environment cannot be used: one line per problem (key, file:line)."""
+
+    kind = "config"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
 
 
 def utf8_text(value: str) -> str:
@@ -150,7 +164,7 @@ def load_settings(args: argparse.Namespace) -> tuple[Config, ServiceSettings]:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        raise UsageError("\n".join(exc.problems)) from exc
+        raise ConfigInvalid(exc.problems) from exc
     corpus_dir = args.corpus or config.corpus_dir
     db_path = args.db or config.db_path
     return config, ServiceSettings(
@@ -169,9 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_discord_command(args, config, settings)
         return asyncio.run(_dispatch(args, settings))
-    except (UsageError, SchemaTooNew) as exc:  # SchemaTooNew: from any command opening the index
-        print(f"corpus-bot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except UsageError as exc:
+        return _fail(args, exc.kind, str(exc), EXIT_USAGE, problems=exc.problems)
+    except SchemaTooNew as exc:  # from any command opening the index
+        return _fail(args, "usage", str(exc), EXIT_USAGE)
     except Fault as fault:
         return _fail(args, fault.kind, fault.message, EXIT_OF_FAULT[fault.kind])
     except KeyboardInterrupt:
@@ -183,11 +198,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report_unexpected(args, exc, log_dir, argv)
 
 
-def _fail(args: argparse.Namespace, kind: str, message: str, status: int) -> int:
-    """One line on stderr; with --json, also the `{"error": …}` object on stdout, so a program
-    reading it gets one JSON object whatever happened (as for a question with no answer)."""
+def _fail(
+    args: argparse.Namespace, kind: str, message: str, status: int, *, problems: Sequence[str] = ()
+) -> int:
+    """One line on stderr (a line per problem for a bad config); with --json, also the
+    `{"error": …}` object on stdout, so a program reading it gets one JSON object whatever
+    happened (as for a question with no answer), `problems` listing a bad config's lines."""
     if getattr(args, "json", False):
-        _print_json({"error": {"kind": kind, "message": message, "candidates": []}})
+        error: dict[str, object] = {"kind": kind, "message": message, "candidates": []}
+        if problems:
+            error["problems"] = list(problems)
+        _print_json({"error": error})
     print(f"corpus-bot: {message}", file=sys.stderr)
     return status
 
@@ -250,7 +271,7 @@ async def _check(settings: ServiceSettings, as_json: bool) -> int:
     if as_json:
         _print_json(render.problems_json(problems))
     elif problems:
-        print(f"{len(problems)} problem(s):", file=sys.stderr)
+        print(f"{counted(len(problems), 'problem')}:", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
     else:
@@ -283,7 +304,7 @@ async def _refresh(service: CorpusService) -> None:
                 f"{exc}\nNo previous index to answer from; fix the corpus (corpus-bot check)."
             ) from exc
         print(
-            f"corpus-bot: warning: {len(exc.problems)} problem(s) in the corpus (see `corpus-bot check`); "
+            f"corpus-bot: warning: {counted(len(exc.problems), 'problem')} in the corpus (see `corpus-bot check`); "
             "answering from the last good index.",
             file=sys.stderr,
         )
@@ -321,12 +342,7 @@ async def _ask(service: CorpusService, args: argparse.Namespace, as_json: bool) 
     except AnswerError as exc:
         if as_json:
             _print_json(exc.to_json())
-        message = exc.message
-        if exc.candidates:
-            message += " Did you mean: " + "; ".join(
-                f"{c.label} [{c.value}]" for c in exc.candidates[:5]
-            )
-        print(f"corpus-bot: {message}", file=sys.stderr)
+        print(f"corpus-bot: {render.answer_error_text(exc)}", file=sys.stderr)
         return EXIT_ANSWER
     if as_json:
         _print_json(payload)

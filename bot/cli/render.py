@@ -17,6 +17,7 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
+from bot.corpus.errors import AnswerError
 from bot.corpus.models import (
     EXCERPT_NOTE,
     HIGHLIGHT_CLOSE,
@@ -33,6 +34,7 @@ from bot.corpus.models import (
     shown_title,
 )
 from bot.text_safety import strip_controls
+from bot.wording import counted
 
 WIDTH = 100
 P = ParamSpec("P")
@@ -150,6 +152,10 @@ def problems_json(problems: list[Problem]) -> dict[str, Any]:
 # --- text ------------------------------------------------------------------------------------
 
 
+CANDIDATES_SHOWN = 10
+"""Candidates a failed answer lists, as in Discord."""
+
+
 @for_terminal
 def citation(ref: DocumentRef) -> str:
     """One line that says where an answer is from."""
@@ -191,7 +197,7 @@ def post_text(post: Post) -> str:
 
 @for_terminal
 def author_text(answer: AuthorPosts) -> str:
-    lines = [f"{answer.author.name}: {answer.author.posts} post(s), newest first"]
+    lines = [f"{answer.author.name}: {counted(answer.author.posts, 'post')}, newest first"]
     for ref in answer.posts:
         date = ref.published.isoformat() if ref.published else "date unknown"
         lines.append(f"- {shown_title(ref.title, ref.title_source)} ({date}) [{ref.id}]")
@@ -235,7 +241,8 @@ def search_text(results: SearchResults) -> str:
         return f"No document matches '{results.query}'."
     total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
     lines = [
-        f"{total} document(s) match '{results.query}'"
+        f"{total} document{'' if results.total == 1 and not results.total_is_lower_bound else 's'} "
+        f"match{'es' if results.total == 1 and not results.total_is_lower_bound else ''} '{results.query}'"
         + ("" if results.ranked else " (newest first: the words are too common to rank by)")
         + ":"
     ]
@@ -249,7 +256,7 @@ def search_text(results: SearchResults) -> str:
 def report_text(report: ReloadReport) -> str:
     lines = [
         f"Index updated in {report.seconds:.2f} s: {report.added_count} added, {report.changed_count} changed, "
-        f"{report.removed_count} removed, {report.unchanged} unchanged ({report.reparsed} file(s) parsed)."
+        f"{report.removed_count} removed, {report.unchanged} unchanged ({counted(report.reparsed, 'file')} parsed)."
     ]
     for label, ids, count in (
         ("added", report.added, report.added_count),
@@ -260,3 +267,15 @@ def report_text(report: ReloadReport) -> str:
         if count > len(ids):
             lines.append(f"  {label}: … and {count - len(ids)} more")
     return "\n".join(lines)
+
+
+@for_terminal
+def answer_error_text(error: AnswerError) -> str:
+    """A question with no answer, on one line: the message, then the candidates (each once:
+    what to type is shown only when the label does not already show it)."""
+    if not error.candidates:
+        return error.message
+    shown = error.candidates[:CANDIDATES_SHOWN]
+    listed = "; ".join(c.label if c.shows_value else f"{c.label} [{c.value}]" for c in shown)
+    more = len(error.candidates) - len(shown)
+    return f"{error.message} {error.heading}: {listed}" + (f"; and {more} more" if more > 0 else "")

@@ -22,16 +22,24 @@ AnswerErrorKind = Literal["not_found", "ambiguous", "bad_input"]
 class AnswerError(Exception):
     """The question has no single answer: unknown or ambiguous input, or input that is invalid.
 
-    `candidates` holds the closest matches, best first, for a "did you mean".
+    `candidates` holds the closest matches, best first, for a "did you mean" (or what
+    `heading` says they are).
     """
 
     def __init__(
-        self, kind: AnswerErrorKind, message: str, candidates: list[Candidate] | None = None
+        self,
+        kind: AnswerErrorKind,
+        message: str,
+        candidates: list[Candidate] | None = None,
+        *,
+        heading: str = "Did you mean",
     ) -> None:
         super().__init__(message)
         self.kind: AnswerErrorKind = kind
         self.message = message
         self.candidates: list[Candidate] = list(candidates or [])
+        self.heading = heading
+        """What the candidates are to the person ("Did you mean", "Its reasons are")."""
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -92,6 +92,12 @@ class Candidate:
     label: str
     """What to show a person."""
 
+    @property
+    def shows_value(self) -> bool:
+        """Whether the label already shows what to type ("Claire Wardle (3 posts)" does, a
+        title does not show its id): front ends then print it once, not twice."""
+        return self.value in self.label
+
 
 @dataclass(frozen=True, slots=True)
 class AuthorCount:

@@ -368,8 +368,9 @@ class CorpusService:
         if not chosen:
             raise AnswerError(
                 "not_found",
-                f"None of the reasons mentions '{_shorten(topic)}'. The reasons are listed below.",
+                f"None of the {_count(len(doc.reasons), 'reason')} mentions '{_shorten(topic)}'.",
                 [Candidate(value=r.label, label=r.label) for r in doc.reasons],
+                heading="The reasons are",
             )
         return Reasons(ref=doc.ref, reasons=tuple(chosen), topic=topic)
 

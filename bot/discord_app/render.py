@@ -53,6 +53,8 @@ HITS_FETCHED = 10
 """Search hits asked of the core for one page; the page shows as many as fit."""
 SEARCH_HITS_SHOWN = 25
 """A search pages through its 25 best hits (narrow the query for more)."""
+CANDIDATES_SHOWN = 10
+"""Candidates a failed answer lists ("did you mean")."""
 PAGE_LABEL_ROOM = 40
 """Characters kept free in a page for its footer label ("page 3/12", "posts 26-50 of 7,000")."""
 LIST_LINES = 100
@@ -372,9 +374,10 @@ def problems_embed(problems: Sequence[Problem]) -> discord.Embed:
 def answer_error_text(error: AnswerError) -> str:
     text = safe(error.message)
     if error.candidates:
-        shown = error.candidates[:10]
-        text += "\nDid you mean:\n" + "\n".join(
-            f"• {safe(c.label)} ({inline_code(c.value)})" for c in shown
+        shown = error.candidates[:CANDIDATES_SHOWN]
+        text += f"\n{error.heading}:\n" + "\n".join(
+            f"• {safe(c.label)}" if c.shows_value else f"• {safe(c.label)} ({inline_code(c.value)})"
+            for c in shown
         )
     return clip(text, 2000)
 

@@ -31,7 +31,7 @@ def test_ask_post_json_shape(cli) -> None:
 
 
 def test_ask_every_question_in_text(cli) -> None:
-    assert "Emily Saltz: 4 post(s)" in cli("ask", "author", "emily", "SALTZ")[1]
+    assert "Emily Saltz: 4 posts" in cli("ask", "author", "emily", "SALTZ")[1]
     assert "Claire Wardle" in cli("ask", "authors")[1]
     code, out, _ = cli("ask", "summarize", "meltdown", "--sentences", "2")
     assert code == 0 and "only the opening of this post" in out
@@ -233,3 +233,39 @@ def test_an_index_from_a_newer_version_is_one_line_for_run_too(
     assert result.stderr.splitlines()[-1].startswith(
         "corpus-bot: the index was written by a newer corpus-bot (schema 999"
     )
+
+
+def test_check_json_with_a_bad_config_prints_the_problems_on_stdout(cli, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("corpus_dri: x\nmax_file_bytes: many\n", encoding="utf-8")
+    code = main(["--config", str(bad), "check", "--json"])
+    out, err = capsys.readouterr()
+    error = json.loads(out)["error"]
+    assert code == 2 and error["kind"] == "config" and len(error["problems"]) == 2
+    assert error["problems"][0].startswith(f"{bad}:1: corpus_dri") and "corpus_dri" in err
+
+
+def test_failed_answers_name_each_candidate_once(cli) -> None:
+    code, _, err = cli("ask", "reasons", "--topic", "bananas")
+    assert code == 1 and "None of the 7 reasons mentions 'bananas'. The reasons are: " in err
+    assert "listed below" not in err and err.count("[") == 0
+    assert err.count("A ban on facial recognition") == 1 and "Focusing efforts where" in err  # all 7
+    code, out, err = cli("ask", "reasons", "--topic", "bananas", "--json")
+    assert len(json.loads(out)["error"]["candidates"]) == 7
+    _, _, err = cli("ask", "author", "Claire")
+    assert err.count("Claire Wardle") == 1 and err.count("Claire Leibowicz") == 1
+    _, _, err = cli("ask", "post", "Labelling manipulated pictures")
+    assert "[labeling-manipulated-media]" in err  # a title does not show its id: it is added
+
+
+def test_counts_are_worded_not_parenthesised(cli, corpus_dir: Path) -> None:
+    _, out, _ = cli("index")
+    assert "(11 files parsed)" in out and "(s)" not in out
+    (corpus_dir / "01-lessons-from-meltdown-and-spectre.md").write_text(
+        (corpus_dir / "01-lessons-from-meltdown-and-spectre.md").read_text(encoding="utf-8") + "\nMore.\n",
+        encoding="utf-8",
+    )
+    _, out, _ = cli("index")
+    assert "(1 file parsed)" in out
+    _, out, _ = cli("ask", "search", "sneezing ferrets")
+    assert out.startswith("1 document matches") and "(s)" not in out

@@ -39,7 +39,7 @@ PAGED = AuthorPosts(author=AuthorCount("Ann", "ann", 250), posts=(REF,) * 100, t
 
 def test_cli_says_a_total_is_a_lower_bound_and_unranked() -> None:
     text = cli.search_text(BOUNDED)
-    assert text.startswith("500+ document(s) match 'the' (newest first")
+    assert text.startswith("500+ documents match 'the' (newest first")
     payload = cli.search_json(BOUNDED)
     assert payload["total_is_lower_bound"] is True and payload["ranked"] is False
 

@@ -171,3 +171,12 @@ def test_start_up_does_not_warn_about_voice(caplog: pytest.LogCaptureFixture, tm
     with caplog.at_level(logging.WARNING):
         create_bot(Config(corpus_dir=tmp_path, data_dir=tmp_path), service=None)  # type: ignore[arg-type]
     assert not [r for r in caplog.records if "voice will NOT be supported" in r.getMessage()]
+
+
+async def test_an_unknown_topic_lists_every_reason_once(world: World) -> None:
+    reply = await world.reply("reasons", {"topic": "bananas"})
+    content = reply["content"]
+    assert ephemeral(reply) and "None of the 7 reasons mentions" in content and "The reasons are:" in content
+    assert content.count("• ") == 7 and content.count("A shrinking role for civil society") == 1
+    reply = await world.reply("author", {"name": "Claire"})
+    assert reply["content"].count("Claire Wardle") == 1, "the label shows the name: not twice"
