@@ -8,6 +8,7 @@ synchronous: callers run it in a worker thread so the event loop never waits on 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -18,8 +19,11 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from bot.corpus.files import UnreadableFile, read_regular_file
 from bot.corpus.models import AuthorName, Document, Problem, Reason
 from bot.corpus.names import name_key, split_affiliation
+
+log = logging.getLogger(__name__)
 
 try:  # libyaml's loader is several times faster; the pure one gives identical results.
     _SafeBase: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
@@ -38,7 +42,35 @@ def _lenient_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object
         return loader.construct_scalar(node)
 
 
+MAX_INT_DIGITS = 100
+"""Digits an integer in front matter may have. Python refuses to convert more than 4,300 from
+or to text (sys.int_info.str_digits_check_threshold) with a ValueError that has no line, and a
+hexadecimal one is built without that check but cannot be printed or stored as JSON after."""
+_INT_LIMIT = 10**MAX_INT_DIGITS
+
+
+def _bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    """An integer of at most MAX_INT_DIGITS digits, or a YAML error at its line."""
+    try:
+        value = yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:
+        value = None
+    if not isinstance(value, int) or abs(value) >= _INT_LIMIT:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the number {_clip(node.value, 20)} has too many digits (at most {MAX_INT_DIGITS})", node.start_mark
+        )
+    return value
+
+
 _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
+_FastLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
+MAX_YAML_DEPTH = 20
+"""Nesting levels front matter may use (the corpus needs 3: reasons, an entry, its fields).
+Deeper nesting is refused before it is built: 10,000 `[` raised RecursionError in PyYAML."""
+MAX_FILE_PROBLEMS = 20
+"""Problems reported per file; the rest are counted (a file with 20,000 bad reasons would
+otherwise make a report as large as itself)."""
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -71,14 +103,6 @@ def paragraphs(body: str) -> list[str]:
     return [p for p in _PARAGRAPH_BREAK.split(body) if p.strip()]
 
 
-def paragraph_of(body: str, quote: str) -> int | None:
-    """1-based number of the paragraph that holds `quote` verbatim, or None."""
-    for number, paragraph in enumerate(paragraphs(body), start=1):
-        if quote in paragraph:
-            return number
-    return None
-
-
 class _FrontMatter:
     """Locates keys of the front matter by line, composed lazily: only error paths need it."""
 
@@ -90,9 +114,9 @@ class _FrontMatter:
     def line(self, *path: Any) -> int:
         if self._lines is None:
             self._lines = {}
-            try:
+            try:  # only text that parsed gets here (shallow, no aliases); lines are a nicety
                 node = yaml.compose(self._text, Loader=yaml.SafeLoader)
-            except yaml.YAMLError:
+            except Exception:  # noqa: BLE001 - without lines, problems name the first line
                 node = None
             if node is not None:
                 self._walk(node, ())
@@ -115,8 +139,67 @@ class _FrontMatter:
                 self._walk(item, path)
 
 
+def _clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters: a problem message quotes a prefix of what the file
+    holds, never all of it (a value may be a megabyte long)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """`repr` of a value, cut (see `_clip`)."""
+    return _clip(repr(value), limit)
+
+
+def _structure_problem(fm_text: str) -> tuple[int, str] | None:
+    """Refuse YAML anchors and aliases, and nesting deeper than MAX_YAML_DEPTH, from the event
+    stream, before anything is built (line numbers are 0-based, as YAML marks are).
+
+    Aliases: nine nested lists of nine aliases each ("billion laughs") are a 500-byte file whose
+    value, once walked or printed, is 9^9 strings (3.2 GB and 30 s+). No corpus field needs
+    them, so they are refused rather than counted. Depth: PyYAML composes and constructs
+    recursively. Raises yaml.YAMLError for text that is not YAML, like a load would.
+    """
+    loader = _FastLoader(fm_text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+                name = _clip(f"{sign}{event.anchor}", 40)
+                return event.start_mark.line, (
+                    f"front matter uses a YAML anchor or alias ({name}); write each value out in full"
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return event.start_mark.line, f"front matter is nested more than {MAX_YAML_DEPTH} levels deep"
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+    return None
+
+
 def parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document | None, list[Problem]]:
-    """Parse and validate one corpus file. Returns the document, or None and every problem found."""
+    """Parse and validate one corpus file. Returns the document, or None and every problem found.
+
+    Total: whatever the bytes, the answer is a document or problems naming the file and a line,
+    never an exception (one bad file must not stop a reload's report, the bot's start or the
+    feed). At most MAX_FILE_PROBLEMS problems are listed, then a count of the rest.
+    """
+    try:
+        document, problems = _parse_document(raw, path, max_bytes=max_bytes)
+    except Exception as exc:  # noqa: BLE001 - a bug here must cost one file, not the reload
+        log.exception("corpus file %s: the parser crashed", path)
+        return None, [Problem(path, 1, f"could not be parsed ({type(exc).__name__}); please report this file")]
+    if len(problems) > MAX_FILE_PROBLEMS:
+        more = len(problems) - MAX_FILE_PROBLEMS
+        problems = [*problems[:MAX_FILE_PROBLEMS], Problem(path, None, f"…and {more:,} more problems in this file")]
+    return document, problems
+
+
+def _parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document | None, list[Problem]]:
     problems: list[Problem] = []
 
     def problem(line: int | None, message: str) -> tuple[None, list[Problem]]:
@@ -143,13 +226,16 @@ def parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document |
     body = "\n".join(lines[closing + 1 :]).strip("\n").rstrip()
     front = _FrontMatter(fm_text, first_line=2)
     try:
+        refused = _structure_problem(fm_text)
+        if refused is not None:
+            return problem(refused[0] + 2, refused[1])
         meta = yaml.load(fm_text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark else 2
-        return problem(line, f"front matter is not valid YAML: {exc.problem or exc}")
+        return problem(line, f"front matter is not valid YAML: {_clip(exc.problem or str(exc), 200)}")
     except yaml.YAMLError as exc:
-        return problem(2, f"front matter is not valid YAML: {exc}")
+        return problem(2, f"front matter is not valid YAML: {_clip(str(exc), 200)}")
     if not isinstance(meta, dict):
         return problem(2, "front matter must be a mapping of fields (id: …, title: …)")
 
@@ -186,7 +272,7 @@ def _build_document(
     subtitle = optional_text("subtitle")
     url = optional_text("url")
     if url is not None and not re.match(r"^https?://[^\s/]+", url):
-        bad("url", f"'url' must be an http(s) address, got {url!r}")
+        bad("url", f"'url' must be an http(s) address, got {_short(url)}")
     publisher = optional_text("publisher")
 
     authors: list[AuthorName] = []
@@ -208,7 +294,7 @@ def _build_document(
         try:
             published = date.fromisoformat(published.strip())
         except ValueError:
-            bad("published", f"'published' must be a date like 2020-12-08, got {published!r}")
+            bad("published", f"'published' must be a date like 2020-12-08, got {_short(published)}")
             published = None
     elif isinstance(published, datetime):
         published = published.date()
@@ -239,11 +325,11 @@ def _build_document(
         if key in KNOWN_FIELDS:
             continue
         if not isinstance(key, str) or not ANNOTATION_KEY.match(key):
-            bad(key, f"annotation name {key!r} must be lowercase letters, digits and underscores")
+            bad(key, f"annotation name {_short(key)} must be lowercase letters, digits and underscores")
         elif not _is_simple(value):
             bad(key, f"annotation '{key}' must be text, a number, true/false or a list of those")
         else:
-            annotations[key] = value.isoformat() if isinstance(value, date) else value
+            annotations[key] = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
 
     if problems or doc_id is None or kind is None or not isinstance(excerpt, bool):
         return None
@@ -271,6 +357,7 @@ def _reasons(raw: Any, body: str, bad: Any) -> tuple[Reason, ...]:
         bad("reasons", f"'reasons' must be a list of {{label, quote}} entries, got {_describe(raw)}")
         return ()
     reasons: list[Reason] = []
+    parts = paragraphs(body) if raw else []  # once per file, not once per reason
     for index, entry in enumerate(raw):
         if not isinstance(entry, dict) or set(entry) != {"label", "quote"}:
             bad("reasons", f"reasons[{index}] must have exactly the fields 'label' and 'quote'", index)
@@ -282,10 +369,9 @@ def _reasons(raw: Any, body: str, bad: Any) -> tuple[Reason, ...]:
         if not isinstance(quote, str) or not quote.strip():
             bad("reasons", f"reasons[{index}].quote must be non-empty text", index, "quote")
             continue
-        paragraph = paragraph_of(body, quote)
+        paragraph = next((number for number, text in enumerate(parts, start=1) if quote in text), None)
         if paragraph is None:
-            shown = quote if len(quote) <= 80 else quote[:77] + "..."
-            bad("reasons", f"reasons[{index}].quote does not occur verbatim in the body: {shown!r}", index, "quote")
+            bad("reasons", f"reasons[{index}].quote does not occur verbatim in the body: {_short(quote, 80)}", index, "quote")
             continue
         reasons.append(Reason(label=" ".join(label.split()), quote=quote, paragraph=paragraph))
     return tuple(reasons)
@@ -298,16 +384,17 @@ def _is_simple(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, scalar) for v in value)
 
 
+def _plain(value: Any) -> object:
+    """An annotation value as JSON can store it: dates (alone or in a list) as ISO text."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"{str(value).lower()} (a boolean)"
-    kind = type(value).__name__
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{shown} (a {kind})"
+    return f"{_short(value)} (a {type(value).__name__})"
 
 
 # --- folders ---------------------------------------------------------------------------------
@@ -389,6 +476,22 @@ def list_corpus_files(corpus_dir: Path) -> list[ListedFile]:
     return found
 
 
+def read_corpus_bytes(corpus_dir: Path, rel: str, max_bytes: int) -> bytes:
+    """The bytes of one corpus file: a regular file, at most `max_bytes` (see bot.corpus.files).
+
+    Symlinks: one that leads to a regular file inside the corpus folder is followed; one that
+    leads outside it is refused (the corpus is published to Discord, and a link must not publish
+    a file from elsewhere on the machine). Raises UnreadableFile (TooLarge for a big file).
+    """
+    path = os.path.join(corpus_dir, rel)
+    if os.path.islink(path):
+        root = os.path.realpath(corpus_dir)
+        target = os.path.realpath(path)
+        if os.path.commonpath([root, target]) != root:
+            raise UnreadableFile("is a symbolic link to a file outside the corpus folder; only files inside it are read")
+    return read_regular_file(path, max_bytes)
+
+
 class FileRead(NamedTuple):
     """One file read against what the index knows of it (see `read_corpus_file`)."""
 
@@ -410,10 +513,9 @@ def read_corpus_file(corpus_dir: Path, listed: ListedFile, known: KnownFile | No
     if known and known.size == size and known.mtime_ns == mtime_ns:
         return FileRead(ParsedFile(rel, size, mtime_ns, known.content_hash, None), [], False)
     try:
-        with open(os.path.join(corpus_dir, rel), "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        return FileRead(None, [Problem(rel, None, f"cannot be read: {exc.strerror or exc}")], False)
+        raw = read_corpus_bytes(corpus_dir, rel, max_bytes)
+    except UnreadableFile as exc:
+        return FileRead(None, [Problem(rel, None, str(exc))], False)
     digest = content_hash(raw)
     if known and known.content_hash == digest:
         return FileRead(ParsedFile(rel, size, mtime_ns, digest, None), [], False)
@@ -478,7 +580,7 @@ class CorpusScanner:
             owner = self._owner.setdefault(doc_id, rel)
             if owner != rel:
                 self.duplicates.append(
-                    Problem(rel, id_line(self.corpus_dir / rel), f"id '{doc_id}' is already used by {owner}; ids must be unique")
+                    Problem(rel, id_line(self.corpus_dir / rel, self.max_bytes), f"id '{doc_id}' is already used by {owner}; ids must be unique")
                 )
             files.append(parsed)
         return files
@@ -502,13 +604,14 @@ def scan_corpus(corpus_dir: Path, *, max_bytes: int) -> ScanResult:
     return ScanResult(tuple(files), tuple(scanner.all_problems), scanner.reparsed)
 
 
-def id_line(path: Path) -> int | None:
-    """Line of the `id:` field, for the (rare) duplicate-id message."""
+def id_line(path: Path, max_bytes: int = 1_000_000) -> int | None:
+    """Line of the `id:` field, for the (rare) duplicate-id message (read as a corpus file is:
+    the file may have been swapped for a FIFO since it was parsed)."""
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.startswith("id:"):
-                    return number
-    except OSError:
+        raw = read_regular_file(path, max_bytes)
+    except UnreadableFile:
         return None
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if line.startswith(b"id:"):
+            return number
     return None
