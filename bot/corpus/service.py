@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.corpus import search as fts
-from bot.corpus.errors import AnswerError
+from bot.corpus.errors import AnswerError, CorpusInvalid
 from bot.corpus.loader import BATCH_FILES, CorpusScanner
 from bot.corpus.models import (
     AuthorCount,
@@ -108,6 +108,9 @@ class CorpusService:
         self.settings = settings
         self._reload_lock = asyncio.Lock()
         self._authors_cache: _AuthorList | None = None
+        self.corpus_problems: tuple[Problem, ...] = ()
+        """What the last reload refused the corpus folder for (empty when it applied): a reload
+        made by one front end (the launcher, /reload) is what the feed's status reports."""
 
     @classmethod
     async def open(cls, settings: ServiceSettings) -> CorpusService:
@@ -132,14 +135,20 @@ class CorpusService:
         corpus size (see `bot.corpus.reload`).
         """
         async with self._reload_lock:
-            return await reload_corpus(
-                self.store,
-                ReloadSettings(
-                    self.settings.corpus_dir,
-                    max_file_bytes=self.settings.max_file_bytes,
-                    batch_files=self.settings.reload_batch_files,
-                ),
-            )
+            try:
+                report = await reload_corpus(
+                    self.store,
+                    ReloadSettings(
+                        self.settings.corpus_dir,
+                        max_file_bytes=self.settings.max_file_bytes,
+                        batch_files=self.settings.reload_batch_files,
+                    ),
+                )
+            except CorpusInvalid as exc:
+                self.corpus_problems = tuple(exc.problems)
+                raise
+            self.corpus_problems = ()
+            return report
 
     async def add_documents(self, documents: Sequence[Document]) -> None:
         """Store documents that come from elsewhere than the corpus folder (feed entries)."""
@@ -149,7 +158,9 @@ class CorpusService:
 
     async def post(self, query: str) -> Post:
         doc = await self._resolve(query)
-        return Post(ref=doc.ref, body=doc.body, word_count=doc.word_count, annotations=doc.annotations)
+        return Post(
+            ref=doc.ref, body=doc.body, word_count=doc.word_count, annotations=doc.annotations
+        )
 
     async def _resolve(self, query: str) -> StoredDocument:
         ref = await self.resolve_ref(query)
@@ -201,7 +212,9 @@ class CorpusService:
         pool: dict[str, str] = dict(await self.store.title_candidates(fts.query_terms(text)))
         if len(pool) > FUZZY_COMPARED:
             words = set(key.split())
-            closest = sorted(pool.items(), key=lambda item: -len(words.intersection(item[1].split())))
+            closest = sorted(
+                pool.items(), key=lambda item: -len(words.intersection(item[1].split()))
+            )
             pool = dict(closest[:FUZZY_COMPARED])
         if not await self.store.has_more_documents_than(FUZZY_FULL_SCAN_LIMIT):
             pool.update(await self.store.all_titles(limit=FUZZY_FULL_SCAN_LIMIT))
@@ -209,7 +222,11 @@ class CorpusService:
             ((_similarity(key, candidate_key), doc_id) for doc_id, candidate_key in pool.items()),
             reverse=True,
         )
-        if scored and scored[0][0] >= 0.8 and (len(scored) == 1 or scored[1][0] < scored[0][0] - 0.1):
+        if (
+            scored
+            and scored[0][0] >= 0.8
+            and (len(scored) == 1 or scored[1][0] < scored[0][0] - 0.1)
+        ):
             best = await self.store.refs_by_ids([scored[0][1]])
             if best:
                 return best[0]
@@ -262,7 +279,9 @@ class CorpusService:
         `has_more` says whether to ask for the next page.
         """
         if not 1 <= limit <= MAX_AUTHOR_PAGE:
-            raise AnswerError("bad_input", f"limit must be between 1 and {MAX_AUTHOR_PAGE}, not {limit}.")
+            raise AnswerError(
+                "bad_input", f"limit must be between 1 and {MAX_AUTHOR_PAGE}, not {limit}."
+            )
         if offset < 0:
             raise AnswerError("bad_input", "offset cannot be negative.")
         author = await self.resolve_author(name)
@@ -276,7 +295,9 @@ class CorpusService:
         if cached is None or cached.version != version:
             everyone = tuple(await self.store.authors())
             index = await asyncio.to_thread(NameIndex, [a.key for a in everyone])
-            cached = self._authors_cache = _AuthorList(version, everyone, {a.key: a for a in everyone}, index)
+            cached = self._authors_cache = _AuthorList(
+                version, everyone, {a.key: a for a in everyone}, index
+            )
         return cached
 
     async def resolve_author(self, name: str) -> AuthorCount:
@@ -302,7 +323,9 @@ class CorpusService:
         if not close:  # "wardel" should still suggest "Claire Wardle": compare word by word
             close = known.index.with_close_word(terms, n=5, cutoff=0.75)
         raise AnswerError(
-            "not_found", f"No author matches '{shown}'.", [_author_candidate(known.by_key[k]) for k in close]
+            "not_found",
+            f"No author matches '{shown}'.",
+            [_author_candidate(known.by_key[k]) for k in close],
         )
 
     async def author_choices(self, text: str, *, limit: int = MAX_CHOICES) -> list[Candidate]:
@@ -310,7 +333,9 @@ class CorpusService:
         key = name_key(text[:MAX_QUERY_CHARS])
         if not key:
             return [_author_candidate(a) for a in await self.store.authors(limit=limit)]
-        matches = await self.store.authors_matching(fts.all_of(key.split()[: fts.MAX_TERMS], prefix=True), limit=limit)
+        matches = await self.store.authors_matching(
+            fts.all_of(key.split()[: fts.MAX_TERMS], prefix=True), limit=limit
+        )
         return [_author_candidate(a) for a in matches]
 
     # --- summaries ---------------------------------------------------------------------------
@@ -329,15 +354,20 @@ class CorpusService:
         """
         if not 1 <= sentences <= MAX_SUMMARY_SENTENCES:
             raise AnswerError(
-                "bad_input", f"A summary has 1 to {MAX_SUMMARY_SENTENCES} sentences, not {sentences}."
+                "bad_input",
+                f"A summary has 1 to {MAX_SUMMARY_SENTENCES} sentences, not {sentences}.",
             )
         doc = await self._resolve(query)
         params = f"v{SUMMARY_VERSION}:{sentences}:{max_chars}"
         entry = await self.store.cached_summary_entry(doc.content_hash, params)
         if entry is None:
             picked, total = await asyncio.to_thread(
-                _summary_and_count, doc.body, title=doc.ref.title, sentences=sentences,
-                max_chars=max_chars, excerpt=doc.ref.excerpt,
+                _summary_and_count,
+                doc.body,
+                title=doc.ref.title,
+                sentences=sentences,
+                max_chars=max_chars,
+                excerpt=doc.ref.excerpt,
             )
             await self.store.cache_summary(doc.content_hash, params, picked, total)
         else:
@@ -347,7 +377,9 @@ class CorpusService:
                 await self.store.cache_summary(doc.content_hash, params, picked, total)
             else:
                 total = known_total
-        return Summary(ref=doc.ref, sentences=tuple(picked), excerpt=doc.ref.excerpt, total_sentences=total)
+        return Summary(
+            ref=doc.ref, sentences=tuple(picked), excerpt=doc.ref.excerpt, total_sentences=total
+        )
 
     # --- reasons -----------------------------------------------------------------------------
 
@@ -355,7 +387,9 @@ class CorpusService:
         """Access Now's reasons for resigning, verbatim, optionally only those about a topic."""
         ids = await self.store.documents_with_reasons()
         if not ids:
-            raise AnswerError("not_found", "No document in the corpus records reasons for resigning.")
+            raise AnswerError(
+                "not_found", "No document in the corpus records reasons for resigning."
+            )
         doc = await self.store.document(ids[0])
         if doc is None:
             raise AnswerError("not_found", "The letter was just removed from the corpus.")
@@ -389,9 +423,13 @@ class CorpusService:
             raise AnswerError("bad_input", "offset cannot be negative.")
         terms = fts.query_terms(query)
         if not terms:
-            raise AnswerError("bad_input", "Type at least one word (letters or digits) to search for.")
+            raise AnswerError(
+                "bad_input", "Type at least one word (letters or digits) to search for."
+            )
         page = await self.store.search_page(terms, limit=limit, offset=offset)
-        hits = tuple(SearchHit(ref=ref, snippet=snippet, score=score) for ref, snippet, score in page.hits)
+        hits = tuple(
+            SearchHit(ref=ref, snippet=snippet, score=score) for ref, snippet, score in page.hits
+        )
         return SearchResults(
             query=" ".join(terms),
             hits=hits,
@@ -443,7 +481,9 @@ def _summary_and_count(
     body: str, *, title: str | None, sentences: int, max_chars: int, excerpt: bool
 ) -> tuple[list[str], int]:
     """Both in one worker-thread call: a summary is cached with the count it is shown with."""
-    summary = summarize_document(body, title=title, sentences=sentences, max_chars=max_chars, excerpt=excerpt)
+    summary = summarize_document(
+        body, title=title, sentences=sentences, max_chars=max_chars, excerpt=excerpt
+    )
     return summary.sentences, _sentence_count(body)
 
 

@@ -202,7 +202,7 @@ def _source_value(state: SourceState | None, config: FeedConfig, now: datetime) 
         lines.append(f"⏸️ **Failing** (paused after {state.error_streak} failures; still retried): "
                      f"{clip(safe(state.last_error or ''), 300)}")
     elif state.error_streak:
-        lines.append(f"⚠️ Last error: {clip(safe(state.last_error or ''), 300)}")
+        lines.append(f"⚠️ Last check failed: {clip(safe(state.last_error or ''), 300)}")
     else:
         lines.append(f"✅ OK · {state.entries} entries known")
     if state.warnings:

@@ -51,11 +51,17 @@ class CorpusDetection:
     queued: int = 0
 
 
-async def detect_corpus_changes(corpus: CorpusStore, feeds: FeedStore, now: datetime) -> CorpusDetection:
+async def detect_corpus_changes(
+    corpus: CorpusStore, feeds: FeedStore, now: datetime, *, failure: str | None = None
+) -> CorpusDetection:
     """Diff the corpus documents against the seen-set and queue announcements, in ONE transaction.
 
     Detection, the seen-set and the outbox stay atomic: a crash anywhere leaves none of it done,
     and the next check finds the same documents again.
+
+    ``failure``: why re-reading the folder failed (bad files, say); detection still runs on the
+    index, which kept the last good corpus, and the failure is recorded in the corpus source's
+    state (error streak, last error) for ``/feed status``, as a feed's failed fetch is.
     """
     async with corpus.transaction() as writer:
         state = await feeds.source_state(CORPUS_SOURCE, conn=writer)
@@ -69,15 +75,24 @@ async def detect_corpus_changes(corpus: CorpusStore, feeds: FeedStore, now: date
                 state,
                 baseline_at=state.baseline_at or now,
                 last_fetch_at=now,
-                last_success_at=now,
+                last_success_at=state.last_success_at if failure else now,
                 last_new_item_at=now if found.new_count and not found.baseline else state.last_new_item_at,
-                error_streak=0,
-                last_error=None,
+                error_streak=state.error_streak + 1 if failure else 0,
+                last_error=failure,
                 next_attempt_at=None,
                 failing=False,
             ),
         )
     return found
+
+
+async def record_corpus_failure(feeds: FeedStore, now: datetime, error: str) -> None:
+    """Record a corpus check that failed before detection could run (a database error, a bug),
+    so ``/feed status`` says so instead of showing the last good check as current."""
+    state = await feeds.source_state(CORPUS_SOURCE)
+    await feeds.save_source_state(
+        replace(state, last_fetch_at=now, error_streak=state.error_streak + 1, last_error=error)
+    )
 
 
 async def _record_baseline(feeds: FeedStore, writer: aiosqlite.Connection, now: datetime) -> CorpusDetection:

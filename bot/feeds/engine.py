@@ -8,24 +8,37 @@ decides what is announced, when and how often lives here, with ``now`` passed in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiohttp
 
 from bot.config import FeedConfig, FeedSourceConfig
 from bot.corpus.errors import CorpusInvalid
+from bot.corpus.models import Problem
 from bot.corpus.service import CorpusService
 from bot.feeds.announce import Announcer
-from bot.feeds.corpus_source import CorpusDetection, detect_corpus_changes
+from bot.feeds.corpus_source import CorpusDetection, detect_corpus_changes, record_corpus_failure
 from bot.feeds.delivery import Deliverer, OutboxSender, SendReport
 from bot.feeds.poller import FeedPoller, PollReport
 from bot.feeds.store import FeedStore
 
 log = logging.getLogger(__name__)
 
+FAILURE_CHARS = 500
+"""Longest failure text stored for /feed status (which shows a prefix of it)."""
+
 SOURCE_CONCURRENCY = 4
 """Feeds polled at once (different hosts; each bounded by the fetch timeout)."""
+
+
+def problems_text(problems: Sequence[Problem]) -> str:
+    """A corpus folder's problems in one line for ``/feed status``: how many, and the first."""
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    first = str(problems[0])[:FAILURE_CHARS] if problems else ""
+    return f"the corpus folder has {count}; the last good index is served. First: {first}"[:FAILURE_CHARS]
 
 
 class FeedEngine:
@@ -47,15 +60,29 @@ class FeedEngine:
         """Optionally re-read the corpus folder, then queue what is new to the seen-set.
 
         A corpus with problems keeps serving the last good index (the reload is refused) and
-        detection still runs on what the index holds.
+        detection still runs on what the index holds; without ``reload``, the problems of the
+        last reload (the launcher's, /reload's) count. Either way the corpus source's state
+        records the failure, so ``/feed status`` shows it. When detection itself fails, that is
+        recorded too, and the error is raised (the poll pass goes on with the feeds).
         """
         async with self._corpus_lock:
+            failure: str | None = None
             if reload:
                 try:
                     await self.service.reload()
                 except CorpusInvalid as exc:
                     log.warning("feed: the corpus folder has problems; keeping the last good index:\n%s", exc)
-            return await detect_corpus_changes(self.service.store, self.feeds, now)
+                except Exception as exc:  # noqa: BLE001 - e.g. the disk: detection still runs on the index
+                    log.exception("feed: re-reading the corpus folder failed; keeping the last good index")
+                    failure = f"could not re-read the folder ({type(exc).__name__}: {exc})"[:FAILURE_CHARS]
+            if failure is None and self.service.corpus_problems:
+                failure = problems_text(self.service.corpus_problems)
+            try:
+                return await detect_corpus_changes(self.service.store, self.feeds, now, failure=failure)
+            except Exception as exc:
+                with contextlib.suppress(Exception):  # the database may be what failed
+                    await record_corpus_failure(self.feeds, now, f"{type(exc).__name__}: {exc}"[:FAILURE_CHARS])
+                raise
 
     async def poll_sources(
         self,

@@ -9,9 +9,10 @@ A source's first successful fetch only records what is there (its *baseline*): n
 announced. After that, every item whose key is not in the seen-set is new, whatever its date, so
 items published while the bot was down are announced when it comes back.
 
-Every fault (network, HTTP, a body that is not a feed, a crash inside the parser) costs the
-source one attempt, recorded with the exponential back-off of :mod:`bot.feeds.backoff`; it
-never raises out of :meth:`FeedPoller.poll` and never touches other sources.
+Every fault (network, HTTP, a body that is not a feed, a crash inside the parser, a database
+error while storing) costs the source one attempt, recorded with the exponential back-off of
+:mod:`bot.feeds.backoff`; it never raises out of :meth:`FeedPoller.poll` and never touches
+other sources.
 """
 
 from __future__ import annotations
@@ -85,9 +86,39 @@ class FeedPoller:
         return state.next_attempt_at is None or state.next_attempt_at <= now
 
     async def poll(
-        self, session: aiohttp.ClientSession, source: FeedSourceConfig, now: datetime, *, force: bool = False
+        self,
+        session: aiohttp.ClientSession,
+        source: FeedSourceConfig,
+        now: datetime,
+        *,
+        force: bool = False,
     ) -> PollReport:
-        """Poll ``source`` once if it is due (or ``force``); never raises for feed trouble."""
+        """Poll ``source`` once if it is due (or ``force``); never raises.
+
+        Feed trouble is handled where it happens; anything else (a database error, a bug) is
+        caught here and, when the database still answers, recorded as a failed attempt with its
+        back-off, so ``/feed status`` shows the source failing instead of its last good fetch.
+        """
+        try:
+            return await self._poll(session, source, now, force=force)
+        except Exception as exc:  # noqa: BLE001 - one source's failure never stops the pass
+            log.exception("feed %s: the poll failed", source.name)
+            error = f"internal error: {type(exc).__name__}: {exc}"[:500]
+            try:
+                state = await self.feeds.source_state(source.name)
+                return await self._failed(replace(state, last_fetch_at=now), error, now, None)
+            except Exception:  # noqa: BLE001 - the database itself failed: nothing to record in
+                log.warning("feed %s: the failure could not be recorded", source.name)
+                return PollReport(source.name, "error", error=error)
+
+    async def _poll(
+        self,
+        session: aiohttp.ClientSession,
+        source: FeedSourceConfig,
+        now: datetime,
+        *,
+        force: bool,
+    ) -> PollReport:
         state = await self.feeds.source_state(source.name)
         if not force and not self.is_due(state, now):
             return PollReport(source.name, "not_due")
@@ -105,7 +136,9 @@ class FeedPoller:
             max_bytes=self.config.max_bytes,
         )
         if result.outcome == "error":
-            return await self._failed(state, result.error or "unknown error", now, result.retry_after)
+            return await self._failed(
+                state, result.error or "unknown error", now, result.retry_after
+            )
         if result.outcome == "not_modified":
             state = _with_health(state, on_success(_health(state), now))
             await self.feeds.save_source_state(
@@ -123,7 +156,9 @@ class FeedPoller:
             return await self._failed(state, str(exc), now, None)
         except Exception as exc:  # noqa: BLE001 - a parser bug must cost one attempt, not the loop
             log.exception("feed %s: the parser crashed", source.name)
-            return await self._failed(state, f"the parser crashed: {type(exc).__name__}: {exc}", now, None)
+            return await self._failed(
+                state, f"the parser crashed: {type(exc).__name__}: {exc}", now, None
+            )
         if not parsed.items and parsed.warnings:
             # Salvaged from broken markup with nothing usable left: a failure, not an empty feed.
             return await self._failed(state, "not a feed: " + "; ".join(parsed.warnings), now, None)
@@ -154,7 +189,9 @@ class FeedPoller:
         now: datetime,
     ) -> PollReport:
         publisher = parsed.title or source.name
-        documents = {item.key: item_document(source.name, item, publisher=publisher) for item in parsed.items}
+        documents = {
+            item.key: item_document(source.name, item, publisher=publisher) for item in parsed.items
+        }
         origin = feed_origin(source.name)
         warnings = list(parsed.warnings)
         baseline = state.baseline_at is None
@@ -166,7 +203,9 @@ class FeedPoller:
             documents = {key: replace(doc, id=seen[key][0]) if key in seen else doc for key, doc in documents.items()}
             fresh = [doc for key, doc in documents.items() if key not in seen]
             changed = [
-                doc for key, doc in documents.items() if key in seen and seen[key][1] != doc.content_hash
+                doc
+                for key, doc in documents.items()
+                if key in seen and seen[key][1] != doc.content_hash
             ]
             clashes = await self.feeds.document_origins(writer, [doc.id for doc in fresh])
             for doc in [d for d in fresh if clashes.get(d.id, origin) != origin]:
@@ -177,12 +216,17 @@ class FeedPoller:
                 await self.feeds.mark_seen(
                     writer,
                     source.name,
-                    [(str(doc.annotations["feed_key"]), doc.id, doc.content_hash) for doc in [*fresh, *changed]],
+                    [
+                        (str(doc.annotations["feed_key"]), doc.id, doc.content_hash)
+                        for doc in [*fresh, *changed]
+                    ],
                     now,
                 )
             queued = 0
             if not baseline:
-                facts = await asyncio.to_thread(lambda: [_facts(source.name, doc) for doc in fresh])  # CPU: off the loop
+                facts = await asyncio.to_thread(
+                    lambda: [_facts(source.name, doc) for doc in fresh]
+                )  # CPU: off the loop
                 queued = await self.feeds.queue_entries(writer, facts, now)
                 await self.feeds.flag_edits(writer, [doc.id for doc in changed])
             health = on_success(_health(state), now)

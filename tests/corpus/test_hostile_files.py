@@ -246,5 +246,6 @@ async def test_a_reload_reports_hostile_files_and_keeps_serving_the_last_good_in
         "92-laughs.md",
         "93-pipe.md",
     ]
+    assert service.corpus_problems == tuple(caught.value.problems)
     assert (await service.stats()).documents == before
     assert (await service.post("meltdown")).ref.id == "lessons-from-meltdown-and-spectre"

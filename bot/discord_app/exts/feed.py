@@ -245,13 +245,27 @@ class Feed(commands.Cog):
     # --- the work (the loops call these; tests may call them directly) -----------------------
 
     async def poll_once(self, *, reload_corpus: bool = True) -> None:
-        """Check the corpus folder and every due feed, then wake the sender."""
+        """Check the corpus folder and every due feed, then wake the sender.
+
+        Each step runs whatever the other did: a corpus check that raised used to end the pass
+        before any feed was polled, so every feed stopped while /feed status said OK. A failed
+        step is logged here and recorded in its source's state by the engine (the corpus check)
+        or the poller (each feed), where /feed status reads it.
+        """
         async with self._poll_lock:
             now = self.clock()
-            await self.engine.check_corpus(now, reload=reload_corpus)
+            await self._poll_step("checking the corpus folder", lambda: self.engine.check_corpus(now, reload=reload_corpus))
             if self.session is not None:
-                await self.engine.poll_sources(self.session, now)
+                session = self.session
+                await self._poll_step("polling the feeds", lambda: self.engine.poll_sources(session, now))
         self.request_send()
+
+    @staticmethod
+    async def _poll_step(what: str, step: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await step()
+        except Exception:
+            log.exception("feed: %s failed; the rest of the poll pass goes on", what)
 
     def request_send(self) -> None:
         self._send_wanted.set()
