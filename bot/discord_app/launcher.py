@@ -82,14 +82,32 @@ def _import_extensions() -> None:
 
 @contextlib.asynccontextmanager
 async def open_service(settings: ServiceSettings) -> AsyncIterator[CorpusService]:
-    """The service with an up-to-date index; a broken corpus folder keeps the last good index."""
+    """The service with an up-to-date index; a broken corpus folder keeps the last good index.
+
+    The bot starts whatever the folder holds: bad files (every one logged with file:line) or a
+    folder that cannot be read at all leave the index as it was, and the bot serves that (an
+    empty index answers that it knows no documents). A running bot's /reload and the feed's
+    poll pass retry the folder later.
+    """
     service = await CorpusService.open(settings)
     try:
         try:
             report = await service.reload()
-            log.info("corpus loaded: %d added, %d changed, %d removed", report.added_count, report.changed_count, report.removed_count)
+            log.info(
+                "corpus loaded: %d added, %d changed, %d removed",
+                report.added_count,
+                report.changed_count,
+                report.removed_count,
+            )
         except CorpusInvalid as exc:
             log.error("the corpus has problems; serving the last good index:\n%s", exc)
+        except Exception as exc:  # noqa: BLE001 - the index is still there to serve
+            log.error(
+                "the corpus folder could not be read (%s: %s); serving the last good index",
+                type(exc).__name__,
+                exc,
+            )
+            log.debug("why the corpus folder could not be read", exc_info=True)
         yield service
     finally:
         await service.close()
@@ -117,10 +135,14 @@ def _close_on_signals(bot: CorpusBot) -> None:
 async def _sync(config: Config, settings: ServiceSettings, guild_id: int | None) -> int:
     """Log in over REST only (no gateway), sync, and leave."""
     async with open_service(settings) as service:
-        bot = create_bot(replace(config, discord=replace(config.discord, sync_on_start=False)), service)
+        bot = create_bot(
+            replace(config, discord=replace(config.discord, sync_on_start=False)), service
+        )
         async with bot:
             assert config.discord.token
             await bot.login(config.discord.token)  # runs setup_hook: cogs loaded, no gateway
-            count = await sync_commands(bot.tree, service.store, guild_id or config.discord.dev_guild_id)
+            count = await sync_commands(
+                bot.tree, service.store, guild_id or config.discord.dev_guild_id
+            )
     print(f"Synced {count} commands {'to guild ' + str(guild_id) if guild_id else 'globally'}.")
     return EXIT_OK

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app import sandbox
 from bot.emulator import DiscordEmulator
-from tests.conftest import REPO
+from tests.conftest import REPO, write_doc
 
 MELTDOWN = "lessons-from-meltdown-and-spectre"
 
@@ -40,6 +41,21 @@ def test_run_without_a_token_says_how_to_set_it(
 async def test_run_serves_commands_and_stops_cleanly_on_sigterm(
     emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path
 ) -> None:
+    output = await _run_post_meltdown_and_stop(emulator, tmp_path, corpus_dir)
+    assert b"Traceback" not in output
+    db = tmp_path / "data" / "corpus.db"
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 11
+    finally:
+        conn.close()
+    assert emulator.problems == []
+
+
+async def _run_post_meltdown_and_stop(emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path) -> bytes:
+    """Start `corpus-bot run` in its own process against the emulator, ask `/post meltdown`,
+    check the answer, stop it with SIGTERM and return what it printed (it must exit 0)."""
     guild = emulator.add_guild("Launch")
     channel = emulator.add_channel(guild.id, "general")
     user = emulator.add_user("reader")
@@ -62,7 +78,15 @@ async def test_run_serves_commands_and_stops_cleanly_on_sigterm(
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        await emulator.wait_for_gateway(timeout=30)
+        waiting = asyncio.ensure_future(emulator.wait_for_gateway(timeout=30))
+        exited = asyncio.ensure_future(process.wait())
+        await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
+        if exited.done():
+            waiting.cancel()
+            output = await process.stdout.read() if process.stdout else b""
+            raise AssertionError("the bot did not start:\n" + output.decode(errors="replace")[-2000:])
+        exited.cancel()
+        await waiting
         await emulator.wait_for_commands(timeout=30)
         handle = await emulator.send_command(
             "post", {"post": "meltdown"}, user=user.id, guild=guild.id, channel=channel.id
@@ -76,15 +100,25 @@ async def test_run_serves_commands_and_stops_cleanly_on_sigterm(
             process.kill()
             await process.wait()
     assert process.returncode == 0, output.decode(errors="replace")[-2000:]
-    assert b"Traceback" not in output
-    db = tmp_path / "data" / "corpus.db"
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 11
-    finally:
-        conn.close()
-    assert emulator.problems == []
+    return output
+
+
+async def test_run_with_a_hostile_corpus_file_serves_the_last_good_index_and_logs_the_problem(
+    emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path
+) -> None:
+    service = await CorpusService.open(ServiceSettings(db_path=tmp_path / "data" / "corpus.db", corpus_dir=corpus_dir))
+    await service.reload()  # the last good index
+    await service.close()
+    write_doc(corpus_dir, "99-hostile.md", front=f"id: hostile\nauthors: []\nkind: post\nexcerpt: false\nnote: {'9' * 5000}")
+    (corpus_dir / "98-deep.md").write_text("---\nid: deep\nnote: " + "[" * 900 + "]" * 900 + "\n---\nbody\n", encoding="utf-8")
+
+    output = await _run_post_meltdown_and_stop(emulator, tmp_path, corpus_dir)
+
+    text = output.decode(errors="replace")
+    assert "the corpus has problems; serving the last good index" in text
+    assert "99-hostile.md:6: front matter is not valid YAML: the number 99999999999999999... has too many digits" in text
+    assert "98-deep.md:3: front matter is nested more than 20 levels deep" in text
+    assert "Traceback" not in text
 
 
 def _scripted(lines: list[str]) -> Iterator[str]:
@@ -95,7 +129,6 @@ async def test_sandbox_prompt_answers_typed_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot.config import load_config
-    from bot.corpus.service import ServiceSettings
 
     typed = _scripted(["/summarize post: meltdown length: 2", "/author name: claire", "quit"])
 
@@ -279,3 +312,26 @@ async def test_losing_discord_while_running_is_one_log_line_per_reconnect_attemp
     assert "Traceback" not in output
     attempts = [line for line in lines if "Attempting a reconnect" in line]
     assert all("(Cannot connect to host 127.0.0.1:" in line for line in attempts), attempts
+
+
+async def test_a_corpus_folder_that_cannot_be_read_at_start_leaves_the_index_served(
+    tmp_path: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.discord_app.launcher import open_service
+
+    settings = ServiceSettings(db_path=tmp_path / "data" / "corpus.db", corpus_dir=corpus_dir)
+    async with open_service(settings):
+        pass  # the last good index
+
+    async def unreadable(self: CorpusService) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(CorpusService, "reload", unreadable)
+    async with open_service(settings) as service:
+        assert (await service.post("meltdown")).ref.id == MELTDOWN
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.getMessage() == (
+        "the corpus folder could not be read (PermissionError: [Errno 13] Permission denied); "
+        "serving the last good index"
+    )
+    assert record.exc_info is None
