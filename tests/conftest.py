@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from bot.corpus.service import CorpusService, ServiceSettings
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO / "corpus"
 
@@ -64,3 +68,44 @@ def write_doc(folder: Path, name: str, *, front: str, body: str = "Some body tex
     path = folder / name
     path.write_text(f"---\n{front.strip()}\n---\n{body}\n", encoding="utf-8")
     return path
+
+
+HANG_GUARD_SECONDS = 30.0
+"""Not a timing assertion: a bound after which a read that never returns counts as a hang."""
+
+
+def billion_laughs() -> str:
+    """Nine levels of nine aliases: 500 bytes of YAML, 9^9 strings once expanded."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    return "\n".join(lines)
+
+
+def finishes(work: Callable[[], T]) -> T:
+    """Run `work` in a thread; fail (instead of hanging the suite) when it never returns."""
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HANG_GUARD_SECONDS)
+    assert not thread.is_alive(), "the read never returned (it blocks on the file)"
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+def release_fifo(fifo: Path) -> None:
+    """Let a reader stuck opening the FIFO (the code before the fix) go: open it for writing
+    and close it, so its open returns and its read sees the end."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass  # ENXIO: nobody is waiting on it

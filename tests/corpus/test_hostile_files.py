@@ -4,9 +4,7 @@ memory, and never an exception, a hang or a read of something that is not a regu
 from __future__ import annotations
 
 import os
-import threading
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,40 +14,10 @@ from bot.corpus.errors import CorpusInvalid
 from bot.corpus.loader import parse_document, scan_corpus
 from bot.corpus.service import CorpusService
 from bot.corpus.store import FileChange, prepare_documents
-from tests.conftest import write_doc
+from tests.conftest import billion_laughs, finishes, release_fifo, write_doc
 
 T = TypeVar("T")
 GOOD_FRONT = "id: a-post\ntitle: A post\nauthors: [Ann Example]\nkind: post\nexcerpt: false"
-HANG_GUARD_SECONDS = 30.0
-"""Not a timing assertion: a bound after which a read that never returns counts as a hang."""
-
-
-def billion_laughs() -> str:
-    """Nine levels of nine aliases: 500 bytes of YAML, 9^9 strings once expanded."""
-    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
-        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
-    return "\n".join(lines)
-
-
-def finishes(work: Callable[[], T]) -> T:
-    """Run `work` in a thread; fail (instead of hanging the suite) when it never returns."""
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(work())
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(HANG_GUARD_SECONDS)
-    assert not thread.is_alive(), "the read never returned (it blocks on the file)"
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def problems_of(text: str, name: str = "x.md") -> list[str]:
@@ -65,20 +33,11 @@ def test_a_fifo_is_a_problem_not_a_hang(tmp_path: Path) -> None:
     try:
         scan = finishes(lambda: scan_corpus(tmp_path, max_bytes=1_000_000))
     finally:
-        _release(fifo)
+        release_fifo(fifo)
     assert [str(p) for p in scan.problems] == [
         "x.md: is a FIFO (named pipe), not a regular file; only regular files are read"
     ]
     assert [f.path for f in scan.files] == ["good.md"]
-
-
-def _release(fifo: Path) -> None:
-    """Let a reader stuck opening the FIFO (the code before the fix) go: open it for writing
-    and close it, so its open returns and its read sees the end."""
-    try:
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    except OSError:
-        pass  # ENXIO: nobody is waiting on it
 
 
 def test_a_symlink_to_a_device_is_refused_without_reading_it(tmp_path: Path) -> None:
