@@ -24,11 +24,24 @@ from urllib.parse import urlsplit
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.corpus.files import TooLarge, UnreadableFile, read_regular_file
+
 T = TypeVar("T")
 
 DEFAULT_CONFIG_NAME: Final = "config.yaml"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 SOURCE_NAME_PATTERN: Final = re.compile(r"[a-z0-9-]{1,32}")
+CORPUS_SOURCE: Final = "corpus"
+"""The feed's name for the corpus folder (its seen-set, its line in /feed status, the `source`
+option of /subscribe). `bot.feeds` takes it from here, so a feed source can never be named so:
+sharing the corpus folder's seen-set, its first fetch announced 30 old items."""
+RESERVED_SOURCE_NAMES: Final = frozenset({CORPUS_SOURCE})
+MAX_CONFIG_BYTES: Final = 1_000_000
+"""A config file is a few kilobytes; anything larger (or a FIFO, a device) is refused unread."""
+MAX_CONFIG_DEPTH: Final = 20
+"""Nesting levels a config file may use (it needs 4: feed, sources, a source, its keys)."""
+MAX_SHOWN_DIGITS: Final = 30
+"""A number in a problem line is shown whole up to this many digits."""
 
 ENV_TOKEN: Final = "DISCORD_TOKEN"
 ENV_API_BASE: Final = "DISCORD_API_BASE"
@@ -137,7 +150,9 @@ _Check = Callable[[object], Any]  # returns the converted value or a _Problem
 
 
 def _describe(value: object) -> str:
-    """How a wrong value is shown in a problem line ("got 'bob'", "got null", "got a list")."""
+    """How a wrong value is shown in a problem line ("got 'bob'", "got null", "got a list"):
+    a short prefix of a long text, never a whole huge number (printing an int of more than
+    4,300 digits raises ValueError)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -146,7 +161,10 @@ def _describe(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, int) and abs(value) >= 10**MAX_SHOWN_DIGITS:
+        return f"a number of more than {MAX_SHOWN_DIGITS} digits"
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 class _Reader:
@@ -172,8 +190,12 @@ class _Reader:
             return self._constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)
-            self.problem(node, path, f"cannot read this value: {problem}")
-            return _INVALID
+            self.problem(node, path, f"cannot read this value: {problem[:200]}")
+        except ValueError:  # int(): more than 4,300 digits (sys.get_int_max_str_digits)
+            self.problem(node, path, "cannot read this value: a number with too many digits")
+        except RecursionError:
+            self.problem(node, path, "cannot read this value: it is nested too deeply")
+        return _INVALID
 
     def mapping(
         self, node: Node | None, path: str, known: tuple[str, ...]
@@ -250,7 +272,7 @@ def _int_check(lo: int, hi: int, what: str = "an integer") -> Callable[[object],
         if isinstance(raw, bool) or not isinstance(raw, int):
             return _Problem(f"expected {what}, got {_describe(raw)}")
         if not lo <= raw <= hi:
-            return _Problem(f"must be between {lo} and {hi}, got {raw}")
+            return _Problem(f"must be between {lo} and {hi}, got {_describe(raw)}")
         return raw
 
     return check
@@ -265,7 +287,8 @@ def _number_check(
         low_ok = raw > lo if lo_open else raw >= lo
         if not low_ok or raw > hi:
             bound = f"more than {lo:g}" if lo_open else f"at least {lo:g}"
-            return _Problem(f"must be {bound} and at most {hi:g}, got {raw:g}")
+            got = f"{raw:g}" if isinstance(raw, float) else _describe(raw)
+            return _Problem(f"must be {bound} and at most {hi:g}, got {got}")
         return float(raw)
 
     return check
@@ -300,7 +323,7 @@ def _snowflake_check(what: str) -> Callable[[object], int | _Problem]:
         if isinstance(value, bool) or not isinstance(value, int):
             return _Problem(f"expected an integer ({what}), got {_describe(raw)}")
         if not 0 < value <= _MAX_SNOWFLAKE:
-            return _Problem(f"expected a positive integer ({what}), got {value}")
+            return _Problem(f"expected a positive integer ({what}), got {_describe(value)}")
         return value
 
     return check
@@ -540,6 +563,8 @@ def _source_name_check(raw: object) -> str | _Problem:
             "expected a short name of lowercase letters, digits and '-' (at most 32), "
             f"got {_describe(raw)}"
         )
+    if raw in RESERVED_SOURCE_NAMES:
+        return _Problem(f"{raw!r} is the corpus folder's own source name; choose another name")
     return raw
 
 
@@ -586,20 +611,46 @@ def _apply_env(
 
 
 def _read_file(path: Path, label: str) -> str:
+    """The config file's text: a regular file of at most MAX_CONFIG_BYTES (read as corpus files
+    are, so a FIFO or a device named config.yaml is refused instead of hanging the start)."""
+    if path.is_dir():
+        raise ConfigError([f"config file is a folder, not a file: {label}"])
+    if not path.exists():
+        raise ConfigError([f"config file not found: {label}"])
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"config file not found: {label}"]) from None
-    except IsADirectoryError:
-        raise ConfigError([f"config file is a folder, not a file: {label}"]) from None
+        raw = read_regular_file(path, MAX_CONFIG_BYTES)
+    except TooLarge as exc:
+        raise ConfigError([f"{label}: {exc}"]) from None
+    except UnreadableFile as exc:
+        raise ConfigError([f"config file {label} {exc}"]) from None
+    try:
+        return raw.decode("utf-8").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{label}: not UTF-8 text ({exc.reason})"]) from None
-    except OSError as exc:
-        raise ConfigError([f"cannot read config file {label}: {exc.strerror}"]) from None
+
+
+def _nesting_problem(text: str, label: str) -> str | None:
+    """A line nested deeper than MAX_CONFIG_DEPTH, found in the event stream (PyYAML's parser
+    is iterative; its composer recurses, and 1,000 `[` raised RecursionError there)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_CONFIG_DEPTH:
+                line = event.start_mark.line + 1
+                return f"{label}:{line}: nested more than {MAX_CONFIG_DEPTH} levels deep"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def _compose(text: str, label: str) -> Node | None:
+    """The YAML node tree of the file. Aliases stay shared nodes (nothing is expanded: a
+    "billion laughs" file costs what it weighs), and nesting is capped before composing."""
     try:
+        nested = _nesting_problem(text, label)
+        if nested is not None:
+            raise ConfigError([nested])
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -608,7 +659,9 @@ def _compose(text: str, label: str) -> Node | None:
         detail = ", ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         raise ConfigError([f"{where}: YAML syntax error{column}: {detail}"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{label}: YAML syntax error: {exc}"]) from None
+        raise ConfigError([f"{label}: YAML syntax error: {str(exc)[:200]}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{label}: the YAML is nested too deeply"]) from None
 
 
 def load_config(

@@ -4,7 +4,9 @@ environment, secrecy of the token, and that config.example.yaml stays complete a
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from bot.config import (
     FeedSourceConfig,
     load_config,
 )
+from tests.conftest import billion_laughs, finishes, release_fifo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "config.example.yaml"
@@ -599,4 +602,103 @@ def test_example_feed_source_is_commented_out_and_valid_once_uncommented(tmp_pat
     config = load_config(write(tmp_path, uncommented), env={}, cwd=tmp_path)
     assert config.feed.sources == (
         FeedSourceConfig("partnership-on-ai", "https://medium.com/feed/partnership-on-ai"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Hostile files: one problem line each, bounded, never a traceback.
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        (f"max_file_bytes: {HUGE}\n", 1, "max_file_bytes"),
+        (f"discord:\n  shard_count: {HUGE}\n", 2, "discord.shard_count"),
+        (f"discord:\n  dev_guild_id: {HUGE}\n", 2, "discord.dev_guild_id"),
+        (f"discord:\n  cooldown_seconds: {HUGE}\n", 2, "discord.cooldown_seconds"),
+        (f"discord:\n  admin_user_ids: [{HUGE}]\n", 2, "discord.admin_user_ids[0]"),
+        (f"discord:\n  shard_count: 2\n  shard_ids: [{HUGE}]\n", 3, "discord.shard_ids[0]"),
+        (f"feed:\n  interval_seconds: {HUGE}\n", 2, "feed.interval_seconds"),
+        (f"feed:\n  max_announcements_per_cycle: {HUGE}\n", 2, "feed.max_announcements_per_cycle"),
+        (f"feed:\n  timeout_seconds: {HUGE}\n", 2, "feed.timeout_seconds"),
+        (f"feed:\n  max_bytes: {HUGE}\n", 2, "feed.max_bytes"),
+        (f"feed:\n  backoff_base_seconds: {HUGE}\n", 2, "feed.backoff_base_seconds"),
+        (f"feed:\n  backoff_max_seconds: {HUGE}\n", 2, "feed.backoff_max_seconds"),
+        (f"feed:\n  pause_after_failures: {HUGE}\n", 2, "feed.pause_after_failures"),
+        (f"max_file_bytes: 0x{'f' * 5000}\n", 1, "max_file_bytes"),  # built, but not printable
+        (f"log_level: {HUGE}\n", 1, "log_level"),
+        (f"feed:\n  user_agent: {HUGE}\n", 2, "feed.user_agent"),
+    ],
+)
+def test_a_number_with_thousands_of_digits_is_one_short_problem_line(
+    tmp_path: Path, text: str, line: int, key: str
+) -> None:
+    problem = only_problem(tmp_path, text)
+    assert problem.startswith(f"config.yaml:{line}: {key}: "), problem
+    assert len(problem) < 200, problem
+
+
+def test_a_huge_number_is_a_usage_error_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    path = write(tmp_path, f"log_level: INFO\nmax_file_bytes: {HUGE}\n")
+    assert main(["--config", str(path), "check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{path}:2: max_file_bytes: cannot read this value: a number with too many digits" in err
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_deep_nesting_is_one_problem_line(tmp_path: Path, depth: int) -> None:
+    text = "log_level: INFO\ndiscord:\n  admin_user_ids: " + "[" * depth + "]" * depth + "\n"
+    assert only_problem(tmp_path, text) == "config.yaml:3: nested more than 20 levels deep"
+
+
+def test_aliases_are_not_expanded(tmp_path: Path) -> None:
+    """A "billion laughs" file: every alias stays one shared node, so it costs what it weighs."""
+    tracemalloc.start()
+    try:
+        problems = problems_for(tmp_path, billion_laughs() + "\ndiscord: *i\nfeed: {sources: *i}\n")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(problems) == 9 + 1 + 9  # the keys a..i, discord, the nine sources
+    assert "config.yaml:9: discord: expected a mapping of settings, got a list" in problems
+    assert "config.yaml:8: feed.sources[8]: expected a mapping of settings, got a list" in problems
+    assert peak < 5_000_000
+
+
+def test_a_config_file_that_is_not_a_regular_file_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            finishes(lambda: load_config(fifo, env={}, cwd=tmp_path))
+    finally:
+        release_fifo(fifo)
+    assert caught.value.problems == [
+        f"config file {fifo} is a FIFO (named pipe), not a regular file; only regular files are read"
+    ]
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(50_000_000)
+    with pytest.raises(
+        ConfigError, match=r"big.yaml: file is 50,000,000 bytes, over the 1,000,000-byte"
+    ):
+        load_config(big, env={}, cwd=tmp_path)
+
+
+def test_a_feed_source_may_not_take_the_corpus_folders_name(tmp_path: Path) -> None:
+    from bot.feeds.models import CORPUS_SOURCE
+
+    problem = only_problem(
+        tmp_path, f"feed:\n  sources:\n    - name: {CORPUS_SOURCE}\n      url: https://a.org/feed\n"
+    )
+    assert problem == (
+        "config.yaml:3: feed.sources[0].name: 'corpus' is the corpus folder's own source name; "
+        "choose another name"
     )

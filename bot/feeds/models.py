@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-CORPUS_SOURCE = "corpus"
-"""The seen-set and status name of the corpus folder (feed sources use their config name)."""
+# The seen-set and status name of the corpus folder (feed sources use their config name),
+# defined in bot.config, whose check refuses it as a feed source's name.
+from bot.config import CORPUS_SOURCE as CORPUS_SOURCE
 
 Mode = Literal["instant", "digest"]
 PauseReason = Literal["missing_permission", "channel_missing", "rejected"]
