@@ -16,6 +16,19 @@ from bot.corpus.service import CorpusService, ServiceSettings
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO / "corpus"
+SHARED_DIR = Path(os.environ.get("CORPUS_BOT_SHARED_DIR") or REPO.parent / "shared")
+"""The team's reference material beside the checkout (../shared: the seed texts the corpus
+bodies were copied from). A clone does not have it: tests that read it skip, the rest of the
+suite runs. CORPUS_BOT_SHARED_DIR points elsewhere; a folder that does not exist runs the suite
+as a clone would."""
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of SHARED_DIR, or a skip of the calling test when it is absent."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"{path} is not here (the team's ../shared folder is not beside this checkout)")
+    return path
 
 
 @pytest.fixture

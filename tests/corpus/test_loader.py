@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.corpus.loader import paragraphs, parse_document, scan_corpus
-from tests.conftest import BUNDLED_CORPUS, write_doc
+from tests.conftest import BUNDLED_CORPUS, SHARED_DIR, write_doc
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+SEEDS = SHARED_DIR / "seeds"
 GOOD_FRONT = "id: a-post\ntitle: A post\nauthors: [Ann Example]\nkind: post\nexcerpt: false"
 
 
@@ -31,7 +31,9 @@ def test_bundled_corpus_is_valid_and_complete() -> None:
     assert sum(d.excerpt for d in docs.values()) == 10
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="the team's shared seeds are not beside this checkout")
+@pytest.mark.skipif(
+    not SEEDS.is_dir(), reason="the team's shared seeds are not beside this checkout"
+)
 def test_bodies_are_verbatim_from_the_seeds() -> None:
     seeds = "".join(p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt"))
     scan = scan_corpus(BUNDLED_CORPUS, max_bytes=1_000_000)
@@ -46,9 +48,16 @@ def test_unknown_facts_are_left_out_not_guessed() -> None:
     docs = {f.document.id: f.document for f in scan.files if f.document}
     untitled = docs["facebook-removed-a-surprising-post"]
     assert untitled.title is None and untitled.url is None and untitled.published is None
-    assert [a.name for a in untitled.authors] == ["Emily Saltz", "Claire Leibowicz", "Claire Wardle"]
+    assert [a.name for a in untitled.authors] == [
+        "Emily Saltz",
+        "Claire Leibowicz",
+        "Claire Wardle",
+    ]
     media = docs["automated-categorization-of-manipulated-media"]
-    assert [(a.name, a.affiliation) for a in media.authors][:2] == [("Emily Saltz", "PAI"), ("Pedro Noel", "First Draft")]
+    assert [(a.name, a.affiliation) for a in media.authors][:2] == [
+        ("Emily Saltz", "PAI"),
+        ("Pedro Noel", "First Draft"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -59,11 +68,26 @@ def test_unknown_facts_are_left_out_not_guessed() -> None:
         ("---\nid: a\ntitle: [unclosed\n---\nbody\n", "x.md:4: front matter is not valid YAML"),
         ("---\n- a list\n---\nbody\n", "x.md:2: front matter must be a mapping"),
         (f"---\n{GOOD_FRONT}\n---\n\n", "the document has no body text"),
-        (f"---\n{GOOD_FRONT.replace('id: a-post', 'id: Bad Id!')}\n---\nbody\n", "x.md:2: 'id' must be a slug"),
-        (f"---\n{GOOD_FRONT.replace('excerpt: false', 'excerpt: maybe')}\n---\nbody\n", "x.md:6: 'excerpt' must be true or false"),
-        (f"---\n{GOOD_FRONT}\npublished: 2020-13-45\n---\nbody\n", "x.md:7: 'published' must be a date"),
-        (f"---\n{GOOD_FRONT}\nurl: ftp://example.org\n---\nbody\n", "x.md:7: 'url' must be an http(s) address"),
-        (f"---\n{GOOD_FRONT.replace('authors: [Ann Example]', 'authors: Ann')}\n---\nbody\n", "x.md:4: 'authors' must be a list"),
+        (
+            f"---\n{GOOD_FRONT.replace('id: a-post', 'id: Bad Id!')}\n---\nbody\n",
+            "x.md:2: 'id' must be a slug",
+        ),
+        (
+            f"---\n{GOOD_FRONT.replace('excerpt: false', 'excerpt: maybe')}\n---\nbody\n",
+            "x.md:6: 'excerpt' must be true or false",
+        ),
+        (
+            f"---\n{GOOD_FRONT}\npublished: 2020-13-45\n---\nbody\n",
+            "x.md:7: 'published' must be a date",
+        ),
+        (
+            f"---\n{GOOD_FRONT}\nurl: ftp://example.org\n---\nbody\n",
+            "x.md:7: 'url' must be an http(s) address",
+        ),
+        (
+            f"---\n{GOOD_FRONT.replace('authors: [Ann Example]', 'authors: Ann')}\n---\nbody\n",
+            "x.md:4: 'authors' must be a list",
+        ),
         ("---\ntitle: t\n---\nbody\n", "missing required field 'id'"),
     ],
 )
@@ -85,7 +109,9 @@ def test_a_reason_quote_must_be_verbatim() -> None:
         "The body says something else.\n"
     )
     _, problems = parse(text, "letter.md")
-    assert problems == ["letter.md:9: reasons[0].quote does not occur verbatim in the body: 'Not in the body.'"]
+    assert problems == [
+        "letter.md:9: reasons[0].quote does not occur verbatim in the body: 'Not in the body.'"
+    ]
 
 
 def test_encoding_size_and_nul_are_clear_errors() -> None:
@@ -99,7 +125,9 @@ def test_duplicate_ids_across_files_name_both(tmp_path: Path) -> None:
     write_doc(tmp_path, "a.md", front=GOOD_FRONT)
     write_doc(tmp_path, "b.md", front=GOOD_FRONT)
     scan = scan_corpus(tmp_path, max_bytes=100_000)
-    assert [str(p) for p in scan.problems] == ["b.md:2: id 'a-post' is already used by a.md; ids must be unique"]
+    assert [str(p) for p in scan.problems] == [
+        "b.md:2: id 'a-post' is already used by a.md; ids must be unique"
+    ]
 
 
 def test_annotations_are_kept_and_checked() -> None:
@@ -112,7 +140,15 @@ def test_annotations_are_kept_and_checked() -> None:
 def test_listing_walks_folders_skips_hidden_and_sorts(tmp_path: Path) -> None:
     from bot.corpus.loader import list_corpus_files
 
-    for rel in ("b.md", "a/z.md", "a/b/c.md", ".hidden.md", ".git/x.md", "notes.txt", "a/.draft.md"):
+    for rel in (
+        "b.md",
+        "a/z.md",
+        "a/b/c.md",
+        ".hidden.md",
+        ".git/x.md",
+        "notes.txt",
+        "a/.draft.md",
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x", encoding="utf-8")
     outside = tmp_path.parent / f"{tmp_path.name}-outside"

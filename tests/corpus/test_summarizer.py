@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.corpus.loader import parse_document
 from bot.corpus.sentences import split_sentences
 from bot.corpus.summarizer import summarize
+from tests.conftest import BUNDLED_CORPUS, shared_file
 
-REPO = Path(__file__).resolve().parents[2]
-LETTER = REPO.parent / "shared" / "seeds" / "001_8d2e336b0c43d08f.txt"
+LETTER_FILE = "11-access-now-resigns-from-pai.md"
+LETTER_SEED = ("seeds", "001_8d2e336b0c43d08f.txt")
+"""The letter as it was saved from the web, page chrome and all (in ../shared, when present)."""
 
 NEWS = (
     "Gary Locke will be confirmed as Kilmarnock’s permanent manager on Friday. "
@@ -177,8 +178,20 @@ def test_the_title_pulls_in_a_sentence_about_it() -> None:
     ]
 
 
-def test_access_now_letter_summary_is_made_of_the_letters_sentences() -> None:
-    letter = LETTER.read_text(encoding="utf-8")
+def bundled_letter() -> str:
+    """The letter's body as the bundled corpus holds it (verbatim from the seed, without chrome)."""
+    raw = (BUNDLED_CORPUS / LETTER_FILE).read_bytes()
+    document, problems = parse_document(raw, LETTER_FILE, max_bytes=len(raw))
+    assert document is not None, problems
+    return document.body
+
+
+@pytest.mark.parametrize("source", ["bundled corpus", "seed with page chrome"])
+def test_access_now_letter_summary_is_made_of_the_letters_sentences(source: str) -> None:
+    if source == "bundled corpus":
+        letter = bundled_letter()
+    else:
+        letter = shared_file(*LETTER_SEED).read_text(encoding="utf-8")
     summary = summarize(letter, title="Access Now resigns from the Partnership on AI")
     assert len(summary) == 3
     assert_extractive(letter, summary)
