@@ -252,6 +252,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feed_outbox ADD COLUMN attempted_at TEXT;
     ALTER TABLE feed_batches ADD COLUMN attempted_at TEXT;
     """,
+    # 6: a document's author names as a JSON array, what answers show. `documents.authors` joined
+    # them with '; ' (it stays, for the full-text index), so "Smith; Jones", one author, showed as
+    # two on a post and as one in /authors. Existing rows: the joined text split on '; ' where
+    # that gives as many names as the document has author links (the names as printed), else the
+    # linked authors' names in byline order (a name held '; ', or a byline named someone twice).
+    """
+    ALTER TABLE documents ADD COLUMN author_names TEXT NOT NULL DEFAULT '[]';
+    UPDATE documents SET author_names = CASE
+        WHEN authors = '' THEN '[]'
+        WHEN (length(authors) - length(replace(authors, '; ', ''))) / 2 + 1
+             = (SELECT count(*) FROM document_authors da WHERE da.doc_id = documents.id)
+        THEN '[' || replace(json_quote(authors), '; ', '", "') || ']'
+        ELSE (SELECT json_group_array(name) FROM (
+            SELECT a.name AS name FROM document_authors da JOIN authors a ON a.id = da.author_id
+            WHERE da.doc_id = documents.id ORDER BY da.position))
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

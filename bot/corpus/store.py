@@ -46,10 +46,12 @@ BUSY_TIMEOUT_MS = 10_000
 (a `StorageFault`); tests lower it."""
 
 REF_COLUMNS = (
-    "d.id, d.display_title, d.title_source, d.authors, d.published, d.url, d.publisher, "
+    "d.id, d.display_title, d.title_source, d.author_names, d.published, d.url, d.publisher, "
     "d.kind, d.excerpt, d.subtitle"
 )
 AUTHOR_SEPARATOR = "; "
+"""Joins author names in `documents.authors`, the text the full-text index searches. Never split
+on it: a name may hold it. Answers read `documents.author_names`, a JSON array (migration 6)."""
 ID_PART = re.compile(r"[a-z0-9]+")
 """What one hyphen-separated part of a document id is made of (see the loader's id check)."""
 BULK_WRITE_CACHE_KIB = 64 * 1024
@@ -61,7 +63,7 @@ about 14 MB; with SQLite's default 2 MB, their inserts in random key order spill
 
 def ref_from_row(row: Sequence[Any]) -> DocumentRef:
     """Build a DocumentRef from the first ten columns of a row selected with REF_COLUMNS."""
-    authors = tuple(a for a in (row[3] or "").split(AUTHOR_SEPARATOR) if a)
+    authors = tuple(json.loads(row[3])) if row[3] else ()
     return DocumentRef(
         id=row[0],
         title=row[1],
@@ -103,6 +105,7 @@ def _document_row(doc: Document, size: int | None, mtime_ns: int | None, stamp: 
         title_key(shown),
         doc.subtitle,
         AUTHOR_SEPARATOR.join(a.name for a in doc.authors),
+        json.dumps([a.name for a in doc.authors], ensure_ascii=False),
         doc.published.isoformat() if doc.published else None,
         doc.url,
         doc.publisher,
@@ -122,9 +125,9 @@ def _document_row(doc: Document, size: int | None, mtime_ns: int | None, stamp: 
 
 _INSERT_DOCUMENT = """
 INSERT INTO documents (id, origin, source_path, title, display_title, title_source, title_key,
-    subtitle, authors, published, url, publisher, kind, excerpt, body, word_count, annotations,
-    reasons, content_hash, file_size, file_mtime_ns, added_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    subtitle, authors, author_names, published, url, publisher, kind, excerpt, body, word_count,
+    annotations, reasons, content_hash, file_size, file_mtime_ns, added_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 

@@ -16,13 +16,14 @@ a page (``FACTS_BATCH``) at a time in id order, and the baseline is one ``INSERT
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import aiosqlite
 
-from bot.corpus.store import AUTHOR_SEPARATOR, CorpusStore
+from bot.corpus.store import CorpusStore
 from bot.feeds.filters import entry_facts
 from bot.feeds.models import CORPUS_SOURCE, EntryFacts
 from bot.feeds.store import FeedStore
@@ -152,6 +153,6 @@ def _facts_of_rows(rows: Iterable[Sequence[str]]) -> list[EntryFacts]:
     the text (a reload of 100,000 documents folds hundreds of MB): run in a worker thread, never
     on the event loop."""
     return [
-        entry_facts(doc_id, CORPUS_SOURCE, title, [a for a in authors.split(AUTHOR_SEPARATOR) if a], body)
-        for doc_id, title, authors, body in rows
+        entry_facts(doc_id, CORPUS_SOURCE, title, json.loads(author_names), body)
+        for doc_id, title, author_names, body in rows
     ]

@@ -338,11 +338,11 @@ class FeedStore:
     async def entry_facts_rows(
         self, writer: aiosqlite.Connection, ids: Sequence[str]
     ) -> list[tuple[str, str, str, str]]:
-        """Inside a transaction: (id, shown title, authors joined by '; ', body) per document."""
+        """Inside a transaction: (id, shown title, author names as a JSON array, body) per document."""
         out: list[tuple[str, str, str, str]] = []
         for chunk in _chunks(list(ids)):
             rows = await writer.execute_fetchall(
-                f"SELECT id, display_title, authors, body FROM documents WHERE id IN ({_marks(len(chunk))})",  # noqa: S608
+                f"SELECT id, display_title, author_names, body FROM documents WHERE id IN ({_marks(len(chunk))})",  # noqa: S608
                 chunk,
             )
             out.extend((row[0], row[1], row[2], row[3]) for row in rows)

@@ -175,7 +175,7 @@ def test_dates_in_an_annotation_list_are_stored_as_text() -> None:
     assert problems == [] and doc is not None
     assert doc.annotations == {"seen_on": ["2020-01-01", "2021-02-03"]}
     (row,) = prepare_documents([FileChange(doc, 1, 1)], "2024-01-01T00:00:00+00:00").rows
-    assert '"seen_on": ["2020-01-01", "2021-02-03"]' in row[16]
+    assert '{"seen_on": ["2020-01-01", "2021-02-03"]}' in row
 
 
 async def test_a_reload_reports_hostile_files_and_keeps_serving_the_last_good_index(
