@@ -5,7 +5,7 @@ Corpus files and the config file are named by people, and a name can point at an
 writer of the index), a device (`/dev/zero` never ends: `read()` grew to 4.4 GB in 15 s), a
 folder. So a file is opened with O_NONBLOCK (opening a FIFO returns at once instead of waiting),
 checked with `fstat` on the open descriptor (what was opened, not what the name pointed at a
-moment before), and read up to `max_bytes + 1` bytes whatever its size claims to be, so a file
+moment before; the name is stat-ed first, so a device is not even opened), and read up to `max_bytes + 1` bytes whatever its size claims to be, so a file
 that grows while it is read still costs at most the cap.
 """
 
@@ -15,7 +15,12 @@ import os
 import stat
 from typing import Final
 
-_READ_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 _CHUNK: Final = 1 << 16
 
 
@@ -48,6 +53,11 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
+def _require_regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise UnreadableFile(f"is {kind_of(mode)}, not a regular file; only regular files are read")
+
+
 def read_regular_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     """The bytes of the regular file at `path` (symlinks followed), at most `max_bytes` of them.
 
@@ -55,15 +65,15 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     was read), `UnreadableFile` for anything that is not a regular file or cannot be opened.
     """
     try:
+        # Not opened at all when the name already says it is no regular file: opening some
+        # devices does something (a terminal, a tape that rewinds, a watchdog that starts).
+        _require_regular(os.stat(path).st_mode)
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
         raise UnreadableFile(f"cannot be read: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnreadableFile(
-                f"is {kind_of(info.st_mode)}, not a regular file; only regular files are read"
-            )
+        _require_regular(info.st_mode)  # what was opened: the name may point elsewhere by now
         if info.st_size > max_bytes:
             raise TooLarge(info.st_size, max_bytes)
         # A regular file never blocks; turn O_NONBLOCK off anyway so a read is a plain read.

@@ -208,3 +208,23 @@ async def test_a_reload_reports_hostile_files_and_keeps_serving_the_last_good_in
     assert service.corpus_problems == tuple(caught.value.problems)
     assert (await service.stats()).documents == before
     assert (await service.post("meltdown")).ref.id == "lessons-from-meltdown-and-spectre"
+
+
+def test_a_special_file_is_not_even_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening some devices does something (a terminal, a tape that rewinds): the name is stat-ed
+    first. Only the regular file is opened."""
+    from bot.corpus import files
+
+    os.mkfifo(tmp_path / "pipe.md")
+    write_doc(tmp_path, "good.md", front=GOOD_FRONT)
+    opened: list[str] = []
+    real_open = os.open
+
+    def recording_open(path: str, flags: int, *args: int) -> int:
+        opened.append(os.path.basename(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(files.os, "open", recording_open)
+    scan = finishes(lambda: scan_corpus(tmp_path, max_bytes=1_000_000))
+    assert [p.where for p in scan.problems] == ["pipe.md"]
+    assert opened == ["good.md"]
