@@ -22,7 +22,7 @@ import discord
 import yarl
 
 from bot.config import Config
-from bot.corpus.errors import CorpusInvalid
+from bot.corpus.errors import CorpusInvalid, StorageFault
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app.client import CorpusBot, create_bot
 from bot.discord_app.errors import OneLineReconnects, login_fault
@@ -101,6 +101,8 @@ async def open_service(settings: ServiceSettings) -> AsyncIterator[CorpusService
             )
         except CorpusInvalid as exc:
             log.error("the corpus has problems; serving the last good index:\n%s", exc)
+        except StorageFault:
+            raise  # the index itself is unusable (damaged, locked, full): one line, exit 3
         except Exception as exc:  # noqa: BLE001 - the index is still there to serve
             log.error(
                 "the corpus folder could not be read (%s: %s); serving the last good index",
