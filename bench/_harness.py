@@ -255,7 +255,7 @@ class BenchWorld:
     /search or /summarize per user per 10 s) never refuse one: the benchmarks time answers.
     """
 
-    emu: Any  # bot.emulator.DiscordEmulator
+    emu: Any  # discord_emulator.DiscordEmulator
     guild_id: int
     channel_id: int
     admin_id: int
@@ -269,7 +269,7 @@ class BenchWorld:
 
 
 async def start_world(*, members: int, validate: bool = True) -> BenchWorld:
-    from bot.emulator import DiscordEmulator
+    from discord_emulator import DiscordEmulator
 
     emu = DiscordEmulator(validate_schema=validate)
     await emu.start()
@@ -584,7 +584,7 @@ class TimedCommand:
 
     spec: CommandSpec
     sent: float
-    handle: Any  # bot.emulator.interactions.EmulatedInteraction
+    handle: Any  # discord_emulator.interactions.EmulatedInteraction
     acknowledged: float | None = None
     replied: float | None = None
 

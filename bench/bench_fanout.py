@@ -11,7 +11,7 @@ loopback, the bot over a fresh index of a copy of the bundled corpus. One server
 feed store** (`FeedStore.subscribe`, what `/subscribe` calls once its checks pass: 1,000 slash
 commands would only time the setup). Then, for each sender concurrency measured side by side:
 the emulator's rate limits are switched on afresh (Discord's: 5 messages per 5 s per channel and
-50 requests per second for the whole bot, `bot/emulator/ratelimits.py`), a new corpus file
+50 requests per second for the whole bot, `discord_emulator/ratelimits.py`), a new corpus file
 appears, the cog's `poll_once()` detects it (what the poll loop and `/reload` run) and wakes the
 sender, and the clock runs until every channel holds that entry's announcement.
 
@@ -89,7 +89,7 @@ async def run(args: argparse.Namespace, out: Report) -> list[FanOutResult]:
     from bot.config import Config, DiscordConfig, FeedConfig
     from bot.corpus.service import CorpusService, ServiceSettings
     from bot.discord_app.client import create_bot
-    from bot.emulator import DiscordEmulator
+    from discord_emulator import DiscordEmulator
 
     work = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     corpus = work / "corpus"

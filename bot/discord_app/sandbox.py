@@ -2,7 +2,7 @@
 
 Starts the bundled Discord emulator on loopback, the real bot against it (same code and cogs
 as `run`, the feed included), and either a terminal prompt or (`--web`) a page in the browser
-that looks like a Discord server. Both front ends drive `bot.emulator.sandbox.SandboxSession`.
+that looks like a Discord server. Both front ends drive `discord_emulator.sandbox.SandboxSession`.
 
 What the sandbox keeps apart from a real deployment:
 
@@ -35,9 +35,9 @@ from bot.config import Config
 from bot.corpus.service import ServiceSettings
 from bot.discord_app.client import CorpusBot, create_bot
 from bot.discord_app.launcher import open_service
-from bot.emulator import DiscordEmulator
-from bot.emulator.console import complete_line, run_console
-from bot.emulator.sandbox import SandboxSession, build_world
+from discord_emulator import DiscordEmulator
+from discord_emulator.console import complete_line, run_console
+from discord_emulator.sandbox import SandboxSession, build_world
 
 CORPUS_COPY = "sandbox-corpus"
 LOG_NAME = "sandbox.log"
@@ -131,7 +131,7 @@ async def _run(
     world = build_world(emu)
     session = SandboxSession(emu, world)
     if web:
-        from bot.emulator.web import install_page
+        from discord_emulator.web import install_page
 
         install_page(emu, session)
     try:

@@ -22,7 +22,7 @@ from bot.config import Config, DiscordConfig
 from bot.corpus.service import CorpusService
 from bot.discord_app.client import CorpusBot, create_bot
 from bot.discord_app.exts import EXTENSIONS
-from bot.emulator import DiscordEmulator
+from discord_emulator import DiscordEmulator
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from bot.discord_app import views
-from bot.emulator.ids import snowflake_time_ms
-from bot.emulator.interactions import DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+from discord_emulator.ids import snowflake_time_ms
+from discord_emulator.interactions import DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 from tests.discord_app.conftest import World
 
 MELTDOWN = "lessons-from-meltdown-and-spectre"

@@ -24,9 +24,9 @@ from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app.client import CorpusBot
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.exts.feed import Feed
-from bot.emulator import DiscordEmulator
 from bot.feeds.delivery import DEFAULT_CONCURRENCY
 from bot.feeds.entries import entry_id
+from discord_emulator import DiscordEmulator
 from tests.conftest import write_doc
 from tests.discord_app.conftest import running_bot
 from tests.discord_app.test_commands import embeds, ephemeral, text_of

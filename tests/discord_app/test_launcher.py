@@ -17,7 +17,7 @@ import pytest
 from bot.cli import main
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app import sandbox
-from bot.emulator import DiscordEmulator
+from discord_emulator import DiscordEmulator
 from tests.conftest import REPO, write_doc
 
 MELTDOWN = "lessons-from-meltdown-and-spectre"

@@ -11,7 +11,7 @@ import pytest
 
 from bot.corpus.service import CorpusService
 from bot.discord_app import views
-from bot.emulator import DiscordEmulator
+from discord_emulator import DiscordEmulator
 from tests.discord_app.conftest import World, make_config, running_bot
 
 COMMAND_PUTS = "/applications/{application_id}/commands"

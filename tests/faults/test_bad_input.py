@@ -34,7 +34,7 @@ from bot.corpus.errors import AnswerError, CorpusInvalid
 from bot.corpus.loader import parse_document
 from bot.corpus.models import Document
 from bot.corpus.service import CorpusService, ServiceSettings
-from bot.emulator import DiscordEmulator
+from discord_emulator import DiscordEmulator
 from tests.discord_app.conftest import make_config, running_bot
 from tests.discord_app.test_commands import text_of
 

@@ -39,10 +39,10 @@ import pytest
 
 from bot.config import FeedConfig
 from bot.corpus.service import CorpusService, ServiceSettings
-from bot.emulator import DiscordEmulator
 from bot.feeds.delivery import DeliveryError, Outgoing
 from bot.feeds.engine import FeedEngine
 from bot.feeds.models import Subscription
+from discord_emulator import DiscordEmulator
 from tests.conftest import write_doc
 
 REPO = Path(__file__).resolve().parents[2]

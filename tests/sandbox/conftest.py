@@ -14,8 +14,8 @@ from bot.config import Config, FeedConfig
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app.client import CorpusBot
 from bot.discord_app.exts import EXTENSIONS
-from bot.emulator import DiscordEmulator
-from bot.emulator.sandbox import SandboxSession, build_world
+from discord_emulator import DiscordEmulator
+from discord_emulator.sandbox import SandboxSession, build_world
 from tests.conftest import write_doc
 from tests.discord_app.conftest import make_config, running_bot
 
@@ -60,7 +60,7 @@ async def running_sandbox(
     emu = DiscordEmulator()
     session = SandboxSession(emu, build_world(emu))
     if web:
-        from bot.emulator.web import install_page
+        from discord_emulator.web import install_page
 
         install_page(emu, session)
     await emu.start()

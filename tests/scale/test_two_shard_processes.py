@@ -35,7 +35,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.emulator import DiscordEmulator
+from discord_emulator import DiscordEmulator
 from tests.conftest import write_doc
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,211 @@
+"""The emulated Discord objects and their JSON payloads.
+
+Payloads carry every field discord.py 2.7 reads with `data[...]` (not just `.get`), in the
+shape Discord sends, so the real client parses them exactly as in production.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from discord_emulator.permissions import Overwrite
+
+TEXT_CHANNEL = 0
+DM_CHANNEL = 1
+
+
+def iso_timestamp(when: datetime | None = None) -> str:
+    """Discord's timestamp format: ISO 8601 with microseconds and +00:00."""
+    return (when or datetime.now(UTC)).isoformat(timespec="microseconds")
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    bot: bool = False
+    global_name: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": str(self.id),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.global_name,
+            "avatar": None,
+            "avatar_decoration_data": None,
+            "banner": None,
+            "accent_color": None,
+            "public_flags": 0,
+            "flags": 0,
+            "primary_guild": None,
+        }
+        if self.bot:
+            payload["bot"] = True
+        return payload
+
+    @property
+    def mention(self) -> str:
+        return f"<@{self.id}>"
+
+
+@dataclass
+class Role:
+    id: int
+    guild_id: int
+    name: str
+    permissions: int
+    position: int = 0
+    managed: bool = False
+    mentionable: bool = False
+    bot_id: int | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": str(self.id),
+            "name": self.name,
+            "description": None,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": self.position,
+            "permissions": str(self.permissions),
+            "managed": self.managed,
+            "mentionable": self.mentionable,
+            "flags": 0,
+        }
+        if self.bot_id is not None:
+            payload["tags"] = {"bot_id": str(self.bot_id)}
+        return payload
+
+
+@dataclass
+class Member:
+    guild_id: int
+    user: User
+    role_ids: list[int] = field(default_factory=list)
+    nick: str | None = None
+    joined_at: str = field(default_factory=iso_timestamp)
+
+    def to_payload(self, *, permissions: int | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "user": self.user.to_payload(),
+            "nick": self.nick,
+            "avatar": None,
+            "banner": None,
+            "roles": [str(r) for r in self.role_ids],
+            "joined_at": self.joined_at,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "communication_disabled_until": None,
+        }
+        if permissions is not None:
+            payload["permissions"] = str(permissions)
+        return payload
+
+
+@dataclass
+class Channel:
+    """A text channel in a guild, or a DM channel (guild_id None, one recipient)."""
+
+    id: int
+    name: str
+    guild_id: int | None
+    type: int = TEXT_CHANNEL
+    position: int = 0
+    topic: str | None = None
+    overwrites: list[Overwrite] = field(default_factory=list)
+    recipient: User | None = None
+    last_message_id: int | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        if self.type == DM_CHANNEL:
+            assert self.recipient is not None
+            return {
+                "id": str(self.id),
+                "type": DM_CHANNEL,
+                "last_message_id": _opt_str(self.last_message_id),
+                "flags": 0,
+                "recipients": [self.recipient.to_payload()],
+            }
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "name": self.name,
+            "position": self.position,
+            "permission_overwrites": [ow.to_payload() for ow in self.overwrites],
+            "topic": self.topic,
+            "nsfw": False,
+            "last_message_id": _opt_str(self.last_message_id),
+            "rate_limit_per_user": 0,
+            "parent_id": None,
+            "flags": 0,
+        }
+
+
+@dataclass
+class Guild:
+    id: int
+    name: str
+    owner_id: int
+    bot_role_id: int
+    preferred_locale: str = "en-US"
+    roles: dict[int, Role] = field(default_factory=dict)
+    channel_ids: list[int] = field(default_factory=list)
+    members: dict[int, Member] = field(default_factory=dict)
+    joined_at: str = field(default_factory=iso_timestamp)
+    system_channel_id: int | None = None
+
+    @property
+    def everyone_role_id(self) -> int:
+        """Discord gives @everyone the guild's own id."""
+        return self.id
+
+    def base_payload(self) -> dict[str, Any]:
+        """The guild object as REST returns it (no members/channels)."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "icon": None,
+            "icon_hash": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": str(self.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "roles": [r.to_payload() for r in self.roles.values()],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": _opt_str(self.system_channel_id),
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "max_members": 500000,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": self.preferred_locale,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+        }
+
+
+def _opt_str(value: int | None) -> str | None:
+    return None if value is None else str(value)
