@@ -1,4 +1,5 @@
-"""A Discord emulator on loopback for end-to-end tests and the `corpus-bot sandbox` command.
+"""A Discord emulator on loopback for end-to-end tests of discord.py bots, and a sandbox (a
+terminal prompt or a browser page) to try a bot against it; corpus-bot's `sandbox` uses both.
 
 The real discord.py client logs into it (REST v10 + gateway); tests drive it as users would
 and assert that every request the bot sent is one production Discord would accept.

@@ -1,7 +1,8 @@
-"""The sandbox console: try the bot from a terminal, no Discord account needed.
+"""The sandbox console: try a bot from a terminal, no Discord account needed.
 
-`corpus-bot sandbox` starts the emulator and the bot, then runs `run_console`, a prompt
-loop where a person types slash commands as in Discord's message box::
+A launcher (corpus-bot's `sandbox` is one) starts the emulator and its bot, then runs
+`run_console`, a prompt loop where a person types slash commands as in Discord's message box
+(the commands are the ones the bot synced; corpus-bot's, for example)::
 
     /summarize post: Meltdown and Spectre length: 3
     /summarize "Meltdown and Spectre"          (text before any option fills the first one)
@@ -13,7 +14,7 @@ loop where a person types slash commands as in Discord's message box::
     help | quit
 
 Everything the person may see is printed as it arrives: replies, their edits, and messages
-the bot posts in any channel (feed announcements). The logic (parsing, names, suggestions,
+the bot posts in any channel (announcements, say). The logic (parsing, names, suggestions,
 what is visible) is `discord_emulator.sandbox`, shared with the browser page; this module only
 reads lines and prints.
 """

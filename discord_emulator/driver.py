@@ -88,7 +88,7 @@ class DiscordEmulator:
         enforce_command_contexts: bool = True,
         enforce_command_permissions: bool = False,
         recommended_shards: int = 1,
-        bot_name: str = "corpus-bot",
+        bot_name: str = "bot",
         heartbeat_interval_ms: int = 41_250,
         nonce_window: float = 5 * 60.0,
     ) -> None:
@@ -149,8 +149,9 @@ class DiscordEmulator:
         return f"ws://127.0.0.1:{self.port}/"
 
     def bot_environment(self) -> dict[str, str]:
-        """What points a `corpus-bot run` process here (the counterpart of `patch_discord_py`
-        for a bot in another process): its token, REST base and gateway, as environment."""
+        """What points a bot's own process here, `corpus-bot run` for one (the counterpart of
+        `patch_discord_py` for a bot in another process): its token, REST base and gateway,
+        as environment."""
         return {
             "DISCORD_TOKEN": self.bot_token,
             "DISCORD_API_BASE": self.api_base,
@@ -552,8 +553,15 @@ class DiscordEmulator:
         Discord's error `code` and `message` (e.g. 400, 50035, "Invalid Form Body") and, if
         given, its `errors` tree (`problems.errors_tree` builds one from field errors)."""
         return self.core.faults.add(
-            method, path, status=status, retry_after=retry_after, times=times, is_global=is_global,
-            code=code, message=message, errors=errors,
+            method,
+            path,
+            status=status,
+            retry_after=retry_after,
+            times=times,
+            is_global=is_global,
+            code=code,
+            message=message,
+            errors=errors,
         )
 
     def enable_rate_limits(

@@ -227,8 +227,9 @@ class SandboxWorld:
 
 
 def build_world(emu: DiscordEmulator, *, name: str = "Sandbox server") -> SandboxWorld:
-    """A server where every feature can be tried: the person owns it (so /subscribe and
-    /reload work), a plain member shows the refusals, #announcements receives the feed."""
+    """A server where every feature of a bot can be tried: the person owns it (so commands
+    that need Manage Server or Manage Channels work), a plain member to switch to shows the
+    refusals, #announcements is a second channel for a bot to post in, @readers a role."""
     you = emu.add_user("you")
     guild = emu.add_guild(name, owner_id=you.id)
     channels = {

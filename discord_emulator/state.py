@@ -18,7 +18,7 @@ from discord_emulator.permissions import MEMBER_OVERWRITE, Overwrite
 class EmulatorState:
     """The world of one emulator instance."""
 
-    def __init__(self, *, bot_name: str = "corpus-bot") -> None:
+    def __init__(self, *, bot_name: str = "bot") -> None:
         self.ids = SnowflakeFactory()
         bot_id = self.ids.next()
         self.bot_user = User(id=bot_id, username=bot_name, bot=True)

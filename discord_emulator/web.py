@@ -1,4 +1,5 @@
-"""`corpus-bot sandbox --web`: the sandbox as a page that looks like a Discord server.
+"""The sandbox as a page that looks like a Discord server, for any bot a launcher runs against
+the emulator (corpus-bot's `sandbox --web` is one): `install_page(emu, session, title=...)`.
 
 Served by the emulator's own aiohttp app on 127.0.0.1: the page at `/` (the gateway keeps
 websocket upgrades there), its files and a small JSON API under `/sandbox/`, a prefix the
@@ -33,6 +34,8 @@ STATIC_FILES = {
     "sandbox.css": "text/css",
 }
 MAX_LINE = 4000
+DEFAULT_TITLE = "Discord sandbox"
+"""The page's name in the browser's tab, after the server's; a launcher names its bot there."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 SECURITY_HEADERS = {
     # Only this page's own files; no inline script, no framing, no outside fetches.
@@ -53,8 +56,9 @@ def _asset(name: str) -> bytes:
 class SandboxPage:
     """The page's HTTP handlers over one `SandboxSession`."""
 
-    def __init__(self, session: SandboxSession) -> None:
+    def __init__(self, session: SandboxSession, *, title: str = DEFAULT_TITLE) -> None:
         self.session = session
+        self.title = title
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -97,6 +101,7 @@ class SandboxPage:
         session = self.session
         return _json(
             {
+                "title": self.title,
                 "guild": session.world.guild_name,
                 "channels": session.channels(),
                 "acting": session.acting,
@@ -200,8 +205,11 @@ def _json(data: dict[str, Any], *, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
-def install_page(emu: DiscordEmulator, session: SandboxSession) -> SandboxPage:
-    """Serve the sandbox page from the emulator's app (call before `emu.start()`)."""
-    page = SandboxPage(session)
+def install_page(
+    emu: DiscordEmulator, session: SandboxSession, *, title: str = DEFAULT_TITLE
+) -> SandboxPage:
+    """Serve the sandbox page from the emulator's app (call before `emu.start()`); `title`
+    names the page (the page itself knows no bot: it draws what the session decides)."""
+    page = SandboxPage(session, title=title)
     emu.add_page(page.index, page.routes())
     return page

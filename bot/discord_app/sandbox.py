@@ -46,6 +46,8 @@ STARTUP_SECONDS = 30.0
 EXIT_USAGE = 2
 LINE_LIMIT = 1 << 20
 DB_NAME = "sandbox.db"
+BOT_NAME = "corpus-bot"
+"""The bot's user name in the emulated server (the emulator's default is a generic "bot")."""
 
 
 def prepare_corpus(source: Path, data_dir: Path) -> tuple[Path, bool]:
@@ -127,13 +129,13 @@ async def _run(
         feed=replace(config.feed, sources=()),
     )
     sandbox_settings = replace(settings, db_path=db_path, corpus_dir=corpus)
-    emu = DiscordEmulator()
+    emu = DiscordEmulator(bot_name=BOT_NAME)
     world = build_world(emu)
     session = SandboxSession(emu, world)
     if web:
         from discord_emulator.web import install_page
 
-        install_page(emu, session)
+        install_page(emu, session, title=f"{BOT_NAME} sandbox")
     try:
         await emu.start(port=port)
     except OSError as exc:

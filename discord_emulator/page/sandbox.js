@@ -1,4 +1,4 @@
-// The corpus-bot sandbox page. It draws what the server's SandboxSession decides (message
+// The sandbox page. It draws what the server's SandboxSession decides (message
 // views, suggestions) and sends what the person does. Every piece of message text goes into
 // the page through textContent or a DOM node: never HTML. Links open only http(s) URLs.
 "use strict";
@@ -441,7 +441,7 @@
     setUp();
     const data = await api("state");
     byId("guild-name").textContent = data.guild;
-    document.title = data.guild + " · corpus-bot sandbox";
+    document.title = data.guild + " · " + data.title;
     state.channels = data.channels || [];
     state.acting = data.acting;
     byId("acting").value = data.acting;

@@ -14,6 +14,7 @@ from bot.config import Config, FeedConfig
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app.client import CorpusBot
 from bot.discord_app.exts import EXTENSIONS
+from bot.discord_app.sandbox import BOT_NAME
 from discord_emulator import DiscordEmulator
 from discord_emulator.sandbox import SandboxSession, build_world
 from tests.conftest import write_doc
@@ -57,7 +58,7 @@ class Sandbox:
 async def running_sandbox(
     tmp_path: Path, corpus_dir: Path, *, web: bool = False
 ) -> AsyncIterator[Sandbox]:
-    emu = DiscordEmulator()
+    emu = DiscordEmulator(bot_name=BOT_NAME)
     session = SandboxSession(emu, build_world(emu))
     if web:
         from discord_emulator.web import install_page

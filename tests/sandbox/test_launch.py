@@ -3,6 +3,7 @@ a row, and left with Ctrl-C while it waits for a line."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import queue
@@ -128,6 +129,10 @@ def test_web_prints_its_loopback_url_and_serves_the_page_there(tmp_path: Path) -
             seen += chunks.get(timeout=STARTUP_TIMEOUT)
         with urllib.request.urlopen(found.group(1).decode(), timeout=30) as page:
             assert b'aria-label="Message"' in page.read()
+        with urllib.request.urlopen(
+            found.group(1).decode() + "sandbox/api/state", timeout=30
+        ) as api:
+            assert json.load(api)["title"] == "corpus-bot sandbox"
         process.send_signal(signal.SIGINT)
         returncode = process.wait(timeout=30)
     finally:
