@@ -2,7 +2,7 @@
 
 A Discord-compatible server on 127.0.0.1 that the real discord.py client logs into, plus the
 controls a test needs: build a world (guilds, channels, roles, members, permission
-overwrites), act as a user (slash commands, autocomplete, buttons, selects, modals), inject
+overwrites), act as a user (slash commands, autocomplete, buttons, modals), inject
 faults, and inspect what the bot did (messages, requests, rule violations).
 
 Typical use::
