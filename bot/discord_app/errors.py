@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
@@ -20,6 +21,9 @@ from bot.corpus.errors import AnswerError, Fault
 from bot.discord_app.checks import NotAdmin
 from bot.discord_app.limits import clip, safe
 from bot.discord_app.render import answer_error_text
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import CorpusBot
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +100,20 @@ class OneLineReconnects(logging.Filter):
         return True
 
 
+def original_error(error: app_commands.AppCommandError) -> BaseException:
+    """What actually went wrong: the exception a command raised (discord.py wraps it in a
+    CommandInvokeError), or the one an option's transformer raised (wrapped in a
+    TransformerError, as its `__cause__`: an unknown post, a full disk, a bug)."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        return error.original
+    if isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
+        return error.__cause__
+    return error
+
+
 def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
     """The message for a user, and whether the error was unexpected (to be logged)."""
-    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    original = original_error(error)
     if isinstance(original, AnswerError):
         return answer_error_text(original), False
     if isinstance(original, Fault):  # the operator reads `message` in the log (on_tree_error)
@@ -112,7 +127,7 @@ def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
         return f"You need the {missing} permission for this.", False
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works in servers only, not in DMs.", False
-    if isinstance(error, app_commands.TransformerError):
+    if isinstance(original, app_commands.TransformerError):
         return clip(f"“{safe(str(error.value))}” is not a valid value here.", 2000), False
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here.", False
@@ -120,10 +135,10 @@ def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
 
 
 async def on_tree_error(
-    interaction: discord.Interaction, error: app_commands.AppCommandError
+    interaction: discord.Interaction[CorpusBot], error: app_commands.AppCommandError
 ) -> None:
     message, unexpected = describe(error)
-    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    original = original_error(error)
     if isinstance(original, Fault):
         command = interaction.command.qualified_name if interaction.command else "?"
         log.error("/%s failed: %s", command, original.message)

@@ -200,7 +200,12 @@ async def answer_in_time(
     Time counts from the interaction's creation (its snowflake), not from now, so a command that
     already waited in a queue defers at once. An answer that fails before the defer (unknown
     post, ambiguous name) still gets its error as an ephemeral reply; after a defer the error
-    follows up the deferred, public message, as Discord allows."""
+    follows up the deferred, public message, as Discord allows.
+
+    An interaction already acknowledged (an option's transformer deferred while resolving it:
+    see `bot.discord_app.options`) has nothing left to beat: the answer is simply awaited."""
+    if interaction.response.is_done():
+        return await work
     budget = ANSWER_BY_SECONDS if within is None else within
     task = asyncio.ensure_future(work)
     waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()

@@ -48,7 +48,7 @@ async def test_unexpected_error_gets_an_id_not_a_traceback(world: World, monkeyp
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(CorpusService, "post", boom)
-    reply = await world.reply("post", {"post": "anything"})
+    reply = await world.reply("post", {"post": MELTDOWN})  # a post that exists: the answer fails
     assert ephemeral(reply)
     assert "error id" in reply["content"] and "database on fire" not in reply["content"]
 

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_app.exts._base import CorpusCog, expensive_cooldown, to_choices
+from bot.discord_app.exts._base import CorpusCog, expensive_cooldown
+from bot.discord_app.options import PostOption
 from bot.discord_app.render import post_embed, summary_embed
 from bot.discord_app.views import answer_in_time, respond
-
-PostQuery = app_commands.Range[str, 1, 300]
 
 DEFER_AFTER_SECONDS = 0.3
 """/summarize answers at once when its summary is ready within this time of the command's
@@ -27,26 +26,29 @@ if TYPE_CHECKING:
 class Posts(CorpusCog):
     @app_commands.command(name="post", description="Show a post of the corpus, with its source.")
     @app_commands.describe(post="The post's id or title (start typing to pick one)")
-    async def post(self, interaction: discord.Interaction, post: PostQuery) -> None:
-        answer = await answer_in_time(interaction, self.service.post(post))
+    async def post(self, interaction: discord.Interaction[CorpusBot], post: PostOption) -> None:
+        answer = await answer_in_time(interaction, self.service.post(post.id))
         await respond(interaction, embed=post_embed(answer))
 
-    @app_commands.command(name="summarize", description="Summarize a post in sentences quoted from it.")
-    @app_commands.describe(post="The post's id or title (start typing to pick one)", length="How many sentences (1-10)")
+    @app_commands.command(
+        name="summarize", description="Summarize a post in sentences quoted from it."
+    )
+    @app_commands.describe(
+        post="The post's id or title (start typing to pick one)", length="How many sentences (1-10)"
+    )
     @app_commands.checks.dynamic_cooldown(expensive_cooldown)
     async def summarize(
-        self, interaction: discord.Interaction, post: PostQuery, length: app_commands.Range[int, 1, 10] = 3
+        self,
+        interaction: discord.Interaction[CorpusBot],
+        post: PostOption,
+        length: app_commands.Range[int, 1, 10] = 3,
     ) -> None:
-        ref = await self.service.resolve_ref(post)  # unknown/ambiguous: an ephemeral error, before deferring
         summary = await answer_in_time(
-            interaction, self.service.summarize(ref.id, sentences=length), within=DEFER_AFTER_SECONDS
+            interaction,
+            self.service.summarize(post.id, sentences=length),
+            within=DEFER_AFTER_SECONDS,
         )
         await respond(interaction, embed=summary_embed(summary))
-
-    @post.autocomplete("post")
-    @summarize.autocomplete("post")
-    async def post_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return to_choices(await self.service.post_choices(current))
 
 
 async def setup(bot: CorpusBot) -> None:
