@@ -12,10 +12,18 @@ member with Manage Channels in #bots only must not subscribe #staff, which they 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
 import discord
 from discord import app_commands
 
 from bot.discord_app.limits import safe
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import CorpusBot
+
+T = TypeVar("T")
 
 ADMIN_REQUIRED = "You need the Manage Server permission (or to be a configured admin) for this."
 
@@ -24,25 +32,25 @@ class NotAdmin(app_commands.CheckFailure):
     """The user is neither a configured admin nor holds Manage Server here."""
 
 
-def is_admin(interaction: discord.Interaction, admin_user_ids: tuple[int, ...]) -> bool:
+def is_admin(interaction: discord.Interaction[CorpusBot], admin_user_ids: tuple[int, ...]) -> bool:
     if interaction.user.id in admin_user_ids:
         return True
     return interaction.guild is not None and interaction.permissions.manage_guild
 
 
-def require_admin(interaction: discord.Interaction) -> None:
+def require_admin(interaction: discord.Interaction[CorpusBot]) -> None:
     """Raise unless the user may /reload: in a server, and a configured admin or Manage Server."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
-    if not is_admin(interaction, interaction.client.config.discord.admin_user_ids):  # type: ignore[attr-defined]
+    if not is_admin(interaction, interaction.client.config.discord.admin_user_ids):
         raise NotAdmin(ADMIN_REQUIRED)
 
 
-def admin_only() -> object:
+def admin_only() -> Callable[[T], T]:
     """For guild-only admin commands. discord.py's `guild_only()` only tells Discord where to
     offer a command; this check also refuses one that arrives from a DM anyway."""
 
-    def predicate(interaction: discord.Interaction) -> bool:
+    def predicate(interaction: discord.Interaction[CorpusBot]) -> bool:
         require_admin(interaction)
         return True
 
@@ -50,7 +58,7 @@ def admin_only() -> object:
 
 
 def member_permissions_in(
-    interaction: discord.Interaction, channel: discord.abc.GuildChannel | discord.Thread
+    interaction: discord.Interaction[CorpusBot], channel: discord.abc.GuildChannel | discord.Thread
 ) -> discord.Permissions:
     """What the member who ran the command may do in `channel`, overwrites included.
 
@@ -65,11 +73,11 @@ def member_permissions_in(
 
 
 def feed_manager_refusal(
-    interaction: discord.Interaction, channel: discord.abc.GuildChannel | discord.Thread
+    interaction: discord.Interaction[CorpusBot], channel: discord.abc.GuildChannel | discord.Thread
 ) -> str | None:
     """Why the member may not manage the feed of `channel`, or None if they may: a configured
     admin, or View Channel and Manage Channels in that channel."""
-    if interaction.user.id in interaction.client.config.discord.admin_user_ids:  # type: ignore[attr-defined]
+    if interaction.user.id in interaction.client.config.discord.admin_user_ids:
         return None
     perms = member_permissions_in(interaction, channel)
     if perms.view_channel and perms.manage_channels:
@@ -89,7 +97,7 @@ def feed_manager_refusal(
 
 
 def mention_role_refusal(
-    interaction: discord.Interaction,
+    interaction: discord.Interaction[CorpusBot],
     role: discord.Role,
     channel: discord.abc.GuildChannel | discord.Thread,
 ) -> str | None:

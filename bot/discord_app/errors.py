@@ -128,7 +128,7 @@ def describe(error: app_commands.AppCommandError) -> tuple[str, bool]:
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works in servers only, not in DMs.", False
     if isinstance(original, app_commands.TransformerError):
-        return clip(f"“{safe(str(error.value))}” is not a valid value here.", 2000), False
+        return clip(f"“{safe(str(original.value))}” is not a valid value here.", 2000), False
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here.", False
     return "", True

@@ -56,9 +56,12 @@ class PostTransformer(app_commands.Transformer["CorpusBot"]):
     ) -> DocumentRef:
         return await answer_in_time(interaction, interaction.client.service.resolve_ref(value))
 
-    async def autocomplete(  # type: ignore[override]  # str, not discord.py's int | float | str
+    async def autocomplete(  # type: ignore[override]
         self, interaction: discord.Interaction[CorpusBot], value: str, /
     ) -> list[app_commands.Choice[str]]:
+        """The same choices wherever a post is asked for. The option is a string, so `value` is
+        text and the choices are `Choice[str]`; discord.py's signature covers number options too,
+        and its Choice type is invariant, hence the narrowing override."""
         return to_choices(await interaction.client.service.post_choices(value))
 
 

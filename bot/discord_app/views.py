@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import discord
 
 from bot.corpus.errors import AnswerError
 from bot.discord_app.limits import fit_content, safe
 from bot.discord_app.render import Window, label_page, number_page
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import CorpusBot
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +126,7 @@ class Paginator(discord.ui.View):
     @classmethod
     async def send(
         cls,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[CorpusBot],
         pages: Sequence[discord.Embed] | PageSource,
         *,
         ephemeral: bool = False,
@@ -192,7 +195,7 @@ class Paginator(discord.ui.View):
 
 
 async def answer_in_time(
-    interaction: discord.Interaction, work: Awaitable[T], *, within: float | None = None
+    interaction: discord.Interaction[CorpusBot], work: Awaitable[T], *, within: float | None = None
 ) -> T:
     """Await `work` (the answer); if it is not ready `within` seconds after the command was
     created (`ANSWER_BY_SECONDS` by default), defer first, then keep waiting for it.
@@ -222,16 +225,24 @@ async def answer_in_time(
     return await task
 
 
-async def respond(interaction: discord.Interaction, **kwargs: object) -> SentMessage | None:
+async def respond(
+    interaction: discord.Interaction[CorpusBot],
+    *,
+    embed: discord.Embed,
+    view: discord.ui.View | None = None,
+    ephemeral: bool = False,
+) -> SentMessage | None:
     """Answer an interaction whether or not it was deferred; returns the message sent.
 
     The message comes back with the response itself (discord.py asks for it with
     `with_response`), so a paginator needs no extra request (`original_response()`, a GET per
     paged answer) to remove its buttons later. None if Discord sent no message back.
     """
+    shown = view if view is not None else discord.utils.MISSING  # discord.py's "no view"
     if interaction.response.is_done():
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        return await interaction.followup.send(wait=True, **kwargs)  # type: ignore[call-overload, no-any-return]
-    callback = await interaction.response.send_message(**kwargs)  # type: ignore[arg-type]
+        return await interaction.followup.send(
+            embed=embed, view=shown, ephemeral=ephemeral, wait=True
+        )
+    callback = await interaction.response.send_message(embed=embed, view=shown, ephemeral=ephemeral)
     resource = callback.resource
     return resource if isinstance(resource, discord.InteractionMessage) else None

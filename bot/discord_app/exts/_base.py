@@ -29,8 +29,8 @@ class CorpusCog(commands.Cog):
         return self.bot.service
 
 
-def expensive_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-    seconds = interaction.client.config.discord.cooldown_seconds  # type: ignore[attr-defined]
+def expensive_cooldown(interaction: discord.Interaction[CorpusBot]) -> app_commands.Cooldown | None:
+    seconds = interaction.client.config.discord.cooldown_seconds
     return app_commands.Cooldown(COOLDOWN_RATE, seconds)
 
 
@@ -40,6 +40,8 @@ def to_choices(candidates: list[Candidate]) -> list[app_commands.Choice[str]]:
     A name is shown as it is (no Markdown there), so it only loses control characters and bidi
     overrides, which would garble or reorder the list; one left empty shows its value."""
     return [
-        app_commands.Choice(name=clip(strip_controls(c.label) or c.value, CHOICE_NAME), value=c.value[:100])
+        app_commands.Choice(
+            name=clip(strip_controls(c.label) or c.value, CHOICE_NAME), value=c.value[:100]
+        )
         for c in candidates[:CHOICES]
     ]

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 
 class About(CorpusCog):
     @app_commands.command(name="about", description="What this bot is and how to use it.")
-    async def about(self, interaction: discord.Interaction) -> None:
+    async def about(self, interaction: discord.Interaction[CorpusBot]) -> None:
         guide = command_guide(self.bot.tree)
-        await interaction.response.send_message(embed=about_embed(await self.service.stats(), guide), ephemeral=True)
+        await interaction.response.send_message(
+            embed=about_embed(await self.service.stats(), guide), ephemeral=True
+        )
 
 
 def command_guide(tree: app_commands.CommandTree) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ class Admin(CorpusCog):
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @admin_only()
-    async def reload(self, interaction: discord.Interaction) -> None:
+    async def reload(self, interaction: discord.Interaction[CorpusBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             report = await self.service.reload()

@@ -19,7 +19,7 @@ class Authors(CorpusCog):
     @app_commands.command(name="author", description="List an author's posts, newest first.")
     @app_commands.describe(name="The author's name; part of it works too (start typing to pick)")
     async def author(
-        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 200]
+        self, interaction: discord.Interaction[CorpusBot], name: app_commands.Range[str, 1, 200]
     ) -> None:
         answer = await answer_in_time(interaction, self.service.author(name, limit=POSTS_FETCHED))
         service, resolved = self.service, answer.author.name
@@ -33,14 +33,14 @@ class Authors(CorpusCog):
 
     @author.autocomplete("name")
     async def name_autocomplete(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[CorpusBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return to_choices(await self.service.author_choices(current))
 
     @app_commands.command(
         name="authors", description="Every author of the corpus, with a post count."
     )
-    async def authors(self, interaction: discord.Interaction) -> None:
+    async def authors(self, interaction: discord.Interaction[CorpusBot]) -> None:
         await Paginator.send(interaction, authors_pages(await self.service.authors()))
 
 

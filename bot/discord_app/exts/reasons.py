@@ -16,9 +16,16 @@ if TYPE_CHECKING:
 
 
 class ReasonsCog(CorpusCog):
-    @app_commands.command(name="reasons", description="Why Access Now resigned from the Partnership on AI, in its own words.")
+    @app_commands.command(
+        name="reasons",
+        description="Why Access Now resigned from the Partnership on AI, in its own words.",
+    )
     @app_commands.describe(topic="Only reasons about this, e.g. 'facial recognition'")
-    async def reasons(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100] | None = None) -> None:
+    async def reasons(
+        self,
+        interaction: discord.Interaction[CorpusBot],
+        topic: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
         answer = await self.service.reasons(topic)
         await Paginator.send(interaction, reasons_pages(answer))
 

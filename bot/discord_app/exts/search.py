@@ -20,7 +20,7 @@ class Search(CorpusCog):
     @app_commands.describe(query="Words to look for (plain words; no special syntax needed)")
     @app_commands.checks.dynamic_cooldown(expensive_cooldown)
     async def search(
-        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 300]
+        self, interaction: discord.Interaction[CorpusBot], query: app_commands.Range[str, 1, 300]
     ) -> None:
         results = await answer_in_time(interaction, self.service.search(query, limit=HITS_FETCHED))
         service = self.service
