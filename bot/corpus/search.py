@@ -9,12 +9,14 @@ becomes a quoted FTS5 string. The result is always valid FTS5, whatever the inpu
 from __future__ import annotations
 
 import collections
-import difflib
 import functools
 import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
 
 from bot.corpus.models import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
 from bot.corpus.names import fold
@@ -106,7 +108,11 @@ def highlight_window(text: str, terms: Sequence[str], *, tokens: int = 24) -> st
     cursor = shown[0].start()
     for word in shown:
         parts.append(text[cursor : word.start()])
-        parts.append(HIGHLIGHT_OPEN + word.group() + HIGHLIGHT_CLOSE if matcher.matches(word.group()) else word.group())
+        parts.append(
+            HIGHLIGHT_OPEN + word.group() + HIGHLIGHT_CLOSE
+            if matcher.matches(word.group())
+            else word.group()
+        )
         cursor = word.end()
     if len(words) > tokens:
         parts.append("…")
@@ -120,7 +126,9 @@ class _Occurrences:
         self.exact = set(terms)
         self.stems = {t[:-2] for t in terms if len(t) >= 5}
         heads = sorted(self.exact | self.stems, key=len, reverse=True)
-        self.candidates = re.compile(r"\b(?:" + "|".join(_loose(h) for h in heads) + r")\w*", re.IGNORECASE)
+        self.candidates = re.compile(
+            r"\b(?:" + "|".join(_loose(h) for h in heads) + r")\w*", re.IGNORECASE
+        )
 
     def matches(self, word: str) -> bool:
         folded = word.lower() if word.isascii() else fold(word)
@@ -166,9 +174,10 @@ def _occurrences(terms: tuple[str, ...]) -> _Occurrences:
 class NameIndex:
     """Close matches among a few thousand names (author keys) without comparing each one.
 
-    difflib compares two strings in tens of microseconds, so scanning 2,000 authors, and every
+    difflib compared two strings in tens of microseconds, so scanning 2,000 authors, and every
     word of each for the word-by-word fallback, took 185 ms. Trigrams shared with the input pick
-    at most `PRESELECT` candidates first; difflib then decides among those alone.
+    at most `PRESELECT` candidates first; rapidfuzz then scores those alone (Indel similarity,
+    difflib's ratio on the longest common subsequence: 5 µs for 50 candidates, difflib 384 µs).
     """
 
     PRESELECT = 50
@@ -185,18 +194,30 @@ class NameIndex:
                 self._keys_with_word.setdefault(word, []).append(position)
 
     def close(self, key: str, *, n: int = 5, cutoff: float = 0.6) -> list[str]:
-        """Keys like `key` as a whole, best first (difflib.get_close_matches on candidates)."""
+        """Keys like `key` as a whole, best first (equal scores in preselection order)."""
         candidates = [self.keys[i] for i in _preselect(self._key_grams, key, self.PRESELECT)]
-        return difflib.get_close_matches(key, candidates, n=n, cutoff=cutoff)
+        return _close_matches(key, candidates, n=n, cutoff=cutoff)
 
-    def with_close_word(self, terms: Sequence[str], *, n: int = 5, cutoff: float = 0.75) -> list[str]:
+    def with_close_word(
+        self, terms: Sequence[str], *, n: int = 5, cutoff: float = 0.75
+    ) -> list[str]:
         """Keys holding a word like one of `terms` ("wardel" -> "claire wardle"), in index order."""
         positions: set[int] = set()
         for term in terms:
             candidates = [self.words[i] for i in _preselect(self._word_grams, term, self.PRESELECT)]
-            for word in difflib.get_close_matches(term, candidates, n=max(1, len(candidates)), cutoff=cutoff):
+            for word in _close_matches(term, candidates, n=max(1, len(candidates)), cutoff=cutoff):
                 positions.update(self._keys_with_word[word])
         return [self.keys[i] for i in sorted(positions)[:n]]
+
+
+def _close_matches(key: str, candidates: Sequence[str], *, n: int, cutoff: float) -> list[str]:
+    """The `n` candidates most like `key` with a similarity of at least `cutoff`, best first:
+    what difflib.get_close_matches answered, scored by rapidfuzz's Indel similarity (its ratio
+    on the longest common subsequence, in C)."""
+    found = process.extract(
+        key, candidates, scorer=Indel.normalized_similarity, limit=n, score_cutoff=cutoff
+    )
+    return [candidate for candidate, _score, _index in found]
 
 
 def _trigrams(text: str) -> set[str]:

@@ -8,11 +8,12 @@ Each method returns a typed answer that carries what a front end needs to cite i
 from __future__ import annotations
 
 import asyncio
-import difflib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from rapidfuzz.distance import Indel
 
 from bot.corpus import search as fts
 from bot.corpus.errors import AnswerError, CorpusInvalid
@@ -52,7 +53,8 @@ DEFAULT_SUMMARY_SENTENCES = 3
 DEFAULT_SUMMARY_CHARS = 3500
 """Fits an embed description (4096) with room for the excerpt note."""
 FUZZY_FULL_SCAN_LIMIT = 1000
-"""Up to this many documents, fuzzy title matching compares against every title (~50 ms)."""
+"""Up to this many documents, fuzzy title matching compares against every title (~2 ms with
+rapidfuzz; it was 75-200 ms of the event loop with difflib)."""
 AUTHOR_PAGE = 100
 """Posts of an author returned at once by default (the newest); ask with an offset for more."""
 MAX_AUTHOR_PAGE = 1000
@@ -206,8 +208,8 @@ class CorpusService:
         """A title with a typo or two: candidates by their words, then compared letter by letter.
 
         The index proposes titles holding the input's correctly spelled words (at most 50); the
-        ten sharing the most words are compared with difflib, which costs ~50 µs a title. Small
-        corpora compare every title, so a one-word typo ("meltdwn") still finds its title.
+        ten sharing the most words are compared letter by letter (`_similarity`, ~1 µs a title).
+        Small corpora compare every title, so a one-word typo ("meltdwn") still finds its title.
         """
         pool: dict[str, str] = dict(await self.store.title_candidates(fts.query_terms(text)))
         if len(pool) > FUZZY_COMPARED:
@@ -230,7 +232,9 @@ class CorpusService:
             best = await self.store.refs_by_ids([scored[0][1]])
             if best:
                 return best[0]
-        close = [doc_id for score, doc_id in scored if _related(key, pool[doc_id], score)][:MAX_SUGGESTIONS]
+        close = [doc_id for score, doc_id in scored if _related(key, pool[doc_id], score)][
+            :MAX_SUGGESTIONS
+        ]
         suggested = await self.store.refs_by_ids(close)
         if len(suggested) < MAX_SUGGESTIONS:
             suggested += await self._mentioned_in(text, exclude={ref.id for ref in suggested})
@@ -459,7 +463,7 @@ def _related(key: str, title_key: str, similarity: float) -> bool:
     typed = [word for word in key.split() if len(word) >= 4]
     words = title_key.split()
     return any(
-        word == other or difflib.SequenceMatcher(None, word, other).ratio() >= 0.8
+        word == other or Indel.normalized_similarity(word, other, score_cutoff=0.8) >= 0.8
         for word in typed
         for other in words
         if abs(len(word) - len(other)) <= 2
@@ -467,9 +471,15 @@ def _related(key: str, title_key: str, similarity: float) -> bool:
 
 
 def _similarity(a: str, b: str) -> float:
-    """How alike two folded titles are; a typed prefix of a long title still scores well."""
-    whole = difflib.SequenceMatcher(None, a, b).ratio()
-    head = difflib.SequenceMatcher(None, a, b[: len(a) + 3]).ratio() if len(b) > len(a) else 0.0
+    """How alike two folded titles are; a typed prefix of a long title still scores well.
+
+    rapidfuzz's Indel similarity is difflib's `ratio()` formula, 2·matches / total length, with
+    matches counted as the longest common subsequence, where difflib's heuristic blocks may
+    count fewer: it scores the same or higher, and on 400 typo'd titles every decision (match,
+    suggestions) was the same as difflib's, at 175-350x the speed (pyproject.toml has the
+    figures)."""
+    whole = Indel.normalized_similarity(a, b)
+    head = Indel.normalized_similarity(a, b[: len(a) + 3]) if len(b) > len(a) else 0.0
     return max(whole, head * 0.95)
 
 
