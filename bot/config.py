@@ -7,6 +7,16 @@ Why it is shaped this way:
   both resolved against the current working directory.
 - A bad file is reported all at once, one line per problem, each naming the key path and the
   file:line it came from, so a deploy fails with a list to fix instead of one error per restart.
+- The reader is hand-written on PyYAML's node tree, not pydantic (issue #11, measured on a
+  prototype: pydantic v2 dataclasses, `extra="forbid"`, these checks as PlainValidators, a node
+  walk for lines, an error translator). Only the structure moved to pydantic (unknown keys,
+  defaults, nulls): every message, line and hostile-input guard (size cap, nesting, aliases kept
+  shared, huge ints) still had to be written here, plus the glue. It was 503 code lines against
+  these 519 with 9 of 118 config tests still failing: a model validator raises one error and does
+  not run once a field failed, so cross-field checks (shard ids, repeated sources, backoff) lost
+  problems; lines inside aliased nodes, huge ints in lists and tags on collections needed more
+  code. Importing it took 115-160 ms against 34-53 ms (`corpus-bot --help` 0.24 s against
+  0.16 s), for 9.7 MB of new dependencies.
 """
 
 from __future__ import annotations
@@ -637,8 +647,8 @@ def _nesting_problem(text: str, label: str) -> str | None:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_CONFIG_DEPTH:
-                line = event.start_mark.line + 1
-                return f"{label}:{line}: nested more than {MAX_CONFIG_DEPTH} levels deep"
+                where = f"{label}:{event.start_mark.line + 1}" if event.start_mark else label
+                return f"{where}: nested more than {MAX_CONFIG_DEPTH} levels deep"
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
     return None
