@@ -150,7 +150,9 @@ class Paginator(discord.ui.View):
         self.previous_page.disabled = self.index == 0
         self.next_page.disabled = not self.pages.has_page(self.index + 1)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+    async def interaction_check(
+        self, interaction: discord.Interaction
+    ) -> bool:  # View's own signature
         if interaction.user.id == self.owner_id:
             return True
         await interaction.response.send_message(
@@ -159,7 +161,7 @@ class Paginator(discord.ui.View):
         )
         return False
 
-    async def _show(self, interaction: discord.Interaction, index: int) -> None:
+    async def _show(self, interaction: discord.Interaction[CorpusBot], index: int) -> None:
         wanted = index if self.pages.has_page(index) else self.index
         try:
             embed = await self.page(wanted)
@@ -176,13 +178,13 @@ class Paginator(discord.ui.View):
 
     @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
     async def previous_page(
-        self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]
+        self, interaction: discord.Interaction[CorpusBot], _: discord.ui.Button[Paginator]
     ) -> None:
         await self._show(interaction, self.index - 1)
 
     @discord.ui.button(label="Next", emoji="▶️", style=discord.ButtonStyle.secondary)
     async def next_page(
-        self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]
+        self, interaction: discord.Interaction[CorpusBot], _: discord.ui.Button[Paginator]
     ) -> None:
         await self._show(interaction, self.index + 1)
 
