@@ -16,7 +16,7 @@ from bot.corpus.errors import Fault
 from bot.corpus.models import DocumentRef
 from bot.corpus.service import CorpusService
 from bot.discord_app import views
-from bot.emulator.interactions import DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+from discord_emulator.interactions import DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 from tests.discord_app.conftest import World
 from tests.discord_app.test_commands import MELTDOWN, embeds, ephemeral
 
