@@ -126,12 +126,12 @@ async def run(args: argparse.Namespace, out: Report) -> list[FanOutResult]:
                 # Not isinstance: discord.py loads an extension as a fresh module object.
                 assert cog is not None, "the feed cog is not loaded"
                 for channel in channels:
-                    await cog.engine.feeds.subscribe(
+                    await cog.feed.engine.feeds.subscribe(
                         guild_id=guild.id, channel_id=channel, source=None, author=None, keyword=None,
                         mention_role_id=None, mode="instant", digest_minute=None, created_by=emu.bot_user_id,
-                        now=cog.clock(),
+                        now=cog.feed.clock(),
                     )
-                await cog.poll_once()  # the baseline: nothing old is announced
+                await cog.loops.poll_once()  # the baseline: nothing old is announced
                 for n, concurrency in enumerate(args.concurrency):
                     results.append(await one_fan_out(args, emu, cog, corpus, channels, stamps, n, concurrency))
                     r = results[-1]
@@ -160,14 +160,14 @@ async def one_fan_out(
     n: int,
     concurrency: int,
 ) -> FanOutResult:
-    cog.engine.sender.concurrency = concurrency
+    cog.feed.engine.sender.concurrency = concurrency
     before = {c: len(emu.channel_messages(c)) for c in channels}
     limits = emu.enable_rate_limits(global_limit=args.global_limit, global_window=args.global_window)
     first_stamp = len(stamps)
     new_entry(corpus, n)
     cpu0 = time.process_time()
     started = time.perf_counter()
-    await cog.poll_once()
+    await cog.loops.poll_once()
     wanted = set(channels)
 
     def all_posted() -> bool:
@@ -176,7 +176,7 @@ async def one_fan_out(
         return wanted <= posted
 
     await emu.wait_for(all_posted, args.give_up_after, describe="every channel announced")
-    await cog.send_once()  # one more pass: a duplicate would show now
+    await cog.loops.send_once()  # one more pass: a duplicate would show now
     cpu = time.process_time() - cpu0
     posts = [(t, r) for t, r in stamps[first_stamp:] if r.method == "POST" and r.path.endswith("/messages")]
     ok = [t for t, r in posts if r.status == 200]

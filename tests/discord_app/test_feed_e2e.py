@@ -72,7 +72,7 @@ class FeedWorld:
         self.service = service
         try:
             self.bot = await self._run.enter_async_context(running_bot(self.emu, self.config, service, extensions=EXTENSIONS))
-            await self.cog.poll_once()  # the first pass (the loop may run it too: the lock serializes)
+            await self.cog.loops.poll_once()  # the first pass (the loop may run it too: the lock serializes)
         except BaseException:
             await self.stop()
             raise
@@ -112,7 +112,7 @@ class FeedWorld:
             within,
             describe=f"announcements {counts}",
         )
-        await self.cog.send_once()
+        await self.cog.loops.send_once()
 
     def publish(self, *items: Item) -> None:
         self.feeds.serve(ADA, medium_rss([*items, *BASE]))
@@ -157,7 +157,7 @@ async def test_subscribe_then_one_announcement_per_channel_mentioning_only_the_r
     assert f"<@&{fw.role_id}>" in text_of(second)
 
     fw.publish(FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced({fw.general_id: 1, fw.news_id: 1})
 
     for channel in (fw.general_id, fw.news_id):
@@ -182,17 +182,17 @@ async def test_subscribe_then_one_announcement_per_channel_mentioning_only_the_r
 
 async def test_the_first_subscription_announces_nothing_old(fw: FeedWorld) -> None:
     write_doc(fw.corpus_dir, "12-old.md", front="id: old-but-unseen\ntitle: Old\nauthors: []\nkind: post\nexcerpt: false")
-    await fw.cog.poll_once()  # detected before anyone subscribed
+    await fw.cog.loops.poll_once()  # detected before anyone subscribed
     await fw.reply("subscribe")
-    await fw.cog.poll_once()
-    await fw.cog.send_once()
+    await fw.cog.loops.poll_once()
+    await fw.cog.loops.send_once()
     assert fw.announcements(fw.general_id) == []
 
 
 async def test_reload_announces_a_new_corpus_file_and_feed_entries_survive_it(fw: FeedWorld) -> None:
     await fw.reply("subscribe")
     fw.publish(FRESH)
-    await fw.cog.poll_once(reload_corpus=False)
+    await fw.cog.loops.poll_once(reload_corpus=False)
     await fw.wait_announced({fw.general_id: 1})
     write_doc(fw.corpus_dir, "12-zebras.md", front="id: zebra-post\ntitle: Zebras and Stripes\n"
               "authors: [Zed Writer]\nkind: post\nexcerpt: false", body="Zebras have stripes. Nobody knows why.")
@@ -211,9 +211,9 @@ async def test_reload_announces_a_new_corpus_file_and_feed_entries_survive_it(fw
 async def test_restart_between_detection_and_delivery_loses_and_doubles_nothing(fw: FeedWorld) -> None:
     await fw.reply("subscribe")
     await fw.reply("subscribe", {"channel": fw.news_id})
-    fw.cog.send_loop.cancel()  # the bot will die right after detection commits
+    fw.cog.loops.send_loop.cancel()  # the bot will die right after detection commits
     fw.publish(FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     assert fw.announcements(fw.general_id) == [] and fw.announcements(fw.news_id) == []
     await fw.stop()
 
@@ -230,14 +230,14 @@ async def test_killed_mid_fan_out_every_channel_gets_the_entry_exactly_once(fw: 
     for channel in held:  # Discord makes these wait a minute: the bot is killed while they wait
         fw.emu.inject_error("POST", f"/channels/{channel}/messages", status=429, retry_after=60.0)
     fw.publish(FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.emu.wait_for(
         lambda: all(len(fw.announcements(c)) == 1 for c in done)
         and len(fw.emu.requests_matching("POST", "/channels/{channel_id}/messages")) >= len(channels),
         10,
         describe="four posts made and four held by a 429",
     )
-    fw.cog.send_loop.cancel()  # killed mid fan-out
+    fw.cog.loops.send_loop.cancel()  # killed mid fan-out
     await fw.stop()
     assert [len(fw.announcements(c)) for c in channels] == [1, 1, 1, 1, 0, 0, 0, 0]
 
@@ -253,14 +253,14 @@ async def test_403_and_404_pause_subscriptions_visibly_and_retry_resumes(fw: Fee
     fw.emu.deny_bot(fw.news_id, send=True)
     fw.emu.delete_channel(doomed.id)
     fw.publish(FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced({fw.general_id: 1})
 
     listing = text_of(await fw.reply("subscriptions"))
     assert "2 paused" in listing
     assert "Paused: missing permission" in listing and "Paused: channel missing" in listing
     assert "about “keys”" in listing
-    subs = {s.channel_id: s for s in await fw.cog.engine.feeds.all_subscriptions()}
+    subs = {s.channel_id: s for s in await fw.cog.feed.engine.feeds.all_subscriptions()}
     assert subs[fw.news_id].paused_reason == "missing_permission"
     assert subs[doomed.id].paused_reason == "channel_missing"
     assert all(subs[c].pause_reported_at is not None for c in (fw.news_id, doomed.id)), "reported once"
@@ -283,22 +283,22 @@ async def test_subscribe_checks_the_bot_can_post_and_embed_and_who_asks(fw: Feed
     assert "never mention @everyone" in text_of(everyone)
     bad_time = await fw.reply("subscribe", {"mode": "digest", "digest_time": "25:00"})
     assert "HH:MM" in text_of(bad_time)
-    assert await fw.cog.engine.feeds.all_subscriptions() == []
+    assert await fw.cog.feed.engine.feeds.all_subscriptions() == []
 
 
 async def test_a_changed_entry_edits_the_announcement_instead_of_posting_again(fw: FeedWorld) -> None:
     await fw.reply("subscribe")
     fw.publish(FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced({fw.general_id: 1})
     (message,) = fw.announcements(fw.general_id)
 
     fw.publish(replace(FRESH, title="Seen-Sets Beat Dates, Revised"))
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.emu.wait_for(
         lambda: len(fw.emu.message_history(int(message["id"]))) >= 1, 10, describe="the edit"
     )
-    await fw.cog.send_once()
+    await fw.cog.loops.send_once()
 
     (edited,) = fw.announcements(fw.general_id)
     assert edited["id"] == message["id"]
@@ -309,7 +309,7 @@ async def test_downtime_backlog_is_capped_with_a_plus_n_more_message(fw: FeedWor
     await fw.reply("subscribe")
     backlog = [Item(f"b{i}", f"Backlog Post {i}", published=datetime(2025, 3, 1, i, tzinfo=UTC)) for i in range(7)]
     fw.publish(*reversed(backlog))
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced({fw.general_id: 4})
     titles = [embeds(m)[0]["title"] for m in fw.announcements(fw.general_id)]
     assert titles == ["Backlog Post 0", "Backlog Post 1", "Backlog Post 2", "+4 more new entries"]
@@ -318,19 +318,19 @@ async def test_downtime_backlog_is_capped_with_a_plus_n_more_message(fw: FeedWor
 
 async def test_daily_digest_at_an_injected_clock(fw: FeedWorld) -> None:
     morning = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
-    fw.cog.clock = lambda: morning
+    fw.cog.feed.clock = lambda: morning
     reply = await fw.reply("subscribe", {"mode": "digest", "digest_time": "09:00", "mention_role": fw.role_id})
     assert "daily digest at 09:00 UTC" in text_of(reply)
     fw.publish(FRESH, Item("a4", "Another One"))
-    await fw.cog.poll_once()
-    await fw.cog.send_once()
-    await fw.cog.digest_once()
+    await fw.cog.loops.poll_once()
+    await fw.cog.loops.send_once()
+    await fw.cog.loops.digest_once()
     assert fw.announcements(fw.general_id) == []
 
-    fw.cog.clock = lambda: morning + timedelta(hours=1)
-    await fw.cog.digest_once()
+    fw.cog.feed.clock = lambda: morning + timedelta(hours=1)
+    await fw.cog.loops.digest_once()
     await fw.wait_announced({fw.general_id: 1})
-    await fw.cog.digest_once()
+    await fw.cog.loops.digest_once()
     (digest,) = fw.announcements(fw.general_id)
     assert embeds(digest)[0]["title"] == "Daily digest: 2 new entries"
     assert digest["content"] == f"<@&{fw.role_id}>"
@@ -357,13 +357,13 @@ async def test_a_large_fan_out_under_discords_rate_limits_is_steady_not_a_429_st
     channels = [fw.emu.add_channel(fw.guild_id, f"many-{i}").id for i in range(80)]
     await fw.emu.wait_for(lambda: all(fw.bot and fw.bot.get_channel(c) for c in channels), 10, describe="channels cached")
     for channel in channels:
-        await fw.cog.engine.feeds.subscribe(
+        await fw.cog.feed.engine.feeds.subscribe(
             guild_id=fw.guild_id, channel_id=channel, source=None, author=None, keyword=None,
-            mention_role_id=None, mode="instant", digest_minute=None, created_by=fw.moderator_id, now=fw.cog.clock(),
+            mention_role_id=None, mode="instant", digest_minute=None, created_by=fw.moderator_id, now=fw.cog.feed.clock(),
         )
     limits = fw.emu.enable_rate_limits(global_limit=40, global_window=0.5)
     fw.publish(FRESH, Item("a4", "Another One"))
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced(dict.fromkeys(channels, 2), within=60)
     assert [len(fw.announcements(c)) for c in channels] == [2] * len(channels)
     # A few requests in flight at a time: once the global window is full, at most that many meet a
@@ -379,14 +379,14 @@ async def test_unsubscribe_stops_announcements_and_the_listing_says_so(fw: FeedW
     assert "has no feed subscription" in text_of(await fw.reply("unsubscribe"))
     assert "No feed subscriptions here" in text_of(await fw.reply("subscriptions"))
     fw.publish(FRESH)
-    await fw.cog.poll_once()
-    await fw.cog.send_once()
+    await fw.cog.loops.poll_once()
+    await fw.cog.loops.send_once()
     assert fw.announcements(fw.general_id) == []
 
 
 async def test_the_loops_survive_a_failing_pass_and_a_gateway_reconnect(fw: FeedWorld) -> None:
     await fw.reply("subscribe")
-    sender = fw.cog.engine.sender
+    sender = fw.cog.feed.engine.sender
     real_pass = sender.send_pass
     failures: list[str] = []
 
@@ -398,12 +398,12 @@ async def test_the_loops_survive_a_failing_pass_and_a_gateway_reconnect(fw: Feed
 
     sender.send_pass = failing_once  # type: ignore[method-assign]
     fw.publish(FRESH)
-    await fw.cog.poll_once()  # wakes the send loop: its pass raises
+    await fw.cog.loops.poll_once()  # wakes the send loop: its pass raises
     await fw.emu.wait_for(lambda: failures == ["boom"], 10, describe="the failing pass")
     await fw.emu.disconnect_gateway(resume=True)
-    assert fw.cog.send_loop.is_running() and fw.cog.poll_loop.is_running() and fw.cog.digest_loop.is_running()
+    assert fw.cog.loops.send_loop.is_running() and fw.cog.loops.poll_loop.is_running() and fw.cog.loops.digest_loop.is_running()
 
-    fw.cog.request_send()
+    fw.cog.loops.request_send()
     await fw.wait_announced({fw.general_id: 1})
     assert len(fw.announcements(fw.general_id)) == 1
 
@@ -420,12 +420,12 @@ async def test_a_message_discord_refuses_is_set_aside_and_later_ones_are_deliver
         errors={"embeds": {"0": {"url": url_error}}}, times=1,
     )
     fw.publish(Item("a4", "Another One", published=T0 + timedelta(hours=1)), FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced({fw.news_id: 1})
 
     (delivered,) = fw.announcements(fw.news_id)
     assert embeds(delivered)[0]["title"] == "Another One", "the entry behind the refused one is not held up"
-    sub = await fw.cog.engine.feeds.subscription_for_channel(fw.news_id)
+    sub = await fw.cog.feed.engine.feeds.subscription_for_channel(fw.news_id)
     assert sub is not None and not sub.paused and sub.retry_at is None
     reason = "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.)"
     listing = text_of(await fw.reply("subscriptions"))
@@ -434,7 +434,7 @@ async def test_a_message_discord_refuses_is_set_aside_and_later_ones_are_deliver
     assert f"1 announcement refused by Discord: {reason}" in status
 
     fw.publish(Item("a5", "A Third One", published=T0 + timedelta(hours=2)), Item("a4", "Another One"), FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced({fw.news_id: 2})
     assert [embeds(m)[0]["title"] for m in fw.announcements(fw.news_id)] == ["Another One", "A Third One"]
     assert fw.emu.channel_messages(mod_log.id, include_ephemeral=False) == [], "nothing is paused, nothing to report"
@@ -457,30 +457,30 @@ async def test_a_restart_after_discords_nonce_window_finds_the_unrecorded_post_a
     fw: FeedWorld,
 ) -> None:
     await fw.reply("subscribe")
-    fw.cog.send_loop.cancel()  # this test runs the crashing pass itself
-    fw.cog.clock = lambda: datetime.now(UTC) - timedelta(minutes=10)  # the crash was 10 minutes ago
+    fw.cog.loops.send_loop.cancel()  # this test runs the crashing pass itself
+    fw.cog.feed.clock = lambda: datetime.now(UTC) - timedelta(minutes=10)  # the crash was 10 minutes ago
 
     async def killed_before_recording(*args: object, **kwargs: object) -> None:
         raise SimulatedCrash("the bot died after Discord created the message")
 
-    fw.cog.engine.feeds.mark_sent = killed_before_recording  # type: ignore[method-assign]
+    fw.cog.feed.engine.feeds.mark_sent = killed_before_recording  # type: ignore[method-assign]
     fw.publish(FRESH)
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     with pytest.raises(BaseExceptionGroup) as crashed:
-        await fw.cog.send_once()
+        await fw.cog.loops.send_once()
     assert crashed.group_contains(SimulatedCrash)
     assert len(fw.announcements(fw.general_id)) == 1
     await fw.stop()
 
     fw.emu.config.nonce_window = 0.0  # Discord has forgotten the nonce: a resend would post again
     await fw.start()
-    await fw.cog.send_once()
-    await fw.cog.send_once()
+    await fw.cog.loops.send_once()
+    await fw.cog.loops.send_once()
 
     (message,) = fw.announcements(fw.general_id)
-    sub = await fw.cog.engine.feeds.subscription_for_channel(fw.general_id)
+    sub = await fw.cog.feed.engine.feeds.subscription_for_channel(fw.general_id)
     assert sub is not None
-    (row,) = await fw.cog.engine.feeds.sent_rows(sub.id)
+    (row,) = await fw.cog.feed.engine.feeds.sent_rows(sub.id)
     assert row.message_id == int(message["id"])
     assert fw.emu.requests_matching("GET", "/channels/{channel_id}/messages"), "it looked before resending"
 
@@ -489,4 +489,4 @@ async def test_subscribe_needs_read_message_history_to_check_for_unrecorded_post
     fw.emu.deny_bot(fw.news_id, history=True)
     refused = await fw.reply("subscribe", {"channel": fw.news_id})
     assert "Read Message History" in text_of(refused) and ephemeral(refused)
-    assert await fw.cog.engine.feeds.all_subscriptions() == []
+    assert await fw.cog.feed.engine.feeds.all_subscriptions() == []

@@ -36,7 +36,7 @@ async def test_a_hostile_corpus_file_leaves_the_feeds_polled_and_feed_status_say
     write_doc(fw.corpus_dir, "99-hostile.md", front=HOSTILE_FRONT)
     fw.publish(FRESH)
 
-    await fw.cog.poll_once()  # the corpus check fails first, then the feed is polled
+    await fw.cog.loops.poll_once()  # the corpus check fails first, then the feed is polled
 
     await fw.wait_announced({fw.general_id: 1})
     assert [embeds(m)[0]["title"] for m in fw.announcements(fw.general_id)] == [FRESH.title]
@@ -51,7 +51,7 @@ async def test_a_hostile_corpus_file_leaves_the_feeds_polled_and_feed_status_say
     assert "99-hostile.md" in reload and "Something went wrong" not in reload
 
     (fw.corpus_dir / "99-hostile.md").unlink()
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     corpus = corpus_status(text_of(await fw.reply("feed status")))
     assert "Errors in a row: 0" in corpus and "✅ OK" in corpus
 
@@ -67,7 +67,7 @@ async def test_a_corpus_check_that_crashes_is_shown_and_the_feeds_still_run(
     monkeypatch.setattr(feed_engine, "detect_corpus_changes", broken_detection)
     fw.publish(FRESH)
 
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
 
     await fw.wait_announced({fw.general_id: 1})
     corpus = corpus_status(text_of(await fw.reply("feed status")))
@@ -78,7 +78,7 @@ async def test_a_corpus_folder_that_cannot_be_read_is_shown_and_the_feeds_still_
     fw: FeedWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await fw.reply("subscribe")
-    service = fw.cog.engine.service
+    service = fw.cog.feed.engine.service
 
     async def unreadable() -> None:
         raise PermissionError(13, "Permission denied")
@@ -86,7 +86,7 @@ async def test_a_corpus_folder_that_cannot_be_read_is_shown_and_the_feeds_still_
     monkeypatch.setattr(service, "reload", unreadable)
     fw.publish(FRESH)
 
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
 
     await fw.wait_announced({fw.general_id: 1})
     corpus = corpus_status(text_of(await fw.reply("feed status")))
@@ -99,14 +99,14 @@ async def test_a_feed_whose_poll_crashes_is_shown_failing_with_its_back_off(
     async def broken_store(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(fw.cog.engine.poller, "_store", broken_store)
+    monkeypatch.setattr(fw.cog.feed.engine.poller, "_store", broken_store)
     fw.publish(FRESH)
 
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
 
     status = text_of(await fw.reply("feed status"))
     ada = status[status.index("ada ·") :]
     assert "Errors in a row: 1" in ada
     assert "Last check failed: internal error: OperationalError: database is locked" in ada
-    state = await fw.cog.engine.feeds.source_state("ada")
+    state = await fw.cog.feed.engine.feeds.source_state("ada")
     assert state.error_streak == 1 and state.next_attempt_at is not None

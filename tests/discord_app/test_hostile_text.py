@@ -107,7 +107,7 @@ async def test_announcements_plus_n_more_and_digests_keep_hostile_feed_text_iner
     fw: FeedWorld,
 ) -> None:
     morning = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
-    fw.cog.clock = lambda: morning
+    fw.cog.feed.clock = lambda: morning
     await fw.reply("subscribe")
     await fw.reply("subscribe", {"channel": fw.news_id, "mode": "digest", "digest_time": "09:00"})
     hostile = [
@@ -121,10 +121,10 @@ async def test_announcements_plus_n_more_and_digests_keep_hostile_feed_text_iner
         for i in range(5)
     ]
     fw.publish(*reversed(hostile))
-    await fw.cog.poll_once()
+    await fw.cog.loops.poll_once()
     await fw.wait_announced({fw.general_id: 4})  # three one by one, then "+2 more"
-    fw.cog.clock = lambda: morning + timedelta(hours=1)
-    await fw.cog.digest_once()
+    fw.cog.feed.clock = lambda: morning + timedelta(hours=1)
+    await fw.cog.loops.digest_once()
     await fw.wait_announced({fw.news_id: 1})
 
     sent = fw.announcements(fw.general_id) + fw.announcements(fw.news_id)

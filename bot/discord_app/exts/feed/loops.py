@@ -1,0 +1,182 @@
+"""The feed's three loops (poll, send, digest) and the pause reports they lead to.
+
+Each loop runs one `FeedService` pass per tick. Loops are `discord.ext.tasks` loops whose bodies
+catch everything, so one bad pass never stops them; they do not depend on the gateway, so
+reconnects do not stop them either. Detection wakes the sender (`request_send`) instead of
+waiting for its idle tick. Unloading lets a pass under way (a transaction, a post) finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import tasks
+
+from bot.discord_app.exts.feed.checks import missing_post_permissions
+from bot.discord_app.feed_render import pause_report_text
+from bot.feeds.service import FeedService
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import CorpusBot
+
+log = logging.getLogger(__name__)
+
+SEND_IDLE_SECONDS = 30.0
+"""The sender looks at the outbox at least this often (retries come due); detection wakes it."""
+DIGEST_TICK_SECONDS = 30.0
+STOP_GRACE_SECONDS = 5.0
+"""On unload, a loop may finish its current pass (a transaction) for this long before it is cancelled."""
+
+
+class FeedLoops:
+    """The poll, send and digest loops over one `FeedService`, and the pause reports."""
+
+    def __init__(self, bot: CorpusBot, feed: FeedService) -> None:
+        self.bot = bot
+        self.feed = feed
+        self._send_wanted = asyncio.Event()
+        self._stopping = False
+        self._active_passes = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._report_lock = asyncio.Lock()
+        self._loops: tuple[tasks.Loop, ...] = (self.poll_loop, self.send_loop, self.digest_loop)  # type: ignore[type-arg]
+
+    def start(self, poll_seconds: float) -> None:
+        self.poll_loop.change_interval(seconds=poll_seconds)
+        for loop in self._loops:
+            loop.start()
+
+    async def stop(self) -> None:
+        """Stop the loops without cutting a pass (a transaction, a post) in half: a pass under
+        way gets a few seconds to finish, idle loops are cancelled at once."""
+        self._stopping = True
+        for loop in self._loops:
+            loop.stop()
+        self._send_wanted.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), STOP_GRACE_SECONDS)
+        running = [
+            task
+            for loop in self._loops
+            if (task := loop.get_task()) is not None and not task.done()
+        ]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=STOP_GRACE_SECONDS)
+
+    async def _guarded_pass(self, work: Callable[[], Awaitable[None]], on_failure: str) -> None:
+        """Run one loop pass: marked as under way (so unloading waits for it instead of cutting a
+        transaction or a post in half), skipped when stopping, and never fatal to its loop (a
+        failed pass is logged; the next one runs on schedule)."""
+        self._active_passes += 1
+        self._idle.clear()
+        try:
+            if not self._stopping:
+                await work()
+        except Exception:
+            log.exception("feed: %s", on_failure)
+        finally:
+            self._active_passes -= 1
+            if self._active_passes == 0:
+                self._idle.set()
+
+    # --- the work (the loops call these; tests may call them directly) -----------------------
+
+    async def poll_once(self, *, reload_corpus: bool = True) -> None:
+        """Check the corpus folder and every due feed (`FeedService.poll_once`), then wake the sender."""
+        await self.feed.poll_once(reload_corpus=reload_corpus)
+        self.request_send()
+
+    def request_send(self) -> None:
+        self._send_wanted.set()
+
+    async def send_once(self) -> None:
+        await self.feed.send_once()
+        await self.report_pauses()
+
+    async def digest_once(self) -> None:
+        await self.feed.digest_once()
+        await self.report_pauses()
+
+    async def report_pauses(self) -> None:
+        """Tell each server's admins once about each newly paused subscription: in the server's
+        system channel when the bot may post there, else in the log. Serialized: the send and
+        digest loops both call it, and two passes must not both report the same pause."""
+        async with self._report_lock:
+            for sub in await self.feed.unreported_pauses():
+                guild = self.bot.get_guild(sub.guild_id)
+                channel = guild.system_channel if guild else None
+                told = False
+                if (
+                    guild is not None
+                    and channel is not None
+                    and channel.id != sub.channel_id
+                    and guild.me is not None
+                ):
+                    if not missing_post_permissions(channel, guild.me):
+                        try:
+                            await channel.send(
+                                pause_report_text(sub),
+                                allowed_mentions=discord.AllowedMentions.none(),
+                            )
+                            told = True
+                        except discord.HTTPException:
+                            log.warning(
+                                "feed: could not post the pause notice in guild %s",
+                                sub.guild_id,
+                                exc_info=True,
+                            )
+                if not told:
+                    log.warning("feed: guild %s: %s", sub.guild_id, pause_report_text(sub))
+                await self.feed.mark_pause_reported(sub.id)
+
+    # --- loops -------------------------------------------------------------------------------
+
+    @tasks.loop(seconds=900)
+    async def poll_loop(self) -> None:
+        # The launcher reloads the corpus just before the bot starts: the first pass only checks
+        # what that reload found instead of reading the whole folder a second time.
+        first = self.poll_loop.current_loop == 0
+        await self._guarded_pass(
+            lambda: self.poll_once(reload_corpus=not first),
+            "a poll pass failed; the next one runs on schedule",
+        )
+
+    @tasks.loop(seconds=0)
+    async def send_loop(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SEND_IDLE_SECONDS):
+                await self._send_wanted.wait()
+        self._send_wanted.clear()
+        await self._guarded_pass(
+            self.send_once, "a send pass failed; the outbox keeps everything for the next one"
+        )
+
+    @tasks.loop(seconds=DIGEST_TICK_SECONDS)
+    async def digest_loop(self) -> None:
+        await self._guarded_pass(
+            self.digest_once, "a digest pass failed; it is retried on the next tick"
+        )
+
+    @poll_loop.before_loop
+    @send_loop.before_loop
+    @digest_loop.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def corpus_reloaded(self) -> None:
+        """`/reload` just applied a diff: announce what is new to the seen-set now."""
+        try:
+            await self.feed.corpus_reloaded()
+        except Exception:
+            log.exception(
+                "feed: checking the corpus after /reload failed; the poll loop will retry"
+            )
+        self.request_send()

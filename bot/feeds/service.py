@@ -1,0 +1,345 @@
+"""The feed's one facade: what a front end (the Discord cog and its loops) asks of the feed.
+
+As :class:`bot.corpus.service.CorpusService` is for the answers, :class:`FeedService` is the only
+object the Discord layer calls for the feed: subscriptions and their health, status, preview,
+retry and resume, the poll, send and digest passes, and pause reports. It owns the engine, the
+HTTP session feeds are fetched with, the poll lock and the clock (injectable: tests set a fixed
+time of day), so the cog only parses options, calls one method and renders what comes back.
+Who may do what in Discord (permissions, roles) stays in the Discord layer: where a decision
+needs it, the caller passes a predicate. Never imports discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+
+from bot.config import FeedConfig
+from bot.corpus.errors import AnswerError
+from bot.corpus.models import Candidate
+from bot.corpus.service import CorpusService
+from bot.feeds.announce import Announcement
+from bot.feeds.corpus_source import CorpusDetection
+from bot.feeds.delivery import Deliverer, SendReport
+from bot.feeds.digest import parse_digest_time
+from bot.feeds.engine import FeedEngine
+from bot.feeds.models import CORPUS_SOURCE, SourceState, Subscription, SubscriptionHealth
+from bot.feeds.poller import PollReport
+from bot.feeds.store import FeedStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DIGEST_MINUTE = 9 * 60
+"""A daily digest with no time given is sent at 09:00 UTC."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SubscriptionRefused(Exception):
+    """A subscription's options do not make sense together.
+
+    ``template`` may hold ``{value}``, the user's text the message is about: it is kept apart
+    so the front end escapes it for its own medium (Discord Markdown, a terminal) through
+    :meth:`text`, instead of the core guessing how."""
+
+    def __init__(self, template: str, value: str = "") -> None:
+        super().__init__(template.format(value=value))
+        self.template = template
+        self.value = value
+
+    def text(self, quote: Callable[[str], str]) -> str:
+        """The message with the user's text passed through ``quote`` (format does not
+        interpret what it substitutes, so the text cannot add placeholders)."""
+        return self.template.format(value=quote(self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a subscription announces: at once, or once a day at ``digest_minute`` (UTC)."""
+
+    mode: str
+    digest_minute: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """What ``/feed status`` shows: each source's state, the outbox by status, and the last
+    reason Discord refused an announcement (only looked up when some were refused)."""
+
+    states: dict[str, SourceState]
+    outbox: dict[str, int]
+    refused: str | None
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    announcement: Announcement
+    subscription: Subscription | None
+    """The channel's subscription, if any (its role is named in the preview's note)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCheck:
+    """A source checked now: the corpus folder's detection, a feed's poll, or neither when
+    ``name`` is no source (or the feed cannot be fetched: no session)."""
+
+    name: str
+    corpus: CorpusDetection | None = None
+    poll: PollReport | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeReport:
+    """What a resume did: the subscriptions resumed (with their health before), the one named
+    by channel when it was not paused, how many paused ones the caller may not manage (left
+    alone), and whether the channel named had no subscription at all."""
+
+    resumed: list[SubscriptionHealth]
+    not_paused: list[Subscription]
+    not_yours: int
+    no_subscription: bool = False
+
+
+class FeedService:
+    """The feed for a front end. ``open`` before the passes poll feeds; ``close`` at the end."""
+
+    def __init__(
+        self,
+        corpus: CorpusService,
+        config: FeedConfig,
+        deliverer: Deliverer,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.corpus = corpus
+        self.config = config
+        self.clock = clock
+        self.engine = FeedEngine(corpus, config, deliverer)
+        self.session: aiohttp.ClientSession | None = None
+        self._poll_lock = asyncio.Lock()
+
+    @property
+    def store(self) -> FeedStore:
+        """The feed's tables (tests and benchmarks seed and inspect them here)."""
+        return self.engine.feeds
+
+    async def open(self) -> None:
+        """Open the HTTP session feeds are fetched with (no request is made yet)."""
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    # --- options ------------------------------------------------------------------------------
+
+    def source_names(self) -> list[str]:
+        """The corpus folder, then every configured feed, as ``source`` options name them."""
+        return [CORPUS_SOURCE, *(source.name for source in self.config.sources)]
+
+    def has_source(self, name: str) -> bool:
+        return name in self.source_names()
+
+    def subscription_options(
+        self, mode: str | None, digest_time: str | None, source: str | None
+    ) -> Schedule:
+        """Check a subscription's options before anything is written, and its schedule: a
+        digest time alone means a digest. Raises :class:`SubscriptionRefused` for a time that is
+        not HH:MM, one given for instant announcements, or a source that is not configured."""
+        chosen = mode or ("digest" if digest_time else "instant")
+        if chosen == "digest":
+            minute = parse_digest_time(digest_time) if digest_time else DEFAULT_DIGEST_MINUTE
+            if minute is None:
+                raise SubscriptionRefused(
+                    "“{value}” is not a time; use HH:MM in UTC, e.g. 09:00.", digest_time or ""
+                )
+            schedule = Schedule("digest", minute)
+        elif digest_time:
+            raise SubscriptionRefused("digest_time only applies to mode: daily digest.")
+        else:
+            schedule = Schedule("instant", None)
+        if source is not None and not self.has_source(source):
+            raise SubscriptionRefused(
+                "There is no source “{value}”; `/feed status` lists them.", source
+            )
+        return schedule
+
+    async def post_choices(self, current: str) -> list[Candidate]:
+        return await self.corpus.post_choices(current)
+
+    # --- subscriptions ------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        source: str | None,
+        author: str | None,
+        keyword: str | None,
+        mention_role_id: int | None,
+        schedule: Schedule,
+        created_by: int,
+    ) -> tuple[Subscription, bool]:
+        """Subscribe a channel (or change its subscription): the subscription, and whether it is
+        new. ``schedule`` comes from :meth:`subscription_options`, which checked the options."""
+        return await self.engine.feeds.subscribe(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            source=source,
+            author=author,
+            keyword=keyword,
+            mention_role_id=mention_role_id,
+            mode=schedule.mode,
+            digest_minute=schedule.digest_minute,
+            created_by=created_by,
+            now=self.clock(),
+        )
+
+    async def unsubscribe(self, guild_id: int, channel_id: int) -> Subscription | None:
+        """Drop the channel's subscription (and what waits in its outbox); None when that
+        channel has none in this guild (another guild's channel id is refused the same way)."""
+        existing = await self.engine.feeds.subscription_for_channel(channel_id)
+        if existing is None or existing.guild_id != guild_id:
+            return None
+        await self.engine.feeds.unsubscribe(existing.channel_id)
+        return existing
+
+    async def subscriptions(self, guild_id: int) -> list[SubscriptionHealth]:
+        """The guild's subscriptions, each with its health (paused and why, last announcement)."""
+        return await self.engine.feeds.guild_subscriptions(guild_id)
+
+    async def resume(
+        self, guild_id: int, channel_id: int | None, may_manage: Callable[[int], bool]
+    ) -> ResumeReport:
+        """Resume ``channel_id``'s subscription, or (None) every paused one in a channel
+        ``may_manage`` allows; the others are counted, not touched. A subscription whose
+        announcements Discord refused (set aside without pausing) is resumed too: those are
+        tried again."""
+        healths = await self.engine.feeds.guild_subscriptions(guild_id)
+        chosen = [
+            h for h in healths if channel_id is None or h.subscription.channel_id == channel_id
+        ]
+        if channel_id is not None and not chosen:
+            return ResumeReport([], [], 0, no_subscription=True)
+        resumed: list[SubscriptionHealth] = []
+        not_paused: list[Subscription] = []
+        not_yours = 0
+        for health in chosen:
+            sub = health.subscription
+            if not sub.paused and sub.retry_at is None and not health.rejected:
+                if channel_id is not None:  # named and fine: said so; unnamed ones are not listed
+                    not_paused.append(sub)
+                continue
+            if channel_id is None and not may_manage(sub.channel_id):
+                not_yours += 1
+                continue
+            await self.engine.feeds.resume(sub.id)
+            resumed.append(health)
+        return ResumeReport(resumed, not_paused, not_yours)
+
+    # --- status, preview, retry ---------------------------------------------------------------
+
+    async def status(self) -> FeedStatus:
+        states = await self.engine.feeds.source_states()
+        counts = await self.engine.feeds.outbox_counts()
+        refused = await self.engine.feeds.latest_refusal() if counts.get("rejected") else None
+        return FeedStatus(states, counts, refused, self.clock())
+
+    async def preview(self, post: str | None, channel_id: int) -> Preview:
+        """How ``post`` (default: the newest entry) is announced in ``channel_id``. Raises
+        :class:`AnswerError` when there is no such entry."""
+        if post:
+            ref = await self.corpus.resolve_ref(post)
+        else:
+            newest = await self.corpus.store.fetch_refs("1", limit=1)
+            if not newest:
+                raise AnswerError("not_found", "The index holds no entries yet.")
+            ref = newest[0]
+        announcement = await self.engine.announcer.announcement(ref.id)
+        if announcement is None:
+            raise AnswerError("not_found", "That entry was just removed.")
+        subscription = await self.engine.feeds.subscription_for_channel(channel_id)
+        return Preview(announcement, subscription)
+
+    async def check_source(self, name: str) -> SourceCheck:
+        """Check one source now, due or not: the corpus folder is re-read (a reload), a feed is
+        fetched (serialized with the poll pass)."""
+        if name == CORPUS_SOURCE:
+            return SourceCheck(
+                name, corpus=await self.engine.check_corpus(self.clock(), reload=True)
+            )
+        if self.engine.source_config(name) is None or self.session is None:
+            return SourceCheck(name)
+        async with self._poll_lock:
+            (report,) = await self.engine.poll_sources(
+                self.session, self.clock(), only=name, force=True
+            )
+        return SourceCheck(name, poll=report)
+
+    # --- the passes (the loops call these; tests may call them directly) ----------------------
+
+    async def poll_once(self, *, reload_corpus: bool = True) -> None:
+        """Check the corpus folder and every due feed.
+
+        Each step runs whatever the other did: a corpus check that raised used to end the pass
+        before any feed was polled, so every feed stopped while /feed status said OK. A failed
+        step is logged here and recorded in its source's state by the engine (the corpus check)
+        or the poller (each feed), where /feed status reads it.
+        """
+        async with self._poll_lock:
+            now = self.clock()
+            await _step(
+                "checking the corpus folder",
+                lambda: self.engine.check_corpus(now, reload=reload_corpus),
+            )
+            if self.session is not None:
+                session = self.session
+                await _step("polling the feeds", lambda: self.engine.poll_sources(session, now))
+
+    async def corpus_reloaded(self) -> None:
+        """The corpus was just reloaded (``/reload``): queue what is new, without re-reading."""
+        await self.engine.check_corpus(self.clock(), reload=False)
+
+    async def send_once(self) -> SendReport:
+        return await self.engine.send(self.clock())
+
+    async def digest_once(self) -> int:
+        return await self.engine.digest(self.clock())
+
+    async def unreported_pauses(self) -> list[Subscription]:
+        """Subscriptions paused since their pause was last reported to the guild's admins."""
+        return await self.engine.feeds.unreported_pauses()
+
+    async def mark_pause_reported(self, sub_id: int) -> None:
+        await self.engine.feeds.mark_pause_reported(sub_id, self.clock())
+
+
+async def _step(what: str, step: Callable[[], Awaitable[object]]) -> None:
+    try:
+        await step()
+    except Exception:
+        log.exception("feed: %s failed; the rest of the poll pass goes on", what)
+
+
+__all__ = [
+    "DEFAULT_DIGEST_MINUTE",
+    "FeedService",
+    "FeedStatus",
+    "Preview",
+    "ResumeReport",
+    "Schedule",
+    "SourceCheck",
+    "SubscriptionRefused",
+    "utc_now",
+]
