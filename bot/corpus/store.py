@@ -46,9 +46,12 @@ BUSY_TIMEOUT_MS = 10_000
 (a `StorageFault`); tests lower it."""
 
 REF_COLUMNS = (
-    "d.id, d.display_title, d.title_source, d.author_names, d.published, d.url, d.publisher, "
-    "d.kind, d.excerpt, d.subtitle"
+    "d.id AS id, d.display_title AS display_title, d.title_source AS title_source, "
+    "d.author_names AS author_names, d.published AS published, d.url AS url, d.publisher AS publisher, "
+    "d.kind AS kind, d.excerpt AS excerpt, d.subtitle AS subtitle"
 )
+"""A document's ref columns (see `ref_from_row`), named with AS: SQLite only promises the names
+of result columns that have one, and rows are read by name."""
 AUTHOR_SEPARATOR = "; "
 """Joins author names in `documents.authors`, the text the full-text index searches. Never split
 on it: a name may hold it. Answers read `documents.author_names`, a JSON array (migration 6)."""
@@ -61,20 +64,20 @@ RELOAD_TEMP_CACHE_KIB = 16 * 1024
 about 14 MB; with SQLite's default 2 MB, their inserts in random key order spill to disk."""
 
 
-def ref_from_row(row: Sequence[Any]) -> DocumentRef:
-    """Build a DocumentRef from the first ten columns of a row selected with REF_COLUMNS."""
-    authors = tuple(json.loads(row[3])) if row[3] else ()
+def ref_from_row(row: sqlite3.Row) -> DocumentRef:
+    """Build a DocumentRef from a row selected with REF_COLUMNS (read by name)."""
+    authors = tuple(json.loads(row["author_names"])) if row["author_names"] else ()
     return DocumentRef(
-        id=row[0],
-        title=row[1],
-        title_source=row[2],
+        id=row["id"],
+        title=row["display_title"],
+        title_source=row["title_source"],
         authors=authors,
-        published=date.fromisoformat(row[4]) if row[4] else None,
-        url=row[5],
-        publisher=row[6],
-        kind=row[7],
-        excerpt=bool(row[8]),
-        subtitle=row[9],
+        published=date.fromisoformat(row["published"]) if row["published"] else None,
+        url=row["url"],
+        publisher=row["publisher"],
+        kind=row["kind"],
+        excerpt=bool(row["excerpt"]),
+        subtitle=row["subtitle"],
     )
 
 
@@ -87,6 +90,10 @@ class StoredDocument:
     reasons: tuple[Reason, ...]
     content_hash: str
     origin: str
+
+
+def _author_count(row: sqlite3.Row) -> AuthorCount:
+    return AuthorCount(row["name"], row["key"], row["posts"])
 
 
 def now_iso() -> str:
@@ -261,7 +268,7 @@ class CorpusStore:
             await conn.execute("PRAGMA query_only = ON")
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             rows = await conn.execute_fetchall("PRAGMA user_version")
-            if int(rows[0][0]) != SCHEMA_VERSION:
+            if int(rows[0]["user_version"]) != SCHEMA_VERSION:
                 raise fault
         except BaseException:
             await conn.close()
@@ -303,7 +310,7 @@ class CorpusStore:
         every insert pages in and spills: 177 s with 2 MB, 119 s with `BULK_WRITE_CACHE_KIB`. The
         cache is bounded (it does not grow with the corpus) and given back when the reload ends.
         """
-        usual = [int((await self._writer.execute_fetchall(f"PRAGMA {schema}.cache_size"))[0][0]) for schema in ("main", "temp")]
+        usual = [int((await self._writer.execute_fetchall(f"PRAGMA {schema}.cache_size"))[0]["cache_size"]) for schema in ("main", "temp")]
         await self._writer.execute(f"PRAGMA main.cache_size = {-BULK_WRITE_CACHE_KIB:d}")
         await self._writer.execute(f"PRAGMA temp.cache_size = {-RELOAD_TEMP_CACHE_KIB:d}")
         try:
@@ -346,8 +353,8 @@ class CorpusStore:
         ):
             await writer.execute(f"DROP TABLE IF EXISTS temp.{table}")
             await writer.execute(f"CREATE TEMP TABLE {table} ({columns}) WITHOUT ROWID")
-        rows = await writer.execute_fetchall("SELECT COUNT(*) FROM documents WHERE origin = 'corpus'")
-        return int(rows[0][0])
+        rows = await writer.execute_fetchall("SELECT COUNT(*) AS n FROM documents WHERE origin = 'corpus'")
+        return int(rows[0]["n"])
 
     async def add_listed_files(self, writer: aiosqlite.Connection, files: Sequence[ListedFile]) -> None:
         """Inside a reload: remember a chunk of the folder's listing."""
@@ -359,17 +366,19 @@ class CorpusStore:
         """Inside a reload: the next listed files in path order after `after`, each with what the
         index knows of its path (None for a path no corpus document comes from)."""
         rows = await writer.execute_fetchall(
-            "SELECT f.path, f.size, f.mtime_ns, d.id, d.file_size, d.file_mtime_ns, d.content_hash "
+            "SELECT f.path AS path, f.size AS size, f.mtime_ns AS mtime_ns, d.id AS doc_id, d.file_size AS known_size, "
+            "d.file_mtime_ns AS known_mtime, d.content_hash AS digest "
             "FROM temp.reload_files AS f LEFT JOIN documents AS d ON d.origin = 'corpus' AND d.source_path = f.path "
             "WHERE f.path > ? ORDER BY f.path LIMIT ?",
             (after, limit),
         )
         out: list[tuple[ListedFile, KnownFile | None]] = []
-        for path, size, mtime_ns, doc_id, known_size, known_mtime, digest in rows:
+        for row in rows:
+            path, doc_id = row["path"], row["doc_id"]
             if out and out[-1][0].path == path:
                 continue  # two documents claiming one path (cannot be written by a reload): read it
-            known = None if doc_id is None else KnownFile(doc_id, known_size or -1, known_mtime or -1, digest)
-            out.append((ListedFile(path, size, mtime_ns), known))
+            known = None if doc_id is None else KnownFile(doc_id, row["known_size"] or -1, row["known_mtime"] or -1, row["digest"])
+            out.append((ListedFile(path, row["size"], row["mtime_ns"]), known))
         return out
 
     async def indexed_documents(self, writer: aiosqlite.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -381,7 +390,7 @@ class CorpusStore:
                 f"SELECT id, origin, content_hash FROM documents WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - only '?' marks
                 chunk,
             )
-            found.update((row[0], (row[1], row[2])) for row in rows)
+            found.update((row["id"], (row["origin"], row["content_hash"])) for row in rows)
         return found
 
     async def claim_ids(self, writer: aiosqlite.Connection, claims: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -399,7 +408,7 @@ class CorpusStore:
                 f"SELECT id, path FROM temp.reload_ids WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - only '?' marks
                 chunk,
             )
-            owners.update((row[0], row[1]) for row in rows)
+            owners.update((row["id"], row["path"]) for row in rows)
         return {doc_id: owners[doc_id] for doc_id, path in claims if owners.get(doc_id, path) != path}
 
     async def finish_corpus_reload(
@@ -412,7 +421,7 @@ class CorpusStore:
         unclaimed = "FROM documents WHERE origin = 'corpus' AND id NOT IN (SELECT id FROM temp.reload_ids)"
         if removed:
             rows = await writer.execute_fetchall(f"SELECT id {unclaimed} ORDER BY id LIMIT ?", (sample,))  # noqa: S608 - constant text
-            removed_ids = tuple(row[0] for row in rows)
+            removed_ids = tuple(row["id"] for row in rows)
             await writer.execute(f"DELETE {unclaimed}")  # noqa: S608 - constant text
         if removed or authors_changed:
             await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
@@ -483,7 +492,8 @@ class CorpusStore:
 
     async def document(self, doc_id: str) -> StoredDocument | None:
         rows = await self._reader.execute_fetchall(
-            f"SELECT {REF_COLUMNS}, d.body, d.word_count, d.annotations, d.reasons, d.content_hash, d.origin "  # noqa: S608
+            f"SELECT {REF_COLUMNS}, d.body AS body, d.word_count AS word_count, d.annotations AS annotations, "  # noqa: S608
+            "d.reasons AS reasons, d.content_hash AS content_hash, d.origin AS origin "
             "FROM documents d WHERE d.id = ?",
             (doc_id,),
         )
@@ -492,12 +502,12 @@ class CorpusStore:
         row = rows[0]
         return StoredDocument(
             ref=ref_from_row(row),
-            body=row[10],
-            word_count=row[11],
-            annotations=json.loads(row[12]),
-            reasons=tuple(Reason(label, quote, paragraph) for label, quote, paragraph in json.loads(row[13])),
-            content_hash=row[14],
-            origin=row[15],
+            body=row["body"],
+            word_count=row["word_count"],
+            annotations=json.loads(row["annotations"]),
+            reasons=tuple(Reason(label, quote, paragraph) for label, quote, paragraph in json.loads(row["reasons"])),
+            content_hash=row["content_hash"],
+            origin=row["origin"],
         )
 
     async def ref_by_id(self, doc_id: str) -> DocumentRef | None:
@@ -548,7 +558,7 @@ class CorpusStore:
         rows = await self._reader.execute_fetchall(
             "SELECT id, title_key FROM documents ORDER BY pk LIMIT ?", (limit,)
         )
-        return [(row[0], row[1]) for row in rows]
+        return [(row["id"], row["title_key"]) for row in rows]
 
     async def has_more_documents_than(self, count: int) -> bool:
         rows = await self._reader.execute_fetchall("SELECT 1 FROM documents LIMIT 1 OFFSET ?", (count,))
@@ -563,8 +573,8 @@ class CorpusStore:
         return sorted(refs, key=lambda ref: order[ref.id])
 
     async def count_documents(self) -> int:
-        rows = await self._reader.execute_fetchall("SELECT count(*) FROM documents")
-        return int(rows[0][0])
+        rows = await self._reader.execute_fetchall("SELECT count(*) AS n FROM documents")
+        return int(rows[0]["n"])
 
     # authors
 
@@ -574,15 +584,15 @@ class CorpusStore:
         rows = await self._reader.execute_fetchall(
             "SELECT name, key, posts FROM authors WHERE key = ? AND posts > 0", (key,)
         )
-        return AuthorCount(rows[0][0], rows[0][1], rows[0][2]) if rows else None
+        return _author_count(rows[0]) if rows else None
 
     async def authors_matching(self, fts_query: str, *, limit: int = 26) -> list[AuthorCount]:
         rows = await self._reader.execute_fetchall(
-            "SELECT a.name, a.key, a.posts FROM authors_fts JOIN authors a ON a.id = authors_fts.rowid "
+            "SELECT a.name AS name, a.key AS key, a.posts AS posts FROM authors_fts JOIN authors a ON a.id = authors_fts.rowid "
             "WHERE authors_fts MATCH ? AND a.posts > 0 ORDER BY a.key LIMIT ?",
             (fts_query, limit),
         )
-        return [AuthorCount(row[0], row[1], row[2]) for row in rows]
+        return [_author_count(row) for row in rows]
 
     async def authors(self, *, limit: int = 10_000) -> list[AuthorCount]:
         """Every author with their post count, most prolific first (index authors_most_posts)."""
@@ -590,11 +600,11 @@ class CorpusStore:
             "SELECT name, key, posts FROM authors WHERE posts > 0 ORDER BY posts DESC, key LIMIT ?",
             (limit,),
         )
-        return [AuthorCount(row[0], row[1], row[2]) for row in rows]
+        return [_author_count(row) for row in rows]
 
     async def count_authors(self) -> int:
-        rows = await self._reader.execute_fetchall("SELECT count(*) FROM authors")
-        return int(rows[0][0])
+        rows = await self._reader.execute_fetchall("SELECT count(*) AS n FROM authors")
+        return int(rows[0]["n"])
 
     async def posts_of_author(self, key: str, *, limit: int = 1000, offset: int = 0) -> list[DocumentRef]:
         """A page of an author's posts, newest first (undated last, then by id).
@@ -614,7 +624,7 @@ class CorpusStore:
         """Changes whenever another connection (the writer, another process) commits: a key for
         caches of what the reader sees."""
         rows = await self._reader.execute_fetchall("PRAGMA data_version")
-        return int(rows[0][0])
+        return int(rows[0]["data_version"])
 
     # reasons
 
@@ -622,7 +632,7 @@ class CorpusStore:
         rows = await self._reader.execute_fetchall(
             "SELECT id FROM documents WHERE reasons != '[]' ORDER BY published DESC, id"
         )
-        return [row[0] for row in rows]
+        return [row["id"] for row in rows]
 
     # search
 
@@ -648,7 +658,7 @@ class CorpusStore:
             "SELECT sentences, total_sentences FROM summaries WHERE content_hash = ? AND params = ?",
             (digest, params),
         )
-        return (json.loads(rows[0][0]), rows[0][1]) if rows else None
+        return (json.loads(rows[0]["sentences"]), rows[0]["total_sentences"]) if rows else None
 
     async def cache_summary(
         self, digest: str, params: str, sentences: list[str], total_sentences: int | None = None
@@ -672,7 +682,7 @@ class CorpusStore:
 
     async def meta(self, key: str) -> str | None:
         rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
+        return rows[0]["value"] if rows else None
 
     async def set_meta(self, key: str, value: str) -> None:
         async with self.transaction() as writer:
@@ -683,7 +693,7 @@ class CorpusStore:
 
     async def schema_version(self) -> int:
         rows = await self._reader.execute_fetchall("PRAGMA user_version")
-        return int(rows[0][0])
+        return int(rows[0]["user_version"])
 
 
 
@@ -709,7 +719,7 @@ def _titles_with_prefix(conn: sqlite3.Connection, title_prefix: str, id_prefix: 
             (prefix, prefix + _TOP, limit),
         )
         for row in rows:
-            found.setdefault(row[0], ref_from_row(row))
+            found.setdefault(row["id"], ref_from_row(row))
     return sorted(found.values(), key=_newest_first)[:limit]
 
 
@@ -749,12 +759,12 @@ def _title_candidates(conn: sqlite3.Connection, terms: list[str], limit: int) ->
         expressions.append(" OR ".join(f"({all_of([t for t in rarest if t != left_out])})" for left_out in rarest))
     for expression in expressions:
         rows = conn.execute(
-            "SELECT d.id, d.title_key FROM titles_fts JOIN documents d ON d.pk = titles_fts.rowid "
+            "SELECT d.id AS id, d.title_key AS title_key FROM titles_fts JOIN documents d ON d.pk = titles_fts.rowid "
             "WHERE titles_fts MATCH ? ORDER BY titles_fts.rowid DESC LIMIT ?",
             (expression, limit),
         ).fetchall()
         if rows:
-            return [(row[0], row[1]) for row in rows]
+            return [(row["id"], row["title_key"]) for row in rows]
     return []
 
 
@@ -901,7 +911,7 @@ def _search_terms(
     # Rank by the rarer words, keep only the documents that hold the common ones too (most do):
     # a Python function filters the rank-ordered rows, so snippets are made for the page only.
     members = {
-        row[0]
+        row["rowid"]
         for row in conn.execute(
             "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ?", (matching, floor)
         )
@@ -941,13 +951,13 @@ def _ranked_hits(
     """
     members = f"AND {member_function}(documents_fts.rowid) " if member_function else ""
     rows = conn.execute(
-        f"SELECT {REF_COLUMNS}, {_snippet(tuning)}, rank "  # noqa: S608 - constants
+        f"SELECT {REF_COLUMNS}, {_snippet(tuning)} AS snippet, rank AS rank "  # noqa: S608 - constants
         "FROM documents_fts JOIN documents d ON d.pk = documents_fts.rowid "
         f"WHERE documents_fts MATCH ? AND documents_fts.rowid >= ? {members}AND rank MATCH '{_RANK}' "
         "ORDER BY rank LIMIT ? OFFSET ?",
         (expression, floor, limit, offset),
     ).fetchall()
-    return [(ref_from_row(row), row[10], -float(row[11])) for row in rows]
+    return [(ref_from_row(row), row["snippet"], -float(row["rank"])) for row in rows]
 
 
 def _newest_hits(
@@ -955,12 +965,12 @@ def _newest_hits(
 ) -> list[tuple[DocumentRef, str, float]]:
     """The newest matches, unranked, with a snippet made in Python (see `highlight_window`)."""
     rows = conn.execute(
-        f"SELECT {REF_COLUMNS}, substr(d.body, 1, 4000) FROM documents_fts "  # noqa: S608 - constants
+        f"SELECT {REF_COLUMNS}, substr(d.body, 1, 4000) AS opening FROM documents_fts "  # noqa: S608 - constants
         "JOIN documents d ON d.pk = documents_fts.rowid WHERE documents_fts MATCH ? "
         "ORDER BY documents_fts.rowid DESC LIMIT ? OFFSET ?",
         (expression, limit, offset),
     ).fetchall()
-    return [(ref_from_row(row), highlight_window(row[10], terms, tokens=tuning.snippet_tokens), 0.0) for row in rows]
+    return [(ref_from_row(row), highlight_window(row["opening"], terms, tokens=tuning.snippet_tokens), 0.0) for row in rows]
 
 
 def _snippet(tuning: SearchTuning) -> str:
@@ -977,7 +987,7 @@ class _IndexConnection(aiosqlite.Connection):
     """
 
     def __init__(self, path: Path) -> None:
-        super().__init__(lambda: sqlite3.connect(path, isolation_level=None), 64)
+        super().__init__(lambda: _connect(path), 64)
         self.path = path
 
     @classmethod
@@ -1002,6 +1012,16 @@ class _IndexConnection(aiosqlite.Connection):
             if fault is None:  # not the file's fault (a constraint, a statement): as it was
                 raise
             raise fault from exc
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the index whose rows are read by column name (``row["title"]``).
+
+    `sqlite3.Row` is implemented in C and costs little over a tuple; it still indexes by
+    position, so a single row of one or two named columns may be unpacked."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 def _fault_of(exc: sqlite3.Error, path: Path) -> StorageFault | None:

@@ -55,68 +55,68 @@ _CORPUS_CHANGES: dict[CorpusChange | None, str] = {
 _AFTER = {True: "d.id > ?2", False: "?2 IS NULL"}  # keyset: the first page has no "after"
 
 
-def _subscription(row: Sequence[Any]) -> Subscription:
-    created_at = from_iso(row[10])
+def _subscription(row: sqlite3.Row) -> Subscription:
+    created_at = from_iso(row["created_at"])
     assert created_at is not None
     return Subscription(
-        id=row[0],
-        guild_id=row[1],
-        channel_id=row[2],
-        source=row[3],
-        author=row[4],
-        keyword=row[5],
-        mention_role_id=row[6],
-        mode=row[7],
-        digest_minute=row[8],
-        created_by=row[9],
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        source=row["source"],
+        author=row["author"],
+        keyword=row["keyword"],
+        mention_role_id=row["mention_role_id"],
+        mode=row["mode"],
+        digest_minute=row["digest_minute"],
+        created_by=row["created_by"],
         created_at=created_at,
-        paused_reason=row[11],
-        paused_detail=row[12],
-        paused_at=from_iso(row[13]),
-        pause_reported_at=from_iso(row[14]),
-        retry_at=from_iso(row[15]),
-        retry_streak=row[16],
-        last_error=row[17],
-        last_announced_at=from_iso(row[18]),
-        last_digest_at=from_iso(row[19]),
+        paused_reason=row["paused_reason"],
+        paused_detail=row["paused_detail"],
+        paused_at=from_iso(row["paused_at"]),
+        pause_reported_at=from_iso(row["pause_reported_at"]),
+        retry_at=from_iso(row["retry_at"]),
+        retry_streak=row["retry_streak"],
+        last_error=row["last_error"],
+        last_announced_at=from_iso(row["last_announced_at"]),
+        last_digest_at=from_iso(row["last_digest_at"]),
     )
 
 
-def _source(row: Sequence[Any]) -> SourceState:
+def _source(row: sqlite3.Row) -> SourceState:
     return SourceState(
-        name=row[0],
-        url=row[1],
-        baseline_at=from_iso(row[2]),
-        etag=row[3],
-        last_modified=row[4],
-        last_fetch_at=from_iso(row[5]),
-        last_success_at=from_iso(row[6]),
-        last_new_item_at=from_iso(row[7]),
-        error_streak=row[8],
-        last_error=row[9],
-        next_attempt_at=from_iso(row[10]),
-        failing=bool(row[11]),
-        warnings=tuple(json.loads(row[12] or "[]")),
+        name=row["name"],
+        url=row["url"],
+        baseline_at=from_iso(row["baseline_at"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_fetch_at=from_iso(row["last_fetch_at"]),
+        last_success_at=from_iso(row["last_success_at"]),
+        last_new_item_at=from_iso(row["last_new_item_at"]),
+        error_streak=row["error_streak"],
+        last_error=row["last_error"],
+        next_attempt_at=from_iso(row["next_attempt_at"]),
+        failing=bool(row["failing"]),
+        warnings=tuple(json.loads(row["warnings"] or "[]")),
     )
 
 
-def _outbox(row: Sequence[Any]) -> OutboxRow:
-    created_at = from_iso(row[7])
+def _outbox(row: sqlite3.Row) -> OutboxRow:
+    created_at = from_iso(row["created_at"])
     assert created_at is not None
     return OutboxRow(
-        id=row[0],
-        subscription_id=row[1],
-        entry_id=row[2],
-        source=row[3],
-        state=row[4],
-        batch_id=row[5],
-        attempts=row[6],
+        id=row["id"],
+        subscription_id=row["subscription_id"],
+        entry_id=row["entry_id"],
+        source=row["source"],
+        state=row["state"],
+        batch_id=row["batch_id"],
+        attempts=row["attempts"],
         created_at=created_at,
-        message_id=row[8],
-        posted_hash=row[9],
-        needs_edit=bool(row[10]),
-        last_error=row[11],
-        attempted_at=from_iso(row[12]),
+        message_id=row["message_id"],
+        posted_hash=row["posted_hash"],
+        needs_edit=bool(row["needs_edit"]),
+        last_error=row["last_error"],
+        attempted_at=from_iso(row["attempted_at"]),
     )
 
 
@@ -161,10 +161,10 @@ class FeedStore:
     async def source_states(self) -> dict[str, SourceState]:
         """Every stored source with how many entries its seen-set holds."""
         rows = await self._reader.execute_fetchall(
-            f"SELECT {_SOURCE_COLUMNS}, (SELECT count(*) FROM feed_seen s WHERE s.source = f.name) "  # noqa: S608
+            f"SELECT {_SOURCE_COLUMNS}, (SELECT count(*) FROM feed_seen s WHERE s.source = f.name) AS entries "  # noqa: S608
             "FROM feed_sources f"
         )
-        return {row[0]: replace(_source(row), entries=row[13]) for row in rows}
+        return {row["name"]: replace(_source(row), entries=row["entries"]) for row in rows}
 
     async def write_source_state(self, writer: aiosqlite.Connection, state: SourceState) -> None:
         """Inside a transaction: store a source's whole state (insert or replace)."""
@@ -220,7 +220,7 @@ class FeedStore:
                 f"AND item_key IN ({_marks(len(chunk))})",
                 (source, *chunk),
             )
-            found.update({row[0]: (row[1], row[2]) for row in rows})
+            found.update({row["item_key"]: (row["entry_id"], row["content_hash"]) for row in rows})
         if legacy:
             await self._claim_legacy_keys(writer, source, keys, legacy, found)
         return found
@@ -242,14 +242,11 @@ class FeedStore:
             if old_key not in present:
                 claimants.setdefault(old_key, []).append((key, digest))
         for chunk in _chunks(list(claimants)):
-            cursor = await writer.execute(
+            rows = await writer.execute_fetchall(
                 f"SELECT item_key, entry_id, content_hash FROM feed_seen WHERE source = ? "  # noqa: S608 - only ? marks
                 f"AND item_key IN ({_marks(len(chunk))})",
                 (source, *chunk),
             )
-            cursor.row_factory = sqlite3.Row
-            rows = await cursor.fetchall()
-            await cursor.close()
             for row in rows:
                 candidates = claimants[row["item_key"]]
                 unchanged = [key for key, digest in candidates if digest == row["content_hash"]]
@@ -285,7 +282,7 @@ class FeedStore:
                 f"SELECT id, origin FROM documents WHERE id IN ({_marks(len(chunk))})",  # noqa: S608 - only ? marks
                 chunk,
             )
-            found.update({row[0]: row[1] for row in rows})
+            found.update({row["id"]: row["origin"] for row in rows})
         return found
 
     async def corpus_changes(
@@ -308,13 +305,13 @@ class FeedStore:
         every body's overflow pages.
         """
         rows = await writer.execute_fetchall(
-            "SELECT d.id, d.content_hash, s.item_key IS NULL FROM documents d "  # noqa: S608 - constant fragments
+            "SELECT d.id AS id, d.content_hash AS content_hash, s.item_key IS NULL AS is_new FROM documents d "  # noqa: S608 - constant fragments
             "LEFT JOIN feed_seen s ON s.source = ?1 AND s.item_key = d.id "
             f"WHERE d.origin = 'corpus' AND {_AFTER[after is not None]} AND {_CORPUS_CHANGES[kind]} "
             "ORDER BY d.id LIMIT ?3",
             (source, after, limit),
         )
-        return [(row[0], row[1], bool(row[2])) for row in rows]
+        return [(row["id"], row["content_hash"], bool(row["is_new"])) for row in rows]
 
     async def seed_corpus_seen(
         self, writer: aiosqlite.Connection, source: str, now: datetime
@@ -345,9 +342,11 @@ class FeedStore:
                 f"SELECT id, display_title, author_names, body FROM documents WHERE id IN ({_marks(len(chunk))})",  # noqa: S608
                 chunk,
             )
-            out.extend((row[0], row[1], row[2], row[3]) for row in rows)
+            out.extend(
+                (row["id"], row["display_title"], row["author_names"], row["body"]) for row in rows
+            )
         order = {doc_id: index for index, doc_id in enumerate(ids)}
-        return sorted(out, key=lambda row: order[row[0]])
+        return sorted(out, key=lambda facts: order[facts[0]])
 
     # --- detection -> outbox -----------------------------------------------------------------
 
@@ -420,9 +419,9 @@ class FeedStore:
                 await writer.execute(
                     "UPDATE feed_subscriptions SET source = ?, author = ?, keyword = ?, "
                     "mention_role_id = ?, mode = ?, digest_minute = ?, guild_id = ? WHERE id = ?",
-                    (*settings, guild_id, rows[0][0]),
+                    (*settings, guild_id, rows[0]["id"]),
                 )
-                sub_id, created = rows[0][0], False
+                sub_id, created = rows[0]["id"], False
             else:
                 cursor = await writer.execute(
                     "INSERT INTO feed_subscriptions (source, author, keyword, mention_role_id, mode, "
@@ -431,11 +430,11 @@ class FeedStore:
                     (*settings, guild_id, channel_id, created_by, to_iso(now)),
                 )
                 sub_id, created = cursor.lastrowid, True
-            row = await writer.execute_fetchall(
+            stored = await writer.execute_fetchall(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
                 (sub_id,),
             )
-        return _subscription(row[0]), created
+        return _subscription(stored[0]), created
 
     async def unsubscribe(self, channel_id: int) -> bool:
         """Remove a channel's subscription and its queue (a person asked; failures never do)."""
@@ -462,7 +461,7 @@ class FeedStore:
     async def guild_subscriptions(self, guild_id: int) -> list[SubscriptionHealth]:
         """A server's subscriptions with their pending and refused counts and Discord's reason
         for the latest refusal, oldest first."""
-        cursor = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             f"SELECT {_SUBSCRIPTION_COLUMNS}, "  # noqa: S608 - constant columns
             "(SELECT count(*) FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'pending') "
             " AS pending, "
@@ -473,9 +472,6 @@ class FeedStore:
             "FROM feed_subscriptions s WHERE guild_id = ? ORDER BY id",
             (guild_id,),
         )
-        cursor.row_factory = sqlite3.Row
-        rows = await cursor.fetchall()
-        await cursor.close()
         return [
             SubscriptionHealth(
                 _subscription(row), row["pending"], row["rejected"], row["refused_reason"]
@@ -602,18 +598,25 @@ class FeedStore:
         rows = await self._reader.execute_fetchall(
             "SELECT b.id, b.kind, b.created_at, b.attempted_at, "
             "(SELECT json_group_array(entry_id) FROM (SELECT entry_id FROM feed_outbox o "
-            " WHERE o.batch_id = b.id AND o.state = 'pending' ORDER BY o.id)) "
+            " WHERE o.batch_id = b.id AND o.state = 'pending' ORDER BY o.id)) AS entry_ids "
             "FROM feed_batches b WHERE b.subscription_id = ? AND b.message_id IS NULL AND EXISTS "
             "(SELECT 1 FROM feed_outbox o WHERE o.batch_id = b.id AND o.state = 'pending') ORDER BY b.id",
             (sub_id,),
         )
         batches: list[Batch] = []
         for row in rows:
-            created_at = from_iso(row[2])
+            created_at = from_iso(row["created_at"])
             assert created_at is not None
-            entry_ids = tuple(json.loads(row[4] or "[]"))
+            entry_ids = tuple(json.loads(row["entry_ids"] or "[]"))
             batches.append(
-                Batch(row[0], sub_id, row[1], created_at, entry_ids, attempted_at=from_iso(row[3]))
+                Batch(
+                    row["id"],
+                    sub_id,
+                    row["kind"],
+                    created_at,
+                    entry_ids,
+                    attempted_at=from_iso(row["attempted_at"]),
+                )
             )
         return batches
 
@@ -635,7 +638,7 @@ class FeedStore:
             batch_id = None
             if rows:
                 batch_id = await self._new_batch(
-                    writer, sub_id, "digest", [row[0] for row in rows], now
+                    writer, sub_id, "digest", [row["id"] for row in rows], now
                 )
             await writer.execute(
                 "UPDATE feed_subscriptions SET last_digest_at = ? WHERE id = ?",
@@ -732,18 +735,15 @@ class FeedStore:
     async def outbox_counts(self) -> dict[str, int]:
         """How many announcements are in each state, for `/feed status`."""
         rows = await self._reader.execute_fetchall(
-            "SELECT state, count(*) FROM feed_outbox GROUP BY state"
+            "SELECT state, count(*) AS count FROM feed_outbox GROUP BY state"
         )
-        return {row[0]: row[1] for row in rows}
+        return {row["state"]: row["count"] for row in rows}
 
     async def latest_refusal(self) -> str | None:
         """Discord's reason for the most recent announcement it refused, for `/feed status`."""
-        cursor = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             "SELECT last_error AS reason FROM feed_outbox WHERE state = 'rejected' ORDER BY id DESC LIMIT 1"
         )
-        cursor.row_factory = sqlite3.Row
-        rows = await cursor.fetchall()
-        await cursor.close()
         return rows[0]["reason"] if rows else None
 
     async def sent_rows(self, sub_id: int) -> list[OutboxRow]:

@@ -96,7 +96,7 @@ async def test_new_and_changed_documents_over_many_pages_are_each_handled_exactl
     outbox = await service.store.reader.execute_fetchall(
         "SELECT entry_id, count(*) FROM feed_outbox WHERE state = 'pending' GROUP BY entry_id ORDER BY min(id)"
     )
-    assert outbox == [(doc_id, 2) for doc_id in fresh_ids]  # each once per channel, in id order
+    assert [tuple(row) for row in outbox] == [(doc_id, 2) for doc_id in fresh_ids]  # each once per channel, in id order
     flagged = await service.store.reader.execute_fetchall(
         "SELECT DISTINCT entry_id FROM feed_outbox WHERE needs_edit = 1 ORDER BY entry_id"
     )
