@@ -2,20 +2,24 @@
 
 The writer applies a reload's diff in one transaction; the reader serves queries. With WAL,
 readers keep seeing the last committed corpus while a reload is being written, so a reload is
-atomic for everyone: the old corpus or the new one, never a mix. aiosqlite runs each connection
-in its own thread, so no query or write blocks the event loop. Every value reaches SQL as a bound
-parameter; nothing user-supplied is ever spliced into a statement.
+atomic for everyone: the old corpus or the new one, never a mix. Each connection runs in a thread
+of its own, so no query or write blocks the event loop: the writer is an aiosqlite connection,
+the reader an `IndexReader` (aiosqlite has no public way to run a function of several statements
+on its thread, which answers need for one snapshot). Every value reaches SQL as a bound parameter;
+nothing user-supplied is ever spliced into a statement.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -194,7 +198,7 @@ def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocu
 class CorpusStore:
     """Storage behind an API: the service never writes SQL of its own."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, writer: aiosqlite.Connection | None, reader: IndexReader) -> None:
         self.path = path
         self._writer = writer
         self._reader = reader
@@ -210,7 +214,7 @@ class CorpusStore:
         """Open (create, migrate) the index at `path`.
 
         Any fault of the file is a `StorageFault` naming it, here and in every later statement
-        (see `_IndexConnection`). When only writing fails (a full disk, a read-only one), an
+        (see `_IndexSQLite`). When only writing fails (a full disk, a read-only one), an
         index that is already built and up to date is still opened, read-only (`read_only`):
         answers need no writes, and every write raises the fault that made it read-only.
         """
@@ -230,23 +234,18 @@ class CorpusStore:
 
     @classmethod
     async def _open_read_write(cls, path: Path) -> CorpusStore:
-        writer = await _IndexConnection.open(path)
+        # The file is created, switched to WAL and migrated first, on a connection of its own in a
+        # worker thread: any fault of the file surfaces there, so opening aiosqlite's connection
+        # (whose failed connect leaves its thread to report to a loop the CLI may have closed)
+        # does not fail in practice.
+        await asyncio.to_thread(_prepare_index, path)
+        writer = await aiosqlite.connect(path, factory=_IndexSQLite, isolation_level=None)
         try:
-            await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute("PRAGMA synchronous = NORMAL")
             await writer.execute("PRAGMA foreign_keys = ON")
             await writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-            # Migrations run on the writer's own thread, on its own connection object.
-            await writer._execute(migrate, writer._conn)  # noqa: SLF001 - aiosqlite runs fn in its thread
-            reader = await _IndexConnection.open(path)
+            reader = await IndexReader.open(path, ("PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}"))
         except BaseException:
-            await writer.close()
-            raise
-        try:
-            await reader.execute("PRAGMA query_only = ON")
-            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-        except BaseException:
-            await reader.close()
             await writer.close()
             raise
         return cls(path, writer, reader)
@@ -262,18 +261,19 @@ class CorpusStore:
         cannot use the file meanwhile, is paid only while the disk is full. An index that needs a
         migration cannot be served this way: the original fault is raised.
         """
-        conn = await _IndexConnection.open(path)
+        conn = await IndexReader.open(
+            path, ("PRAGMA locking_mode = EXCLUSIVE", "PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        )
         try:
-            await conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-            await conn.execute("PRAGMA query_only = ON")
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             rows = await conn.execute_fetchall("PRAGMA user_version")
             if int(rows[0]["user_version"]) != SCHEMA_VERSION:
                 raise fault
         except BaseException:
             await conn.close()
             raise
-        store = cls(path, conn, conn)
+        # No writer: a second connection could not read the file past the exclusive lock, and
+        # every write raises the fault that made the index read-only before it needs one.
+        store = cls(path, None, conn)
         store.read_only = fault
         return store
 
@@ -289,17 +289,24 @@ class CorpusStore:
         run to completion on the writer's thread, and a transaction left open is rolled back, so
         the next writer never finds itself "within a transaction".
         """
-        if self.read_only is not None:  # a fresh exception: one raised twice keeps both tracebacks
-            raise StorageFault(self.read_only.problem, self.path, self.read_only.detail)
+        writer = self._writable()
         async with self._write_lock:
             try:
-                await _to_completion(self._writer.execute("BEGIN IMMEDIATE"))
-                yield self._writer
-                await _to_completion(self._writer.execute("COMMIT"))
+                await _to_completion(writer.execute("BEGIN IMMEDIATE"))
+                yield writer
+                await _to_completion(writer.execute("COMMIT"))
             except BaseException:
-                if self._writer.in_transaction:
-                    await _to_completion(self._writer.execute("ROLLBACK"))
+                if writer.in_transaction:
+                    await _to_completion(writer.execute("ROLLBACK"))
                 raise
+
+    def _writable(self) -> aiosqlite.Connection:
+        """The writer, or the fault that made the index read-only (raised afresh: one exception
+        raised twice keeps both tracebacks)."""
+        if self.read_only is not None or self._writer is None:
+            fault = self.read_only or StorageFault("unwritable", self.path, "opened read-only")
+            raise StorageFault(fault.problem, self.path, fault.detail)
+        return self._writer
 
     @contextlib.asynccontextmanager
     async def bulk_write_cache(self) -> AsyncIterator[None]:
@@ -310,17 +317,18 @@ class CorpusStore:
         every insert pages in and spills: 177 s with 2 MB, 119 s with `BULK_WRITE_CACHE_KIB`. The
         cache is bounded (it does not grow with the corpus) and given back when the reload ends.
         """
-        usual = [int((await self._writer.execute_fetchall(f"PRAGMA {schema}.cache_size"))[0]["cache_size"]) for schema in ("main", "temp")]
-        await self._writer.execute(f"PRAGMA main.cache_size = {-BULK_WRITE_CACHE_KIB:d}")
-        await self._writer.execute(f"PRAGMA temp.cache_size = {-RELOAD_TEMP_CACHE_KIB:d}")
+        writer = self._writable()
+        usual = [int((await writer.execute_fetchall(f"PRAGMA {schema}.cache_size"))[0]["cache_size"]) for schema in ("main", "temp")]
+        await writer.execute(f"PRAGMA main.cache_size = {-BULK_WRITE_CACHE_KIB:d}")
+        await writer.execute(f"PRAGMA temp.cache_size = {-RELOAD_TEMP_CACHE_KIB:d}")
         try:
             yield
         finally:
-            await self._writer.execute(f"PRAGMA main.cache_size = {usual[0]:d}")
-            await self._writer.execute(f"PRAGMA temp.cache_size = {usual[1]:d}")
+            await writer.execute(f"PRAGMA main.cache_size = {usual[0]:d}")
+            await writer.execute(f"PRAGMA temp.cache_size = {usual[1]:d}")
 
     @property
-    def reader(self) -> aiosqlite.Connection:
+    def reader(self) -> IndexReader:
         """The read-only connection (sees the last committed state)."""
         return self._reader
 
@@ -330,13 +338,12 @@ class CorpusStore:
         For answers that take several statements: one hop to the thread instead of one per
         statement, and every statement sees the same snapshot even if a reload commits meanwhile.
         """
-        conn: sqlite3.Connection = self._reader._conn  # noqa: SLF001 - aiosqlite runs fn in its thread
-        return await self._reader._execute(_in_read_transaction, fn, conn, *args)  # noqa: SLF001
+        return await self._reader.run(_in_read_transaction, fn, *args)
 
     async def close(self) -> None:
         """Close both connections; the WAL is checkpointed by SQLite on the last close."""
         await self._reader.close()
-        if self._writer is not self._reader:
+        if self._writer is not None:
             await self._writer.close()
 
     # --- reload ------------------------------------------------------------------------------
@@ -697,7 +704,7 @@ class CorpusStore:
 
 
 
-def _in_read_transaction(fn: Callable[..., T], conn: sqlite3.Connection, *args: Any) -> T:
+def _in_read_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
     conn.execute("BEGIN")
     try:
         return fn(conn, *args)
@@ -977,51 +984,163 @@ def _snippet(tuning: SearchTuning) -> str:
     return f"snippet(documents_fts, -1, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', {tuning.snippet_tokens:d})"
 
 
-class _IndexConnection(aiosqlite.Connection):
-    """aiosqlite's connection, except that SQLite's errors that are faults of the file (damaged,
-    locked, full, unwritable) come out as a `StorageFault` naming the index file.
+class _FaultsOf:
+    """A context that turns SQLite's errors that are faults of the file (damaged, locked, full,
+    unwritable) into the `StorageFault` naming the index; other errors (a constraint, a
+    statement) pass as they are. A class, not a generator: it wraps every statement."""
 
-    The one place they are mapped: every statement, cursor and function of the store runs through
-    `_execute`, so no caller catches raw sqlite3 errors, and each front end has a single message
-    per fault. Other errors (constraints, statements) are left as they are.
-    """
+    __slots__ = ("path",)
 
     def __init__(self, path: Path) -> None:
-        super().__init__(lambda: _connect(path), 64)
         self.path = path
 
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, sqlite3.Error) and (fault := _fault_of(exc, self.path)) is not None:
+            raise fault from exc
+        return False
+
+
+class _IndexCursor(sqlite3.Cursor):
+    """A cursor of `_IndexSQLite`: each statement and fetch maps the file's faults."""
+
+    connection: _IndexSQLite
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _IndexCursor:
+        with self.connection.faults:
+            return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> _IndexCursor:
+        with self.connection.faults:
+            return super().executemany(sql, parameters)
+
+    def executescript(self, script: str, /) -> _IndexCursor:
+        with self.connection.faults:
+            return super().executescript(script)
+
+    def fetchone(self) -> Any:
+        with self.connection.faults:
+            return super().fetchone()
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        with self.connection.faults:
+            return super().fetchmany(self.arraysize if size is None else size)
+
+    def fetchall(self) -> list[Any]:
+        with self.connection.faults:
+            return super().fetchall()
+
+
+class _IndexSQLite(sqlite3.Connection):
+    """A connection to the index (the `factory` of `sqlite3.connect`): rows are `sqlite3.Row`,
+    read by column name, and SQLite's errors that are faults of the file come out as a
+    `StorageFault` naming it.
+
+    The one place they are mapped: every statement of the store runs on such a connection (the
+    aiosqlite writer's, the reader's, the migration's), so no caller catches raw sqlite3 errors,
+    and each front end has a single message per fault. `sqlite3.Row` is implemented in C and
+    costs little over a tuple; it still indexes by position, so a single row may be unpacked.
+    """
+
+    def __init__(self, database: str | Path, *args: Any, **kwargs: Any) -> None:
+        self.faults = _FaultsOf(Path(database))
+        with self.faults:
+            super().__init__(database, *args, **kwargs)
+        self.row_factory = sqlite3.Row
+
+    def cursor(self, factory: Callable[..., sqlite3.Cursor] = _IndexCursor) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        return self.cursor().executemany(sql, parameters)
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        return self.cursor().executescript(script)
+
+
+def _connect(path: Path) -> _IndexSQLite:
+    return sqlite3.connect(path, isolation_level=None, factory=_IndexSQLite)  # type: ignore[return-value]
+
+
+def _prepare_index(path: Path) -> None:
+    """Create the index if needed, switch it to WAL (persistent) and migrate it, on a short-lived
+    connection of its own (in a worker thread). Raises `StorageFault` for a fault of the file."""
+    conn = _connect(path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        with conn.faults:  # a migration's statements fault like any other
+            migrate(conn)
+    finally:
+        conn.close()
+
+
+class IndexReader:
+    """The index's read-only connection, on one thread of its own.
+
+    Answers that take several statements run as one function in one read transaction (one hop to
+    the thread, one snapshot even if a reload commits meanwhile): aiosqlite offers no public way
+    to run a function on its connection's thread, so the reader is a plain sqlite3 connection
+    with a single-thread executor (the thread that opened it is the only one that uses it)."""
+
+    def __init__(self, executor: ThreadPoolExecutor, conn: _IndexSQLite) -> None:
+        self._executor = executor
+        self._conn = conn
+        self._closed = False
+
     @classmethod
-    async def open(cls, path: Path) -> _IndexConnection:
-        connection = cls(path)
-        try:
-            return await connection
-        except sqlite3.Error as exc:
-            # aiosqlite stops its worker thread after a failed connect without waiting for it;
-            # left running, it reports to an event loop the CLI has closed (a thread traceback).
-            await asyncio.to_thread(connection._thread.join, 10)  # noqa: SLF001
-            fault = _fault_of(exc, path)
-            if fault is None:
+    async def open(cls, path: Path, pragmas: Sequence[str]) -> IndexReader:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-index-reader")
+
+        def connect() -> _IndexSQLite:
+            conn = _connect(path)
+            try:
+                for pragma in pragmas:
+                    conn.execute(pragma)
+            except BaseException:
+                conn.close()
                 raise
-            raise fault from exc
+            return conn
 
-    async def _execute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            return await super()._execute(fn, *args, **kwargs)
-        except sqlite3.Error as exc:
-            fault = _fault_of(exc, self.path)
-            if fault is None:  # not the file's fault (a constraint, a statement): as it was
-                raise
-            raise fault from exc
+            conn = await asyncio.get_running_loop().run_in_executor(executor, connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(executor, conn)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` on the reader's thread; faults of the file as `StorageFault`."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(self._call, fn, *args))
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._conn.faults:  # also what a function's own row iteration raises
+            return fn(self._conn, *args)
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> list[sqlite3.Row]:
+        """One statement's rows, as `aiosqlite.Connection.execute_fetchall` returns them."""
+        return await self.run(_fetchall, sql, () if parameters is None else parameters)
+
+    async def close(self) -> None:
+        """Close the connection on its thread, then let the thread end; closing twice is a no-op
+        (as aiosqlite's close is: a store may be closed by its owner and again at teardown)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
+        finally:
+            self._executor.shutdown(wait=False)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """A connection to the index whose rows are read by column name (``row["title"]``).
-
-    `sqlite3.Row` is implemented in C and costs little over a tuple; it still indexes by
-    position, so a single row of one or two named columns may be unpacked."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    return conn
+def _fetchall(conn: sqlite3.Connection, sql: str, parameters: Iterable[Any]) -> list[sqlite3.Row]:
+    return conn.execute(sql, parameters).fetchall()
 
 
 def _fault_of(exc: sqlite3.Error, path: Path) -> StorageFault | None:

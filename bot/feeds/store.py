@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from bot.corpus.store import CorpusStore
+from bot.corpus.store import CorpusStore, IndexReader
 from bot.feeds.filters import wants
 from bot.feeds.models import (
     Batch,
@@ -140,7 +140,7 @@ class FeedStore:
         self.corpus = corpus
 
     @property
-    def _reader(self) -> aiosqlite.Connection:
+    def _reader(self) -> IndexReader:
         return self.corpus.reader
 
     # --- sources -----------------------------------------------------------------------------
