@@ -126,7 +126,7 @@ async def run(args: argparse.Namespace, out: Report) -> list[FanOutResult]:
                 # Not isinstance: discord.py loads an extension as a fresh module object.
                 assert cog is not None, "the feed cog is not loaded"
                 for channel in channels:
-                    await cog.feed.engine.feeds.subscribe(
+                    await cog.feed.store.subscribe(
                         guild_id=guild.id, channel_id=channel, source=None, author=None, keyword=None,
                         mention_role_id=None, mode="instant", digest_minute=None, created_by=emu.bot_user_id,
                         now=cog.feed.clock(),

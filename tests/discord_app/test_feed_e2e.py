@@ -260,7 +260,7 @@ async def test_403_and_404_pause_subscriptions_visibly_and_retry_resumes(fw: Fee
     assert "2 paused" in listing
     assert "Paused: missing permission" in listing and "Paused: channel missing" in listing
     assert "about “keys”" in listing
-    subs = {s.channel_id: s for s in await fw.cog.feed.engine.feeds.all_subscriptions()}
+    subs = {s.channel_id: s for s in await fw.cog.feed.store.all_subscriptions()}
     assert subs[fw.news_id].paused_reason == "missing_permission"
     assert subs[doomed.id].paused_reason == "channel_missing"
     assert all(subs[c].pause_reported_at is not None for c in (fw.news_id, doomed.id)), "reported once"
@@ -283,7 +283,7 @@ async def test_subscribe_checks_the_bot_can_post_and_embed_and_who_asks(fw: Feed
     assert "never mention @everyone" in text_of(everyone)
     bad_time = await fw.reply("subscribe", {"mode": "digest", "digest_time": "25:00"})
     assert "HH:MM" in text_of(bad_time)
-    assert await fw.cog.feed.engine.feeds.all_subscriptions() == []
+    assert await fw.cog.feed.store.all_subscriptions() == []
 
 
 async def test_a_changed_entry_edits_the_announcement_instead_of_posting_again(fw: FeedWorld) -> None:
@@ -357,7 +357,7 @@ async def test_a_large_fan_out_under_discords_rate_limits_is_steady_not_a_429_st
     channels = [fw.emu.add_channel(fw.guild_id, f"many-{i}").id for i in range(80)]
     await fw.emu.wait_for(lambda: all(fw.bot and fw.bot.get_channel(c) for c in channels), 10, describe="channels cached")
     for channel in channels:
-        await fw.cog.feed.engine.feeds.subscribe(
+        await fw.cog.feed.store.subscribe(
             guild_id=fw.guild_id, channel_id=channel, source=None, author=None, keyword=None,
             mention_role_id=None, mode="instant", digest_minute=None, created_by=fw.moderator_id, now=fw.cog.feed.clock(),
         )
@@ -425,7 +425,7 @@ async def test_a_message_discord_refuses_is_set_aside_and_later_ones_are_deliver
 
     (delivered,) = fw.announcements(fw.news_id)
     assert embeds(delivered)[0]["title"] == "Another One", "the entry behind the refused one is not held up"
-    sub = await fw.cog.feed.engine.feeds.subscription_for_channel(fw.news_id)
+    sub = await fw.cog.feed.store.subscription_for_channel(fw.news_id)
     assert sub is not None and not sub.paused and sub.retry_at is None
     reason = "Invalid Form Body (embeds.0.url: Must be 2048 or fewer in length.)"
     listing = text_of(await fw.reply("subscriptions"))
@@ -463,7 +463,7 @@ async def test_a_restart_after_discords_nonce_window_finds_the_unrecorded_post_a
     async def killed_before_recording(*args: object, **kwargs: object) -> None:
         raise SimulatedCrash("the bot died after Discord created the message")
 
-    fw.cog.feed.engine.feeds.mark_sent = killed_before_recording  # type: ignore[method-assign]
+    fw.cog.feed.store.mark_sent = killed_before_recording  # type: ignore[method-assign]
     fw.publish(FRESH)
     await fw.cog.loops.poll_once()
     with pytest.raises(BaseExceptionGroup) as crashed:
@@ -478,9 +478,9 @@ async def test_a_restart_after_discords_nonce_window_finds_the_unrecorded_post_a
     await fw.cog.loops.send_once()
 
     (message,) = fw.announcements(fw.general_id)
-    sub = await fw.cog.feed.engine.feeds.subscription_for_channel(fw.general_id)
+    sub = await fw.cog.feed.store.subscription_for_channel(fw.general_id)
     assert sub is not None
-    (row,) = await fw.cog.feed.engine.feeds.sent_rows(sub.id)
+    (row,) = await fw.cog.feed.store.sent_rows(sub.id)
     assert row.message_id == int(message["id"])
     assert fw.emu.requests_matching("GET", "/channels/{channel_id}/messages"), "it looked before resending"
 
@@ -489,4 +489,4 @@ async def test_subscribe_needs_read_message_history_to_check_for_unrecorded_post
     fw.emu.deny_bot(fw.news_id, history=True)
     refused = await fw.reply("subscribe", {"channel": fw.news_id})
     assert "Read Message History" in text_of(refused) and ephemeral(refused)
-    assert await fw.cog.feed.engine.feeds.all_subscriptions() == []
+    assert await fw.cog.feed.store.all_subscriptions() == []

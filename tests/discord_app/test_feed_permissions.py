@@ -57,7 +57,7 @@ async def test_subscribe_checks_the_member_in_the_target_channel_not_where_it_is
 
     refused = await fw.reply("subscribe", {"channel": staff}, user=sneaky)
     assert ephemeral(refused) and "View Channel and Manage Channels permissions" in text_of(refused)
-    assert await fw.cog.feed.engine.feeds.all_subscriptions() == []
+    assert await fw.cog.feed.store.all_subscriptions() == []
 
     # The other way round: Manage Channels in #news only, typed in #general, is enough for #news.
     fw.emu.set_permission_overwrite(fw.news_id, sneaky, member=True, allow=MANAGE_CHANNELS)
@@ -66,7 +66,7 @@ async def test_subscribe_checks_the_member_in_the_target_channel_not_where_it_is
     await _cached(fw, fw.general_id, lambda c: not c.overwrites)
     allowed = await fw.reply("subscribe", {"channel": fw.news_id}, user=sneaky)
     assert "Subscribed" in text_of(allowed)
-    assert [s.channel_id for s in await fw.cog.feed.engine.feeds.all_subscriptions()] == [fw.news_id]
+    assert [s.channel_id for s in await fw.cog.feed.store.all_subscriptions()] == [fw.news_id]
 
 
 async def test_unsubscribe_and_retry_check_the_member_in_the_target_channel(fw: FeedWorld) -> None:
@@ -78,7 +78,7 @@ async def test_unsubscribe_and_retry_check_the_member_in_the_target_channel(fw: 
     assert "Manage Channels" in text_of(refused) and "no longer gets" not in text_of(refused)
     retried = await fw.reply("feed retry", {"channel": staff}, user=sneaky)
     assert "Manage Channels" in text_of(retried) and "Resumed" not in text_of(retried)
-    assert [s.channel_id for s in await fw.cog.feed.engine.feeds.all_subscriptions()] == [staff]
+    assert [s.channel_id for s in await fw.cog.feed.store.all_subscriptions()] == [staff]
 
     gone = await fw.reply("unsubscribe", {"channel": staff}, user=owner)
     assert "no longer gets announcements" in text_of(gone)
@@ -121,7 +121,7 @@ async def test_mention_role_must_be_one_the_member_could_mention(fw: FeedWorld) 
     assert "Mention Everyone" in text_of(not_mentionable)
     managed = await fw.reply("subscribe", {"mention_role": bot_role})
     assert ephemeral(managed) and "managed by an integration" in text_of(managed)
-    assert await fw.cog.feed.engine.feeds.all_subscriptions() == []
+    assert await fw.cog.feed.store.all_subscriptions() == []
 
     herald = fw.emu.add_role(fw.guild_id, "heralds", permissions=MANAGE_CHANNELS | MENTION_EVERYONE)
     loud = fw.emu.add_user("loud")
@@ -131,5 +131,5 @@ async def test_mention_role_must_be_one_the_member_could_mention(fw: FeedWorld) 
     )  # type: ignore[union-attr]
     allowed = await fw.reply("subscribe", {"mention_role": quiet.id}, user=loud.id)
     assert "Subscribed" in text_of(allowed)
-    (sub,) = await fw.cog.feed.engine.feeds.all_subscriptions()
+    (sub,) = await fw.cog.feed.store.all_subscriptions()
     assert sub.mention_role_id == quiet.id

@@ -108,5 +108,5 @@ async def test_a_feed_whose_poll_crashes_is_shown_failing_with_its_back_off(
     ada = status[status.index("ada ·") :]
     assert "Errors in a row: 1" in ada
     assert "Last check failed: internal error: OperationalError: database is locked" in ada
-    state = await fw.cog.feed.engine.feeds.source_state("ada")
+    state = await fw.cog.feed.store.source_state("ada")
     assert state.error_streak == 1 and state.next_attempt_at is not None
