@@ -8,6 +8,7 @@ pause reports.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -15,18 +16,23 @@ from discord import app_commands
 from bot.discord_app.checks import ADMIN_REQUIRED, NotAdmin, feed_manager_refusal, is_admin
 from bot.feeds.models import CORPUS_SOURCE
 
+if TYPE_CHECKING:
+    from bot.discord_app.client import CorpusBot
+
+T = TypeVar("T")
+
 MANAGE_CHANNELS_REQUIRED = (
     "You need the Manage Channels permission (or to be a configured admin) for this."
 )
 
 
-def channel_manager_only() -> Callable[[app_commands.Command], app_commands.Command]:  # type: ignore[type-arg]
+def channel_manager_only() -> Callable[[T], T]:
     """Manage Channels in the channel the command is typed in, or a user id listed in
     `discord.admin_user_ids`: for commands that act on no channel in particular (listing, status,
     preview). Those that act on a channel check the member there (`checks.feed_manager_refusal`)."""
 
-    def predicate(interaction: discord.Interaction) -> bool:
-        admins = interaction.client.config.discord.admin_user_ids  # type: ignore[attr-defined]
+    def predicate(interaction: discord.Interaction[CorpusBot]) -> bool:
+        admins = interaction.client.config.discord.admin_user_ids
         if interaction.user.id in admins:
             return True
         if interaction.guild is not None and interaction.permissions.manage_channels:
@@ -51,7 +57,7 @@ def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Memb
 
 
 def retry_refusal(
-    interaction: discord.Interaction,
+    interaction: discord.Interaction[CorpusBot],
     channel: discord.TextChannel | None,
     source: str | None,
     admins: tuple[int, ...],

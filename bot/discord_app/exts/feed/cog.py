@@ -65,7 +65,7 @@ class Feed(commands.Cog):
     # --- commands ----------------------------------------------------------------------------
 
     async def source_choices(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[CorpusBot], current: str
     ) -> list[app_commands.Choice[str]]:
         typed = current.strip().lower()
         return [
@@ -95,7 +95,7 @@ class Feed(commands.Cog):
     @app_commands.autocomplete(source=source_choices)
     async def subscribe(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[CorpusBot],
         channel: discord.TextChannel | None = None,
         author: app_commands.Range[str, 1, 100] | None = None,
         keyword: app_commands.Range[str, 1, 100] | None = None,
@@ -165,7 +165,9 @@ class Feed(commands.Cog):
     @app_commands.default_permissions(manage_channels=True)
     @app_commands.describe(channel="The channel to stop (default: this channel)")
     async def unsubscribe(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+        self,
+        interaction: discord.Interaction[CorpusBot],
+        channel: discord.TextChannel | None = None,
     ) -> None:
         target = channel or interaction.channel
         if not isinstance(target, discord.abc.GuildChannel | discord.Thread):
@@ -192,7 +194,7 @@ class Feed(commands.Cog):
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_channels=True)
     @channel_manager_only()
-    async def subscriptions(self, interaction: discord.Interaction) -> None:
+    async def subscriptions(self, interaction: discord.Interaction[CorpusBot]) -> None:
         assert interaction.guild is not None
         healths = await self.feed.subscriptions(interaction.guild.id)
         await Paginator.send(
@@ -204,7 +206,7 @@ class Feed(commands.Cog):
         description="Each source's last check, last new item, errors and next attempt.",
     )
     @channel_manager_only()
-    async def status(self, interaction: discord.Interaction) -> None:
+    async def status(self, interaction: discord.Interaction[CorpusBot]) -> None:
         status = await self.feed.status()
         embed = status_embed(
             status.states, self.bot.config.feed, status.outbox, status.now, status.refused
@@ -217,7 +219,9 @@ class Feed(commands.Cog):
     @channel_manager_only()
     @app_commands.describe(post="An entry to preview (default: the newest)")
     async def preview(
-        self, interaction: discord.Interaction, post: app_commands.Range[str, 1, 300] | None = None
+        self,
+        interaction: discord.Interaction[CorpusBot],
+        post: app_commands.Range[str, 1, 300] | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         shown = await self.feed.preview(post, interaction.channel_id or 0)
@@ -236,7 +240,7 @@ class Feed(commands.Cog):
 
     @preview.autocomplete("post")
     async def _post_choices(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[CorpusBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return to_choices(await self.feed.post_choices(current))
 
@@ -250,7 +254,7 @@ class Feed(commands.Cog):
     @app_commands.autocomplete(source=source_choices)
     async def retry(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[CorpusBot],
         channel: discord.TextChannel | None = None,
         source: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
@@ -278,7 +282,7 @@ class Feed(commands.Cog):
         self.loops.request_send()
         await interaction.followup.send(fit_content("\n".join(lines)), ephemeral=True)
 
-    async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
+    async def _refuse(self, interaction: discord.Interaction[CorpusBot], text: str) -> None:
         await interaction.response.send_message(fit_content(text), ephemeral=True)
 
 

@@ -45,7 +45,7 @@ class FeedLoops:
         self._idle = asyncio.Event()
         self._idle.set()
         self._report_lock = asyncio.Lock()
-        self._loops: tuple[tasks.Loop, ...] = (self.poll_loop, self.send_loop, self.digest_loop)  # type: ignore[type-arg]
+        self._loops: tuple[tasks.Loop, ...] = (self.poll_loop, self.send_loop, self.digest_loop)
 
     def start(self, poll_seconds: float) -> None:
         self.poll_loop.change_interval(seconds=poll_seconds)
