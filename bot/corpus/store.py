@@ -318,7 +318,7 @@ class CorpusStore:
         cache is bounded (it does not grow with the corpus) and given back when the reload ends.
         """
         writer = self._writable()
-        usual = [int((await writer.execute_fetchall(f"PRAGMA {schema}.cache_size"))[0]["cache_size"]) for schema in ("main", "temp")]
+        usual = [int(row["cache_size"]) for schema in ("main", "temp") for row in await writer.execute_fetchall(f"PRAGMA {schema}.cache_size")]
         await writer.execute(f"PRAGMA main.cache_size = {-BULK_WRITE_CACHE_KIB:d}")
         await writer.execute(f"PRAGMA temp.cache_size = {-RELOAD_TEMP_CACHE_KIB:d}")
         try:
@@ -360,8 +360,8 @@ class CorpusStore:
         ):
             await writer.execute(f"DROP TABLE IF EXISTS temp.{table}")
             await writer.execute(f"CREATE TEMP TABLE {table} ({columns}) WITHOUT ROWID")
-        rows = await writer.execute_fetchall("SELECT COUNT(*) AS n FROM documents WHERE origin = 'corpus'")
-        return int(rows[0]["n"])
+        (row,) = await writer.execute_fetchall("SELECT COUNT(*) AS n FROM documents WHERE origin = 'corpus'")
+        return int(row["n"])
 
     async def add_listed_files(self, writer: aiosqlite.Connection, files: Sequence[ListedFile]) -> None:
         """Inside a reload: remember a chunk of the folder's listing."""

@@ -156,7 +156,8 @@ class FeedStore:
             f"SELECT {_SOURCE_COLUMNS} FROM feed_sources WHERE name = ?",  # noqa: S608 - constant columns
             (name,),
         )
-        return _source(rows[0]) if rows else SourceState(name=name)
+        row = next(iter(rows), None)  # the name is the key
+        return SourceState(name=name) if row is None else _source(row)
 
     async def source_states(self) -> dict[str, SourceState]:
         """Every stored source with how many entries its seen-set holds."""
@@ -414,14 +415,15 @@ class FeedStore:
             rows = await writer.execute_fetchall(
                 "SELECT id FROM feed_subscriptions WHERE channel_id = ?", (channel_id,)
             )
+            existing = next(iter(rows), None)  # channel_id is unique
             settings = (source, author, keyword, mention_role_id, mode, digest_minute)
-            if rows:
+            if existing is not None:
                 await writer.execute(
                     "UPDATE feed_subscriptions SET source = ?, author = ?, keyword = ?, "
                     "mention_role_id = ?, mode = ?, digest_minute = ?, guild_id = ? WHERE id = ?",
-                    (*settings, guild_id, rows[0]["id"]),
+                    (*settings, guild_id, existing["id"]),
                 )
-                sub_id, created = rows[0]["id"], False
+                sub_id, created = existing["id"], False
             else:
                 cursor = await writer.execute(
                     "INSERT INTO feed_subscriptions (source, author, keyword, mention_role_id, mode, "
@@ -430,11 +432,11 @@ class FeedStore:
                     (*settings, guild_id, channel_id, created_by, to_iso(now)),
                 )
                 sub_id, created = cursor.lastrowid, True
-            stored = await writer.execute_fetchall(
+            (stored,) = await writer.execute_fetchall(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
                 (sub_id,),
             )
-        return _subscription(stored[0]), created
+        return _subscription(stored), created
 
     async def unsubscribe(self, channel_id: int) -> bool:
         """Remove a channel's subscription and its queue (a person asked; failures never do)."""
