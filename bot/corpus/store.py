@@ -997,10 +997,9 @@ class _FaultsOf:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if isinstance(exc, sqlite3.Error) and (fault := _fault_of(exc, self.path)) is not None:
             raise fault from exc
-        return False
 
 
 class _IndexCursor(sqlite3.Cursor):
@@ -1016,7 +1015,7 @@ class _IndexCursor(sqlite3.Cursor):
         with self.connection.faults:
             return super().executemany(sql, parameters)
 
-    def executescript(self, script: str, /) -> _IndexCursor:
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
         with self.connection.faults:
             return super().executescript(script)
 
@@ -1064,7 +1063,7 @@ class _IndexSQLite(sqlite3.Connection):
 
 
 def _connect(path: Path) -> _IndexSQLite:
-    return sqlite3.connect(path, isolation_level=None, factory=_IndexSQLite)  # type: ignore[return-value]
+    return sqlite3.connect(path, isolation_level=None, factory=_IndexSQLite)
 
 
 def _prepare_index(path: Path) -> None:
@@ -1123,7 +1122,7 @@ class IndexReader:
         with self._conn.faults:  # also what a function's own row iteration raises
             return fn(self._conn, *args)
 
-    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> list[sqlite3.Row]:
+    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] | None = None) -> list[sqlite3.Row]:
         """One statement's rows, as `aiosqlite.Connection.execute_fetchall` returns them."""
         return await self.run(_fetchall, sql, () if parameters is None else parameters)
 
@@ -1139,7 +1138,7 @@ class IndexReader:
             self._executor.shutdown(wait=False)
 
 
-def _fetchall(conn: sqlite3.Connection, sql: str, parameters: Iterable[Any]) -> list[sqlite3.Row]:
+def _fetchall(conn: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> list[sqlite3.Row]:
     return conn.execute(sql, parameters).fetchall()
 
 
