@@ -28,7 +28,7 @@ from bot.feeds.corpus_source import CorpusDetection
 from bot.feeds.delivery import Deliverer, SendReport
 from bot.feeds.digest import parse_digest_time
 from bot.feeds.engine import FeedEngine
-from bot.feeds.models import CORPUS_SOURCE, SourceState, Subscription, SubscriptionHealth
+from bot.feeds.models import CORPUS_SOURCE, Mode, SourceState, Subscription, SubscriptionHealth
 from bot.feeds.poller import PollReport
 from bot.feeds.store import FeedStore
 
@@ -64,7 +64,7 @@ class SubscriptionRefused(Exception):
 class Schedule:
     """When a subscription announces: at once, or once a day at ``digest_minute`` (UTC)."""
 
-    mode: str
+    mode: Mode
     digest_minute: int | None
 
 
