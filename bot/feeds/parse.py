@@ -233,7 +233,10 @@ def _defuse_entity_declarations(data: bytes) -> tuple[bytes, int]:
     return head + data[end:], dropped
 
 
-def _item_from_entry(entry: Mapping[str, Any], source_url: str) -> FeedItem | None:
+def _item_from_entry(entry: dict[str, Any], source_url: str) -> FeedItem | None:
+    """One of feedparser's entries as an item, or None when it has nothing to key it by. The
+    entry is a FeedParserDict, a dict subclass: typed dict, since some fields are read with
+    dict's own lookup (below), which a Mapping would not have."""
     title = _clean_title(entry.get("title"), entry.get("title_detail"))
     authors = _entry_authors(entry)
     # Plain dict access: FeedParserDict maps a missing "updated" to "published" (with a
