@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
@@ -25,13 +25,17 @@ from bot.corpus.names import name_key, split_affiliation
 
 log = logging.getLogger(__name__)
 
-try:  # libyaml's loader is several times faster; the pure one gives identical results.
-    _SafeBase: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+# libyaml's loader is several times faster; the pure one gives identical results. PyYAML has
+# libyaml's only when it was built with it. mypy takes no base class chosen at run time, so it
+# checks against the pure loader, whose interface libyaml's has too (the stubs type them apart:
+# CParser and Parser, Mark from two modules).
+if TYPE_CHECKING:
     _SafeBase = yaml.SafeLoader
+else:
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _FastLoader(_SafeBase):  # type: ignore[misc, valid-type]
+class _FastLoader(_SafeBase):
     """A safe loader whose impossible dates ("2020-13-45") stay text for the validator to report."""
 
 
@@ -167,18 +171,24 @@ def _structure_problem(fm_text: str) -> tuple[int, str] | None:
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
                 name = _clip(f"{sign}{event.anchor}", 40)
-                return event.start_mark.line, (
+                return _event_line(event), (
                     f"front matter uses a YAML anchor or alias ({name}); write each value out in full"
                 )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
-                    return event.start_mark.line, f"front matter is nested more than {MAX_YAML_DEPTH} levels deep"
+                    return (_event_line(event), f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     finally:
         loader.dispose()
     return None
+
+
+def _event_line(event: yaml.Event) -> int:
+    """The 0-based line an event starts on. A parser's events carry their mark; one without
+    (the type allows it) is placed on the front matter's first line rather than failing."""
+    return event.start_mark.line if event.start_mark is not None else 0
 
 
 def parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document | None, list[Problem]]:
