@@ -61,7 +61,10 @@ def _bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
         value = None
     if not isinstance(value, int) or abs(value) >= _INT_LIMIT:
         raise yaml.constructor.ConstructorError(
-            None, None, f"the number {_clip(node.value, 20)} has too many digits (at most {MAX_INT_DIGITS})", node.start_mark
+            None,
+            None,
+            f"the number {_clip(node.value, 20)} has too many digits (at most {MAX_INT_DIGITS})",
+            node.start_mark,
         )
     return value
 
@@ -81,7 +84,18 @@ KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 ANNOTATION_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
 MAX_ID_LENGTH = 80
 KNOWN_FIELDS = frozenset(
-    {"id", "title", "subtitle", "authors", "published", "url", "publisher", "kind", "excerpt", "reasons"}
+    {
+        "id",
+        "title",
+        "subtitle",
+        "authors",
+        "published",
+        "url",
+        "publisher",
+        "kind",
+        "excerpt",
+        "reasons",
+    }
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
@@ -177,7 +191,10 @@ def _structure_problem(fm_text: str) -> tuple[int, str] | None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
-                    return (_event_line(event), f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
+                    return (
+                        _event_line(event),
+                        f"front matter is nested more than {MAX_YAML_DEPTH} levels deep",
+                    )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     finally:
@@ -191,7 +208,9 @@ def _event_line(event: yaml.Event) -> int:
     return event.start_mark.line if event.start_mark is not None else 0
 
 
-def parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document | None, list[Problem]]:
+def parse_document(
+    raw: bytes, path: str, *, max_bytes: int
+) -> tuple[Document | None, list[Problem]]:
     """Parse and validate one corpus file. Returns the document, or None and every problem found.
 
     Total: whatever the bytes, the answer is a document or problems naming the file and a line,
@@ -202,14 +221,21 @@ def parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document |
         document, problems = _parse_document(raw, path, max_bytes=max_bytes)
     except Exception as exc:  # noqa: BLE001 - a bug here must cost one file, not the reload
         log.exception("corpus file %s: the parser crashed", path)
-        return None, [Problem(path, 1, f"could not be parsed ({type(exc).__name__}); please report this file")]
+        return None, [
+            Problem(path, 1, f"could not be parsed ({type(exc).__name__}); please report this file")
+        ]
     if len(problems) > MAX_FILE_PROBLEMS:
         more = len(problems) - MAX_FILE_PROBLEMS
-        problems = [*problems[:MAX_FILE_PROBLEMS], Problem(path, None, f"…and {more:,} more problems in this file")]
+        problems = [
+            *problems[:MAX_FILE_PROBLEMS],
+            Problem(path, None, f"…and {more:,} more problems in this file"),
+        ]
     return document, problems
 
 
-def _parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document | None, list[Problem]]:
+def _parse_document(
+    raw: bytes, path: str, *, max_bytes: int
+) -> tuple[Document | None, list[Problem]]:
     problems: list[Problem] = []
 
     def problem(line: int | None, message: str) -> tuple[None, list[Problem]]:
@@ -222,7 +248,9 @@ def _parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return problem(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
+        return problem(
+            line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        )
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
         return problem(text[: text.index("\x00")].count("\n") + 1, "contains a NUL character")
@@ -243,7 +271,9 @@ def _parse_document(raw: bytes, path: str, *, max_bytes: int) -> tuple[Document 
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark else 2
-        return problem(line, f"front matter is not valid YAML: {_clip(exc.problem or str(exc), 200)}")
+        return problem(
+            line, f"front matter is not valid YAML: {_clip(exc.problem or str(exc), 200)}"
+        )
     except yaml.YAMLError as exc:
         return problem(2, f"front matter is not valid YAML: {_clip(str(exc), 200)}")
     if not isinstance(meta, dict):
@@ -275,7 +305,10 @@ def _build_document(
     if doc_id is None:
         bad("id", "missing required field 'id' (a stable slug such as 'my-post')")
     elif not isinstance(doc_id, str) or not ID_PATTERN.match(doc_id) or len(doc_id) > MAX_ID_LENGTH:
-        bad("id", f"'id' must be a slug of lowercase letters, digits and single hyphens (at most {MAX_ID_LENGTH} characters), got {_describe(doc_id)}")
+        bad(
+            "id",
+            f"'id' must be a slug of lowercase letters, digits and single hyphens (at most {MAX_ID_LENGTH} characters), got {_describe(doc_id)}",
+        )
         doc_id = None
 
     title = optional_text("title")
@@ -288,7 +321,10 @@ def _build_document(
     authors: list[AuthorName] = []
     raw_authors = meta.get("authors")
     if raw_authors is None:
-        bad("authors", "missing required field 'authors' (a list of names; [] when the byline names nobody)")
+        bad(
+            "authors",
+            "missing required field 'authors' (a list of names; [] when the byline names nobody)",
+        )
     elif not isinstance(raw_authors, list):
         bad("authors", f"'authors' must be a list of names, got {_describe(raw_authors)}")
     else:
@@ -316,17 +352,25 @@ def _build_document(
     if kind is None:
         bad("kind", "missing required field 'kind' (post, letter, …)")
     elif not isinstance(kind, str) or not KIND_PATTERN.match(kind):
-        bad("kind", f"'kind' must be a lowercase word such as 'post' or 'letter', got {_describe(kind)}")
+        bad(
+            "kind",
+            f"'kind' must be a lowercase word such as 'post' or 'letter', got {_describe(kind)}",
+        )
         kind = None
 
     excerpt = meta.get("excerpt")
     if excerpt is None:
-        bad("excerpt", "missing required field 'excerpt' (true when the body is only the opening of a longer text)")
+        bad(
+            "excerpt",
+            "missing required field 'excerpt' (true when the body is only the opening of a longer text)",
+        )
     elif not isinstance(excerpt, bool):
         bad("excerpt", f"'excerpt' must be true or false, got {_describe(excerpt)}")
 
     if not body.strip():
-        problems.append(Problem(path, front.line() + 1, "the document has no body text after the front matter"))
+        problems.append(
+            Problem(path, front.line() + 1, "the document has no body text after the front matter")
+        )
 
     reasons = _reasons(meta.get("reasons"), body, bad)
 
@@ -335,11 +379,16 @@ def _build_document(
         if key in KNOWN_FIELDS:
             continue
         if not isinstance(key, str) or not ANNOTATION_KEY.match(key):
-            bad(key, f"annotation name {_short(key)} must be lowercase letters, digits and underscores")
+            bad(
+                key,
+                f"annotation name {_short(key)} must be lowercase letters, digits and underscores",
+            )
         elif not _is_simple(value):
             bad(key, f"annotation '{key}' must be text, a number, true/false or a list of those")
         else:
-            annotations[key] = [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+            annotations[key] = (
+                [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+            )
 
     if problems or doc_id is None or kind is None or not isinstance(excerpt, bool):
         return None
@@ -364,13 +413,19 @@ def _reasons(raw: Any, body: str, bad: Any) -> tuple[Reason, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        bad("reasons", f"'reasons' must be a list of {{label, quote}} entries, got {_describe(raw)}")
+        bad(
+            "reasons", f"'reasons' must be a list of {{label, quote}} entries, got {_describe(raw)}"
+        )
         return ()
     reasons: list[Reason] = []
     parts = paragraphs(body) if raw else []  # once per file, not once per reason
     for index, entry in enumerate(raw):
         if not isinstance(entry, dict) or set(entry) != {"label", "quote"}:
-            bad("reasons", f"reasons[{index}] must have exactly the fields 'label' and 'quote'", index)
+            bad(
+                "reasons",
+                f"reasons[{index}] must have exactly the fields 'label' and 'quote'",
+                index,
+            )
             continue
         label, quote = entry["label"], entry["quote"]
         if not isinstance(label, str) or not label.strip():
@@ -379,9 +434,16 @@ def _reasons(raw: Any, body: str, bad: Any) -> tuple[Reason, ...]:
         if not isinstance(quote, str) or not quote.strip():
             bad("reasons", f"reasons[{index}].quote must be non-empty text", index, "quote")
             continue
-        paragraph = next((number for number, text in enumerate(parts, start=1) if quote in text), None)
+        paragraph = next(
+            (number for number, text in enumerate(parts, start=1) if quote in text), None
+        )
         if paragraph is None:
-            bad("reasons", f"reasons[{index}].quote does not occur verbatim in the body: {_short(quote, 80)}", index, "quote")
+            bad(
+                "reasons",
+                f"reasons[{index}].quote does not occur verbatim in the body: {_short(quote, 80)}",
+                index,
+                "quote",
+            )
             continue
         reasons.append(Reason(label=" ".join(label.split()), quote=quote, paragraph=paragraph))
     return tuple(reasons)
@@ -438,7 +500,9 @@ LISTING_CHUNK = 1000
 """Files a listing hands over at a time (a reload stores each chunk in SQLite, not in Python)."""
 
 
-def iter_corpus_listing(corpus_dir: Path, chunk_files: int = LISTING_CHUNK) -> Iterator[list[ListedFile]]:
+def iter_corpus_listing(
+    corpus_dir: Path, chunk_files: int = LISTING_CHUNK
+) -> Iterator[list[ListedFile]]:
     """Every `*.md` file below the folder (hidden ones skipped), in chunks, in no set order.
 
     Streams os.scandir: neither the folder's entries nor the files found are ever all in memory
@@ -498,7 +562,9 @@ def read_corpus_bytes(corpus_dir: Path, rel: str, max_bytes: int) -> bytes:
         root = os.path.realpath(corpus_dir)
         target = os.path.realpath(path)
         if os.path.commonpath([root, target]) != root:
-            raise UnreadableFile("is a symbolic link to a file outside the corpus folder; only files inside it are read")
+            raise UnreadableFile(
+                "is a symbolic link to a file outside the corpus folder; only files inside it are read"
+            )
     return read_regular_file(path, max_bytes)
 
 
@@ -512,7 +578,9 @@ class FileRead(NamedTuple):
     """the file was parsed (its bytes were new to the index)"""
 
 
-def read_corpus_file(corpus_dir: Path, listed: ListedFile, known: KnownFile | None, *, max_bytes: int) -> FileRead:
+def read_corpus_file(
+    corpus_dir: Path, listed: ListedFile, known: KnownFile | None, *, max_bytes: int
+) -> FileRead:
     """Read one listed file, skipping all the work the index makes unnecessary.
 
     A file whose size and mtime match `known` is not read at all (its document is None); one whose
@@ -533,7 +601,9 @@ def read_corpus_file(corpus_dir: Path, listed: ListedFile, known: KnownFile | No
     if file_problems:
         return FileRead(None, file_problems, True)
     assert document is not None
-    return FileRead(ParsedFile(rel, size, mtime_ns, digest, replace(document, content_hash=digest)), [], True)
+    return FileRead(
+        ParsedFile(rel, size, mtime_ns, digest, replace(document, content_hash=digest)), [], True
+    )
 
 
 BATCH_FILES = 500
@@ -590,13 +660,19 @@ class CorpusScanner:
             owner = self._owner.setdefault(doc_id, rel)
             if owner != rel:
                 self.duplicates.append(
-                    Problem(rel, id_line(self.corpus_dir / rel, self.max_bytes), f"id '{doc_id}' is already used by {owner}; ids must be unique")
+                    Problem(
+                        rel,
+                        id_line(self.corpus_dir / rel, self.max_bytes),
+                        f"id '{doc_id}' is already used by {owner}; ids must be unique",
+                    )
                 )
             files.append(parsed)
         return files
 
     def _read(self, rel: str, size: int, mtime_ns: int) -> ParsedFile | None:
-        read = read_corpus_file(self.corpus_dir, ListedFile(rel, size, mtime_ns), None, max_bytes=self.max_bytes)
+        read = read_corpus_file(
+            self.corpus_dir, ListedFile(rel, size, mtime_ns), None, max_bytes=self.max_bytes
+        )
         self.problems.extend(read.problems)
         self.reparsed += read.reparsed
         return read.file
