@@ -207,7 +207,7 @@ def _claimed_id(file: ParsedFile, known: KnownFile | None) -> str:
     return known.doc_id
 
 
-def _forget(pending: asyncio.Future[object]) -> None:
+def _forget(pending: asyncio.Future[_BatchRead]) -> None:
     """Drop a prefetch the reload will not use. A worker thread cannot be stopped: it finishes
     its batch and the result is discarded; an exception it raised is marked as retrieved."""
     if not pending.done():
