@@ -628,7 +628,11 @@ class DiscordEmulator:
     # ------------------------------------------------------------------ waiting
 
     async def wait_for(
-        self, condition: Callable[[], T], timeout: float = 5.0, *, describe: str = "condition"
+        self,
+        condition: Callable[[], T | None],
+        timeout: float = 5.0,
+        *,
+        describe: str = "condition",
     ) -> T:
         """Wait until `condition()` is truthy.
 

@@ -29,7 +29,7 @@ class Notifier:
 
     async def wait_for(
         self,
-        condition: Callable[[], T],
+        condition: Callable[[], T | None],
         timeout: float,
         *,
         describe: Callable[[], str] | str = "condition",
