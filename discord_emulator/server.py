@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from discord_emulator import errors
 from discord_emulator.core import EmulatorCore, RequestRecord
@@ -35,7 +36,7 @@ class EmulatorServer:
         self.hub = hub
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self.app.router.add_get("/", self._root)
-        self._page: web.Handler | None = None
+        self._page: Handler | None = None
         for method, template, handler in [
             *InteractionRoutes(core).routes(),
             *RestRoutes(core).routes(),
@@ -44,7 +45,7 @@ class EmulatorServer:
         self._runner: web.AppRunner | None = None
         self.port = 0
 
-    def add_page(self, index: web.Handler, routes: list[web.RouteDef]) -> None:
+    def add_page(self, index: Handler, routes: list[web.RouteDef]) -> None:
         """Serve a page at `/` (the sandbox's) beside the gateway, which keeps every websocket
         upgrade there; `routes` must live under a prefix the REST API cannot use (`/sandbox/`).
         Call before `start`: aiohttp freezes its router then."""
@@ -71,7 +72,7 @@ class EmulatorServer:
             self._runner = None
 
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith(API_PREFIX + "/"):
             return await handler(request)
         method = request.method
@@ -101,7 +102,7 @@ class EmulatorServer:
         return response
 
     async def _handle(
-        self, request: web.Request, handler: web.Handler, method: str, path: str
+        self, request: web.Request, handler: Handler, method: str, path: str
     ) -> web.StreamResponse:
         token_route = path.startswith(TOKEN_ROUTE_PREFIXES)
         if (
