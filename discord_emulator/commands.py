@@ -109,8 +109,8 @@ def find_command(
         path.append(sub)
         options = sub.get("options") or []
     if any(o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in options):
-        subs = ", ".join(o["name"] for o in options)
-        raise CommandNotSyncedError(f"/{name.strip()} needs a subcommand (one of: {subs})")
+        names = ", ".join(o["name"] for o in options)
+        raise CommandNotSyncedError(f"/{name.strip()} needs a subcommand (one of: {names})")
     return CommandTarget(command=command, path=path, leaf_options=options)
 
 
