@@ -315,7 +315,8 @@ def _collect(error: ValidationError, out: list[FieldError]) -> None:
     path = tuple(error.absolute_path)
     if error.validator == "required":
         instance = error.instance if isinstance(error.instance, dict) else {}
-        for name in error.validator_value:
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        for name in required:
             if name not in instance:
                 out.append(
                     FieldError((*path, name), "BASE_TYPE_REQUIRED", "This field is required")
@@ -343,6 +344,8 @@ def _best_branch(error: ValidationError) -> list[ValidationError]:
 
 
 def _to_field_error(error: ValidationError, path: tuple[Any, ...]) -> FieldError:
+    # jsonschema types a keyword and its value as possibly unset (an error made by hand has
+    # neither); the errors a validator yields carry both, so the checks below only narrow them.
     kind = error.validator
     value = error.validator_value
     detail = f"got {short_repr(error.instance)}"
@@ -361,13 +364,14 @@ def _to_field_error(error: ValidationError, path: tuple[Any, ...]) -> FieldError
             _size(error.instance),
         )
     if kind == "type":
-        expected = [t for t in ([value] if isinstance(value, str) else value) if t != "null"]
+        named = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        expected = [t for t in named if t != "null"]
         code, template = _TYPE_ERRORS.get(
             expected[0] if expected else "", ("BASE_TYPE_INVALID", "Invalid value.")
         )
         return FieldError(path, code, template.format(v=short_repr(error.instance)), detail)
     if kind in ("enum", "const"):
-        choices = tuple(value) if kind == "enum" else (value,)
+        choices = tuple(value) if kind == "enum" and isinstance(value, list) else (value,)
         return FieldError(path, "BASE_TYPE_CHOICES", f"Value must be one of {choices}.", detail)
     if kind in ("minimum", "exclusiveMinimum"):
         return FieldError(
@@ -392,7 +396,7 @@ def _to_field_error(error: ValidationError, path: tuple[Any, ...]) -> FieldError
         )
     if kind == "uniqueItems":
         return FieldError(path, "BASE_TYPE_DUPLICATE", "Values must be unique.", detail)
-    return FieldError(path, f"SCHEMA_{kind.upper()}", error.message, detail)
+    return FieldError(path, f"SCHEMA_{str(kind).upper()}", error.message, detail)
 
 
 def _size(instance: Any) -> str:
