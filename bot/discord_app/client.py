@@ -61,7 +61,7 @@ class CorpusBot(commands.Bot):
     async def setup_hook(self) -> None:
         for extension in self.extensions_to_load:
             await self.load_extension(extension)
-        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        self.tree.error(on_tree_error)
         if self.config.discord.sync_on_start:
             await sync_if_changed(self.tree, self.service.store, self.config.discord.dev_guild_id)
         freeze_startup_heap()
