@@ -1049,6 +1049,8 @@ class _IndexSQLite(sqlite3.Connection):
             super().__init__(database, *args, **kwargs)
         self.row_factory = sqlite3.Row
 
+    # ignore[override]: typeshed overloads cursor() on `factory: None`, which CPython refuses
+    # ("'NoneType' object is not callable"); this default is the index's cursor instead.
     def cursor(self, factory: Callable[..., sqlite3.Cursor] = _IndexCursor) -> sqlite3.Cursor:  # type: ignore[override]
         return super().cursor(factory)
 
