@@ -32,6 +32,38 @@ def test_nothing_unsafe_survives(text: str) -> None:
     assert not UNSAFE.search(strip_controls(text))
 
 
+PIECES = st.sampled_from(
+    [
+        "a",
+        "Zoë",
+        "\n",
+        "\t",
+        "\r\n",
+        "\r",
+        "\x1b[31m",
+        "\x1b]0;t\x07",
+        "\x9b2J",
+        "\u202e",
+        "\x00",
+        " ",
+    ]
+)
+
+
+@given(st.lists(PIECES | st.text(max_size=5), max_size=30).map("".join))
+def test_the_quick_paths_give_what_the_substitutions_give(text: str) -> None:
+    """strip_controls returns text untouched without substituting when nothing is to remove."""
+    from bot.text_safety import _ANSI, _CONTROLS
+
+    assert strip_controls(text) == _CONTROLS.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
+
+
+def test_web_url_is_cached_and_still_checks_its_limit() -> None:
+    url = "https://example.org/a b"
+    assert web_url(url) == web_url(url) == "https://example.org/a%20b"
+    assert web_url(url, limit=10) is None  # the limit is part of what is cached
+
+
 def test_web_url_keeps_http_links_and_refuses_the_rest() -> None:
     assert web_url("https://example.org/a?b=1#c") == "https://example.org/a?b=1#c"
     assert web_url("HTTP://Example.ORG:8080/p") == "http://example.org:8080/p"
