@@ -8,6 +8,9 @@ Later features (the feed) add their tables as new migrations, never by editing o
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+
+from bot.corpus.passages import backfill_passages
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: documents, authors, full-text index, summary cache, key/value metadata.
@@ -269,9 +272,43 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE da.doc_id = documents.id ORDER BY da.position))
     END;
     """,
+    # 7: passages for `ask` (bot/corpus/passages.py): a paragraph, or a window of a few sentences
+    # of a long one, stored as a span of the body (never a copy of its text), and a contentless
+    # FTS5 index over them with the document's shown title as a second column (a title match is
+    # a ranking signal). A passage's rowid is documents.pk * 2^20 + its ordinal, so a document's
+    # passages are one rowid range: the trigger below forgets them with their document (a
+    # contentless index must be given the text it forgets: the same slice of the old body).
+    # Documents are replaced (deleted and inserted), never edited in their title or body: an
+    # edit would leave the passages stale, so it is refused. Existing documents get their
+    # passages from `passages.backfill_passages`, run in this migration's transaction.
+    """
+    CREATE TABLE passages (
+        id INTEGER PRIMARY KEY,             -- documents.pk * 1048576 + ordinal
+        paragraph INTEGER NOT NULL,         -- 1-based, as loader.paragraphs counts
+        start INTEGER NOT NULL,             -- offset of the first character in documents.body
+        length INTEGER NOT NULL             -- in characters: the text is substr(body, start + 1, length)
+    );
+    CREATE VIRTUAL TABLE passages_fts USING fts5 (
+        title, text, content = '',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER passages_delete AFTER DELETE ON documents BEGIN
+        INSERT INTO passages_fts (passages_fts, rowid, title, text)
+        SELECT 'delete', p.id, old.display_title, substr(old.body, p.start + 1, p.length)
+        FROM passages p WHERE p.id BETWEEN old.pk * 1048576 AND old.pk * 1048576 + 1048575;
+        DELETE FROM passages WHERE id BETWEEN old.pk * 1048576 AND old.pk * 1048576 + 1048575;
+    END;
+    CREATE TRIGGER passages_stale BEFORE UPDATE OF display_title, body ON documents
+    WHEN old.display_title IS NOT new.display_title OR old.body IS NOT new.body BEGIN
+        SELECT RAISE(ABORT, 'documents are replaced, not edited: passages would go stale');
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+AFTER_MIGRATION: dict[int, Callable[[sqlite3.Connection], None]] = {7: backfill_passages}
+"""Work a migration needs Python for (splitting text), run after its script, in its transaction."""
 
 
 class SchemaTooNew(Exception):
@@ -291,6 +328,8 @@ def migrate(conn: sqlite3.Connection) -> int:
         try:
             for statement in _statements(MIGRATIONS[version]):
                 conn.execute(statement)
+            if version + 1 in AFTER_MIGRATION:
+                AFTER_MIGRATION[version + 1](conn)
             conn.execute(f"PRAGMA user_version = {version + 1:d}")
             conn.execute("COMMIT")
         except BaseException:

@@ -20,7 +20,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +38,13 @@ from bot.corpus.models import (
     Reason,
 )
 from bot.corpus.names import title_key
+from bot.corpus.passages import (
+    INSERT_PASSAGES,
+    INSERT_PASSAGES_FTS,
+    PassageRow,
+    passage_params,
+    passage_rows,
+)
 from bot.corpus.schema import SCHEMA_VERSION, migrate
 from bot.corpus.search import SearchTuning, all_of, any_of, highlight_window
 from bot.corpus.titles import display_title
@@ -164,6 +171,8 @@ class PreparedDocuments:
     """author key -> name as first printed"""
     links: list[tuple[str, int, str, str | None, str | None]]
     """(doc id, position, author key, affiliation, published) per byline entry"""
+    passages: list[PassageRow] = field(default_factory=list)
+    """each document's passages for `ask` (bot/corpus/passages.py), split here with the rest"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +190,11 @@ def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocu
     rows: list[tuple[Any, ...]] = []
     authors: dict[str, str] = {}
     links: list[tuple[str, int, str, str | None, str | None]] = []
+    passages: list[PassageRow] = []
     for change in changes:
         doc = change.document
         rows.append(_document_row(doc, change.size, change.mtime_ns, stamp))
+        passages.extend(passage_rows(doc.id, display_title(doc)[0], doc.body))
         published = doc.published.isoformat() if doc.published else None
         linked: set[str] = set()
         for position, author in enumerate(doc.authors):
@@ -192,7 +203,7 @@ def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocu
             linked.add(author.key)
             authors.setdefault(author.key, author.name)
             links.append((doc.id, position, author.key, author.affiliation, published))
-    return PreparedDocuments(rows, authors, links)
+    return PreparedDocuments(rows, authors, links, passages)
 
 
 class CorpusStore:
@@ -473,6 +484,9 @@ class CorpusStore:
         if not prepared.rows:
             return
         await writer.executemany(_INSERT_DOCUMENT, prepared.rows)
+        spans, texts = passage_params(prepared.passages)
+        await writer.executemany(INSERT_PASSAGES, spans)
+        await writer.executemany(INSERT_PASSAGES_FTS, texts)
         if not prepared.links:
             return
         await writer.executemany(
