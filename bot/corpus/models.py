@@ -217,3 +217,32 @@ def shown_title(title: str, source: TitleSource) -> str:
     if source == "derived":
         return f"Untitled: “{title}”"
     return title
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A passage of the corpus quoted as an answer to a question (`CorpusService.ask`)."""
+
+    ref: DocumentRef
+    quote: str
+    """1-3 whole sentences of the document's body, verbatim (`body[start:start + len(quote)]`)."""
+    paragraph: int
+    """1-based paragraph of the body that holds the quote (as /reasons counts)."""
+    start: int
+    """Offset of the quote in the body."""
+    score: float
+    """Higher is better; comparable between the passages of one answer only."""
+
+    @property
+    def excerpt(self) -> bool:
+        """True when the corpus holds only the opening of the post: front ends say so."""
+        return self.ref.excerpt
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The passages that best answer a question, best first. Never empty: a question the corpus
+    does not answer is an `AnswerError` ("The corpus does not say…")."""
+
+    question: str
+    passages: tuple[Passage, ...]

@@ -175,17 +175,53 @@ def backfill_passages(conn: sqlite3.Connection) -> None:
 # --- quotes ------------------------------------------------------------------------------------
 
 
+_SUFFIXES = (
+    "ational",
+    "ization",
+    "fulness",
+    "iveness",
+    "ations",
+    "ation",
+    "ments",
+    "ment",
+    "ness",
+    "ings",
+    "ing",
+    "ies",
+    "ied",
+    "ers",
+    "er",
+    "ed",
+    "ly",
+    "es",
+    "s",
+    "al",
+    "ions",
+    "ion",
+    "ive",
+    "ity",
+)
+_DOUBLED = re.compile(r"([b-df-hj-np-tv-z])\1$")
+
+
+def light_stem(word: str) -> str:
+    """A folded word less one common English suffix, a doubled final consonant undoubled
+    ("banned" -> "ban", "regulations" -> "regul", "ethics" -> "ethic"). Only for placing quotes and
+    counting which question words a passage holds, in Python; retrieval uses FTS5's own Porter
+    stemmer. Words of four letters or fewer are left whole."""
+    if len(word) <= 4:
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return _DOUBLED.sub(r"\1", word)
+
+
 def word_matches(word: str, term: str) -> bool:
-    """Whether a word of the text counts as the folded query term, without the index's stemmer:
-    equal once folded, or, for terms of five letters and more, sharing all but the term's last
-    two letters and at most four letters longer ("regulation" finds "regulations", "ethics"
-    finds "ethical"). Used to place a quote inside a passage the index already matched."""
-    if word == term:
-        return True
-    if len(term) >= 5:
-        stem = term[:-2]
-        return word.startswith(stem) and len(word) - len(stem) <= 4
-    return False
+    """Whether a word of the text counts as the folded query term: equal, or the same once
+    `light_stem` has taken a suffix off each ("banned" and "ban", "regulation" and "regulations")."""
+    return word == term or light_stem(word) == light_stem(term)
 
 
 def matched_terms(text: str, terms: Sequence[str]) -> set[str]:

@@ -16,15 +16,18 @@ from pathlib import Path
 from rapidfuzz.distance import Indel
 
 from bot.corpus import search as fts
+from bot.corpus.ask import AskTuning, idf, question_terms, rank_passages
 from bot.corpus.errors import AnswerError, CorpusInvalid
 from bot.corpus.loader import BATCH_FILES, CorpusScanner
 from bot.corpus.models import (
+    Answer,
     AuthorCount,
     AuthorPosts,
     Candidate,
     CorpusStats,
     Document,
     DocumentRef,
+    Passage,
     Post,
     Problem,
     Reasons,
@@ -61,6 +64,8 @@ MAX_AUTHOR_PAGE = 1000
 FUZZY_COMPARED = 10
 """Titles proposed by the index that are compared letter by letter."""
 MAX_SUGGESTIONS = 5
+DEFAULT_ASK_PASSAGES = 3
+MAX_ASK_PASSAGES = 10
 """Candidates a "no post matches" answer offers."""
 RELATED_SIMILARITY = 0.6
 """Letter-level likeness of a whole title that makes it a candidate by itself (a typo or two)."""
@@ -110,6 +115,8 @@ class CorpusService:
         self.settings = settings
         self._reload_lock = asyncio.Lock()
         self._authors_cache: _AuthorList | None = None
+        self.ask_tuning = AskTuning()
+        """The ranking's weights and refusal threshold (tests and the bench try others)."""
         self.corpus_problems: tuple[Problem, ...] = ()
         """What the last reload refused the corpus folder for (empty when it applied): a reload
         made by one front end (the launcher, /reload) is what the feed's status reports."""
@@ -441,6 +448,45 @@ class CorpusService:
             total_is_lower_bound=page.total_is_lower_bound,
             ranked=page.ranked,
         )
+
+    # --- ask ---------------------------------------------------------------------------------
+
+    async def ask(self, question: str, *, limit: int = DEFAULT_ASK_PASSAGES) -> Answer:
+        """The passages of the corpus that best answer `question`, each quoted verbatim (1-3
+        whole sentences), best first; never generated text. Ranking and refusal: bot/corpus/ask.py.
+
+        Raises `AnswerError` "not_found" when no passage answers closely enough ("The corpus does
+        not say…"), "bad_input" for a bad limit or a question with no word to look for.
+        """
+        if not 1 <= limit <= MAX_ASK_PASSAGES:
+            raise AnswerError("bad_input", f"limit must be between 1 and {MAX_ASK_PASSAGES}, not {limit}.")
+        terms = question_terms(question)
+        if not terms:
+            raise AnswerError(
+                "bad_input",
+                "Ask about something: the question needs a word beyond question words like "
+                "'what' or 'does'.",
+            )
+        tuning = self.ask_tuning
+        hits = await self.store.passage_hits(terms, tuning)
+        weights = {t: idf(hits.total, hits.holding.get(t, 0)) for t in terms}
+        ranked = rank_passages(hits.candidates, terms, weights, tuning)
+        kept = [r for r in ranked if r.coverage >= tuning.min_coverage][:limit]
+        if not kept:
+            raise AnswerError(
+                "not_found", f"The corpus does not say: no passage answers “{_shorten(question)}”."
+            )
+        passages = tuple(
+            Passage(
+                ref=r.candidate.ref,
+                quote=r.quote,
+                paragraph=r.candidate.paragraph,
+                start=r.quote_start,
+                score=round(r.score, 4),
+            )
+            for r in kept
+        )
+        return Answer(question=" ".join(question.split())[:MAX_QUERY_CHARS], passages=passages)
 
     # --- about -------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.corpus.ask import AskTuning, PassageCandidate
 from bot.corpus.errors import StorageFault, storage_fault
 from bot.corpus.loader import KnownFile, ListedFile
 from bot.corpus.models import (
@@ -41,6 +42,7 @@ from bot.corpus.names import title_key
 from bot.corpus.passages import (
     INSERT_PASSAGES,
     INSERT_PASSAGES_FTS,
+    PASSAGES_PER_DOCUMENT,
     PassageRow,
     passage_params,
     passage_rows,
@@ -217,6 +219,7 @@ class CorpusStore:
         self.search_tuning = SearchTuning()
         """Bounds on the work of one search; tests lower them to exercise a large corpus's paths."""
         self._search_state = _SearchState()
+        self._ask_state = _AskState()
         self.read_only: StorageFault | None = None
         """Why the index was opened read-only (see `open`); None when it can be written."""
 
@@ -667,6 +670,13 @@ class CorpusStore:
             _search_page, list(terms), limit, offset, self.search_tuning, self._search_state
         )
 
+    # ask
+
+    async def passage_hits(self, terms: Sequence[str], tuning: AskTuning) -> PassageHits:
+        """Passages holding any of `terms`, best bm25 first, with what `ask.rank_passages` needs
+        (see `_passage_hits`). One read transaction in the reader's thread."""
+        return await self._read(_passage_hits, list(terms), tuning, self._ask_state)
+
     # summaries and metadata
 
     async def cached_summary(self, digest: str, params: str) -> list[str] | None:
@@ -996,6 +1006,81 @@ def _newest_hits(
 
 def _snippet(tuning: SearchTuning) -> str:
     return f"snippet(documents_fts, -1, '{HIGHLIGHT_OPEN}', '{HIGHLIGHT_CLOSE}', '…', {tuning.snippet_tokens:d})"
+
+
+# --- ask (runs in the reader's thread, see CorpusStore.passage_hits) --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PassageHits:
+    total: int
+    """Passages in the index."""
+    holding: dict[str, int]
+    """term -> passages holding it (counted up to `AskTuning.common_passages`)"""
+    candidates: list[PassageCandidate]
+    """best bm25 first"""
+
+
+class _AskState:
+    """How many passages the index holds, counted again only when the index changed
+    (`PRAGMA data_version`): counting them reads the whole table."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.total = 0
+
+    def passages(self, conn: sqlite3.Connection) -> int:
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if version != self.version:
+            (self.total,) = conn.execute("SELECT count(*) FROM passages").fetchone()
+            self.version = version
+        return self.total
+
+
+def _passage_hits(conn: sqlite3.Connection, terms: list[str], tuning: AskTuning, state: _AskState) -> PassageHits:
+    """Candidates for `ask`: passages holding any term, ranked by bm25 (title column weighted
+    `tuning.title_weight`) among the newest `tuning.rank_window` matches.
+
+    Words in `tuning.common_passages` passages or more are left out of the match when a rarer
+    word is there: their idf is small and ranking them reads their whole posting list. Each
+    word's count stops at that bound, so counting costs at most that many rowids a word."""
+    total = state.passages(conn)
+    holding: dict[str, int] = {}
+    for term in terms:
+        (holding[term],) = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)",
+            (all_of([term]), tuning.common_passages),
+        ).fetchone()
+    present = [t for t in terms if holding[t]]
+    rare = [t for t in present if holding[t] < tuning.common_passages] or present
+    if not rare:
+        return PassageHits(total, holding, [])
+    expression = any_of(rare)
+    (floor,) = conn.execute(
+        "SELECT min(rowid) FROM (SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? "
+        "ORDER BY rowid DESC LIMIT ?)",
+        (expression, tuning.rank_window),
+    ).fetchone()
+    ranked = conn.execute(
+        "SELECT rowid, rank FROM passages_fts WHERE passages_fts MATCH ? AND rowid >= ? "
+        "AND rank MATCH ? ORDER BY rank LIMIT ?",
+        (expression, floor or 0, f"bm25({tuning.title_weight:f}, 1.0)", tuning.candidates),
+    ).fetchall()
+    candidates: list[PassageCandidate] = []
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row  # by name; REF_COLUMNS stay first, for ref_from_row
+    for rowid, rank in ranked:
+        row = cursor.execute(
+            f"SELECT {REF_COLUMNS}, p.paragraph AS paragraph, p.start AS start, "  # noqa: S608 - constants
+            "substr(d.body, p.start + 1, p.length) AS text "
+            f"FROM passages p JOIN documents d ON d.pk = p.id / {PASSAGES_PER_DOCUMENT:d} WHERE p.id = ?",
+            (rowid,),
+        ).fetchone()
+        if row is not None:
+            candidates.append(
+                PassageCandidate(ref_from_row(row), row["paragraph"], row["start"], row["text"], -float(rank))
+            )
+    return PassageHits(total, holding, candidates)
 
 
 class _FaultsOf:
