@@ -139,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     search = questions.add_parser("search", parents=[json_flag], help="full-text search")
     search.add_argument("query", nargs="+", type=utf8_text, metavar="QUERY")
     search.add_argument("--limit", type=int, default=10, help="how many results (1-50, default 10)")
+    question = questions.add_parser(
+        "question", parents=[json_flag], help="the passages that answer a question, quoted verbatim"
+    )
+    question.add_argument("query", nargs="+", type=utf8_text, metavar="QUESTION")
+    question.add_argument("--limit", type=int, default=3, help="how many passages (1-10, default 3)")
 
     commands.add_parser(
         "check", parents=[json_flag], help="validate the config and every corpus file"
@@ -335,6 +340,9 @@ async def _ask(service: CorpusService, args: argparse.Namespace, as_json: bool) 
         ),
         "search": lambda: _pair(
             service.search(query, limit=args.limit), render.search_json, render.search_text
+        ),
+        "question": lambda: _pair(
+            service.ask(query, limit=args.limit), render.answer_json, render.answer_text
         ),
     }
     try:

@@ -22,6 +22,7 @@ from bot.corpus.models import (
     EXCERPT_NOTE,
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
+    Answer,
     AuthorCount,
     AuthorPosts,
     DocumentRef,
@@ -131,6 +132,28 @@ def search_json(results: SearchResults) -> dict[str, Any]:
     }
 
 
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """`ask question`: each passage with the keys the issue names (quote, paragraph, id, title,
+    url, score), plus what a citation needs (authors, published, excerpt)."""
+    return {
+        "question": answer.question,
+        "passages": [
+            {
+                "quote": p.quote,
+                "paragraph": p.paragraph,
+                "id": p.ref.id,
+                "title": shown_title(p.ref.title, p.ref.title_source),
+                "url": p.ref.url,
+                "score": p.score,
+                "authors": list(p.ref.authors),
+                "published": p.ref.published.isoformat() if p.ref.published else None,
+                "excerpt": p.excerpt,
+            }
+            for p in answer.passages
+        ],
+    }
+
+
 def report_json(report: ReloadReport) -> dict[str, Any]:
     return {
         "added": list(report.added),
@@ -232,6 +255,19 @@ def reasons_text(answer: Reasons) -> str:
     for number, reason in enumerate(answer.reasons, start=1):
         lines.append(f"{number}. {reason.label} (paragraph {reason.paragraph})")
         lines.append(_wrap(f"“{reason.quote}”", "   > "))
+    return "\n".join(lines)
+
+
+@for_terminal
+def answer_text(answer: Answer) -> str:
+    """Each passage quoted verbatim with where it is from, best first."""
+    lines = [f"What the corpus says, quoted verbatim, best first ({counted(len(answer.passages), 'passage')}):"]
+    for number, passage in enumerate(answer.passages, start=1):
+        lines.append("")
+        lines.append(_wrap(f"“{passage.quote}”", "   > ").replace("   > ", f"{number}. > ", 1))
+        lines.append(f"   paragraph {passage.paragraph} of " + citation(passage.ref).replace("\n", "\n   "))
+        if passage.excerpt:
+            lines.append(f"   ({EXCERPT_NOTE})")
     return "\n".join(lines)
 
 
