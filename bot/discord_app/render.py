@@ -21,6 +21,7 @@ from bot.corpus.models import (
     EXCERPT_NOTE,
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
+    Answer,
     AuthorCount,
     AuthorPosts,
     CorpusStats,
@@ -222,6 +223,29 @@ def reasons_pages(answer: Reasons) -> LazyPages:
         return fit_embed(cite(embed, answer.ref))
 
     return LazyPages(len(ranges) if fields else 0, page)  # no reasons: no page, as before
+
+
+QUOTE_CHARS = 3500
+"""A quote's room in an embed description (4096), beside its paragraph line and the excerpt note."""
+
+
+def answer_pages(answer: Answer) -> LazyPages:
+    """/ask: one page per passage, best first, each quoting it as a block quote (escaped, so
+    no quote can ping or format) under its document's linked title, with the paragraph, the
+    authors and date (`cite`), and the excerpt note when the corpus holds only an opening."""
+    heading = clip(f"Asked: {answer.question}", limits.AUTHOR_NAME)  # fit_embed strips controls
+
+    def page(index: int) -> discord.Embed:
+        passage = answer.passages[index]
+        quote = "> " + safe_clip(passage.quote, QUOTE_CHARS).replace("\n", "\n> ")
+        lines = [quote, "", f"-# Paragraph {passage.paragraph} · quoted verbatim, best match first"]
+        if passage.excerpt:
+            lines.append(f"-# {EXCERPT_NOTE}")
+        embed = document_embed(passage.ref, "\n".join(lines))
+        embed.set_author(name=heading)
+        return fit_embed(cite(embed, passage.ref))
+
+    return LazyPages(len(answer.passages), page)
 
 
 def author_line(ref: DocumentRef) -> str:
