@@ -74,11 +74,16 @@ async def search(interaction: discord.Interaction, query: app_commands.Range[str
     await interaction.response.send_message(REPLY)
 
 
-FLOOR_COMMANDS = (post, summarize, author, search)
+@app_commands.command(name="ask", description="Floor: reply at once.")
+async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
+    await interaction.response.send_message(REPLY)
+
+
+FLOOR_COMMANDS = (post, summarize, author, search, ask)
 
 
 class FloorBot(CorpusBot):
-    """The real bot's client with the four commands above instead of the cogs; syncs every start
+    """The real bot's client with the five commands above instead of the cogs; syncs every start
     (the benchmark's emulator is new each run, and the floor keeps no index to remember it in)."""
 
     async def setup_hook(self) -> None:

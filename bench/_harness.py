@@ -517,11 +517,13 @@ _WORD = re.compile(r"[^\W\d_]{4,}")
 
 
 def command_mix(db_path: Path, count: int, *, seed: int, salt: str) -> list[CommandSpec]:
-    """`count` commands in a fixed mix (30% /post, 25% /author, 25% /search, 20% /summarize),
+    """`count` commands in a fixed mix (25% /post, 20% /author, 20% /search, 15% /summarize,
+    20% /ask; before /ask joined: 30/25/25/20 without it),
     inputs drawn with a fixed seed from what the index holds, as people would type or pick them.
 
     /post and /summarize get an id (what autocomplete fills in) or typed title words; /author a
-    full name, a surname or a lowercased name (half the authors drawn by number of posts); /search one or two title words or a surname.
+    full name, a surname or a lowercased name (half the authors drawn by number of posts); /search one or two title words or a surname;
+    /ask a question made of question words and two or three title words ("What does … say about …?").
     `salt` gives another draw from the same distribution (burst and sequential runs differ).
     """
     rng = random.Random(f"commands:{seed}:{salt}")
@@ -537,7 +539,7 @@ def command_mix(db_path: Path, count: int, *, seed: int, salt: str) -> list[Comm
     names = [name for name, _ in authors]
     posts = [n for _, n in authors]
     specs: list[CommandSpec] = []
-    shares = (("post", 30), ("author", 25), ("search", 25), ("summarize", 20))
+    shares = (("post", 25), ("author", 20), ("search", 20), ("summarize", 15), ("ask", 20))
     plan = [kind for kind, share in shares for _ in range(round(count * share / 100))]
     plan = (plan + ["post"] * count)[:count]
     rng.shuffle(plan)
@@ -569,6 +571,13 @@ def command_mix(db_path: Path, count: int, *, seed: int, salt: str) -> list[Comm
                 specs.append(CommandSpec("search", {"query": query}, "search: 2 words"))
             else:
                 specs.append(CommandSpec("search", {"query": name.split()[-1]}, "search: a surname"))
+        elif kind == "ask" and words:
+            if roll < 0.5:
+                question = f"What does the corpus say about {rng.choice(words)} and {rng.choice(words)}?"
+                specs.append(CommandSpec("ask", {"question": question}, "ask: 2 title words"))
+            else:
+                question = f"Who wrote about {rng.choice(words)} {rng.choice(words)} {rng.choice(words)}?"
+                specs.append(CommandSpec("ask", {"question": question}, "ask: 3 title words"))
         else:
             if roll < 0.75:
                 specs.append(CommandSpec("summarize", {"post": doc_id}, "summarize: id (autocomplete)"))

@@ -16,8 +16,8 @@ ready and idle:
 
 1. warm-up: 20 commands one at a time (not counted);
 2. bursts: `--rounds` (3) times, `--commands` (200) commands sent at once, each by a different
-   member (so per-user cooldowns never refuse one), a fixed mix of /post, /author, /search and
-   /summarize with inputs drawn from the index (see `_harness.command_mix`); every round other
+   member (so per-user cooldowns never refuse one), a fixed mix of /post, /author, /search,
+   /summarize and /ask with inputs drawn from the index (see `_harness.command_mix`); every round other
    inputs, the bot idle in between;
 3. sequential: `--sequential` (200) other commands of the same mix, one at a time (no
    queueing), to tell the cost of one command from the wait behind 199 others.
@@ -92,7 +92,7 @@ FLOOR_BOT = (str(Path(__file__).resolve().parent / "_floor_bot.py"),)
 """The floor: the real bot's client whose commands only reply "ok" (see _floor_bot.py)."""
 FLOOR_LABEL = "floor: a bot that does nothing but reply"
 WARM_UP = 20
-KINDS = ("post", "author", "search", "summarize")
+KINDS = ("post", "author", "search", "summarize", "ask")
 HEADER = f"{'':<36}{'n':>3} {'min':>7} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"
 
 
