@@ -23,6 +23,7 @@ and the newest documents' passages have the highest rowids, as documents do.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -204,6 +205,7 @@ _SUFFIXES = (
 _DOUBLED = re.compile(r"([b-df-hj-np-tv-z])\1$")
 
 
+@functools.lru_cache(maxsize=65_536)
 def light_stem(word: str) -> str:
     """A folded word less one common English suffix, a doubled final consonant undoubled
     ("banned" -> "ban", "regulations" -> "regul", "ethics" -> "ethic"). Only for placing quotes and
