@@ -84,6 +84,8 @@ SUMMARY_CHARS = 3500  # the service's default budget
 TARGET_BUILD_RATIO = 2.0
 TARGET_INCREMENTAL_SHARE = 0.05
 TARGET_P99_MS = 10.0
+ASK_TARGET_P99_MS = 20.0
+"""/ask's own target (issue #13): it ranks passages again in Python after FTS5."""
 
 # --- measuring -------------------------------------------------------------------------------
 
@@ -462,6 +464,10 @@ def _describe_search(answer: Any) -> str:
     return "hits" if answer.total else "no hits"
 
 
+def _describe_ask(answer: Any) -> str:
+    return f"{len(answer.passages)} passages"
+
+
 def _describe_found(answer: Any) -> str:
     return "found"
 
@@ -482,6 +488,7 @@ async def measure_queries(svc: CorpusService, inputs: QueryInputs) -> dict[str, 
     results: dict[str, list[LatencyClass]] = {
         "author": [],
         "search": [],
+        "ask": [],
         "post": [],
         "autocomplete and lists": [],
     }
@@ -489,6 +496,9 @@ async def measure_queries(svc: CorpusService, inputs: QueryInputs) -> dict[str, 
         results["author"].append(await timed_calls(name, texts, svc.author, _describe_author))
     for name, texts in inputs.search.items():
         results["search"].append(await timed_calls(name, texts, svc.search, _describe_search))
+    for name, texts in inputs.search.items():  # /ask: the search inputs, asked as questions
+        questions = [f"What does the corpus say about {text}?" for text in texts]
+        results["ask"].append(await timed_calls(f"ask: {name}", questions, svc.ask, _describe_ask))
     for name, texts in inputs.post.items():
         results["post"].append(await timed_calls(name, texts, svc.post, _describe_found))
     results["autocomplete and lists"].append(
@@ -643,10 +653,12 @@ async def run(args: argparse.Namespace) -> None:
                 every = sorted(m for c in classes for m in c.millis)
                 if kind != "autocomplete and lists":
                     p99 = percentile(every, 99)
-                    worst_p99 = max(worst_p99, p99)
+                    target = ASK_TARGET_P99_MS if kind == "ask" else TARGET_P99_MS
+                    if kind != "ask":
+                        worst_p99 = max(worst_p99, p99)
                     out(
                         f"  {kind + ' (all)':<44}{len(every):5d} {percentile(every, 50):8.2f} {p99:8.2f} "
-                        f"{every[-1]:8.2f}   target p99 < {TARGET_P99_MS:.0f} ms: {verdict(p99 < TARGET_P99_MS)}"
+                        f"{every[-1]:8.2f}   target p99 < {target:.0f} ms: {verdict(p99 < target)}"
                     )
                 else:
                     out(f"  {kind}")
