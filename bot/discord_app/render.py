@@ -26,6 +26,7 @@ from bot.corpus.models import (
     AuthorPosts,
     CorpusStats,
     DocumentRef,
+    Passage,
     Post,
     Problem,
     Reasons,
@@ -230,22 +231,71 @@ QUOTE_CHARS = 3500
 
 
 def answer_pages(answer: Answer) -> LazyPages:
-    """/ask: one page per passage, best first, each quoting it as a block quote (escaped, so
-    no quote can ping or format) under its document's linked title, with the paragraph, the
-    authors and date (`cite`), and the excerpt note when the corpus holds only an opening."""
+    """/ask: the passages, best first, each quoting it as a block quote (escaped, so no quote
+    can ping or format) under its document's title, with the paragraph, authors, date, link and
+    the excerpt note when the corpus holds only an opening. As many passages on a page as fit
+    (the three of an answer usually share one message); a quote too long for a field (1,024
+    characters) gets a page of its own, quoted whole in the description, never cut."""
     heading = clip(f"Asked: {answer.question}", limits.AUTHOR_NAME)  # fit_embed strips controls
+    fields = [
+        _passage_field(number, passage) for number, passage in enumerate(answer.passages, start=1)
+    ]
+    pages: list[list[int]] = []
+    run: list[int] = []
+    for index, field in enumerate(fields):
+        if field is not None:
+            run.append(index)
+            continue
+        if run:
+            pages.append(run)
+            run = []
+        pages.append([index])  # a passage alone on its page
+    if run:
+        pages.append(run)
+    budget = limits.EMBED_TOTAL - len(heading) - PAGE_LABEL_ROOM
+    split: list[list[int]] = []
+    for group in pages:
+        sizes = [sum(map(len, field)) if (field := fields[i]) is not None else 0 for i in group]
+        if fields[group[0]] is None:
+            split.append(group)
+            continue
+        split.extend(
+            [group[i] for i in shown] for shown in page_ranges(sizes, budget, limits.FIELDS, 0)
+        )
 
     def page(index: int) -> discord.Embed:
-        passage = answer.passages[index]
-        quote = "> " + safe_clip(passage.quote, QUOTE_CHARS).replace("\n", "\n> ")
-        lines = [quote, "", f"-# Paragraph {passage.paragraph} · quoted verbatim, best match first"]
-        if passage.excerpt:
-            lines.append(f"-# {EXCERPT_NOTE}")
-        embed = document_embed(passage.ref, "\n".join(lines))
-        embed.set_author(name=heading)
-        return fit_embed(cite(embed, passage.ref))
+        chosen = split[index]
+        if fields[chosen[0]] is None:
+            passage = answer.passages[chosen[0]]
+            quote = "> " + safe_clip(passage.quote, QUOTE_CHARS).replace("\n", "\n> ")
+            lines = [quote, "", f"-# Paragraph {passage.paragraph} · quoted verbatim"]
+            if passage.excerpt:
+                lines.append(f"-# {EXCERPT_NOTE}")
+            embed = document_embed(passage.ref, "\n".join(lines))
+            embed.set_author(name=heading)
+            return fit_embed(cite(embed, passage.ref))
+        embed = discord.Embed(title=heading, colour=COLOUR)
+        for field in (fields[i] for i in chosen):
+            assert field is not None  # a page of fields holds only passages that fit one
+            embed.add_field(name=field[0], value=field[1], inline=False)
+        embed.set_footer(text="Quoted verbatim from the corpus, best match first")
+        return fit_embed(embed)
 
-    return LazyPages(len(answer.passages), page)
+    return LazyPages(len(split), page)
+
+
+def _passage_field(number: int, passage: Passage) -> tuple[str, str] | None:
+    """A passage as an embed field (name, value), or None when its quote does not fit one whole."""
+    ref = passage.ref
+    name = clip(f"{number}. {safe(title_of(ref))}", limits.FIELD_NAME)
+    who = names(ref.authors) if ref.authors else safe(ref.publisher or "no byline")
+    where = f"-# Paragraph {passage.paragraph} · {who} · {timestamp(ref.published)}"
+    if web_url(ref.url, LINK_URL_LIMIT):
+        where += f" · {masked_link('link', ref.url)}"
+    tail = "\n" + where + (f"\n-# {EXCERPT_NOTE}" if passage.excerpt else "")
+    quote = "> " + safe(passage.quote).replace("\n", "\n> ")
+    value = quote + tail
+    return (name, value) if len(value) <= limits.FIELD_VALUE else None
 
 
 def author_line(ref: DocumentRef) -> str:

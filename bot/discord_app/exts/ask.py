@@ -28,7 +28,7 @@ class Ask(CorpusCog):
     )
     @app_commands.checks.dynamic_cooldown(expensive_cooldown)
     async def ask(
-        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]
+        self, interaction: discord.Interaction[CorpusBot], question: app_commands.Range[str, 1, 300]
     ) -> None:
         answer = await answer_in_time(interaction, self.service.ask(question))
         await Paginator.send(interaction, answer_pages(answer))
