@@ -81,6 +81,10 @@ class FeedConfig:
     backoff_base_seconds: float = 300.0
     backoff_max_seconds: float = 21600.0
     pause_after_failures: int = 8
+    allow_private_addresses: bool = False
+    """Let feeds added from Discord or the CLI reach loopback, link-local and private addresses
+    (off: a URL an admin types is fetched from inside the bot's network, see bot/feeds/addresses.py).
+    Sources listed in this file are the config owner's choice and are never checked."""
     sources: tuple[FeedSourceConfig, ...] = ()
 
 
@@ -415,6 +419,7 @@ _FEED_SCALARS: Final[dict[str, tuple[_Check, bool]]] = {
     "backoff_base_seconds": (_number_check(1, 7 * 86_400), False),
     "backoff_max_seconds": (_number_check(1, 30 * 86_400), False),
     "pause_after_failures": (_int_check(1, 1000), False),
+    "allow_private_addresses": (_bool_check, False),
 }
 _TOP_KEYS: Final = ("corpus_dir", "data_dir", *_TOP_SCALARS, "discord", "feed")
 _DISCORD_KEYS: Final = (*_DISCORD_SCALARS, "admin_user_ids", "shard_ids")

@@ -154,6 +154,7 @@ feed:
   backoff_base_seconds: 10
   backoff_max_seconds: 20.5
   pause_after_failures: 2
+  allow_private_addresses: true
   sources:
     - name: partnership-on-ai
       url: https://medium.com/feed/partnership-on-ai
@@ -185,6 +186,7 @@ feed:
         backoff_base_seconds=10.0,
         backoff_max_seconds=20.5,
         pause_after_failures=2,
+        allow_private_addresses=True,
         sources=(
             FeedSourceConfig("partnership-on-ai", "https://medium.com/feed/partnership-on-ai"),
             FeedSourceConfig("local-1", "http://127.0.0.1:9000/feed.xml"),
@@ -300,6 +302,7 @@ def test_admin_user_id_problem_matches_documented_format(tmp_path: Path) -> None
         ("feed:\n  timeout_seconds: -1\n", 2, "feed.timeout_seconds", "more than 0"),
         ("feed:\n  timeout_seconds: .nan\n", 2, "feed.timeout_seconds", "got nan"),
         ("feed:\n  pause_after_failures: 0\n", 2, "feed.pause_after_failures", "got 0"),
+        ("feed:\n  allow_private_addresses: yes please\n", 2, "feed.allow_private_addresses", ""),
         ("max_file_bytes: -5\n", 1, "max_file_bytes", "got -5"),
         ("discord:\n  cooldown_seconds: 0\n", 2, "discord.cooldown_seconds", "more than 0"),
         ("discord:\n  dev_guild_id: -3\n", 2, "discord.dev_guild_id", "positive"),

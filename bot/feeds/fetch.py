@@ -22,6 +22,8 @@ from typing import Literal
 import aiohttp
 from yarl import URL
 
+from bot.feeds.addresses import AddressRefused
+
 __all__ = ["FetchResult", "fetch_feed", "FEED_ACCEPT"]
 
 FetchOutcome = Literal["ok", "not_modified", "error"]
@@ -168,7 +170,11 @@ async def _attempt(
         return _error_result(failure)
     except TimeoutError:
         return _error(f"timed out after {_format_seconds(time_limit)}", final_url=final_url)
+    except AddressRefused as exc:  # an IP literal refused by a guarded session
+        return _error(str(exc), final_url=final_url)
     except aiohttp.ClientConnectorDNSError as exc:
+        if isinstance(exc.os_error, AddressRefused):  # a name resolving to a refused address
+            return _error(str(exc.os_error), final_url=final_url)
         return _error(f"DNS lookup failed for {exc.host}", final_url=final_url)
     except aiohttp.ClientConnectorCertificateError as exc:
         return _error(

@@ -27,6 +27,15 @@ BOMB_DECODED_BYTES = 50_000_000
 DRIP_INTERVAL = 0.05
 
 
+SITE_PAGE = b"""<!doctype html><html><head><title>A site</title>
+<link rel="stylesheet" href="/style.css">
+<link rel="alternate" type="application/rss+xml" title="Posts (RSS)" href="../feed.xml">
+<link rel="Alternate" type="application/atom+xml" title="Posts (Atom)" href="/atom.xml">
+<link rel="alternate" type="text/html" href="/other">
+</head><body><a href="/not-a-feed.xml">x</a></body></html>"""
+"""A site's page listing two feeds (a relative and an absolute href) among other links."""
+
+
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
@@ -143,6 +152,17 @@ def _build_app(server: LoopbackFeedServer, gzip_bomb: bytes) -> web.Application:
     async def to_file(request: web.Request) -> web.StreamResponse:
         return web.Response(status=302, headers={"Location": "file:///etc/passwd"})
 
+    async def redirect(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=302, headers={"Location": request.query["to"]})
+
+    async def site_page(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=SITE_PAGE, content_type="text/html")
+
+    async def bare_page(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=b"<html><head><title>Bare</title></head></html>", content_type="text/html"
+        )
+
     app = web.Application(middlewares=[record])
     app.add_routes(
         [
@@ -158,6 +178,9 @@ def _build_app(server: LoopbackFeedServer, gzip_bomb: bytes) -> web.Application:
             web.get("/loop/{name}", loop),
             web.get("/chain/{n}", chain),
             web.get("/to-file", to_file),
+            web.get("/redirect", redirect),
+            web.get("/site/", site_page),
+            web.get("/bare/", bare_page),
         ]
     )
     return app
