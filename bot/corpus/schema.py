@@ -303,6 +303,19 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT RAISE(ABORT, 'documents are replaced, not edited: passages would go stale');
     END;
     """,
+    # 8: feed sources: the feeds followed, kept in the index so a
+    # source added from Discord or the CLI survives restarts. `origin` is 'config' for a source
+    # seeded from feed.sources (the config stays its owner: it is re-seeded at each start and
+    # dropped when the config no longer lists it) or 'added' for one an admin added.
+    """
+    CREATE TABLE IF NOT EXISTS feed_source_list (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('config', 'added')),
+        added_at TEXT NOT NULL,
+        added_by TEXT
+    ) WITHOUT ROWID;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

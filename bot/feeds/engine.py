@@ -38,7 +38,9 @@ def problems_text(problems: Sequence[Problem]) -> str:
     """A corpus folder's problems in one line for ``/feed status``: how many, and the first."""
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
     first = str(problems[0])[:FAILURE_CHARS] if problems else ""
-    return f"the corpus folder has {count}; the last good index is served. First: {first}"[:FAILURE_CHARS]
+    return f"the corpus folder has {count}; the last good index is served. First: {first}"[
+        :FAILURE_CHARS
+    ]
 
 
 class FeedEngine:
@@ -52,9 +54,15 @@ class FeedEngine:
             self.feeds, self.announcer, deliverer, cap=config.max_announcements_per_cycle
         )
         self._corpus_lock = asyncio.Lock()
+        self.sources: tuple[FeedSourceConfig, ...] = config.sources
+        """The feeds polled: the config's until :class:`~bot.feeds.service.FeedService` loads
+        the stored list (config sources plus those added by admins) and keeps it current."""
+        self.added: frozenset[str] = frozenset()
+        """Names of the sources an admin added (not the config): fetched through the guarded
+        session when private addresses are not allowed."""
 
     def source_config(self, name: str) -> FeedSourceConfig | None:
-        return next((source for source in self.config.sources if source.name == name), None)
+        return next((source for source in self.sources if source.name == name), None)
 
     async def check_corpus(self, now: datetime, *, reload: bool) -> CorpusDetection:
         """Optionally re-read the corpus folder, then queue what is new to the seen-set.
@@ -71,17 +79,28 @@ class FeedEngine:
                 try:
                     await self.service.reload()
                 except CorpusInvalid as exc:
-                    log.warning("feed: the corpus folder has problems; keeping the last good index:\n%s", exc)
+                    log.warning(
+                        "feed: the corpus folder has problems; keeping the last good index:\n%s",
+                        exc,
+                    )
                 except Exception as exc:  # noqa: BLE001 - e.g. the disk: detection still runs on the index
-                    log.exception("feed: re-reading the corpus folder failed; keeping the last good index")
-                    failure = f"could not re-read the folder ({type(exc).__name__}: {exc})"[:FAILURE_CHARS]
+                    log.exception(
+                        "feed: re-reading the corpus folder failed; keeping the last good index"
+                    )
+                    failure = f"could not re-read the folder ({type(exc).__name__}: {exc})"[
+                        :FAILURE_CHARS
+                    ]
             if failure is None and self.service.corpus_problems:
                 failure = problems_text(self.service.corpus_problems)
             try:
-                return await detect_corpus_changes(self.service.store, self.feeds, now, failure=failure)
+                return await detect_corpus_changes(
+                    self.service.store, self.feeds, now, failure=failure
+                )
             except Exception as exc:
                 with contextlib.suppress(Exception):  # the database may be what failed
-                    await record_corpus_failure(self.feeds, now, f"{type(exc).__name__}: {exc}"[:FAILURE_CHARS])
+                    await record_corpus_failure(
+                        self.feeds, now, f"{type(exc).__name__}: {exc}"[:FAILURE_CHARS]
+                    )
                 raise
 
     async def poll_sources(
@@ -91,15 +110,24 @@ class FeedEngine:
         *,
         only: str | None = None,
         force: bool = False,
+        added_session: aiohttp.ClientSession | None = None,
     ) -> list[PollReport]:
-        """Poll every configured feed that is due (or just ``only``), a few at a time."""
-        sources = [s for s in self.config.sources if only is None or s.name == only]
+        """Poll every followed feed that is due (or just ``only``), a few at a time.
+
+        Sources an admin added are fetched with ``added_session`` when given (the guarded one:
+        a URL typed in Discord is checked at every poll, not only when added, since its DNS may
+        change); ``session`` serves the config's sources, and every source when the caller
+        passes no ``added_session`` because the config allows private addresses."""
+        sources = [s for s in self.sources if only is None or s.name == only]
         limit = asyncio.Semaphore(SOURCE_CONCURRENCY)
 
         async def one(source: FeedSourceConfig) -> PollReport:
+            chosen = session
+            if added_session is not None and source.name in self.added:
+                chosen = added_session
             async with limit:
                 try:
-                    return await self.poller.poll(session, source, now, force=force)
+                    return await self.poller.poll(chosen, source, now, force=force)
                 except Exception as exc:  # noqa: BLE001 - e.g. a database error: this source only
                     log.exception("feed %s: the poll failed", source.name)
                     return PollReport(source.name, "error", error=f"internal error: {exc!r}")

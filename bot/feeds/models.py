@@ -37,6 +37,24 @@ def from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+SourceOrigin = Literal["config", "added"]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedSource:
+    """A feed the bot follows, as stored in ``feed_source_list``.
+
+    ``origin`` says who owns it: ``config`` (seeded from ``feed.sources`` at each start; only
+    the config can drop it, or a restart would bring it back) or ``added`` (by an admin, from
+    Discord or the CLI; it stays until removed the same way)."""
+
+    name: str
+    url: str
+    origin: SourceOrigin
+    added_at: datetime
+    added_by: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A channel that wants announcements, with its filters and its delivery health.

@@ -13,22 +13,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
+from yarl import URL
 
-from bot.config import FeedConfig
+from bot.config import RESERVED_SOURCE_NAMES, SOURCE_NAME_PATTERN, FeedConfig, FeedSourceConfig
 from bot.corpus.errors import AnswerError
 from bot.corpus.models import Candidate
 from bot.corpus.service import CorpusService
+from bot.feeds.addresses import guarded_session
 from bot.feeds.announce import Announcement
 from bot.feeds.corpus_source import CorpusDetection
 from bot.feeds.delivery import Deliverer, SendReport
 from bot.feeds.digest import parse_digest_time
+from bot.feeds.discovery import Discovery, discover_feeds
 from bot.feeds.engine import FeedEngine
-from bot.feeds.models import CORPUS_SOURCE, Mode, SourceState, Subscription, SubscriptionHealth
+from bot.feeds.models import (
+    CORPUS_SOURCE,
+    FollowedSource,
+    Mode,
+    SourceState,
+    Subscription,
+    SubscriptionHealth,
+)
 from bot.feeds.poller import PollReport
 from bot.feeds.store import FeedStore
 
@@ -42,8 +53,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SubscriptionRefused(Exception):
-    """A subscription's options do not make sense together.
+class Refused(Exception):
+    """A request the feed turns down, with a message for the person who made it.
 
     ``template`` may hold ``{value}``, the user's text the message is about: it is kept apart
     so the front end escapes it for its own medium (Discord Markdown, a terminal) through
@@ -58,6 +69,37 @@ class SubscriptionRefused(Exception):
         """The message with the user's text passed through ``quote`` (format does not
         interpret what it substitutes, so the text cannot add placeholders)."""
         return self.template.format(value=quote(self.value))
+
+
+class SubscriptionRefused(Refused):
+    """A subscription's options do not make sense together."""
+
+
+class SourceRefused(Refused):
+    """A source cannot be added or removed: a bad or taken name, a URL already followed, a
+    config source (the config owns it), or no such source."""
+
+
+MAX_DERIVED_NAME = 32
+"""A derived source name fits ``SOURCE_NAME_PATTERN`` (at most 32 characters)."""
+
+
+def derive_source_name(title: str | None, url: str, taken: Collection[str]) -> str:
+    """A short unique source name from a feed's title, else its host: ``[a-z0-9-]{1,32}``, not
+    reserved, not in ``taken`` (``-2``, ``-3``, … appended when it is)."""
+    host = (URL(url).host or "") if url else ""
+    host = host.removeprefix("www.")
+    site = host if not host or host[-1].isdigit() or ":" in host else host.rsplit(".", 1)[0]
+    for raw in (title or "", site, "feed"):
+        base = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:MAX_DERIVED_NAME].strip("-")
+        if base:
+            break
+    candidate, counter = base, 1
+    while candidate in taken or candidate in RESERVED_SOURCE_NAMES:
+        counter += 1
+        suffix = f"-{counter}"
+        candidate = base[: MAX_DERIVED_NAME - len(suffix)].rstrip("-") + suffix
+    return candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +139,22 @@ class SourceCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """A followed feed with its health (its fetch state, as ``/feed status`` shows it)."""
+
+    source: FollowedSource
+    state: SourceState
+
+
+@dataclass(frozen=True, slots=True)
+class AddedSource:
+    """A source just added, and its first poll (the silent baseline, or why it failed)."""
+
+    source: FollowedSource
+    poll: PollReport | None
+
+
+@dataclass(frozen=True, slots=True)
 class ResumeReport:
     """What a resume did: the subscriptions resumed (with their health before), the one named
     by channel when it was not paused, how many paused ones the caller may not manage (left
@@ -124,6 +182,9 @@ class FeedService:
         self.clock = clock
         self.engine = FeedEngine(corpus, config, deliverer)
         self.session: aiohttp.ClientSession | None = None
+        self.guarded: aiohttp.ClientSession | None = None
+        """The session for URLs an admin typed (discovery, added sources): only global
+        addresses. None when the config allows private addresses (``session`` serves all)."""
         self._poll_lock = asyncio.Lock()
 
     @property
@@ -132,20 +193,36 @@ class FeedService:
         return self.engine.feeds
 
     async def open(self) -> None:
-        """Open the HTTP session feeds are fetched with (no request is made yet)."""
+        """Open the HTTP sessions feeds are fetched with (no request is made yet) and load the
+        followed sources (the config's seeded first)."""
         if self.session is None:
             self.session = aiohttp.ClientSession()
+        if self.guarded is None and not self.config.allow_private_addresses:
+            self.guarded = guarded_session()
+        try:
+            await self.load_sources()
+        except Exception:
+            # The stored list cannot be read (a storage fault): the config's sources still run.
+            log.exception("feed: the followed sources could not be loaded; polling the config's")
 
     async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
-            self.session = None
+        for session in (self.session, self.guarded):
+            if session is not None:
+                await session.close()
+        self.session = self.guarded = None
+
+    @property
+    def _added_session(self) -> aiohttp.ClientSession | None:
+        """The session added sources are fetched with: the guarded one unless allowed."""
+        if self.config.allow_private_addresses:
+            return self.session
+        return self.guarded
 
     # --- options ------------------------------------------------------------------------------
 
     def source_names(self) -> list[str]:
-        """The corpus folder, then every configured feed, as ``source`` options name them."""
-        return [CORPUS_SOURCE, *(source.name for source in self.config.sources)]
+        """The corpus folder, then every followed feed, as ``source`` options name them."""
+        return [CORPUS_SOURCE, *(source.name for source in self.engine.sources)]
 
     def has_source(self, name: str) -> bool:
         return name in self.source_names()
@@ -248,6 +325,91 @@ class FeedService:
             resumed.append(health)
         return ResumeReport(resumed, not_paused, not_yours)
 
+    # --- sources ------------------------------------------------------------------------------
+
+    async def load_sources(self) -> list[FollowedSource]:
+        """Seed the config's sources into the stored list and poll what it holds from now on."""
+        seeds = [(source.name, source.url) for source in self.config.sources]
+        followed = await self.store.seed_config_sources(seeds, self.clock())
+        self._follow(followed)
+        return followed
+
+    def _follow(self, followed: list[FollowedSource]) -> None:
+        self.engine.sources = tuple(FeedSourceConfig(f.name, f.url) for f in followed)
+        self.engine.added = frozenset(f.name for f in followed if f.origin == "added")
+
+    async def sources(self) -> list[SourceInfo]:
+        """Every followed feed (config ones first) with its health."""
+        followed = await self.store.followed_sources()
+        states = await self.store.source_states()
+        return [SourceInfo(f, states.get(f.name) or SourceState(name=f.name)) for f in followed]
+
+    async def discover(self, url: str) -> Discovery:
+        """The feeds ``url`` leads to, fetched as an added source would be (guarded unless the
+        config allows private addresses). Needs :meth:`open`."""
+        session = self._added_session
+        if session is None:
+            raise RuntimeError("FeedService.open() was not called")
+        return await discover_feeds(
+            session,
+            url.strip(),
+            user_agent=self.config.user_agent,
+            timeout=self.config.timeout_seconds,
+            max_bytes=self.config.max_bytes,
+        )
+
+    async def add_source(
+        self, url: str, *, name: str | None = None, title: str | None = None, added_by: str | None
+    ) -> AddedSource:
+        """Follow the feed at ``url`` (a candidate :meth:`discover` returned) under ``name``, or
+        a name derived from ``title`` or the URL's host; then poll it once: its first fetch is
+        the silent baseline (nothing old is announced). Raises :class:`SourceRefused`."""
+        followed = await self.store.followed_sources()
+        if any(f.url == url for f in followed):
+            owner = next(f.name for f in followed if f.url == url)
+            raise SourceRefused("That feed is already followed as “{value}”.", owner)
+        taken = {f.name for f in followed}
+        if name is None:
+            name = derive_source_name(title, url, taken)
+        elif not SOURCE_NAME_PATTERN.fullmatch(name):
+            raise SourceRefused(
+                "“{value}” is not a source name: use at most 32 lowercase letters, digits and '-'.",
+                name,
+            )
+        elif name in RESERVED_SOURCE_NAMES:
+            raise SourceRefused("“{value}” is the corpus folder's own name; choose another.", name)
+        if not await self.store.add_source(name, url, added_by, self.clock()):
+            raise SourceRefused("A source is already named “{value}”; choose another name.", name)
+        followed = await self.store.followed_sources()
+        self._follow(followed)
+        added = next(f for f in followed if f.name == name)
+        check = await self.check_source(name)
+        return AddedSource(added, check.poll)
+
+    async def remove_source(self, name: str) -> FollowedSource:
+        """Stop following a feed an admin added (its fetch state and seen-set go; subscriptions
+        naming it stay, quiet). A config source is refused: the config would bring it back at
+        the next start, so it is removed from ``feed.sources`` instead. Raises
+        :class:`SourceRefused`."""
+        if name == CORPUS_SOURCE:
+            raise SourceRefused(
+                "“{value}” is the corpus folder, not a feed; it cannot be removed.", name
+            )
+        followed = {f.name: f for f in await self.store.followed_sources()}
+        source = followed.get(name)
+        if source is None:
+            raise SourceRefused("There is no source “{value}”; `/feed sources` lists them.", name)
+        if source.origin == "config":
+            raise SourceRefused(
+                "“{value}” is listed in the config's feed.sources: remove it there and restart "
+                "(removed here, the next start would add it again).",
+                name,
+            )
+        async with self._poll_lock:  # not while a poll of it may still write its state
+            await self.store.remove_source(name)
+            self._follow(await self.store.followed_sources())
+        return source
+
     # --- status, preview, retry ---------------------------------------------------------------
 
     async def status(self) -> FeedStatus:
@@ -283,7 +445,7 @@ class FeedService:
             return SourceCheck(name)
         async with self._poll_lock:
             (report,) = await self.engine.poll_sources(
-                self.session, self.clock(), only=name, force=True
+                self.session, self.clock(), only=name, force=True, added_session=self.guarded
             )
         return SourceCheck(name, poll=report)
 
@@ -305,7 +467,11 @@ class FeedService:
             )
             if self.session is not None:
                 session = self.session
-                await _step("polling the feeds", lambda: self.engine.poll_sources(session, now))
+                guarded = self.guarded
+                await _step(
+                    "polling the feeds",
+                    lambda: self.engine.poll_sources(session, now, added_session=guarded),
+                )
 
     async def corpus_reloaded(self) -> None:
         """The corpus was just reloaded (``/reload``): queue what is new, without re-reading."""
@@ -333,7 +499,12 @@ async def _step(what: str, step: Callable[[], Awaitable[object]]) -> None:
 
 
 __all__ = [
+    "AddedSource",
     "DEFAULT_DIGEST_MINUTE",
+    "Refused",
+    "SourceInfo",
+    "SourceRefused",
+    "derive_source_name",
     "FeedService",
     "FeedStatus",
     "Preview",

@@ -22,8 +22,10 @@ from bot.feeds.filters import wants
 from bot.feeds.models import (
     Batch,
     EntryFacts,
+    FollowedSource,
     Mode,
     OutboxRow,
+    SourceOrigin,
     SourceState,
     Subscription,
     SubscriptionHealth,
@@ -98,6 +100,13 @@ def _source(row: sqlite3.Row) -> SourceState:
         failing=bool(row["failing"]),
         warnings=tuple(json.loads(row["warnings"] or "[]")),
     )
+
+
+def _followed(row: sqlite3.Row) -> FollowedSource:
+    added_at = from_iso(row["added_at"])
+    assert added_at is not None  # noqa: S101 - NOT NULL in the schema
+    origin: SourceOrigin = "config" if row["origin"] == "config" else "added"
+    return FollowedSource(row["name"], row["url"], origin, added_at, row["added_by"])
 
 
 def _outbox(row: sqlite3.Row) -> OutboxRow:
@@ -192,6 +201,67 @@ class FeedStore:
     async def save_source_state(self, state: SourceState) -> None:
         async with self.corpus.transaction() as writer:
             await self.write_source_state(writer, state)
+
+    # --- the sources followed ----------------------------------------------------------------
+
+    async def followed_sources(self) -> list[FollowedSource]:
+        """Every feed followed, config ones first, each group by name."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT name, url, origin, added_at, added_by FROM feed_source_list "
+            "ORDER BY origin = 'added', name"
+        )
+        return [_followed(row) for row in rows]
+
+    async def seed_config_sources(
+        self, sources: Sequence[tuple[str, str]], now: datetime
+    ) -> list[FollowedSource]:
+        """Make the config's ``(name, url)`` sources the ``config`` rows, in one transaction.
+
+        A config row the config no longer lists is dropped (the config owns it); a source an
+        admin added under a name the config now uses becomes the config's (the config wins, and
+        its URL with it). Returns every followed source afterwards."""
+        names = [name for name, _url in sources]
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                f"DELETE FROM feed_source_list WHERE origin = 'config' "  # noqa: S608 - marks only
+                f"AND name NOT IN ({_marks(len(names))})"
+                if names
+                else "DELETE FROM feed_source_list WHERE origin = 'config'",
+                names,
+            )
+            await writer.executemany(
+                "INSERT INTO feed_source_list (name, url, origin, added_at) "
+                "VALUES (?, ?, 'config', ?) ON CONFLICT (name) DO UPDATE SET "
+                "url = excluded.url, origin = 'config', "
+                "added_at = CASE WHEN feed_source_list.origin = 'config' "
+                "THEN feed_source_list.added_at ELSE excluded.added_at END, added_by = NULL",
+                [(name, url, to_iso(now)) for name, url in sources],
+            )
+        return await self.followed_sources()
+
+    async def add_source(self, name: str, url: str, added_by: str | None, now: datetime) -> bool:
+        """Follow a feed an admin added; False when the name is taken (nothing written)."""
+        async with self.corpus.transaction() as writer:
+            cursor = await writer.execute(
+                "INSERT INTO feed_source_list (name, url, origin, added_at, added_by) "
+                "VALUES (?, ?, 'added', ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, url, to_iso(now), added_by),
+            )
+            return cursor.rowcount > 0
+
+    async def remove_source(self, name: str) -> bool:
+        """Stop following an added feed: its row, fetch state and seen-set go (re-adding it later
+        takes a new silent baseline). Subscriptions naming it stay (they announce nothing until
+        a source of that name exists again), as do entries already announced."""
+        async with self.corpus.transaction() as writer:
+            cursor = await writer.execute(
+                "DELETE FROM feed_source_list WHERE name = ? AND origin = 'added'", (name,)
+            )
+            if cursor.rowcount == 0:
+                return False
+            await writer.execute("DELETE FROM feed_sources WHERE name = ?", (name,))
+            await writer.execute("DELETE FROM feed_seen WHERE source = ?", (name,))
+            return True
 
     # --- seen-sets ---------------------------------------------------------------------------
 
