@@ -16,18 +16,21 @@ from discord.utils import format_dt
 
 from bot.config import FeedConfig
 from bot.discord_app import limits
-from bot.discord_app.limits import clip, fit_content, fit_embed, masked_link, safe
+from bot.discord_app.limits import clip, fit_content, fit_embed, inline_code, masked_link, safe
 from bot.discord_app.render import page_ranges
 from bot.feeds.announce import Announcement
 from bot.feeds.delivery import BatchMessage, EntryMessage, Outgoing
 from bot.feeds.digest import next_digest_moment
+from bot.feeds.discovery import Discovery, FeedCandidate
 from bot.feeds.models import (
     CORPUS_SOURCE,
     PAUSE_REASON_TEXT,
+    FollowedSource,
     SourceState,
     Subscription,
     SubscriptionHealth,
 )
+from bot.text_safety import strip_controls
 
 COLOUR = discord.Colour(0x2E8B57)
 PAUSED_COLOUR = discord.Colour.orange()
@@ -56,7 +59,9 @@ def announcement_embed(announcement: Announcement) -> discord.Embed:
         colour=COLOUR,
     )
     embed.set_author(name=f"New in {source_label(announcement.source)}")
-    authors = ", ".join(safe(a) for a in announcement.authors) if announcement.authors else "no byline"
+    authors = (
+        ", ".join(safe(a) for a in announcement.authors) if announcement.authors else "no byline"
+    )
     embed.add_field(name="Authors", value=authors)
     embed.add_field(name="Published", value=_date(announcement.published))
     if announcement.publisher:
@@ -69,7 +74,8 @@ def announcement_embed(announcement: Announcement) -> discord.Embed:
 def batch_embed(message: BatchMessage) -> discord.Embed:
     """A "+N more" message or a daily digest: one line per entry, oldest first."""
     lines = [
-        f"• {masked_link(a.title, a.url, 150)} — {_date(a.published)}" + (f" · {clip(safe(', '.join(a.authors)), 80)}" if a.authors else "")
+        f"• {masked_link(a.title, a.url, 150)} — {_date(a.published)}"
+        + (f" · {clip(safe(', '.join(a.authors)), 80)}" if a.authors else "")
         for a in message.announcements
     ]
     hidden = message.total - len(message.announcements)
@@ -82,7 +88,9 @@ def batch_embed(message: BatchMessage) -> discord.Embed:
     else:
         title = f"+{message.total} more new {plural}"
         footer = "More arrived at once than are announced one by one; here are the rest."
-    embed = discord.Embed(title=title, description="\n".join(lines) or "Nothing left to list.", colour=COLOUR)
+    embed = discord.Embed(
+        title=title, description="\n".join(lines) or "Nothing left to list.", colour=COLOUR
+    )
     embed.set_footer(text=footer)
     return fit_embed(embed)
 
@@ -91,14 +99,20 @@ def mentions_for(role_id: int | None) -> tuple[str | None, discord.AllowedMentio
     """The role ping (if any) and allowed_mentions that permit exactly that role."""
     if role_id is None:
         return None, discord.AllowedMentions.none()
-    allowed = discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False)
+    allowed = discord.AllowedMentions(
+        everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False
+    )
     return f"<@&{role_id}>", allowed
 
 
 def outgoing_parts(message: Outgoing) -> tuple[str | None, discord.Embed, discord.AllowedMentions]:
     """Content, embed and allowed mentions of a message the sender wants posted."""
     content, allowed = mentions_for(message.mention_role_id)
-    embed = announcement_embed(message.announcement) if isinstance(message, EntryMessage) else batch_embed(message)
+    embed = (
+        announcement_embed(message.announcement)
+        if isinstance(message, EntryMessage)
+        else batch_embed(message)
+    )
     return content, embed, allowed
 
 
@@ -106,7 +120,7 @@ def outgoing_parts(message: Outgoing) -> tuple[str | None, discord.Embed, discor
 
 
 def describe_settings(sub: Subscription) -> str:
-    """"every entry", "entries by “x” about “y” from the ada feed", …"""
+    """ "every entry", "entries by “x” about “y” from the ada feed", …"""
     parts = []
     if sub.author:
         parts.append(f"by “{safe(sub.author)}”")
@@ -115,7 +129,11 @@ def describe_settings(sub: Subscription) -> str:
     if sub.source:
         parts.append(f"from {source_label(sub.source)}")
     what = "entries " + " ".join(parts) if parts else "every new entry"
-    when = f"a daily digest at {sub.digest_time} UTC" if sub.mode == "digest" else "announced as they arrive"
+    when = (
+        f"a daily digest at {sub.digest_time} UTC"
+        if sub.mode == "digest"
+        else "announced as they arrive"
+    )
     ping = f", mentioning <@&{sub.mention_role_id}>" if sub.mention_role_id else ""
     return f"{what}, {when}{ping}"
 
@@ -149,14 +167,16 @@ def subscription_block(health: SubscriptionHealth, now: datetime) -> str:
 
 
 def refused_line(count: int, reason: str | None) -> str:
-    """"2 announcements refused by Discord: Invalid Form Body (embeds.0.url: …)": set aside,
+    """ "2 announcements refused by Discord: Invalid Form Body (embeds.0.url: …)": set aside,
     never blocking the rest; the reason is Discord's text (already bounded), escaped."""
     plural = "announcement" if count == 1 else "announcements"
     because = f": {clip(safe(reason), 300)}" if reason else ""
     return f"🚫 {count} {plural} refused by Discord{because}"
 
 
-def subscriptions_pages(healths: Sequence[SubscriptionHealth], now: datetime) -> list[discord.Embed]:
+def subscriptions_pages(
+    healths: Sequence[SubscriptionHealth], now: datetime
+) -> list[discord.Embed]:
     if not healths:
         embed = discord.Embed(
             title="No feed subscriptions here",
@@ -170,20 +190,33 @@ def subscriptions_pages(healths: Sequence[SubscriptionHealth], now: datetime) ->
         title += f" ({paused} paused)"
     blocks = [subscription_block(h, now) for h in healths]
     pages = []
-    for shown in page_ranges([len(b) for b in blocks], limits.DESCRIPTION, SUBSCRIPTIONS_PER_PAGE, 2):
+    for shown in page_ranges(
+        [len(b) for b in blocks], limits.DESCRIPTION, SUBSCRIPTIONS_PER_PAGE, 2
+    ):
         description = "\n\n".join(blocks[i] for i in shown)
-        pages.append(fit_embed(discord.Embed(title=title, description=description, colour=PAUSED_COLOUR if paused else COLOUR)))
+        pages.append(
+            fit_embed(
+                discord.Embed(
+                    title=title, description=description, colour=PAUSED_COLOUR if paused else COLOUR
+                )
+            )
+        )
     return pages
 
 
-def subscribed_embed(sub: Subscription, *, created: bool, notes: Sequence[str] = ()) -> discord.Embed:
+def subscribed_embed(
+    sub: Subscription, *, created: bool, notes: Sequence[str] = ()
+) -> discord.Embed:
     description = f"<#{sub.channel_id}> gets {describe_settings(sub)}."
     if created:
         description += "\nNothing published before now will be announced."
     for note in notes:
         description += f"\n⚠️ {note}"
-    embed = discord.Embed(title="Subscribed" if created else "Subscription updated", description=description,
-                          colour=COLOUR)
+    embed = discord.Embed(
+        title="Subscribed" if created else "Subscription updated",
+        description=description,
+        colour=COLOUR,
+    )
     return fit_embed(embed)
 
 
@@ -196,11 +229,15 @@ def _source_value(state: SourceState | None, config: FeedConfig, now: datetime) 
         f"Errors in a row: {state.error_streak}",
     ]
     next_regular = state.last_fetch_at.timestamp() + config.interval_seconds
-    next_attempt = max(next_regular, state.next_attempt_at.timestamp() if state.next_attempt_at else 0.0)
+    next_attempt = max(
+        next_regular, state.next_attempt_at.timestamp() if state.next_attempt_at else 0.0
+    )
     lines.append(f"Next attempt: <t:{int(max(next_attempt, now.timestamp()))}:R>")
     if state.failing:
-        lines.append(f"⏸️ **Failing** (paused after {state.error_streak} failures; still retried): "
-                     f"{clip(safe(state.last_error or ''), 300)}")
+        lines.append(
+            f"⏸️ **Failing** (paused after {state.error_streak} failures; still retried): "
+            f"{clip(safe(state.last_error or ''), 300)}"
+        )
     elif state.error_streak:
         lines.append(f"⚠️ Last check failed: {clip(safe(state.last_error or ''), 300)}")
     else:
@@ -216,7 +253,10 @@ def status_embed(
     counts: Mapping[str, int],
     now: datetime,
     refused_reason: str | None = None,
+    sources: Sequence[FollowedSource] | None = None,
 ) -> discord.Embed:
+    """Every source's health; ``sources`` are the followed feeds (the config's when None), each
+    named with its URL as text (never a link) and who added it when it is not the config."""
     description = (
         f"Sources are checked every {config.interval_seconds // 60} min. Announcements: "
         f"{counts.get('pending', 0)} waiting · {counts.get('sent', 0)} sent."
@@ -228,12 +268,58 @@ def status_embed(
         description=description,
         colour=PAUSED_COLOUR if any(s.failing for s in states.values()) else COLOUR,
     )
-    embed.add_field(name="corpus folder", value=_source_value(states.get(CORPUS_SOURCE), config, now), inline=False)
-    for source in config.sources[:23]:
-        name = clip(f"{source.name} · {source.url}", 256)
-        embed.add_field(name=name, value=_source_value(states.get(source.name), config, now), inline=False)
-    if len(config.sources) > 23:
-        embed.add_field(name="…", value=f"{len(config.sources) - 23} more sources not shown", inline=False)
+    embed.add_field(
+        name="corpus folder",
+        value=_source_value(states.get(CORPUS_SOURCE), config, now),
+        inline=False,
+    )
+    followed: Sequence[tuple[str, str, str]] = (
+        [(f.name, f.url, "" if f.origin == "config" else " · added") for f in sources]
+        if sources is not None
+        else [(c.name, c.url, "") for c in config.sources]
+    )
+    for name, url, origin in followed[:23]:
+        label = clip(f"{name} · {strip_controls(url)}{origin}", 256)
+        embed.add_field(
+            name=label, value=_source_value(states.get(name), config, now), inline=False
+        )
+    if len(followed) > 23:
+        embed.add_field(
+            name="…", value=f"{len(followed) - 23} more sources not shown", inline=False
+        )
+    return fit_embed(embed)
+
+
+def _candidate_value(candidate: FeedCandidate) -> str:
+    lines = [inline_code(clip(candidate.url, 300)), f"{candidate.items} items"]
+    newest = candidate.newest
+    if newest is not None:
+        when = f" · {format_dt(newest.published, 'D')}" if newest.published else ""
+        lines.append(f"Newest: {masked_link(newest.title or 'untitled', newest.link)}{when}")
+    return "\n".join(lines)
+
+
+def discovery_embed(discovery: Discovery) -> discord.Embed:
+    """What ``/feed add`` found at a URL: each candidate with its newest item as a preview (the
+    buttons below are numbered as the fields are). The URL typed is shown as text, not a link."""
+    if not discovery.candidates:
+        embed = discord.Embed(
+            title="No feed found",
+            description=f"{inline_code(clip(discovery.url, 300))}: "
+            f"{clip(safe(discovery.error or 'nothing found'), 1500)}",
+            colour=PAUSED_COLOUR,
+        )
+        return fit_embed(embed)
+    count = len(discovery.candidates)
+    embed = discord.Embed(
+        title=f"{count} feed{'s' if count > 1 else ''} found",
+        description=f"At {inline_code(clip(discovery.url, 300))}. Press Add to follow one: "
+        "its current items are recorded, not announced; new ones are announced from then on.",
+        colour=COLOUR,
+    )
+    for number, candidate in enumerate(discovery.candidates, 1):
+        title = clip(safe(candidate.title or "untitled feed"), 200)
+        embed.add_field(name=f"{number}. {title}", value=_candidate_value(candidate), inline=False)
     return fit_embed(embed)
 
 

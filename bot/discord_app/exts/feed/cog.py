@@ -1,4 +1,6 @@
-"""The feed's commands: `/subscribe`, `/unsubscribe`, `/subscriptions`, `/feed status|preview|retry`.
+"""The feed's commands: `/subscribe`, `/unsubscribe`, `/subscriptions`,
+`/feed status|sources|preview|retry`, and `/feed add|remove` (admins: sources feed the shared
+corpus, so they take the same check as /reload).
 
 Each command parses its options, checks who may do it in Discord (`checks`), calls one
 `FeedService` method and renders the answer (`bot.discord_app.feed_render`). The cog decides
@@ -14,8 +16,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.corpus.models import ReloadReport
-from bot.discord_app.checks import feed_manager_refusal, mention_role_refusal
+from bot.discord_app.checks import admin_only, feed_manager_refusal, mention_role_refusal
 from bot.discord_app.exts._base import to_choices
+from bot.discord_app.exts.feed.add_view import AddFeedView
 from bot.discord_app.exts.feed.checks import (
     channel_manager_only,
     missing_post_permissions,
@@ -25,13 +28,22 @@ from bot.discord_app.exts.feed.deliverer import DiscordDeliverer
 from bot.discord_app.exts.feed.loops import FeedLoops
 from bot.discord_app.feed_render import (
     announcement_embed,
+    discovery_embed,
     status_embed,
     subscribed_embed,
     subscriptions_pages,
 )
-from bot.discord_app.limits import CHOICES, clip, fit_content, safe
+from bot.discord_app.limits import CHOICES, clip, fit_content, inline_code, safe
 from bot.discord_app.views import Paginator
-from bot.feeds.service import FeedService, ResumeReport, SourceCheck, SubscriptionRefused
+from bot.feeds.discovery import FeedCandidate
+from bot.feeds.service import (
+    AddedSource,
+    FeedService,
+    ResumeReport,
+    SourceCheck,
+    SourceRefused,
+    SubscriptionRefused,
+)
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
@@ -40,7 +52,7 @@ if TYPE_CHECKING:
 class Feed(commands.Cog):
     feed_group = app_commands.Group(
         name="feed",
-        description="The feed of new entries: status, preview, retry (Manage Channels).",
+        description="The feed of new entries: status, sources, preview, retry (Manage Channels).",
         guild_only=True,
         default_permissions=discord.Permissions(manage_channels=True),
     )
@@ -207,11 +219,83 @@ class Feed(commands.Cog):
     )
     @channel_manager_only()
     async def status(self, interaction: discord.Interaction[CorpusBot]) -> None:
+        await self._send_status(interaction)
+
+    async def _send_status(self, interaction: discord.Interaction[CorpusBot]) -> None:
         status = await self.feed.status()
         embed = status_embed(
-            status.states, self.bot.config.feed, status.outbox, status.now, status.refused
+            status.states,
+            self.bot.config.feed,
+            status.outbox,
+            status.now,
+            status.refused,
+            status.sources or None,  # none stored (not loaded): the config's
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @feed_group.command(
+        name="sources", description="Every source followed, with its health (as /feed status)."
+    )
+    async def sources(self, interaction: discord.Interaction[CorpusBot]) -> None:
+        await self._send_status(interaction)
+
+    @feed_group.command(
+        name="add", description="Follow a feed: a feed URL or a site's URL (admins)."
+    )
+    @admin_only()
+    @app_commands.describe(
+        url="A feed's URL, or a site's: its feeds are looked for",
+        name="A short name for it (default: from its title)",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction[CorpusBot],
+        url: app_commands.Range[str, 1, 2048],
+        name: app_commands.Range[str, 1, 32] | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        discovery = await self.feed.discover(url)
+        embed = discovery_embed(discovery)
+        if not discovery.candidates:
+            await interaction.followup.send(embed=embed, ephemeral=True)
+            return
+
+        async def add_one(pressed: discord.Interaction[CorpusBot], chosen: FeedCandidate) -> str:
+            try:
+                added = await self.feed.add_source(
+                    chosen.url, name=name, title=chosen.title, added_by=f"discord:{pressed.user.id}"
+                )
+            except SourceRefused as refused:
+                return refused.text(inline_code)
+            return _added_text(added)
+
+        view = AddFeedView(discovery.candidates, owner_id=interaction.user.id, add=add_one)
+        view.message = await interaction.followup.send(
+            embed=embed, view=view, ephemeral=True, wait=True
+        )
+
+    @feed_group.command(name="remove", description="Stop following a feed (admins).")
+    @admin_only()
+    @app_commands.describe(source="The feed to stop following")
+    @app_commands.autocomplete(source=source_choices)
+    async def remove(
+        self,
+        interaction: discord.Interaction[CorpusBot],
+        source: app_commands.Range[str, 1, 40],
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # waits for a poll pass
+        try:
+            removed = await self.feed.remove_source(source)
+        except SourceRefused as refused:
+            await interaction.followup.send(fit_content(refused.text(inline_code)), ephemeral=True)
+            return
+        await interaction.followup.send(
+            fit_content(
+                f"Stopped following {inline_code(removed.name)}. Subscriptions limited to it "
+                "stay, and announce nothing unless a feed of that name is added again."
+            ),
+            ephemeral=True,
+        )
 
     @feed_group.command(
         name="preview", description="How an announcement will look (only you see it)."
@@ -284,6 +368,22 @@ class Feed(commands.Cog):
 
     async def _refuse(self, interaction: discord.Interaction[CorpusBot], text: str) -> None:
         await interaction.response.send_message(fit_content(text), ephemeral=True)
+
+
+def _added_text(added: AddedSource) -> str:
+    """What a press of Add did: the name the feed is followed by, and its first fetch."""
+    name = inline_code(added.source.name)
+    report = added.poll
+    if report is not None and report.outcome == "error":
+        return (
+            f"Following it as {name}, but its first fetch failed: "
+            f"{clip(safe(report.error or ''), 500)} It is retried with back-off; "
+            "`/feed status` shows how it goes."
+        )
+    return (
+        f"Following it as {name}. What it holds now is recorded, not announced; new items are "
+        "announced to subscribed channels from now on."
+    )
 
 
 def _checked_text(check: SourceCheck) -> str:
