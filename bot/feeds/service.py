@@ -119,6 +119,8 @@ class FeedStatus:
     outbox: dict[str, int]
     refused: str | None
     now: datetime
+    sources: tuple[FollowedSource, ...] = ()
+    """The feeds followed (the config's and those added), in the order shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,7 @@ class FeedService:
         """The session for URLs an admin typed (discovery, added sources): only global
         addresses. None when the config allows private addresses (``session`` serves all)."""
         self._poll_lock = asyncio.Lock()
+        self._loaded = False
 
     @property
     def store(self) -> FeedStore:
@@ -332,7 +335,14 @@ class FeedService:
         seeds = [(source.name, source.url) for source in self.config.sources]
         followed = await self.store.seed_config_sources(seeds, self.clock())
         self._follow(followed)
+        self._loaded = True
         return followed
+
+    async def _refresh_sources(self) -> None:
+        """Poll what the index lists now: the CLI (another process) may have added or removed
+        a source since the last pass. Not before :meth:`load_sources` seeded the config's."""
+        if self._loaded:
+            self._follow(await self.store.followed_sources())
 
     def _follow(self, followed: list[FollowedSource]) -> None:
         self.engine.sources = tuple(FeedSourceConfig(f.name, f.url) for f in followed)
@@ -416,7 +426,8 @@ class FeedService:
         states = await self.engine.feeds.source_states()
         counts = await self.engine.feeds.outbox_counts()
         refused = await self.engine.feeds.latest_refusal() if counts.get("rejected") else None
-        return FeedStatus(states, counts, refused, self.clock())
+        followed = tuple(await self.engine.feeds.followed_sources())
+        return FeedStatus(states, counts, refused, self.clock(), followed)
 
     async def preview(self, post: str | None, channel_id: int) -> Preview:
         """How ``post`` (default: the newest entry) is announced in ``channel_id``. Raises
@@ -465,6 +476,7 @@ class FeedService:
                 "checking the corpus folder",
                 lambda: self.engine.check_corpus(now, reload=reload_corpus),
             )
+            await _step("reading the followed sources", self._refresh_sources)
             if self.session is not None:
                 session = self.session
                 guarded = self.guarded

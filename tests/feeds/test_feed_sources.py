@@ -194,3 +194,16 @@ def test_derived_names_are_short_unique_and_valid(
     name = derive_source_name(title, url, taken)
     assert name == expected
     assert 1 <= len(name) <= 32
+
+
+async def test_a_running_bot_polls_what_another_process_added_from_its_next_pass(
+    open_feed: Opener, feeds: FeedServer
+) -> None:
+    async with open_feed() as bot, open_feed() as cli:
+        await cli.add_source(feeds.url("/blog.xml"), name="blog", added_by="cli")
+        assert names(bot) == [CORPUS_SOURCE]
+        await bot.poll_once(reload_corpus=False)
+        assert names(bot) == [CORPUS_SOURCE, "blog"]
+        await cli.remove_source("blog")
+        await bot.poll_once(reload_corpus=False)
+        assert names(bot) == [CORPUS_SOURCE]
