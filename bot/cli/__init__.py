@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.cli import feeds as cli_feeds
 from bot.cli import render
 from bot.config import Config, ConfigError, load_config
 from bot.corpus.errors import AnswerError, CorpusInvalid, Fault, FaultKind, StorageFault
@@ -38,6 +39,7 @@ from bot.corpus.service import (
     ServiceSettings,
     check_corpus,
 )
+from bot.text_safety import strip_controls
 from bot.wording import counted
 
 EXIT_OK, EXIT_ANSWER, EXIT_USAGE, EXIT_STORAGE, EXIT_UNREACHABLE, EXIT_UNEXPECTED = 0, 1, 2, 3, 4, 5
@@ -152,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         "index", parents=[json_flag], help="build or update the index; print what changed"
     )
     _add_discord_commands(commands)
+    # --- feeds (bot/cli/feeds.py) ---
+    cli_feeds.add_parsers(commands, json_flag, utf8_text)
     return parser
 
 
@@ -187,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.discord_app.launcher import run_discord_command
 
             return run_discord_command(args, config, settings)
+        args.feed_config = config.feed  # feeds: its fetch limits and allow_private_addresses
         return asyncio.run(_dispatch(args, settings))
     except UsageError as exc:
         return _fail(args, exc.kind, str(exc), EXIT_USAGE, problems=exc.problems)
@@ -265,10 +270,30 @@ async def _dispatch(args: argparse.Namespace, settings: ServiceSettings) -> int:
     try:
         if args.command == "index":
             return await _index(service, as_json)
+        if args.command == "feeds":  # --- feeds (bot/cli/feeds.py) ---
+            return await _feeds(service, args, as_json)
         await _refresh(service)
         return await _ask(service, args, as_json)
     finally:
         await service.close()
+
+
+# --- feeds (bot/cli/feeds.py) ------------------------------------------------------------------
+
+
+async def _feeds(service: CorpusService, args: argparse.Namespace, as_json: bool) -> int:
+    """`feeds list|add|remove` over the feed's facade, with this CLI's output and exit codes."""
+
+    def show(payload: dict[str, Any], text: str) -> None:
+        _print_json(payload) if as_json else print(text)
+
+    def fail(kind: str, message: str) -> int:
+        return _fail(args, kind, strip_controls(message), EXIT_ANSWER)
+
+    return await cli_feeds.run(service, args.feed_config, args, show, fail)
+
+
+# --- end of feeds --------------------------------------------------------------------------------
 
 
 async def _check(settings: ServiceSettings, as_json: bool) -> int:

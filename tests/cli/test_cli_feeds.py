@@ -1,0 +1,88 @@
+"""`corpus-bot feeds list|add|remove` through the CLI's entry point, against a loopback site.
+
+The CLI runs its own event loop (`asyncio.run`), so the site is the standard library's HTTP
+server in a thread, serving a page that lists a feed."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.feeds.feed_world import Item, medium_rss
+
+Cli = Callable[..., tuple[int, str, str]]
+
+PAGE = b"""<html><head><link rel="alternate" type="application/rss+xml" href="/blog.xml">
+</head></html>"""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_bytes(PAGE)
+    (root / "blog.xml").write_bytes(medium_rss([Item("a1", "First")], title="The Example Blog"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def allow_private(tmp_path: Path) -> None:
+    """The CLI reads ./config.yaml (the cli fixture runs in tmp_path): the site is loopback."""
+    (tmp_path / "config.yaml").write_text("feed:\n  allow_private_addresses: true\n")
+
+
+def test_add_list_remove(cli: Cli, site: str, tmp_path: Path) -> None:
+    allow_private(tmp_path)
+    code, out, err = cli("feeds", "add", site + "/", "--json")
+    assert code == 0, err
+    added = json.loads(out)["added"]
+    assert added == {
+        "name": "the-example-blog",
+        "url": site + "/blog.xml",
+        "first_fetch": {"outcome": "baseline", "error": None},
+    }
+    code, out, _ = cli("feeds", "list")
+    assert code == 0 and f"the-example-blog  {site}/blog.xml  (added by cli)" in out
+    listed = json.loads(cli("feeds", "list", "--json")[1])["sources"]
+    assert [s["name"] for s in listed] == ["the-example-blog"]
+    assert listed[0]["health"]["error_streak"] == 0 and listed[0]["health"]["entries"] == 1
+
+    code, out, err = cli("feeds", "add", site + "/blog.xml", "--name", "again")
+    assert code == 1 and "already followed as “the-example-blog”" in err
+
+    code, out, _ = cli("feeds", "remove", "the-example-blog")
+    assert code == 0 and "Stopped following the-example-blog." in out
+    code, out, err = cli("feeds", "remove", "the-example-blog", "--json")
+    assert code == 1 and json.loads(out)["error"]["kind"] == "refused"
+
+
+def test_add_refuses_loopback_unless_the_config_allows_it(cli: Cli, site: str) -> None:
+    code, out, err = cli("feeds", "add", site + "/", "--json")
+    assert code == 1
+    error = json.loads(out)["error"]
+    assert error["kind"] == "not_found" and "loopback" in error["message"]
+    assert "allow_private_addresses" in err and "Traceback" not in err
+    assert json.loads(cli("feeds", "list", "--json")[1]) == {"sources": []}
+
+
+def test_a_bad_name_is_one_line(cli: Cli, site: str, tmp_path: Path) -> None:
+    allow_private(tmp_path)
+    code, _, err = cli("feeds", "add", site + "/blog.xml", "--name", "Not OK")
+    assert code == 1 and err.count("\n") == 1 and "not a source name" in err
