@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiohttp
@@ -40,8 +40,10 @@ from bot.feeds.models import (
     Subscription,
     SubscriptionHealth,
 )
+from bot.feeds.opml import OpmlFeed, export_opml, read_opml
 from bot.feeds.poller import PollReport
 from bot.feeds.store import FeedStore
+from bot.text_safety import web_url
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ class SourceRefused(Refused):
     config source (the config owns it), or no such source."""
 
 
+MAX_SOURCE_URL = 2048
+"""Longest feed URL followed (what Discord shows as a link)."""
 MAX_DERIVED_NAME = 32
 """A derived source name fits ``SOURCE_NAME_PATTERN`` (at most 32 characters)."""
 
@@ -154,6 +158,19 @@ class AddedSource:
 
     source: FollowedSource
     poll: PollReport | None
+
+
+@dataclass
+class ImportReport:
+    """What an OPML import did with each feed of the file, in file order within each list."""
+
+    added: list[tuple[OpmlFeed, str]] = field(default_factory=list)
+    """Each feed added, with the name it is followed by."""
+    skipped: list[tuple[OpmlFeed, str]] = field(default_factory=list)
+    """Each feed already followed, with the name it is followed by."""
+    refused: list[tuple[OpmlFeed, SourceRefused]] = field(default_factory=list)
+    not_read: int = 0
+    """Feeds past the file's cap, not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,13 +391,25 @@ class FeedService:
         """Follow the feed at ``url`` (a candidate :meth:`discover` returned) under ``name``, or
         a name derived from ``title`` or the URL's host; then poll it once: its first fetch is
         the silent baseline (nothing old is announced). Raises :class:`SourceRefused`."""
+        added = await self._register(url, name=name, title=title, added_by=added_by)
+        check = await self.check_source(added.name)
+        return AddedSource(added, check.poll)
+
+    async def _register(
+        self, url: str, *, name: str | None, title: str | None, added_by: str | None
+    ) -> FollowedSource:
+        """Store a source an admin added (checked: its name, and its URL not followed yet) and
+        poll it from the next pass. Raises :class:`SourceRefused`."""
+        cleaned = web_url(url, MAX_SOURCE_URL)  # what is stored: the form Discord may show
+        if cleaned is None:
+            raise SourceRefused("“{value}” is not an http(s) URL a feed can be fetched from.", url)
+        url = cleaned
         followed = await self.store.followed_sources()
-        if any(f.url == url for f in followed):
-            owner = next(f.name for f in followed if f.url == url)
+        owner = next((f.name for f in followed if f.url == url), None)
+        if owner is not None:
             raise SourceRefused("That feed is already followed as “{value}”.", owner)
-        taken = {f.name for f in followed}
         if name is None:
-            name = derive_source_name(title, url, taken)
+            name = derive_source_name(title, url, {f.name for f in followed})
         elif not SOURCE_NAME_PATTERN.fullmatch(name):
             raise SourceRefused(
                 "“{value}” is not a source name: use at most 32 lowercase letters, digits and '-'.",
@@ -392,9 +421,32 @@ class FeedService:
             raise SourceRefused("A source is already named “{value}”; choose another name.", name)
         followed = await self.store.followed_sources()
         self._follow(followed)
-        added = next(f for f in followed if f.name == name)
-        check = await self.check_source(name)
-        return AddedSource(added, check.poll)
+        return next(f for f in followed if f.name == name)
+
+    async def import_opml(self, data: bytes, *, added_by: str | None) -> ImportReport:
+        """Follow every feed an OPML file lists: each added (named from its title), skipped
+        (its URL is already followed) or refused (why). Nothing is fetched now: each feed's first
+        poll, guarded like any added source, is its silent baseline. Raises :class:`OpmlError`
+        when the file cannot be read at all."""
+        feeds, more = read_opml(data)
+        report = ImportReport(not_read=more)
+        for feed in feeds:
+            try:
+                added = await self._register(
+                    feed.url, name=None, title=feed.title, added_by=added_by
+                )
+            except SourceRefused as refused:
+                if refused.template.startswith("That feed is already followed"):
+                    report.skipped.append((feed, refused.value))
+                else:
+                    report.refused.append((feed, refused))
+                continue
+            report.added.append((feed, added.name))
+        return report
+
+    async def export_opml(self) -> bytes:
+        """Every followed feed as an OPML file."""
+        return export_opml(await self.store.followed_sources(), self.clock())
 
     async def remove_source(self, name: str) -> FollowedSource:
         """Stop following a feed an admin added (its fetch state and seen-set go; subscriptions
@@ -512,6 +564,7 @@ async def _step(what: str, step: Callable[[], Awaitable[object]]) -> None:
 
 __all__ = [
     "AddedSource",
+    "ImportReport",
     "DEFAULT_DIGEST_MINUTE",
     "Refused",
     "SourceInfo",
