@@ -1,4 +1,4 @@
-"""`corpus-bot feeds list|add|remove`: the feeds followed, from the command line.
+"""`corpus-bot feeds list|add|remove|import|export`: the feeds followed, from the command line.
 
 The same `FeedService` methods `/feed sources|add|remove` call, over the same index: a feed added
 here is polled by a running bot from its next pass. `add` looks for the feeds at the URL as
@@ -10,8 +10,10 @@ found is exit status 1 with one line on stderr (and the `{"error": …}` object 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.config import FeedConfig
@@ -19,7 +21,8 @@ from bot.corpus.service import CorpusService
 from bot.feeds.delivery import DeliveryError, Outgoing
 from bot.feeds.discovery import FeedCandidate
 from bot.feeds.models import SourceState, Subscription
-from bot.feeds.service import AddedSource, FeedService, SourceInfo, SourceRefused
+from bot.feeds.opml import MAX_OPML_BYTES, OpmlError
+from bot.feeds.service import AddedSource, FeedService, ImportReport, SourceInfo, SourceRefused
 from bot.text_safety import strip_controls
 
 Printer = Callable[[dict[str, Any], str], None]
@@ -38,6 +41,11 @@ def add_parsers(commands: Any, json_flag: argparse.ArgumentParser, text: Any) ->
     add.add_argument("--name", type=text, help="a short name (default: from the feed's title)")
     remove = actions.add_parser("remove", parents=[json_flag], help="stop following a feed")
     remove.add_argument("name", type=text, metavar="NAME")
+    imported = actions.add_parser(
+        "import", parents=[json_flag], help="follow every feed an OPML file lists"
+    )
+    imported.add_argument("file", type=Path, metavar="FILE")
+    actions.add_parser("export", help="print every feed followed as OPML")
 
 
 class NoDiscord:
@@ -69,6 +77,16 @@ async def run(
             infos = await feed.sources()
             show({"sources": [source_json(i) for i in infos]}, sources_text(infos))
             return 0
+        if args.feeds_action == "export":
+            sys.stdout.write((await feed.export_opml()).decode("utf-8"))
+            return 0
+        if args.feeds_action == "import":
+            try:
+                report = await feed.import_opml(read_file(args.file), added_by="cli")
+            except OpmlError as exc:
+                return fail("bad_input", str(exc))
+            show(import_json(report), import_text(report))
+            return 0
         if args.feeds_action == "remove":
             try:
                 removed = await feed.remove_source(args.name)
@@ -93,6 +111,39 @@ async def run(
         return 0
     finally:
         await feed.close()
+
+
+def read_file(path: Path) -> bytes:
+    """An OPML file's bytes, at most one past the cap (so an oversized one is refused, not read
+    whole); a missing file or one that is not a regular file is an :class:`OpmlError`."""
+    try:
+        if not path.is_file():  # a FIFO or a device could block or never end
+            raise OpmlError(f"{path} is not a file")
+        with path.open("rb") as handle:
+            return handle.read(MAX_OPML_BYTES + 1)
+    except OSError as exc:
+        raise OpmlError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def import_json(report: ImportReport) -> dict[str, Any]:
+    return {
+        "added": [{"url": f.url, "title": f.title, "name": name} for f, name in report.added],
+        "skipped": [{"url": f.url, "title": f.title, "name": name} for f, name in report.skipped],
+        "refused": [{"url": f.url, "title": f.title, "why": str(why)} for f, why in report.refused],
+        "not_read": report.not_read,
+    }
+
+
+def import_text(report: ImportReport) -> str:
+    lines = [f"added {f.url} as {name}" for f, name in report.added]
+    lines += [f"skipped {f.url}: already followed as {name}" for f, name in report.skipped]
+    lines += [f"refused {f.url}: {why}" for f, why in report.refused]
+    if report.not_read:
+        lines.append(f"{report.not_read} more feeds past the file's cap were not read")
+    summary = (
+        f"{len(report.added)} added, {len(report.skipped)} skipped, {len(report.refused)} refused."
+    )
+    return strip_controls("\n".join([*lines, summary]))
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -86,3 +86,40 @@ def test_a_bad_name_is_one_line(cli: Cli, site: str, tmp_path: Path) -> None:
     allow_private(tmp_path)
     code, _, err = cli("feeds", "add", site + "/blog.xml", "--name", "Not OK")
     assert code == 1 and err.count("\n") == 1 and "not a source name" in err
+
+
+def test_import_then_export(cli: Cli, tmp_path: Path) -> None:
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(
+        '<opml version="2.0"><body>'
+        '<outline text="Blog" xmlUrl="https://blog.example/feed"/>'
+        '<outline text="Blog again" xmlUrl="https://blog.example/feed"/>'
+        '<outline text="Mail" xmlUrl="mailto:x@example.org"/>'
+        "</body></opml>"
+    )
+    code, out, err = cli("feeds", "import", str(opml))
+    assert code == 0, err
+    assert "added https://blog.example/feed as blog" in out
+    assert "skipped https://blog.example/feed: already followed as blog" in out
+    assert "refused mailto:x@example.org: “mailto:x@example.org” is not an http(s) URL" in out
+    assert "1 added, 1 skipped, 1 refused." in out
+    code, out, _ = cli("feeds", "export")
+    assert code == 0 and 'xmlUrl="https://blog.example/feed"' in out and out.startswith("<?xml")
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><opml/>', "DOCTYPE declaration"),
+        (None, "is not a file"),
+    ],
+)
+def test_a_bad_import_is_one_line(
+    cli: Cli, tmp_path: Path, content: bytes | None, said: str
+) -> None:
+    opml = tmp_path / "bad.opml"
+    if content is not None:
+        opml.write_bytes(content)
+    code, out, err = cli("feeds", "import", str(opml), "--json")
+    assert code == 1 and err.count("\n") == 1 and said in err
+    assert json.loads(out)["error"]["kind"] == "bad_input"
