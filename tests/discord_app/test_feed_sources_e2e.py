@@ -129,3 +129,10 @@ async def test_private_addresses_are_refused_by_default(fw: FeedWorld) -> None:
         assert "allow\\_private\\_addresses" in embed["description"]  # Markdown-escaped
         assert not reply.get("components")
     assert [path for path, _ in fw.feeds.requests if path != "/ada.xml"] == []
+
+
+async def test_export_sends_an_opml_file(fw: FeedWorld) -> None:
+    reply = await fw.reply("feed export")
+    assert ephemeral(reply) and "OPML" in text_of(reply)
+    (attachment,) = reply["attachments"]
+    assert attachment["filename"] == "corpus-bot-feeds.opml" and attachment["size"] > 0

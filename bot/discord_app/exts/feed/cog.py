@@ -1,5 +1,5 @@
 """The feed's commands: `/subscribe`, `/unsubscribe`, `/subscriptions`,
-`/feed status|sources|preview|retry`, and `/feed add|remove` (admins: sources feed the shared
+`/feed status|sources|export|preview|retry`, and `/feed add|remove` (admins: sources feed the shared
 corpus, so they take the same check as /reload).
 
 Each command parses its options, checks who may do it in Discord (`checks`), calls one
@@ -9,6 +9,7 @@ nothing about what is announced; its loops (`loops.FeedLoops`) run the service's
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import discord
@@ -47,6 +48,9 @@ from bot.feeds.service import (
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
+
+
+OPML_FILENAME = "corpus-bot-feeds.opml"
 
 
 class Feed(commands.Cog):
@@ -238,6 +242,15 @@ class Feed(commands.Cog):
     )
     async def sources(self, interaction: discord.Interaction[CorpusBot]) -> None:
         await self._send_status(interaction)
+
+    @feed_group.command(name="export", description="Every feed followed, as an OPML file.")
+    async def export(self, interaction: discord.Interaction[CorpusBot]) -> None:
+        data = await self.feed.export_opml()
+        await interaction.response.send_message(
+            "The feeds followed, as OPML (feed readers import it).",
+            file=discord.File(io.BytesIO(data), filename=OPML_FILENAME),
+            ephemeral=True,
+        )
 
     @feed_group.command(
         name="add", description="Follow a feed: a feed URL or a site's URL (admins)."
