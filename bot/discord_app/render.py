@@ -394,10 +394,27 @@ def about_embed(stats: CorpusStats, commands: Sequence[tuple[str, str]] = ()) ->
     embed.add_field(name="Corpus", value=f"{stats.documents} documents · {stats.authors} authors")
     embed.add_field(name="Last reload", value=reloaded)
     embed.add_field(name="Version", value=__version__)
-    if commands:
-        guide = "\n".join(f"`/{name}` {description}" for name, description in commands)
-        embed.add_field(name="Commands", value=guide, inline=False)
+    lines = [f"`/{name}` {description}" for name, description in commands]
+    for number, value in enumerate(_field_values(lines)):
+        embed.add_field(name="Commands" if number == 0 else "More commands", value=value, inline=False)
     return fit_embed(embed)
+
+
+def _field_values(lines: Sequence[str]) -> list[str]:
+    """``lines`` joined into as few field values as fit Discord's 1,024 characters each (a
+    single field was clipped, so every command past the limit went missing from the guide)."""
+    values: list[str] = []
+    current = ""
+    for line in lines:
+        line = clip(line, limits.FIELD_VALUE)
+        if current and len(current) + 1 + len(line) > limits.FIELD_VALUE:
+            values.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        values.append(current)
+    return values
 
 
 def reload_embed(report: ReloadReport) -> discord.Embed:
