@@ -57,6 +57,26 @@ def admin_only() -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
+BOT_ADMIN_REQUIRED = (
+    "Only the bot's admins (the user ids in its config's `admin_user_ids`) may do this: the feeds "
+    "it follows fill the corpus every server reads."
+)
+
+
+def bot_admin_only() -> Callable[[T], T]:
+    """For what changes the bot for every server (the feeds it follows feed the shared corpus):
+    the config's `admin_user_ids` only. Manage Server in one server is not enough."""
+
+    def predicate(interaction: discord.Interaction[CorpusBot]) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        if interaction.user.id not in interaction.client.config.discord.admin_user_ids:
+            raise NotAdmin(BOT_ADMIN_REQUIRED)
+        return True
+
+    return app_commands.check(predicate)
+
+
 def member_permissions_in(
     interaction: discord.Interaction[CorpusBot], channel: discord.abc.GuildChannel | discord.Thread
 ) -> discord.Permissions:

@@ -134,7 +134,8 @@ async def fw(tmp_path: Path, corpus_dir: Path) -> AsyncIterator[FeedWorld]:
         config = Config(
             corpus_dir=corpus_dir,
             data_dir=tmp_path / "data",
-            discord=replace(DiscordConfig(), token=emu.bot_token, cooldown_seconds=60.0),
+            # the server's owner is also the bot's admin (who may follow feeds for every server)
+            discord=replace(DiscordConfig(), token=emu.bot_token, cooldown_seconds=60.0, admin_user_ids=(guild.owner_id,)),
             feed=FeedConfig(interval_seconds=3600, timeout_seconds=5.0, max_announcements_per_cycle=3,
                             sources=(FeedSourceConfig("ada", feeds.url(ADA)),)),
         )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import discord
+
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
 from tests.discord_app.test_feed_e2e import BASE, FRESH, FeedWorld, fw
 from tests.feeds.feed_world import medium_rss
@@ -17,6 +19,9 @@ __all__ = ["fw"]  # the fixture, imported to be used here
 SITE_PAGE = b"""<!doctype html><html><head><title>Example Blog</title>
 <link rel="alternate" type="application/rss+xml" title="Posts" href="blog.xml">
 </head><body>Hello</body></html>"""
+
+
+MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 
 
 def owner(fw: FeedWorld) -> int:
@@ -105,13 +110,19 @@ async def test_remove_autocompletes_source_names(fw: FeedWorld) -> None:
     assert [c["value"] for c in choices] == ["ada"]
 
 
-async def test_members_may_not_add_or_remove_feeds(fw: FeedWorld) -> None:
-    for name, options in (
-        ("feed add", {"url": "https://example.org/"}),
-        ("feed remove", {"source": "ada"}),
-    ):
-        reply = await fw.reply(name, options, user=fw.moderator_id)  # Manage Channels is not enough
-        assert ephemeral(reply) and "Manage Server" in text_of(reply)
+async def test_only_the_bots_admins_may_add_or_remove_feeds(fw: FeedWorld) -> None:
+    """The feeds followed fill the corpus of every server: Manage Channels is not enough, nor is
+    Manage Server in one of them; only the config's admin_user_ids."""
+    server_admins = fw.emu.add_role(fw.guild_id, "server-admins", permissions=MANAGE_GUILD)
+    server_admin = fw.emu.add_user("server admin")
+    fw.emu.add_member(fw.guild_id, server_admin.id, roles=[server_admins.id])
+    for user in (fw.moderator_id, server_admin.id):
+        for name, options in (
+            ("feed add", {"url": "https://example.org/"}),
+            ("feed remove", {"source": "ada"}),
+        ):
+            reply = await fw.reply(name, options, user=user)
+            assert ephemeral(reply) and "Only the bot's admins" in text_of(reply)
     assert fw.feeds.requests == [] or all(path == "/ada.xml" for path, _ in fw.feeds.requests)
     assert "ada" in fw.cog.feed.source_names()
 

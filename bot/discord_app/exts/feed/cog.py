@@ -17,7 +17,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.corpus.models import ReloadReport
-from bot.discord_app.checks import admin_only, feed_manager_refusal, mention_role_refusal
+from bot.discord_app.checks import (
+    bot_admin_only,
+    feed_manager_refusal,
+    mention_role_refusal,
+)
 from bot.discord_app.exts._base import to_choices
 from bot.discord_app.exts.feed.add_view import AddFeedView
 from bot.discord_app.exts.feed.checks import (
@@ -253,9 +257,9 @@ class Feed(commands.Cog):
         )
 
     @feed_group.command(
-        name="add", description="Follow a feed: a feed URL or a site's URL (admins)."
+        name="add", description="Follow a feed: a feed URL or a site's URL (bot admins)."
     )
-    @admin_only()
+    @bot_admin_only()
     @app_commands.describe(
         url="A feed's URL, or a site's: its feeds are looked for",
         name="A short name for it (default: from its title)",
@@ -287,8 +291,8 @@ class Feed(commands.Cog):
             embed=embed, view=view, ephemeral=True, wait=True
         )
 
-    @feed_group.command(name="remove", description="Stop following a feed (admins).")
-    @admin_only()
+    @feed_group.command(name="remove", description="Stop following a feed (bot admins).")
+    @bot_admin_only()
     @app_commands.describe(source="The feed to stop following")
     @app_commands.autocomplete(source=source_choices)
     async def remove(
