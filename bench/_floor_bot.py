@@ -59,7 +59,9 @@ async def post(interaction: discord.Interaction, post: app_commands.Range[str, 1
 
 @app_commands.command(name="summarize", description="Floor: reply at once.")
 async def summarize(
-    interaction: discord.Interaction, post: app_commands.Range[str, 1, 300], length: app_commands.Range[int, 1, 10] = 3
+    interaction: discord.Interaction,
+    post: app_commands.Range[str, 1, 300],
+    length: app_commands.Range[int, 1, 10] = 3,
 ) -> None:
     await interaction.response.send_message(REPLY)
 

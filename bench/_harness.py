@@ -100,7 +100,9 @@ def machine_lines() -> list[str]:
 
     cpu = "unknown CPU"
     with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in (
+            Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+        ):
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
@@ -127,15 +129,25 @@ def git_state() -> str:
     """The commit measured, and whether the bot's code had uncommitted changes."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "bot"], cwd=REPO, capture_output=True, text=True, check=True
+            ["git", "status", "--porcelain", "--", "bot"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split("\n")
     except (OSError, subprocess.CalledProcessError):
         return "not a git checkout"
     changed = [line for line in dirty if line.strip()]
-    return f"commit {commit}" + (f" + {len(changed)} uncommitted file(s) under bot/" if changed else "")
+    return f"commit {commit}" + (
+        f" + {len(changed)} uncommitted file(s) under bot/" if changed else ""
+    )
 
 
 # --- the corpus and its index -----------------------------------------------------------------
@@ -165,7 +177,9 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, *, default_count: int 
     parser.add_argument("--jobs", type=int, default=None, help="corpus generation processes")
 
 
-def synthetic_corpus(work: Path, count: int, seed: int, words_mean: int, jobs: int | None) -> CorpusChoice:
+def synthetic_corpus(
+    work: Path, count: int, seed: int, words_mean: int, jobs: int | None
+) -> CorpusChoice:
     """The synthetic corpus of bench/generate_corpus.py, generated once and reused."""
     from bench.generate_corpus import generate
 
@@ -187,12 +201,16 @@ def synthetic_corpus(work: Path, count: int, seed: int, words_mean: int, jobs: i
 def choose_corpus(args: argparse.Namespace) -> CorpusChoice:
     if args.bundled:
         count = len(corpus_files(BUNDLED_CORPUS))
-        return CorpusChoice(f"the bundled corpus ({count} documents)", BUNDLED_CORPUS, count, str(BUNDLED_CORPUS))
+        return CorpusChoice(
+            f"the bundled corpus ({count} documents)", BUNDLED_CORPUS, count, str(BUNDLED_CORPUS)
+        )
     return synthetic_corpus(args.work, args.count, args.seed, args.words_mean, args.jobs)
 
 
 def corpus_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.name.endswith(".md") and not p.name.startswith("."))
+    return sorted(
+        p for p in folder.iterdir() if p.name.endswith(".md") and not p.name.startswith(".")
+    )
 
 
 def fill_folder(source: Path, live: Path) -> int:
@@ -240,7 +258,9 @@ async def prepare_index(corpus: Path, db_path: Path) -> str:
     finally:
         await service.close()
     if existed and not report.added_count:
-        return f"reused {db_path} ({documents:,} documents; reload with nothing new: {seconds:.1f} s)"
+        return (
+            f"reused {db_path} ({documents:,} documents; reload with nothing new: {seconds:.1f} s)"
+        )
     return f"built {db_path} ({documents:,} documents) in {seconds:.0f} s"
 
 
@@ -316,7 +336,9 @@ class BotProcess:
 
     def log_tail(self, lines: int = 30) -> str:
         try:
-            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+            return "\n".join(
+                self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+            )
         except OSError:
             return "(no log)"
 
@@ -382,7 +404,9 @@ class BotProcess:
             await asyncio.sleep(0.2)
         return False
 
-    async def wait_idle(self, *, quiet: float = 1.5, busy_share: float = 0.1, give_up_after: float = 1200.0) -> float:
+    async def wait_idle(
+        self, *, quiet: float = 1.5, busy_share: float = 0.1, give_up_after: float = 1200.0
+    ) -> float:
         """Wait until the bot used under `busy_share` of one core for `quiet` seconds; returns when
         it went quiet (monotonic). Used after startup and after each phase, so a measured window
         does not overlap work left over from the previous one (the feed's first poll, a reload's
@@ -419,10 +443,7 @@ def _lines_of(path: Path) -> list[str]:
 def write_bot_config(path: Path, *, log_level: str = "INFO") -> None:
     """The bot's defaults, spelled out; the token and the emulator's URLs come from the environment."""
     path.write_text(
-        f"log_level: {log_level}\n"
-        "discord:\n"
-        "  sync_on_start: true\n"
-        "  cooldown_seconds: 10\n",
+        f"log_level: {log_level}\ndiscord:\n  sync_on_start: true\n  cooldown_seconds: 10\n",
         encoding="utf-8",
     )
 
@@ -469,13 +490,25 @@ def launch_bot(
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    argv = [sys.executable, *entry, "--config", str(config), "--corpus", str(corpus), "--db", str(db_path), "run"]
+    argv = [
+        sys.executable,
+        *entry,
+        "--config",
+        str(config),
+        "--corpus",
+        str(corpus),
+        "--db",
+        str(db_path),
+        "run",
+    ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     return BotProcess(proc, log_path, db_path, time.monotonic())
 
 
-async def wait_until_serving(world: BenchWorld, bot: BotProcess, *, give_up_after: float = 900.0) -> dict[str, float]:
+async def wait_until_serving(
+    world: BenchWorld, bot: BotProcess, *, give_up_after: float = 900.0
+) -> dict[str, float]:
     """Wait for the gateway session, the command sync, `on_ready`, then for the bot to go idle.
 
     Returns when each happened, in seconds after the launch."""
@@ -497,7 +530,9 @@ async def wait_until_serving(world: BenchWorld, bot: BotProcess, *, give_up_afte
     marks["commands synced"] = time.monotonic() - bot.started
     if await bot.wait_for_log(r"ready as ", give_up_after=max(1.0, deadline - time.monotonic())):
         marks["ready (on_ready)"] = time.monotonic() - bot.started
-    marks["idle"] = await bot.wait_idle(give_up_after=max(1.0, deadline - time.monotonic())) - bot.started
+    marks["idle"] = (
+        await bot.wait_idle(give_up_after=max(1.0, deadline - time.monotonic())) - bot.started
+    )
     return marks
 
 
@@ -562,7 +597,9 @@ def command_mix(db_path: Path, count: int, *, seed: int, salt: str) -> list[Comm
             elif roll < 0.8:
                 specs.append(CommandSpec("author", {"name": name.split()[-1]}, "author: surname"))
             else:
-                specs.append(CommandSpec("author", {"name": name.lower()}, "author: lowercase name"))
+                specs.append(
+                    CommandSpec("author", {"name": name.lower()}, "author: lowercase name")
+                )
         elif kind == "search":
             if roll < 0.45 and words:
                 specs.append(CommandSpec("search", {"query": rng.choice(words)}, "search: 1 word"))
@@ -570,17 +607,25 @@ def command_mix(db_path: Path, count: int, *, seed: int, salt: str) -> list[Comm
                 query = f"{rng.choice(words)} {rng.choice(words)}"
                 specs.append(CommandSpec("search", {"query": query}, "search: 2 words"))
             else:
-                specs.append(CommandSpec("search", {"query": name.split()[-1]}, "search: a surname"))
+                specs.append(
+                    CommandSpec("search", {"query": name.split()[-1]}, "search: a surname")
+                )
         elif kind == "ask" and words:
             if roll < 0.5:
-                question = f"What does the corpus say about {rng.choice(words)} and {rng.choice(words)}?"
+                question = (
+                    f"What does the corpus say about {rng.choice(words)} and {rng.choice(words)}?"
+                )
                 specs.append(CommandSpec("ask", {"question": question}, "ask: 2 title words"))
             else:
-                question = f"Who wrote about {rng.choice(words)} {rng.choice(words)} {rng.choice(words)}?"
+                question = (
+                    f"Who wrote about {rng.choice(words)} {rng.choice(words)} {rng.choice(words)}?"
+                )
                 specs.append(CommandSpec("ask", {"question": question}, "ask: 3 title words"))
         else:
             if roll < 0.75:
-                specs.append(CommandSpec("summarize", {"post": doc_id}, "summarize: id (autocomplete)"))
+                specs.append(
+                    CommandSpec("summarize", {"post": doc_id}, "summarize: id (autocomplete)")
+                )
             else:
                 specs.append(CommandSpec("summarize", {"post": title}, "summarize: exact title"))
     return specs
@@ -619,7 +664,9 @@ class TimedCommand:
         return "not found / ambiguous (ephemeral)"
 
 
-async def send_timed(world: BenchWorld, spec: CommandSpec, *, user: int, on_reply: Any = None) -> TimedCommand:
+async def send_timed(
+    world: BenchWorld, spec: CommandSpec, *, user: int, on_reply: Any = None
+) -> TimedCommand:
     """Send one command and stamp its responses as the emulator records them.
 
     The stamp is taken in the emulator's request handler (EmulatedInteraction.record), the
@@ -656,7 +703,11 @@ class RunResult:
 
 
 async def run_burst(
-    world: BenchWorld, bot: BotProcess, specs: Sequence[CommandSpec], *, give_up_after: float = 300.0
+    world: BenchWorld,
+    bot: BotProcess,
+    specs: Sequence[CommandSpec],
+    *,
+    give_up_after: float = 300.0,
 ) -> RunResult:
     """Every command sent at once (as fast as the emulator can build them), then wait for all replies."""
     done = asyncio.Event()
@@ -779,7 +830,12 @@ class LoopProbe:
             if frame is None:
                 continue
             stack, project = _describe_stack(frame)
-            sample: dict[str, Any] = {"at": now, "stalled": stalled, "stack": stack, "project": project}
+            sample: dict[str, Any] = {
+                "at": now,
+                "stalled": stalled,
+                "stack": stack,
+                "project": project,
+            }
             if stack and stack[-1].endswith((" select", " poll")):
                 # The loop is back from epoll (its timer is due) but not running: it waits for the
                 # GIL. Name the threads that are running Python, one of which holds it.
@@ -794,11 +850,25 @@ class LoopProbe:
 
     def dump(self) -> None:
         self._stop.set()
-        payload = {"interval": self.interval, "late": self.late, "ticks": self.ticks, "samples": self.samples}
+        payload = {
+            "interval": self.interval,
+            "late": self.late,
+            "ticks": self.ticks,
+            "samples": self.samples,
+        }
         self.out.write_text(json.dumps(payload), encoding="utf-8")
 
 
-_IDLE_FRAMES = (" wait", " get", " _worker", " select", " poll", " acquire", " sleep", " _wait_for_tstate_lock")
+_IDLE_FRAMES = (
+    " wait",
+    " get",
+    " _worker",
+    " select",
+    " poll",
+    " acquire",
+    " sleep",
+    " _wait_for_tstate_lock",
+)
 """Innermost frames of a thread that is parked, not running Python."""
 
 
@@ -847,7 +917,12 @@ class MemoryReporter:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
             trimmed = True
-        line = {"rss_mb": before, "blocks": blocks, "trimmed": trimmed, "rss_after_trim_mb": _own_rss_mb()}
+        line = {
+            "rss_mb": before,
+            "blocks": blocks,
+            "trimmed": trimmed,
+            "rss_after_trim_mb": _own_rss_mb(),
+        }
         line.update(_sqlite_memory())
         kinds = Counter(type(o).__qualname__ for o in gc.get_objects())
         line["objects"] = dict(kinds.most_common(40))
@@ -858,7 +933,9 @@ class MemoryReporter:
             line["traced_mb"], line["traced_peak_mb"] = current / 2**20, peak / 2**20
             tracemalloc.reset_peak()
             top = tracemalloc.take_snapshot().statistics("filename")[:8]
-            line["traced_top"] = [f"{_short_path(str(s.traceback[0].filename))}: {s.size / 2**20:.1f} MB" for s in top]
+            line["traced_top"] = [
+                f"{_short_path(str(s.traceback[0].filename))}: {s.size / 2**20:.1f} MB" for s in top
+            ]
         with self.out.open("a", encoding="utf-8") as report:
             report.write(json.dumps(line) + "\n")
 
@@ -943,5 +1020,7 @@ def load_probe(path: Path) -> dict[str, Any]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["bot-child"]:
-        raise SystemExit("usage: _harness.py bot-child [--probe FILE] [--profile-dir DIR] -- <corpus-bot args>")
+        raise SystemExit(
+            "usage: _harness.py bot-child [--probe FILE] [--profile-dir DIR] -- <corpus-bot args>"
+        )
     sys.exit(child_main(sys.argv[2:]))

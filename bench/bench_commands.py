@@ -153,7 +153,9 @@ def profile_table(out: Report, folder: Path, limit: int = 18) -> None:
     for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
         own[package_of(filename)] = own.get(package_of(filename), 0.0) + tottime
     total = sum(own.values()) or 1.0
-    out("Profile of the bot's loop thread during the burst: own time by owner (epoll wait included)")
+    out(
+        "Profile of the bot's loop thread during the burst: own time by owner (epoll wait included)"
+    )
     for owner, seconds in sorted(own.items(), key=lambda item: -item[1]):
         out(f"  {owner:<44}{seconds * 1000:8.0f} ms {seconds / total:6.1%}")
     out()
@@ -193,24 +195,44 @@ async def measure(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -
             old.unlink()
     entry: Sequence[str] = probed_bot(profile_dir=profile_dir) if profile_dir else PLAIN_BOT
     figures = await measure_bot(
-        out, args, label=corpus.label, column=f"{corpus.count:,} docs", name=f"commands-{label}",
-        corpus=corpus.path, db_path=db_path, entry=entry, profile_dir=profile_dir,
+        out,
+        args,
+        label=corpus.label,
+        column=f"{corpus.count:,} docs",
+        name=f"commands-{label}",
+        corpus=corpus.path,
+        db_path=db_path,
+        entry=entry,
+        profile_dir=profile_dir,
     )
     if profile_dir is not None:
         profile_table(out, profile_dir)
     return figures
 
 
-async def measure_floor(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -> CorpusFigures:
+async def measure_floor(
+    out: Report, args: argparse.Namespace, corpus: CorpusChoice
+) -> CorpusFigures:
     """The floor bot (_floor_bot.py), sent commands drawn from `corpus`'s index like the real bot's."""
     out(f"== {FLOOR_LABEL}")
-    out("Bot code bench/_floor_bot.py: the real bot's client (CorpusBot: same intents, AllowedMentions.none(),")
-    out("         same logging), commands /post /author /search /summarize with the same options, each")
+    out(
+        "Bot code bench/_floor_bot.py: the real bot's client (CorpusBot: same intents, AllowedMentions.none(),"
+    )
+    out(
+        "         same logging), commands /post /author /search /summarize with the same options, each"
+    )
     out(f"         replying at once with {FLOOR_REPLY!r}: no corpus, no SQLite, no embed, no defer")
     out(f"Inputs   drawn from {corpus.label} (the floor ignores them)")
     return await measure_bot(
-        out, args, label=FLOOR_LABEL, column="floor", name="commands-floor",
-        corpus=corpus.path, db_path=index_path(args.work, corpus), entry=FLOOR_BOT, profile_dir=None,
+        out,
+        args,
+        label=FLOOR_LABEL,
+        column="floor",
+        name="commands-floor",
+        corpus=corpus.path,
+        db_path=index_path(args.work, corpus),
+        entry=FLOOR_BOT,
+        profile_dir=None,
     )
 
 
@@ -235,13 +257,19 @@ async def measure_bot(
         marks = await wait_until_serving(world, bot)
         started = ", ".join(f"{k} {v:.1f} s" for k, v in marks.items())
         out(f"Bot      pid {bot.pid}, {' '.join(entry)}; {started}; log {bot.log_path}")
-        out(f"Emulator in this process; request bodies validated against Discord's OpenAPI: {args.validate}")
+        out(
+            f"Emulator in this process; request bodies validated against Discord's OpenAPI: {args.validate}"
+        )
         out(f"Load     {load_note('before the commands')}")
         out()
-        await run_sequential(world, bot, command_mix(db_path, WARM_UP, seed=args.seed, salt="warm-up"))
+        await run_sequential(
+            world, bot, command_mix(db_path, WARM_UP, seed=args.seed, salt="warm-up")
+        )
         for round_number in range(args.rounds):
             await bot.wait_idle()
-            specs = command_mix(db_path, args.commands, seed=args.seed, salt=f"burst-{round_number}")
+            specs = command_mix(
+                db_path, args.commands, seed=args.seed, salt=f"burst-{round_number}"
+            )
             if profile_dir is not None:
                 os.kill(bot.pid, signal.SIGUSR1)
             bursts.append(await run_burst(world, bot, specs))
@@ -263,7 +291,10 @@ async def measure_bot(
         sum(b.bot_cpu_s for b in bursts),
         sum(b.bench_cpu_s for b in bursts),
     )
-    rounds = "; ".join(f"round {i + 1}: p99 {reply_p99(b):.0f} ms in {b.seconds:.2f} s" for i, b in enumerate(bursts))
+    rounds = "; ".join(
+        f"round {i + 1}: p99 {reply_p99(b):.0f} ms in {b.seconds:.2f} s"
+        for i, b in enumerate(bursts)
+    )
     run_table(
         out,
         f"Burst: {args.commands} commands sent at once (each sent within {pooled.dispatch_ms:.0f} ms), "
@@ -272,7 +303,11 @@ async def measure_bot(
     )
     out(f"  per round (final reply): {rounds}")
     out()
-    run_table(out, f"Sequential: {len(sequential.commands)} other commands, one at a time; {label}", sequential)
+    run_table(
+        out,
+        f"Sequential: {len(sequential.commands)} other commands, one at a time; {label}",
+        sequential,
+    )
     out(f"Emulator problems (invalid bodies, late or double acknowledgements): {len(problems)}")
     for problem in problems[:10]:
         out(f"  {problem}")
@@ -301,8 +336,12 @@ def figures_of(figures: CorpusFigures) -> dict[str, float]:
         "burst: commands per second": len(burst) / sum(b.seconds for b in figures.bursts),
         "sequential: final reply p50": pct(sequential, 50),
         "sequential: final reply p99": pct(sequential, 99),
-        "bot CPU per command, burst (ms)": sum(b.bot_cpu_s for b in figures.bursts) / len(burst) * 1000,
-        "bot CPU per command, sequential (ms)": figures.sequential.bot_cpu_s / len(sequential) * 1000,
+        "bot CPU per command, burst (ms)": sum(b.bot_cpu_s for b in figures.bursts)
+        / len(burst)
+        * 1000,
+        "bot CPU per command, sequential (ms)": figures.sequential.bot_cpu_s
+        / len(sequential)
+        * 1000,
     }
 
 
@@ -317,8 +356,12 @@ def side_by_side(out: Report, measured: list[CorpusFigures]) -> None:
     if len(corpora) == 2:
         ratios.append(("ratio", corpora[1][1], corpora[0][1]))
     widths = [max(20, len(name) + 2) for name, _, _ in ratios]
-    out("Side by side, ms unless said" + " " * 14 + "".join(f"{f.column:>16}" for f in measured)
-        + "".join(f"{name:>{w}}" for (name, _, _), w in zip(ratios, widths, strict=True)))
+    out(
+        "Side by side, ms unless said"
+        + " " * 14
+        + "".join(f"{f.column:>16}" for f in measured)
+        + "".join(f"{name:>{w}}" for (name, _, _), w in zip(ratios, widths, strict=True))
+    )
     for key in table[0]:
         cells = "".join(f"{row[key]:16.1f}" for row in table)
         cells += "".join(
@@ -328,12 +371,20 @@ def side_by_side(out: Report, measured: list[CorpusFigures]) -> None:
         out(f"  {key:<40}{cells}")
     if floor is not None:
         out()
-        out("Ours = the bot minus the floor (what our code adds to discord.py + aiohttp + the gateway):")
+        out(
+            "Ours = the bot minus the floor (what our code adds to discord.py + aiohttp + the gateway):"
+        )
         for f, row in corpora:
             burst = row["burst: final reply p99"] - floor["burst: final reply p99"]
             cpu = row["bot CPU per command, burst (ms)"] - floor["bot CPU per command, burst (ms)"]
-            share = cpu / row["bot CPU per command, burst (ms)"] if row["bot CPU per command, burst (ms)"] else 0.0
-            out(f"  {f.column:>14}: burst reply p99 +{burst:.0f} ms; CPU per command in a burst +{cpu:.1f} ms ({share:.0%} of the bot's)")
+            share = (
+                cpu / row["bot CPU per command, burst (ms)"]
+                if row["bot CPU per command, burst (ms)"]
+                else 0.0
+            )
+            out(
+                f"  {f.column:>14}: burst reply p99 +{burst:.0f} ms; CPU per command in a burst +{cpu:.1f} ms ({share:.0%} of the bot's)"
+            )
     out()
 
 
@@ -342,9 +393,15 @@ async def run(args: argparse.Namespace) -> int:
     corpora: list[CorpusChoice] = []
     if args.bundled or not args.no_bundled:
         count = len(corpus_files(BUNDLED_CORPUS))
-        corpora.append(CorpusChoice(f"bundled corpus ({count} docs)", BUNDLED_CORPUS, count, str(BUNDLED_CORPUS)))
+        corpora.append(
+            CorpusChoice(
+                f"bundled corpus ({count} docs)", BUNDLED_CORPUS, count, str(BUNDLED_CORPUS)
+            )
+        )
     if not args.bundled:
-        corpora.append(synthetic_corpus(args.work, args.count, args.seed, args.words_mean, args.jobs))
+        corpora.append(
+            synthetic_corpus(args.work, args.count, args.seed, args.words_mean, args.jobs)
+        )
     out(
         f"corpus-bot commands benchmark: {' vs. '.join(c.label for c in corpora)}"
         f"{'' if args.no_floor else ' vs. the floor (a bot that does nothing but reply)'}; "
@@ -372,7 +429,10 @@ async def run(args: argparse.Namespace) -> int:
             f"{f.column}: burst {burst:.0f} ms {verdict(burst < TARGET_P99_MS)}, "
             f"sequential {sequential:.0f} ms {verdict(sequential < TARGET_P99_MS)}"
         )
-    out(f"Target final-reply p99 < {TARGET_P99_MS:.0f} ms (1% of Discord's 3 s): " + "; ".join(verdicts))
+    out(
+        f"Target final-reply p99 < {TARGET_P99_MS:.0f} ms (1% of Discord's 3 s): "
+        + "; ".join(verdicts)
+    )
     name = "bundled" if args.bundled else f"n{args.count}"
     out.save(args.work / f"last-commands-{name}.txt")
     return 0
@@ -384,7 +444,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--commands", type=int, default=200, help="commands in the burst")
     parser.add_argument("--rounds", type=int, default=3, help="bursts, each of other commands")
     parser.add_argument(
-        "--no-bundled", action="store_true", help="skip the bundled corpus (measured first by default)"
+        "--no-bundled",
+        action="store_true",
+        help="skip the bundled corpus (measured first by default)",
     )
     parser.add_argument("--sequential", type=int, default=200, help="commands sent one at a time")
     parser.add_argument(

@@ -92,7 +92,10 @@ def describe_reply(reply: dict[str, Any]) -> str:
             for part in (
                 embed.get("title") or "",
                 " ".join((embed.get("description") or "").split())[:140],
-                *(f"{f.get('name')}: {' '.join(str(f.get('value')).split())[:60]}" for f in embed.get("fields") or []),
+                *(
+                    f"{f.get('name')}: {' '.join(str(f.get('value')).split())[:60]}"
+                    for f in embed.get("fields") or []
+                ),
             )
             if part
         )
@@ -142,8 +145,12 @@ def culprit_lines(window: Window, probe: dict[str, Any], *, limit: int = 8) -> l
         project = Counter(" <- ".join(reversed(s["project"][-3:])) for s in episode if s["project"])
         innermost = Counter(s["stack"][-1] for s in episode if s["stack"])
         at = episode[0]["at"] - episode[0]["stalled"] - window.start
-        lines.append(f"    {longest:8.0f} ms from +{at:.1f} s into the window, {len(episode)} sample(s); most seen:")
-        for where, seen in project.most_common(2) or [("(no frame of bot/ on the stack)", len(episode))]:
+        lines.append(
+            f"    {longest:8.0f} ms from +{at:.1f} s into the window, {len(episode)} sample(s); most seen:"
+        )
+        for where, seen in project.most_common(2) or [
+            ("(no frame of bot/ on the stack)", len(episode))
+        ]:
             lines.append(f"      {seen:4d} x {where}")
         if innermost:
             where, seen = innermost.most_common(1)[0]
@@ -171,7 +178,9 @@ def debug_lines(log_path: Path, *, limit: int = 12) -> list[str]:
     ]
 
 
-async def timed_command(world: Any, name: str, options: dict[str, Any], *, wait_s: float) -> tuple[float, float, dict[str, Any]]:
+async def timed_command(
+    world: Any, name: str, options: dict[str, Any], *, wait_s: float
+) -> tuple[float, float, dict[str, Any]]:
     started = time.monotonic()
     handle = await world.emu.send_command(
         name, options, user=world.admin_id, guild=world.guild_id, channel=world.channel_id
@@ -187,7 +196,10 @@ async def run(args: argparse.Namespace) -> int:
     runs.mkdir(parents=True, exist_ok=True)
     live = args.work / "live-corpus"
     db_path = args.work / "db" / "event-loop.db"
-    probe_paths = {"first": runs / "event-loop-probe.json", "restarted": runs / "event-loop-restart-probe.json"}
+    probe_paths = {
+        "first": runs / "event-loop-probe.json",
+        "restarted": runs / "event-loop-restart-probe.json",
+    }
     empty_folder(live)
     remove_database(db_path)
     for path in probe_paths.values():
@@ -205,13 +217,23 @@ async def run(args: argparse.Namespace) -> int:
     world = await start_world(members=2)
     env = {"PYTHONASYNCIODEBUG": "1"} if args.asyncio_debug else None
     entry = probed_bot(probe=probe_paths["first"])
-    bot = launch_bot(world, corpus=live, db_path=db_path, work=args.work, name="event-loop", entry=entry, extra_env=env)
+    bot = launch_bot(
+        world,
+        corpus=live,
+        db_path=db_path,
+        work=args.work,
+        name="event-loop",
+        entry=entry,
+        extra_env=env,
+    )
     restarted = None
     windows: list[Window] = []
     memory: list[tuple[str, float, float]] = []
     try:
         marks = await wait_until_serving(world, bot)
-        out(f"Bot      pid {bot.pid}; {', '.join(f'{k} {v:.1f} s' for k, v in marks.items())}; log {bot.log_path}")
+        out(
+            f"Bot      pid {bot.pid}; {', '.join(f'{k} {v:.1f} s' for k, v in marks.items())}; log {bot.log_path}"
+        )
         out(f"         asyncio debug mode: {args.asyncio_debug}")
         out()
         memory.append(("connected, empty index", bot.memory().rss_mb, bot.memory().hwm_mb))
@@ -223,32 +245,76 @@ async def run(args: argparse.Namespace) -> int:
         linked = await asyncio.to_thread(fill_folder, corpus.path, live)
         bot.reset_peak()
         started, replied, reply = await timed_command(world, "reload", {}, wait_s=3600)
-        memory.append((f"at the reply to /reload of {linked:,} documents", bot.memory().rss_mb, bot.memory().hwm_mb))
+        memory.append(
+            (
+                f"at the reply to /reload of {linked:,} documents",
+                bot.memory().rss_mb,
+                bot.memory().hwm_mb,
+            )
+        )
         bot.reset_peak()
         await bot.wait_idle()
-        windows.append(Window(f"/reload of {linked:,} new documents", started, replied, describe_reply(reply)))
+        windows.append(
+            Window(f"/reload of {linked:,} new documents", started, replied, describe_reply(reply))
+        )
         windows.append(Window("  then, until idle (the feed's check)", replied, time.monotonic()))
-        memory.append(("then after the feed's check, idle", bot.memory().rss_mb, bot.memory().hwm_mb))
+        memory.append(
+            ("then after the feed's check, idle", bot.memory().rss_mb, bot.memory().hwm_mb)
+        )
 
         bot.reset_peak()
-        started, replied, reply = await timed_command(world, "summarize", {"post": LONG_DOCUMENT}, wait_s=600)
+        started, replied, reply = await timed_command(
+            world, "summarize", {"post": LONG_DOCUMENT}, wait_s=600
+        )
         await bot.wait_idle()
-        windows.append(Window(f"/summarize {LONG_DOCUMENT} (not cached)", started, replied, describe_reply(reply)))
+        windows.append(
+            Window(
+                f"/summarize {LONG_DOCUMENT} (not cached)", started, replied, describe_reply(reply)
+            )
+        )
         windows.append(Window("  then, until idle", replied, time.monotonic()))
-        memory.append((f"after /summarize {LONG_DOCUMENT}", bot.memory().rss_mb, bot.memory().hwm_mb))
+        memory.append(
+            (f"after /summarize {LONG_DOCUMENT}", bot.memory().rss_mb, bot.memory().hwm_mb)
+        )
         await bot.stop()
 
         # A restart on the built index: the startup reload finds nothing changed, then the feed's
         # first poll checks every document against the seen-set, as every later poll does.
         entry = probed_bot(probe=probe_paths["restarted"])
         restarted = launch_bot(
-            world, corpus=live, db_path=db_path, work=args.work, name="event-loop-restart", entry=entry, extra_env=env
+            world,
+            corpus=live,
+            db_path=db_path,
+            work=args.work,
+            name="event-loop-restart",
+            entry=entry,
+            extra_env=env,
         )
         marks = await wait_until_serving(world, restarted)
         connected = restarted.started + marks["gateway connected"]
-        windows.append(Window("restart: launch to gateway (startup reload)", restarted.started, connected, bot="restarted"))
-        windows.append(Window("  connected to idle (the feed's first poll)", connected, time.monotonic(), bot="restarted"))
-        memory.append((f"restarted on {linked:,} documents, idle", restarted.memory().rss_mb, restarted.memory().hwm_mb))
+        windows.append(
+            Window(
+                "restart: launch to gateway (startup reload)",
+                restarted.started,
+                connected,
+                bot="restarted",
+            )
+        )
+        windows.append(
+            Window(
+                "  connected to idle (the feed's first poll)",
+                connected,
+                time.monotonic(),
+                bot="restarted",
+            )
+        )
+        memory.append(
+            (
+                f"restarted on {linked:,} documents, idle",
+                restarted.memory().rss_mb,
+                restarted.memory().hwm_mb,
+            )
+        )
         problems = list(world.emu.problems)
     finally:
         await bot.stop()
@@ -273,10 +339,14 @@ async def run(args: argparse.Namespace) -> int:
         row, worst = stall_row(window.label, window, probes[window.bot])
         out(row)
         worst_by_window.append((window.label.strip(), worst))
-    out("  (* p99 of the wake-ups later than 1 ms; 'stalled s' sums stalls over 10 ms; 'ticks run' is")
+    out(
+        "  (* p99 of the wake-ups later than 1 ms; 'stalled s' sums stalls over 10 ms; 'ticks run' is"
+    )
     out("   the share of the 5 ms ticks the loop managed, lower when worker threads hold the GIL)")
     out()
-    out("Where the loop thread was during stalls of 50 ms or more (watchdog samples, longest first)")
+    out(
+        "Where the loop thread was during stalls of 50 ms or more (watchdog samples, longest first)"
+    )
     for window in windows:
         out(f"  {window.label.strip()}")
         for line in culprit_lines(window, probes[window.bot]):
@@ -296,8 +366,12 @@ async def run(args: argparse.Namespace) -> int:
         out(f"  {problem}")
     out()
     out(f"Load {load_note('at the end')}")
-    measured = [(label, worst) for label, worst in worst_by_window if not label.startswith("baseline")]
-    summary = "; ".join(f"{label} {worst:.0f} ms {verdict(worst < TARGET_STALL_MS)}" for label, worst in measured)
+    measured = [
+        (label, worst) for label, worst in worst_by_window if not label.startswith("baseline")
+    ]
+    summary = "; ".join(
+        f"{label} {worst:.0f} ms {verdict(worst < TARGET_STALL_MS)}" for label, worst in measured
+    )
     out(f"Target max stall < {TARGET_STALL_MS:.0f} ms: {summary}")
     out.save(args.work / f"last-event-loop-n{corpus.count}.txt")
     return 0
@@ -311,7 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.bundled:
-        parser.error(f"the event-loop benchmark needs the synthetic corpus ({LONG_DOCUMENT} is in it)")
+        parser.error(
+            f"the event-loop benchmark needs the synthetic corpus ({LONG_DOCUMENT} is in it)"
+        )
     return asyncio.run(run(args))
 
 

@@ -127,16 +127,27 @@ async def run(args: argparse.Namespace, out: Report) -> list[FanOutResult]:
                 assert cog is not None, "the feed cog is not loaded"
                 for channel in channels:
                     await cog.feed.store.subscribe(
-                        guild_id=guild.id, channel_id=channel, source=None, author=None, keyword=None,
-                        mention_role_id=None, mode="instant", digest_minute=None, created_by=emu.bot_user_id,
+                        guild_id=guild.id,
+                        channel_id=channel,
+                        source=None,
+                        author=None,
+                        keyword=None,
+                        mention_role_id=None,
+                        mode="instant",
+                        digest_minute=None,
+                        created_by=emu.bot_user_id,
                         now=cog.feed.clock(),
                     )
                 await cog.loops.poll_once()  # the baseline: nothing old is announced
                 for n, concurrency in enumerate(args.concurrency):
-                    results.append(await one_fan_out(args, emu, cog, corpus, channels, stamps, n, concurrency))
+                    results.append(
+                        await one_fan_out(args, emu, cog, corpus, channels, stamps, n, concurrency)
+                    )
                     r = results[-1]
-                    out(f"  concurrency {concurrency:>2}: {r.posts} posts in {r.span_s:.2f} s, "
-                        f"429s {dict(r.rejected)}")
+                    out(
+                        f"  concurrency {concurrency:>2}: {r.posts} posts in {r.span_s:.2f} s, "
+                        f"429s {dict(r.rejected)}"
+                    )
             finally:
                 await bot.close()
                 await asyncio.wait_for(task, timeout=30)
@@ -162,7 +173,9 @@ async def one_fan_out(
 ) -> FanOutResult:
     cog.feed.engine.sender.concurrency = concurrency
     before = {c: len(emu.channel_messages(c)) for c in channels}
-    limits = emu.enable_rate_limits(global_limit=args.global_limit, global_window=args.global_window)
+    limits = emu.enable_rate_limits(
+        global_limit=args.global_limit, global_window=args.global_window
+    )
     first_stamp = len(stamps)
     new_entry(corpus, n)
     cpu0 = time.process_time()
@@ -171,14 +184,21 @@ async def one_fan_out(
     wanted = set(channels)
 
     def all_posted() -> bool:
-        posted = {int(r.path.split("/")[2]) for _, r in stamps[first_stamp:] if r.method == "POST"
-                  and r.status == 200 and r.path.endswith("/messages")}
+        posted = {
+            int(r.path.split("/")[2])
+            for _, r in stamps[first_stamp:]
+            if r.method == "POST" and r.status == 200 and r.path.endswith("/messages")
+        }
         return wanted <= posted
 
     await emu.wait_for(all_posted, args.give_up_after, describe="every channel announced")
     await cog.loops.send_once()  # one more pass: a duplicate would show now
     cpu = time.process_time() - cpu0
-    posts = [(t, r) for t, r in stamps[first_stamp:] if r.method == "POST" and r.path.endswith("/messages")]
+    posts = [
+        (t, r)
+        for t, r in stamps[first_stamp:]
+        if r.method == "POST" and r.path.endswith("/messages")
+    ]
     ok = [t for t, r in posts if r.status == 200]
     after = {c: len(emu.channel_messages(c)) - before[c] for c in channels}
     extra = [c for c, k in after.items() if k != 1]
@@ -186,17 +206,28 @@ async def one_fan_out(
         raise RuntimeError(f"{len(extra)} channels did not get exactly one announcement")
     rejected = Counter(hit.scope for hit in limits.hits)
     emu.disable_rate_limits()
-    return FanOutResult(concurrency, len(ok), max(ok) - started, max(ok) - min(ok), rejected, len(posts), cpu)
+    return FanOutResult(
+        concurrency, len(ok), max(ok) - started, max(ok) - min(ok), rejected, len(posts), cpu
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--channels", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 1, 8, 16],
-                        help="sender concurrencies to measure side by side (the first is the default's)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[4, 1, 8, 16],
+        help="sender concurrencies to measure side by side (the first is the default's)",
+    )
     parser.add_argument("--global-limit", type=int, default=50)
     parser.add_argument("--global-window", type=float, default=1.0)
-    parser.add_argument("--no-validate", action="store_true", help="skip the emulator's OpenAPI checks")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="skip the emulator's OpenAPI checks"
+    )
     parser.add_argument("--give-up-after", type=float, default=600.0)
     args = parser.parse_args(argv)
     out = Report()
@@ -206,25 +237,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     out(f"Command  {invocation()}")
     floor = floor_seconds(args.channels, args.global_limit, args.global_window)
     allowance = allowed_429s(args.channels, args.global_limit)
-    out(f"Setup    {args.channels} channels, subscriptions written through the feed store; limits: "
-        f"{args.global_limit} req / {args.global_window:g} s global, 5 messages / 5 s per channel")
-    out(f"Floor    (ceil(N/G) - 1) * W = {floor:.1f} s; 429s allowed: one per global window = {allowance}")
+    out(
+        f"Setup    {args.channels} channels, subscriptions written through the feed store; limits: "
+        f"{args.global_limit} req / {args.global_window:g} s global, 5 messages / 5 s per channel"
+    )
+    out(
+        f"Floor    (ceil(N/G) - 1) * W = {floor:.1f} s; 429s allowed: one per global window = {allowance}"
+    )
     out()
     results = asyncio.run(run(args, out))
     out()
-    out("| sender concurrency | posts | first→last post | ÷ floor | detection→last post | ÷ floor | "
-        "429 global | 429 per-channel | requests | CPU (bot + emulator) | verdict |")
+    out(
+        "| sender concurrency | posts | first→last post | ÷ floor | detection→last post | ÷ floor | "
+        "429 global | 429 per-channel | requests | CPU (bot + emulator) | verdict |"
+    )
     out("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
-        ratio, wall_ratio = r.span_s / floor if floor else math.nan, r.wall_s / floor if floor else math.nan
+        ratio, wall_ratio = (
+            r.span_s / floor if floor else math.nan,
+            r.wall_s / floor if floor else math.nan,
+        )
         total_429 = sum(r.rejected.values())
         good = wall_ratio <= TARGET_RATIO and total_429 <= allowance
-        out(f"| {r.concurrency} | {r.posts} | {r.span_s:.2f} s | {ratio:.2f}× | {r.wall_s:.2f} s | "
+        out(
+            f"| {r.concurrency} | {r.posts} | {r.span_s:.2f} s | {ratio:.2f}× | {r.wall_s:.2f} s | "
             f"{wall_ratio:.2f}× | {r.rejected.get('global', 0)} | {r.rejected.get('user', 0)} | {r.requests} | "
-            f"{r.bot_and_emulator_cpu_s:.1f} s | {verdict(good)} |")
+            f"{r.bot_and_emulator_cpu_s:.1f} s | {verdict(good)} |"
+        )
     out()
-    out(f"Targets: detection→last post within {TARGET_RATIO}× the floor; at most {allowance} 429s "
-        "(one per global window).")
+    out(
+        f"Targets: detection→last post within {TARGET_RATIO}× the floor; at most {allowance} 429s "
+        "(one per global window)."
+    )
     return 0
 
 

@@ -131,7 +131,8 @@ def sqlite_settings() -> list[str]:
     ]
     return [
         f"SQLite default cache_size {cache} (= {size} per connection), mmap_size {mmap}",
-        "bot/ sets (grep of bot/**/*.py): " + ("" if pragmas else "no PRAGMA cache_size / mmap_size"),
+        "bot/ sets (grep of bot/**/*.py): "
+        + ("" if pragmas else "no PRAGMA cache_size / mmap_size"),
         *(f"  {line}" for line in pragmas),
     ]
 
@@ -146,17 +147,25 @@ async def serving_row(
     report = fresh_report(work, name)
     entry = probed_bot(memory_report=report)
     env = {"PYTHONTRACEMALLOC": "1"} if trace else None
-    bot = launch_bot(world, corpus=corpus.path, db_path=db_path, work=work, name=name, entry=entry, extra_env=env)
+    bot = launch_bot(
+        world, corpus=corpus.path, db_path=db_path, work=work, name=name, entry=entry, extra_env=env
+    )
     try:
         await wait_until_serving(world, bot)
         startup = bot.memory()
         startup_trim = await bot.trim_report(report)
         connections = bot.open_database_files()
         if not bot.reset_peak():
-            raise RuntimeError("cannot reset VmHWM (/proc/PID/clear_refs): the serving peak would include startup")
-        burst = await run_burst(world, bot, command_mix(db_path, commands, seed=seed, salt="memory-burst"))
+            raise RuntimeError(
+                "cannot reset VmHWM (/proc/PID/clear_refs): the serving peak would include startup"
+            )
+        burst = await run_burst(
+            world, bot, command_mix(db_path, commands, seed=seed, salt="memory-burst")
+        )
         await bot.wait_idle()
-        sequential = await run_sequential(world, bot, command_mix(db_path, commands, seed=seed, salt="memory-seq"))
+        sequential = await run_sequential(
+            world, bot, command_mix(db_path, commands, seed=seed, salt="memory-seq")
+        )
         serving = bot.memory()
         serving_trim = await bot.trim_report(report)
         settled = float("nan")
@@ -225,7 +234,9 @@ async def full_reload_rows(corpus: CorpusChoice, work: Path) -> list[MemoryRow]:
     world = await start_world(members=2)
     report = fresh_report(work, "memory-full-reload")
     entry = probed_bot(memory_report=report)
-    bot = launch_bot(world, corpus=live, db_path=db_path, work=work, name="memory-full-reload", entry=entry)
+    bot = launch_bot(
+        world, corpus=live, db_path=db_path, work=work, name="memory-full-reload", entry=entry
+    )
     try:
         await wait_until_serving(world, bot)
         startup = bot.memory()
@@ -305,7 +316,12 @@ async def run(args: argparse.Namespace) -> int:
     rows: list[MemoryRow] = []
     for corpus in (bundled, synthetic):
         row, index_note = await serving_row(
-            corpus, args.work, args.commands, args.seed, wait_pages=not args.no_wait_pages, trace=args.tracemalloc
+            corpus,
+            args.work,
+            args.commands,
+            args.seed,
+            wait_pages=not args.no_wait_pages,
+            trace=args.tracemalloc,
         )
         out(f"{corpus.label}: {corpus.note}; {index_note}; {row.note}")
         if row.traced:
@@ -330,10 +346,18 @@ async def run(args: argparse.Namespace) -> int:
             f"{row.startup_trimmed:9.0f}{row.serving_peak:9.0f}{row.serving_rss:9.0f}{_mb(row.serving_trimmed):>9}{_mb(row.settled_trimmed):>9}"
             f"{(f'{row.python_blocks / 1000:.0f}k' if row.python_blocks else '-'):>9}{row.threads:8d}{row.connections:7d}"
         )
-    out("  after startup: VmRSS once connected, synced and idle; startup peak: VmHWM then; trim: VmRSS after")
-    out("  gc.collect() and malloc_trim(0) in the bot (what remains is in use); serving peak: VmHWM reset")
-    out("  after startup, then the commands; pagers gone: trim again once every paged answer's view timed")
-    out(f"  out ({PAGE_TIMEOUT_SECONDS:.0f} s later); Python blocks: sys.getallocatedblocks() after the commands")
+    out(
+        "  after startup: VmRSS once connected, synced and idle; startup peak: VmHWM then; trim: VmRSS after"
+    )
+    out(
+        "  gc.collect() and malloc_trim(0) in the bot (what remains is in use); serving peak: VmHWM reset"
+    )
+    out(
+        "  after startup, then the commands; pagers gone: trim again once every paged answer's view timed"
+    )
+    out(
+        f"  out ({PAGE_TIMEOUT_SECONDS:.0f} s later); Python blocks: sys.getallocatedblocks() after the commands"
+    )
     out()
     out(f"Load {load_note('at the end')}")
     small, large = rows[0], rows[1]
@@ -355,20 +379,26 @@ async def run(args: argparse.Namespace) -> int:
     if not math.isnan(large.settled_trimmed):
         settled = large.settled_trimmed - small.settled_trimmed
         out(f"In use once the paged answers' views timed out grows by {settled:.0f} MB")
-    out(f"Startup peak grows by {startup_growth:.0f} MB (the startup reload and the feed's first check)")
+    out(
+        f"Startup peak grows by {startup_growth:.0f} MB (the startup reload and the feed's first check)"
+    )
     for label, before, after in (
         ("after the commands", small.objects, large.objects),
         ("once the views timed out", small.settled_objects, large.settled_objects),
     ):
         if before and after:
-            grown = sorted(((after.get(k, 0) - before.get(k, 0), k) for k in after), reverse=True)[:8]
+            grown = sorted(((after.get(k, 0) - before.get(k, 0), k) for k in after), reverse=True)[
+                :8
+            ]
             out(
                 f"Objects the collector tracks, {label}, {large.label} minus {small.label}: "
                 + ", ".join(f"{kind} {diff:+,}" for diff, kind in grown if diff)
             )
     if not math.isnan(large.sqlite_serving_peak):
         out()
-        out("SQLite's own heap (sqlite3_memory_highwater in the bot: page caches, statements, temp tables)")
+        out(
+            "SQLite's own heap (sqlite3_memory_highwater in the bot: page caches, statements, temp tables)"
+        )
         out(f"  {'':<34}{'startup peak':>14}{'serving peak':>14}")
         for row in (small, large):
             out(f"  {row.label:<34}{row.sqlite_startup_peak:14.1f}{row.sqlite_serving_peak:14.1f}")
@@ -400,7 +430,9 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_corpus_arguments(parser)
-    parser.add_argument("--commands", type=int, default=200, help="commands in the burst, and one at a time")
+    parser.add_argument(
+        "--commands", type=int, default=200, help="commands in the burst, and one at a time"
+    )
     parser.add_argument(
         "--no-wait-pages",
         action="store_true",
@@ -413,7 +445,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(tracing costs memory itself: compare its RSS only with other traced runs)",
     )
     parser.add_argument(
-        "--full-reload", action="store_true", help="also measure a bot doing /reload of all N documents"
+        "--full-reload",
+        action="store_true",
+        help="also measure a bot doing /reload of all N documents",
     )
     args = parser.parse_args(argv)
     if args.bundled:

@@ -145,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         "question", parents=[json_flag], help="the passages that answer a question, quoted verbatim"
     )
     question.add_argument("query", nargs="+", type=utf8_text, metavar="QUESTION")
-    question.add_argument("--limit", type=int, default=3, help="how many passages (1-10, default 3)")
+    question.add_argument(
+        "--limit", type=int, default=3, help="how many passages (1-10, default 3)"
+    )
 
     commands.add_parser(
         "check", parents=[json_flag], help="validate the config and every corpus file"
@@ -164,9 +166,17 @@ def _add_discord_commands(commands: Any) -> None:
     commands.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     sync = commands.add_parser("sync", help="sync slash commands to Discord now")
     sync.add_argument("--guild", type=int, help="sync to this guild only (instant)")
-    sandbox = commands.add_parser("sandbox", help="try the bot locally against the bundled Discord emulator")
-    sandbox.add_argument("--web", action="store_true", help="serve a Discord-like page on 127.0.0.1 instead of a prompt")
-    sandbox.add_argument("--port", type=int, default=0, help="the page's port with --web (default: any free port)")
+    sandbox = commands.add_parser(
+        "sandbox", help="try the bot locally against the bundled Discord emulator"
+    )
+    sandbox.add_argument(
+        "--web",
+        action="store_true",
+        help="serve a Discord-like page on 127.0.0.1 instead of a prompt",
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=0, help="the page's port with --web (default: any free port)"
+    )
 
 
 def load_settings(args: argparse.Namespace) -> tuple[Config, ServiceSettings]:

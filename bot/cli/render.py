@@ -261,11 +261,15 @@ def reasons_text(answer: Reasons) -> str:
 @for_terminal
 def answer_text(answer: Answer) -> str:
     """Each passage quoted verbatim with where it is from, best first."""
-    lines = [f"What the corpus says, quoted verbatim, best first ({counted(len(answer.passages), 'passage')}):"]
+    lines = [
+        f"What the corpus says, quoted verbatim, best first ({counted(len(answer.passages), 'passage')}):"
+    ]
     for number, passage in enumerate(answer.passages, start=1):
         lines.append("")
         lines.append(_wrap(f"“{passage.quote}”", "   > ").replace("   > ", f"{number}. > ", 1))
-        lines.append(f"   paragraph {passage.paragraph} of " + citation(passage.ref).replace("\n", "\n   "))
+        lines.append(
+            f"   paragraph {passage.paragraph} of " + citation(passage.ref).replace("\n", "\n   ")
+        )
         if passage.excerpt:
             lines.append(f"   ({EXCERPT_NOTE})")
     return "\n".join(lines)

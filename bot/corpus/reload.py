@@ -55,7 +55,9 @@ class _BatchRead:
     reparsed: int
 
 
-def _read_batch(corpus_dir: Path, listed: Sequence[tuple[ListedFile, KnownFile | None]], max_bytes: int) -> _BatchRead:
+def _read_batch(
+    corpus_dir: Path, listed: Sequence[tuple[ListedFile, KnownFile | None]], max_bytes: int
+) -> _BatchRead:
     """Read and parse one batch (worker thread): skipped where size+mtime or hash say unchanged."""
     batch = _BatchRead([], [], 0)
     for file, known in listed:
@@ -104,7 +106,9 @@ async def reload_corpus(store: CorpusStore, settings: ReloadSettings) -> ReloadR
         else:
             problems.append(Problem(str(settings.corpus_dir), None, "corpus folder not found"))
 
-        def read(listed: Sequence[tuple[ListedFile, KnownFile | None]]) -> asyncio.Future[_BatchRead]:
+        def read(
+            listed: Sequence[tuple[ListedFile, KnownFile | None]],
+        ) -> asyncio.Future[_BatchRead]:
             return asyncio.ensure_future(
                 asyncio.to_thread(_read_batch, settings.corpus_dir, listed, settings.max_file_bytes)
             )
@@ -116,12 +120,16 @@ async def reload_corpus(store: CorpusStore, settings: ReloadSettings) -> ReloadR
                 batch = await pending
                 # list and start reading the next batch before writing this one: the worker
                 # thread parses while the writer's thread inserts
-                following = await store.listed_files(writer, after=listed[-1][0].path, limit=settings.batch_files)
+                following = await store.listed_files(
+                    writer, after=listed[-1][0].path, limit=settings.batch_files
+                )
                 pending = read(following) if following else None
                 listed = following
                 problems.extend(batch.problems)
                 tally.reparsed += batch.reparsed
-                await _apply_batch(store, writer, settings.corpus_dir, batch, stamp, problems, tally)
+                await _apply_batch(
+                    store, writer, settings.corpus_dir, batch, stamp, problems, tally
+                )
         finally:
             if pending is not None:
                 _forget(pending)
@@ -129,7 +137,11 @@ async def reload_corpus(store: CorpusStore, settings: ReloadSettings) -> ReloadR
             raise CorpusInvalid(problems)  # rolls the transaction back
         removed = indexed_before - tally.changed - tally.unchanged
         removed_ids = await store.finish_corpus_reload(
-            writer, stamp=stamp, removed=removed, sample=REPORT_IDS, authors_changed=bool(tally.changed)
+            writer,
+            stamp=stamp,
+            removed=removed,
+            sample=REPORT_IDS,
+            authors_changed=bool(tally.changed),
         )
     return ReloadReport(
         added=tuple(tally.first_added),
@@ -176,7 +188,9 @@ async def _apply_batch(
             continue
         origin, indexed_hash = indexed.get(doc_id, (None, None))
         if origin is not None and origin != "corpus":
-            problems.append(Problem(file.path, None, f"id '{doc_id}' is already used by a feed entry"))
+            problems.append(
+                Problem(file.path, None, f"id '{doc_id}' is already used by a feed entry")
+            )
             continue
         if origin is None:
             added.append(doc_id)

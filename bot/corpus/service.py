@@ -459,7 +459,9 @@ class CorpusService:
         not say…"), "bad_input" for a bad limit or a question with no word to look for.
         """
         if not 1 <= limit <= MAX_ASK_PASSAGES:
-            raise AnswerError("bad_input", f"limit must be between 1 and {MAX_ASK_PASSAGES}, not {limit}.")
+            raise AnswerError(
+                "bad_input", f"limit must be between 1 and {MAX_ASK_PASSAGES}, not {limit}."
+            )
         terms = question_terms(question)
         if not terms:
             raise AnswerError(

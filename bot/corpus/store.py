@@ -113,7 +113,9 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _document_row(doc: Document, size: int | None, mtime_ns: int | None, stamp: str) -> tuple[Any, ...]:
+def _document_row(
+    doc: Document, size: int | None, mtime_ns: int | None, stamp: str
+) -> tuple[Any, ...]:
     shown, source = display_title(doc)
     return (
         doc.id,
@@ -211,7 +213,9 @@ def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocu
 class CorpusStore:
     """Storage behind an API: the service never writes SQL of its own."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection | None, reader: IndexReader) -> None:
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection | None, reader: IndexReader
+    ) -> None:
         self.path = path
         self._writer = writer
         self._reader = reader
@@ -258,7 +262,9 @@ class CorpusStore:
             await writer.execute("PRAGMA synchronous = NORMAL")
             await writer.execute("PRAGMA foreign_keys = ON")
             await writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-            reader = await IndexReader.open(path, ("PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}"))
+            reader = await IndexReader.open(
+                path, ("PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            )
         except BaseException:
             await writer.close()
             raise
@@ -276,7 +282,12 @@ class CorpusStore:
         migration cannot be served this way: the original fault is raised.
         """
         conn = await IndexReader.open(
-            path, ("PRAGMA locking_mode = EXCLUSIVE", "PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            path,
+            (
+                "PRAGMA locking_mode = EXCLUSIVE",
+                "PRAGMA query_only = ON",
+                f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}",
+            ),
         )
         try:
             rows = await conn.execute_fetchall("PRAGMA user_version")
@@ -332,7 +343,11 @@ class CorpusStore:
         cache is bounded (it does not grow with the corpus) and given back when the reload ends.
         """
         writer = self._writable()
-        usual = [int(row["cache_size"]) for schema in ("main", "temp") for row in await writer.execute_fetchall(f"PRAGMA {schema}.cache_size")]
+        usual = [
+            int(row["cache_size"])
+            for schema in ("main", "temp")
+            for row in await writer.execute_fetchall(f"PRAGMA {schema}.cache_size")
+        ]
         await writer.execute(f"PRAGMA main.cache_size = {-BULK_WRITE_CACHE_KIB:d}")
         await writer.execute(f"PRAGMA temp.cache_size = {-RELOAD_TEMP_CACHE_KIB:d}")
         try:
@@ -369,15 +384,22 @@ class CorpusStore:
         SQLite's temp store, paged through its own bounded cache; made inside the transaction,
         a rollback takes them away too. Returns how many corpus documents the index holds."""
         for table, columns in (
-            ("reload_files", "path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL"),
+            (
+                "reload_files",
+                "path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL",
+            ),
             ("reload_ids", "id TEXT PRIMARY KEY, path TEXT NOT NULL"),
         ):
             await writer.execute(f"DROP TABLE IF EXISTS temp.{table}")
             await writer.execute(f"CREATE TEMP TABLE {table} ({columns}) WITHOUT ROWID")
-        (row,) = await writer.execute_fetchall("SELECT COUNT(*) AS n FROM documents WHERE origin = 'corpus'")
+        (row,) = await writer.execute_fetchall(
+            "SELECT COUNT(*) AS n FROM documents WHERE origin = 'corpus'"
+        )
         return int(row["n"])
 
-    async def add_listed_files(self, writer: aiosqlite.Connection, files: Sequence[ListedFile]) -> None:
+    async def add_listed_files(
+        self, writer: aiosqlite.Connection, files: Sequence[ListedFile]
+    ) -> None:
         """Inside a reload: remember a chunk of the folder's listing."""
         await writer.executemany("INSERT OR IGNORE INTO temp.reload_files VALUES (?, ?, ?)", files)
 
@@ -398,11 +420,19 @@ class CorpusStore:
             path, doc_id = row["path"], row["doc_id"]
             if out and out[-1][0].path == path:
                 continue  # two documents claiming one path (cannot be written by a reload): read it
-            known = None if doc_id is None else KnownFile(doc_id, row["known_size"] or -1, row["known_mtime"] or -1, row["digest"])
+            known = (
+                None
+                if doc_id is None
+                else KnownFile(
+                    doc_id, row["known_size"] or -1, row["known_mtime"] or -1, row["digest"]
+                )
+            )
             out.append((ListedFile(path, row["size"], row["mtime_ns"]), known))
         return out
 
-    async def indexed_documents(self, writer: aiosqlite.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    async def indexed_documents(
+        self, writer: aiosqlite.Connection, ids: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
         """Inside a reload: id -> (origin, content hash) of the given ids the index holds."""
         found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(ids), 500):
@@ -414,11 +444,15 @@ class CorpusStore:
             found.update((row["id"], (row["origin"], row["content_hash"])) for row in rows)
         return found
 
-    async def claim_ids(self, writer: aiosqlite.Connection, claims: Sequence[tuple[str, str]]) -> dict[str, str]:
+    async def claim_ids(
+        self, writer: aiosqlite.Connection, claims: Sequence[tuple[str, str]]
+    ) -> dict[str, str]:
         """Inside a reload: record (id, path) for the files of a batch. Returns id -> the path
         that claimed it first, for the ids some other path claimed before (duplicates): usually
         none, known without a second query (every row was inserted)."""
-        cursor = await writer.executemany("INSERT OR IGNORE INTO temp.reload_ids VALUES (?, ?)", claims)
+        cursor = await writer.executemany(
+            "INSERT OR IGNORE INTO temp.reload_ids VALUES (?, ?)", claims
+        )
         if cursor.rowcount == len(claims):
             return {}
         owners: dict[str, str] = {}
@@ -430,22 +464,36 @@ class CorpusStore:
                 chunk,
             )
             owners.update((row["id"], row["path"]) for row in rows)
-        return {doc_id: owners[doc_id] for doc_id, path in claims if owners.get(doc_id, path) != path}
+        return {
+            doc_id: owners[doc_id] for doc_id, path in claims if owners.get(doc_id, path) != path
+        }
 
     async def finish_corpus_reload(
-        self, writer: aiosqlite.Connection, *, stamp: str, removed: int, sample: int, authors_changed: bool
+        self,
+        writer: aiosqlite.Connection,
+        *,
+        stamp: str,
+        removed: int,
+        sample: int,
+        authors_changed: bool,
     ) -> tuple[str, ...]:
         """Inside a reload's `transaction()`, after its batches: delete the `removed` documents
         whose files are gone (no file claimed their id), drop authors nobody cites any more,
         stamp the reload time. Returns the first `sample` removed ids, in id order."""
         removed_ids: tuple[str, ...] = ()
-        unclaimed = "FROM documents WHERE origin = 'corpus' AND id NOT IN (SELECT id FROM temp.reload_ids)"
+        unclaimed = (
+            "FROM documents WHERE origin = 'corpus' AND id NOT IN (SELECT id FROM temp.reload_ids)"
+        )
         if removed:
-            rows = await writer.execute_fetchall(f"SELECT id {unclaimed} ORDER BY id LIMIT ?", (sample,))  # noqa: S608 - constant text
+            rows = await writer.execute_fetchall(
+                f"SELECT id {unclaimed} ORDER BY id LIMIT ?", (sample,)
+            )  # noqa: S608 - constant text
             removed_ids = tuple(row["id"] for row in rows)
             await writer.execute(f"DELETE {unclaimed}")  # noqa: S608 - constant text
         if removed or authors_changed:
-            await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
+            await writer.execute(
+                "DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)"
+            )
         await writer.execute(
             "INSERT INTO meta (key, value) VALUES ('last_reload', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -459,7 +507,9 @@ class CorpusStore:
         """Inside a reload's `transaction()`: one batch of files. Changed documents are deleted
         and inserted anew; unchanged files moved or touched get their new path, size and mtime."""
         if batch.replaced_ids:
-            await writer.executemany("DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in batch.replaced_ids])
+            await writer.executemany(
+                "DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in batch.replaced_ids]
+            )
         await self.insert_prepared(writer, batch.documents)
         if batch.touched:
             await writer.executemany(
@@ -472,17 +522,27 @@ class CorpusStore:
         async with self.transaction() as writer:
             await self.replace_documents(writer, documents)
 
-    async def replace_documents(self, writer: aiosqlite.Connection, documents: Sequence[Document]) -> None:
+    async def replace_documents(
+        self, writer: aiosqlite.Connection, documents: Sequence[Document]
+    ) -> None:
         """Inside a `transaction()`: insert documents, replacing any with the same id."""
         await writer.executemany("DELETE FROM documents WHERE id = ?", [(d.id,) for d in documents])
-        await self.insert_documents(writer, [FileChange(d, None, None) for d in documents], now_iso())
-        await writer.execute("DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)")
+        await self.insert_documents(
+            writer, [FileChange(d, None, None) for d in documents], now_iso()
+        )
+        await writer.execute(
+            "DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)"
+        )
 
-    async def insert_documents(self, writer: aiosqlite.Connection, changes: Sequence[FileChange], stamp: str) -> None:
+    async def insert_documents(
+        self, writer: aiosqlite.Connection, changes: Sequence[FileChange], stamp: str
+    ) -> None:
         """Inside a `transaction()`: insert new documents with their authors."""
         await self.insert_prepared(writer, prepare_documents(changes, stamp))
 
-    async def insert_prepared(self, writer: aiosqlite.Connection, prepared: PreparedDocuments) -> None:
+    async def insert_prepared(
+        self, writer: aiosqlite.Connection, prepared: PreparedDocuments
+    ) -> None:
         """Inside a `transaction()`: insert rows made by `prepare_documents` (in a worker thread)."""
         if not prepared.rows:
             return
@@ -504,7 +564,9 @@ class CorpusStore:
 
     # --- reading -----------------------------------------------------------------------------
 
-    async def fetch_refs(self, where: str, params: Sequence[Any] = (), *, limit: int = 25) -> list[DocumentRef]:
+    async def fetch_refs(
+        self, where: str, params: Sequence[Any] = (), *, limit: int = 25
+    ) -> list[DocumentRef]:
         """Document refs matching a fixed WHERE clause written in this package (never user text)."""
         rows = await self._reader.execute_fetchall(
             f"SELECT {REF_COLUMNS} FROM documents d WHERE {where} "  # noqa: S608 - clause is a constant
@@ -529,7 +591,10 @@ class CorpusStore:
             body=row["body"],
             word_count=row["word_count"],
             annotations=json.loads(row["annotations"]),
-            reasons=tuple(Reason(label, quote, paragraph) for label, quote, paragraph in json.loads(row["reasons"])),
+            reasons=tuple(
+                Reason(label, quote, paragraph)
+                for label, quote, paragraph in json.loads(row["reasons"])
+            ),
             content_hash=row["content_hash"],
             origin=row["origin"],
         )
@@ -555,22 +620,30 @@ class CorpusStore:
     async def titles_with_key(self, key: str, *, limit: int = 26) -> list[DocumentRef]:
         return await self.fetch_refs("d.title_key = ?", (key,), limit=limit)
 
-    async def titles_with_prefix(self, title_prefix: str, id_prefix: str, *, limit: int = 26) -> list[DocumentRef]:
+    async def titles_with_prefix(
+        self, title_prefix: str, id_prefix: str, *, limit: int = 26
+    ) -> list[DocumentRef]:
         """Titles or ids starting with the prefixes: the first `limit` of each in index order
         (title_key, id), newest first among those. Two range scans that stop at `limit` rows: one
         query with an OR, sorted by date, read every title under a one-letter prefix."""
         return await self._read(_titles_with_prefix, title_prefix, id_prefix, limit)
 
-    async def titles_matching(self, fts_query: str, *, limit: int = 26, ranked: bool = True) -> list[DocumentRef]:
+    async def titles_matching(
+        self, fts_query: str, *, limit: int = 26, ranked: bool = True
+    ) -> list[DocumentRef]:
         """Documents whose shown title matches an FTS5 expression built by `search.py`.
 
         Searches titles_fts, which holds titles alone. `ranked`: best bm25 first among the newest
         `search_tuning.title_window` matching titles (ranking every title under a one-letter
         prefix took 100 ms at 100,000 documents); otherwise simply the newest matches.
         """
-        return await self._read(_titles_matching, fts_query, limit, ranked, self.search_tuning.title_window)
+        return await self._read(
+            _titles_matching, fts_query, limit, ranked, self.search_tuning.title_window
+        )
 
-    async def title_candidates(self, terms: Sequence[str], *, limit: int = 50) -> list[tuple[str, str]]:
+    async def title_candidates(
+        self, terms: Sequence[str], *, limit: int = 50
+    ) -> list[tuple[str, str]]:
         """(id, title_key) of titles holding the input's known words, for fuzzy title matching.
 
         Words no title holds (the misspelled ones) are left out; the titles holding all the others
@@ -588,7 +661,9 @@ class CorpusStore:
         return [(row["id"], row["title_key"]) for row in rows]
 
     async def has_more_documents_than(self, count: int) -> bool:
-        rows = await self._reader.execute_fetchall("SELECT 1 FROM documents LIMIT 1 OFFSET ?", (count,))
+        rows = await self._reader.execute_fetchall(
+            "SELECT 1 FROM documents LIMIT 1 OFFSET ?", (count,)
+        )
         return bool(rows)
 
     async def refs_by_ids(self, ids: Sequence[str]) -> list[DocumentRef]:
@@ -633,7 +708,9 @@ class CorpusStore:
         rows = await self._reader.execute_fetchall("SELECT count(*) AS n FROM authors")
         return int(rows[0]["n"])
 
-    async def posts_of_author(self, key: str, *, limit: int = 1000, offset: int = 0) -> list[DocumentRef]:
+    async def posts_of_author(
+        self, key: str, *, limit: int = 1000, offset: int = 0
+    ) -> list[DocumentRef]:
         """A page of an author's posts, newest first (undated last, then by id).
 
         Read in the order of the index document_authors_newest (author, published DESC, doc id):
@@ -686,7 +763,9 @@ class CorpusStore:
         entry = await self.cached_summary_entry(digest, params)
         return entry[0] if entry else None
 
-    async def cached_summary_entry(self, digest: str, params: str) -> tuple[list[str], int | None] | None:
+    async def cached_summary_entry(
+        self, digest: str, params: str
+    ) -> tuple[list[str], int | None] | None:
         """The cached sentences and, when it was stored with them, the text's sentence count."""
         rows = await self._reader.execute_fetchall(
             "SELECT sentences, total_sentences FROM summaries WHERE content_hash = ? AND params = ?",
@@ -730,7 +809,6 @@ class CorpusStore:
         return int(rows[0]["user_version"])
 
 
-
 def _in_read_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
     conn.execute("BEGIN")
     try:
@@ -744,7 +822,9 @@ def _in_read_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: 
 _TOP = "\U0010ffff"
 
 
-def _titles_with_prefix(conn: sqlite3.Connection, title_prefix: str, id_prefix: str, limit: int) -> list[DocumentRef]:
+def _titles_with_prefix(
+    conn: sqlite3.Connection, title_prefix: str, id_prefix: str, limit: int
+) -> list[DocumentRef]:
     found: dict[str, DocumentRef] = {}
     for column, prefix in (("title_key", title_prefix), ("id", id_prefix)):
         rows = conn.execute(
@@ -774,15 +854,21 @@ def _titles_matching(
     ).fetchone()
     if floor is None:
         return []
-    rows = conn.execute(select + "AND titles_fts.rowid >= ? ORDER BY titles_fts.rank LIMIT ?", (expression, floor, limit))
+    rows = conn.execute(
+        select + "AND titles_fts.rowid >= ? ORDER BY titles_fts.rank LIMIT ?",
+        (expression, floor, limit),
+    )
     return [ref_from_row(row) for row in rows]
 
 
-def _title_candidates(conn: sqlite3.Connection, terms: list[str], limit: int) -> list[tuple[str, str]]:
+def _title_candidates(
+    conn: sqlite3.Connection, terms: list[str], limit: int
+) -> list[tuple[str, str]]:
     counts: dict[str, int] = {}
     for term in terms:
         (counts[term],) = conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM titles_fts WHERE titles_fts MATCH ? LIMIT 200)", (all_of([term]),)
+            "SELECT count(*) FROM (SELECT 1 FROM titles_fts WHERE titles_fts MATCH ? LIMIT 200)",
+            (all_of([term]),),
         ).fetchone()
     known = sorted((t for t in terms if counts[t]), key=lambda t: counts[t])
     if not known:
@@ -790,7 +876,9 @@ def _title_candidates(conn: sqlite3.Connection, terms: list[str], limit: int) ->
     expressions = [all_of(known)]
     if len(known) > 1:
         rarest = known[:4]
-        expressions.append(" OR ".join(f"({all_of([t for t in rarest if t != left_out])})" for left_out in rarest))
+        expressions.append(
+            " OR ".join(f"({all_of([t for t in rarest if t != left_out])})" for left_out in rarest)
+        )
     for expression in expressions:
         rows = conn.execute(
             "SELECT d.id AS id, d.title_key AS title_key FROM titles_fts JOIN documents d ON d.pk = titles_fts.rowid "
@@ -851,7 +939,9 @@ class _SearchState:
             self.registered_on = conn
         self.members = rowids
 
-    def common_terms(self, conn: sqlite3.Connection, terms: Sequence[str], tuning: SearchTuning) -> set[str]:
+    def common_terms(
+        self, conn: sqlite3.Connection, terms: Sequence[str], tuning: SearchTuning
+    ) -> set[str]:
         (version,) = conn.execute("PRAGMA data_version").fetchone()
         if version != self.version:
             self.version = version
@@ -934,7 +1024,12 @@ def _search_terms(
     window = tuning.rank_window
     if not rare:
         count, _ = _newest_window(conn, matching, window)
-        return SearchPage(_newest_hits(conn, matching, terms, limit, offset, tuning), count, count == window, False)
+        return SearchPage(
+            _newest_hits(conn, matching, terms, limit, offset, tuning),
+            count,
+            count == window,
+            False,
+        )
     ranking = join(rare)
     count, floor = _newest_window(conn, ranking, window)
     if not count:
@@ -947,12 +1042,15 @@ def _search_terms(
     members = {
         row["rowid"]
         for row in conn.execute(
-            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ?", (matching, floor)
+            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ?",
+            (matching, floor),
         )
     }
     state.admit(conn, members)
     try:
-        hits = _ranked_hits(conn, ranking, floor, limit, offset, tuning, member_function=state.MEMBER_FUNCTION)
+        hits = _ranked_hits(
+            conn, ranking, floor, limit, offset, tuning, member_function=state.MEMBER_FUNCTION
+        )
     finally:
         state.admit(conn, set())
     return SearchPage(hits, len(members), count == window, True)
@@ -995,7 +1093,12 @@ def _ranked_hits(
 
 
 def _newest_hits(
-    conn: sqlite3.Connection, expression: str, terms: Sequence[str], limit: int, offset: int, tuning: SearchTuning
+    conn: sqlite3.Connection,
+    expression: str,
+    terms: Sequence[str],
+    limit: int,
+    offset: int,
+    tuning: SearchTuning,
 ) -> list[tuple[DocumentRef, str, float]]:
     """The newest matches, unranked, with a snippet made in Python (see `highlight_window`)."""
     rows = conn.execute(
@@ -1004,7 +1107,14 @@ def _newest_hits(
         "ORDER BY documents_fts.rowid DESC LIMIT ? OFFSET ?",
         (expression, limit, offset),
     ).fetchall()
-    return [(ref_from_row(row), highlight_window(row["opening"], terms, tokens=tuning.snippet_tokens), 0.0) for row in rows]
+    return [
+        (
+            ref_from_row(row),
+            highlight_window(row["opening"], terms, tokens=tuning.snippet_tokens),
+            0.0,
+        )
+        for row in rows
+    ]
 
 
 def _snippet(tuning: SearchTuning) -> str:
@@ -1040,7 +1150,9 @@ class _AskState:
         return self.total
 
 
-def _passage_hits(conn: sqlite3.Connection, terms: list[str], tuning: AskTuning, state: _AskState) -> PassageHits:
+def _passage_hits(
+    conn: sqlite3.Connection, terms: list[str], tuning: AskTuning, state: _AskState
+) -> PassageHits:
     """Candidates for `ask`: passages holding any term, ranked by bm25 (title column weighted
     `tuning.title_weight`) among the newest `tuning.rank_window` matches.
 
@@ -1081,7 +1193,9 @@ def _passage_hits(conn: sqlite3.Connection, terms: list[str], tuning: AskTuning,
         ).fetchone()
         if row is not None:
             candidates.append(
-                PassageCandidate(ref_from_row(row), row["paragraph"], row["start"], row["text"], -float(rank))
+                PassageCandidate(
+                    ref_from_row(row), row["paragraph"], row["start"], row["text"], -float(rank)
+                )
             )
     return PassageHits(total, holding, candidates)
 
@@ -1099,7 +1213,9 @@ class _FaultsOf:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         if isinstance(exc, sqlite3.Error) and (fault := _fault_of(exc, self.path)) is not None:
             raise fault from exc
 
@@ -1220,13 +1336,17 @@ class IndexReader:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` on the reader's thread; faults of the file as `StorageFault`."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(self._call, fn, *args))
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(self._call, fn, *args)
+        )
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         with self._conn.faults:  # also what a function's own row iteration raises
             return fn(self._conn, *args)
 
-    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] | None = None) -> list[sqlite3.Row]:
+    async def execute_fetchall(
+        self, sql: str, parameters: Sequence[Any] | None = None
+    ) -> list[sqlite3.Row]:
         """One statement's rows, as `aiosqlite.Connection.execute_fetchall` returns them."""
         return await self.run(_fetchall, sql, () if parameters is None else parameters)
 
@@ -1260,4 +1380,3 @@ async def _to_completion(statement: Awaitable[Any]) -> Any:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await task
         raise
-

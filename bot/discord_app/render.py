@@ -396,7 +396,9 @@ def about_embed(stats: CorpusStats, commands: Sequence[tuple[str, str]] = ()) ->
     embed.add_field(name="Version", value=__version__)
     lines = [f"`/{name}` {description}" for name, description in commands]
     for number, value in enumerate(_field_values(lines)):
-        embed.add_field(name="Commands" if number == 0 else "More commands", value=value, inline=False)
+        embed.add_field(
+            name="Commands" if number == 0 else "More commands", value=value, inline=False
+        )
     return fit_embed(embed)
 
 

@@ -31,7 +31,9 @@ def tree_fingerprint(tree: app_commands.CommandTree, guild: discord.abc.Snowflak
     return hashlib.sha256(encoded).hexdigest()
 
 
-def _scope(tree: app_commands.CommandTree, guild_id: int | None) -> tuple[discord.Object | None, str]:
+def _scope(
+    tree: app_commands.CommandTree, guild_id: int | None
+) -> tuple[discord.Object | None, str]:
     """The guild to sync to (None: global) and the key of its fingerprint in the index."""
     remote = f"{discord.http.Route.BASE}|{tree.client.application_id}"
     if guild_id:
@@ -39,7 +41,9 @@ def _scope(tree: app_commands.CommandTree, guild_id: int | None) -> tuple[discor
     return None, f"commands_hash:{remote}:global"
 
 
-async def sync_commands(tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None) -> int:
+async def sync_commands(
+    tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None
+) -> int:
     """Sync now (to one guild, instantly, or globally); remember what was synced."""
     guild, key = _scope(tree, guild_id)
     if guild is not None:
@@ -50,7 +54,9 @@ async def sync_commands(tree: app_commands.CommandTree, store: CorpusStore, guil
     return len(synced)
 
 
-async def sync_if_changed(tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None) -> bool:
+async def sync_if_changed(
+    tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None
+) -> bool:
     guild, key = _scope(tree, guild_id)
     if guild is not None:
         tree.copy_global_to(guild=guild)

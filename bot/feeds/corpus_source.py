@@ -77,7 +77,9 @@ async def detect_corpus_changes(
                 baseline_at=state.baseline_at or now,
                 last_fetch_at=now,
                 last_success_at=state.last_success_at if failure else now,
-                last_new_item_at=now if found.new_count and not found.baseline else state.last_new_item_at,
+                last_new_item_at=now
+                if found.new_count and not found.baseline
+                else state.last_new_item_at,
                 error_streak=state.error_streak + 1 if failure else 0,
                 last_error=failure,
                 next_attempt_at=None,
@@ -96,9 +98,13 @@ async def record_corpus_failure(feeds: FeedStore, now: datetime, error: str) -> 
     )
 
 
-async def _record_baseline(feeds: FeedStore, writer: aiosqlite.Connection, now: datetime) -> CorpusDetection:
+async def _record_baseline(
+    feeds: FeedStore, writer: aiosqlite.Connection, now: datetime
+) -> CorpusDetection:
     """The first check ever: the whole corpus goes into the seen-set in SQL, nothing is queued."""
-    new_sample = await feeds.corpus_changes(writer, CORPUS_SOURCE, after=None, limit=SAMPLE_SIZE, kind="new")
+    new_sample = await feeds.corpus_changes(
+        writer, CORPUS_SOURCE, after=None, limit=SAMPLE_SIZE, kind="new"
+    )
     changed_sample = await feeds.corpus_changes(
         writer, CORPUS_SOURCE, after=None, limit=SAMPLE_SIZE, kind="changed"
     )
@@ -112,7 +118,9 @@ async def _record_baseline(feeds: FeedStore, writer: aiosqlite.Connection, now: 
     )
 
 
-async def _announce_changes(feeds: FeedStore, writer: aiosqlite.Connection, now: datetime) -> CorpusDetection:
+async def _announce_changes(
+    feeds: FeedStore, writer: aiosqlite.Connection, now: datetime
+) -> CorpusDetection:
     """Walk the new and changed documents a page at a time in id order: queue the new ones, flag
     the changed ones' posts for an edit, then mark the page seen and continue after its last id."""
     new_count = changed_count = queued = 0
@@ -130,7 +138,9 @@ async def _announce_changes(feeds: FeedStore, writer: aiosqlite.Connection, now:
             facts = await asyncio.to_thread(_facts_of_rows, rows)
             queued += await feeds.queue_entries(writer, facts, now)
         await feeds.flag_edits(writer, changed)
-        await feeds.mark_seen(writer, CORPUS_SOURCE, [(doc_id, doc_id, digest) for doc_id, digest, _new in page], now)
+        await feeds.mark_seen(
+            writer, CORPUS_SOURCE, [(doc_id, doc_id, digest) for doc_id, digest, _new in page], now
+        )
         new_count += len(fresh)
         changed_count += len(changed)
         new_sample.extend(fresh[: SAMPLE_SIZE - len(new_sample)])

@@ -14,7 +14,9 @@ from bot.corpus.names import fold, name_key
 from bot.feeds.models import EntryFacts, Subscription
 
 
-def entry_facts(entry_id: str, source: str, title: str, authors: Iterable[str], text: str) -> EntryFacts:
+def entry_facts(
+    entry_id: str, source: str, title: str, authors: Iterable[str], text: str
+) -> EntryFacts:
     """Fold an entry's fields once, so matching it against many subscriptions stays cheap."""
     return EntryFacts(
         entry_id=entry_id,

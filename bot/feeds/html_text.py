@@ -17,9 +17,37 @@ __all__ = ["html_to_text", "collapse_whitespace"]
 # Elements whose start and end separate blocks of text by a blank line.
 _BLOCK_TAGS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "caption", "dd", "details", "div", "dl",
-        "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
-        "h6", "header", "hr", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "caption",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
         "ul",
     }
 )
@@ -27,8 +55,22 @@ _BLOCK_TAGS = frozenset(
 _LINE_TAGS = frozenset({"li", "tr"})
 # Elements whose whole content is invisible to a reader (or is another document).
 _SKIP_TAGS = frozenset(
-    {"script", "style", "iframe", "noscript", "template", "svg", "math", "object", "head",
-     "title", "select", "canvas", "audio", "video"}
+    {
+        "script",
+        "style",
+        "iframe",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "object",
+        "head",
+        "title",
+        "select",
+        "canvas",
+        "audio",
+        "video",
+    }
 )
 # Cells of a table row are separated by a space-padded bar so columns stay apart.
 _CELL_TAGS = frozenset({"td", "th"})

@@ -195,12 +195,19 @@ class FeedPoller:
         origin = feed_origin(source.name)
         warnings = list(parsed.warnings)
         baseline = state.baseline_at is None
-        legacy = {item.key: (item.legacy_key, item.content_hash) for item in parsed.items if item.legacy_key}
+        legacy = {
+            item.key: (item.legacy_key, item.content_hash)
+            for item in parsed.items
+            if item.legacy_key
+        }
         async with self.corpus.transaction() as writer:
             seen = await self.feeds.seen(writer, source.name, list(documents), legacy=legacy)
             # An item keeps the entry id its seen row holds (a row found under an older key scheme
             # has an id made from that older key): ids never change, so its posts stay its own.
-            documents = {key: replace(doc, id=seen[key][0]) if key in seen else doc for key, doc in documents.items()}
+            documents = {
+                key: replace(doc, id=seen[key][0]) if key in seen else doc
+                for key, doc in documents.items()
+            }
             fresh = [doc for key, doc in documents.items() if key not in seen]
             changed = [
                 doc

@@ -235,7 +235,9 @@ def test_an_index_from_a_newer_version_is_one_line_for_run_too(
     )
 
 
-def test_check_json_with_a_bad_config_prints_the_problems_on_stdout(cli, tmp_path: Path, capsys) -> None:
+def test_check_json_with_a_bad_config_prints_the_problems_on_stdout(
+    cli, tmp_path: Path, capsys
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("corpus_dri: x\nmax_file_bytes: many\n", encoding="utf-8")
     code = main(["--config", str(bad), "check", "--json"])
@@ -249,7 +251,9 @@ def test_failed_answers_name_each_candidate_once(cli) -> None:
     code, _, err = cli("ask", "reasons", "--topic", "bananas")
     assert code == 1 and "None of the 7 reasons mentions 'bananas'. The reasons are: " in err
     assert "listed below" not in err and err.count("[") == 0
-    assert err.count("A ban on facial recognition") == 1 and "Focusing efforts where" in err  # all 7
+    assert (
+        err.count("A ban on facial recognition") == 1 and "Focusing efforts where" in err
+    )  # all 7
     code, out, err = cli("ask", "reasons", "--topic", "bananas", "--json")
     assert len(json.loads(out)["error"]["candidates"]) == 7
     _, _, err = cli("ask", "author", "Claire")
@@ -262,7 +266,8 @@ def test_counts_are_worded_not_parenthesised(cli, corpus_dir: Path) -> None:
     _, out, _ = cli("index")
     assert "(11 files parsed)" in out and "(s)" not in out
     (corpus_dir / "01-lessons-from-meltdown-and-spectre.md").write_text(
-        (corpus_dir / "01-lessons-from-meltdown-and-spectre.md").read_text(encoding="utf-8") + "\nMore.\n",
+        (corpus_dir / "01-lessons-from-meltdown-and-spectre.md").read_text(encoding="utf-8")
+        + "\nMore.\n",
         encoding="utf-8",
     )
     _, out, _ = cli("index")

@@ -11,7 +11,9 @@ from bot.corpus.names import fold, name_key, split_affiliation
 
 names = st.text(alphabet=st.characters(categories=("L", "N", "Zs", "P")), max_size=40)
 simple_case = st.text(
-    alphabet=st.characters(categories=("L", "N", "Zs", "P")).filter(lambda c: len(c.upper()) == len(c.lower()) == 1),
+    alphabet=st.characters(categories=("L", "N", "Zs", "P")).filter(
+        lambda c: len(c.upper()) == len(c.lower()) == 1
+    ),
     max_size=40,
 )
 """Letters whose upper case is two letters are left out of the case property: upper-casing 'ᾀ'
@@ -67,4 +69,6 @@ def test_stripping_marks_run_by_run_equals_char_by_char(text: str) -> None:
     from bot.corpus.names import _strip_marks
 
     assert _strip_marks(text) == _strip_marks_char_by_char(text)
-    assert _strip_marks("Zoë Müller née Ǆ ᾀ x\u0301") == _strip_marks_char_by_char("Zoë Müller née Ǆ ᾀ x\u0301")
+    assert _strip_marks("Zoë Müller née Ǆ ᾀ x\u0301") == _strip_marks_char_by_char(
+        "Zoë Müller née Ǆ ᾀ x\u0301"
+    )

@@ -13,7 +13,9 @@ from bot.corpus.errors import CorpusInvalid
 from bot.corpus.service import CorpusService, ServiceSettings
 from tests.conftest import write_doc
 
-NEW_FRONT = "id: brand-new\ntitle: A Brand New Post\nauthors: [Zed Writer]\nkind: post\nexcerpt: false"
+NEW_FRONT = (
+    "id: brand-new\ntitle: A Brand New Post\nauthors: [Zed Writer]\nkind: post\nexcerpt: false"
+)
 
 
 async def test_first_reload_adds_everything(settings: ServiceSettings) -> None:
@@ -33,7 +35,9 @@ async def test_diff_reports_added_changed_removed(service: CorpusService, corpus
     write_doc(corpus_dir, "12-new.md", front=NEW_FRONT, body="Fresh words about zebras.")
     (corpus_dir / "08-four-new-international-partners.md").unlink()
     meltdown = corpus_dir / "01-lessons-from-meltdown-and-spectre.md"
-    meltdown.write_text(meltdown.read_text(encoding="utf-8") + "\nAn added closing line.\n", encoding="utf-8")
+    meltdown.write_text(
+        meltdown.read_text(encoding="utf-8") + "\nAn added closing line.\n", encoding="utf-8"
+    )
     report = await service.reload()
     assert report.added == ("brand-new",)
     assert report.changed == ("lessons-from-meltdown-and-spectre",)
@@ -45,7 +49,9 @@ async def test_diff_reports_added_changed_removed(service: CorpusService, corpus
     assert (await service.search("closing")).hits[0].ref.id == "lessons-from-meltdown-and-spectre"
 
 
-async def test_touched_but_identical_file_is_hashed_not_parsed(service: CorpusService, corpus_dir: Path) -> None:
+async def test_touched_but_identical_file_is_hashed_not_parsed(
+    service: CorpusService, corpus_dir: Path
+) -> None:
     path = corpus_dir / "04-how-news-organizations-use-algorithms.md"
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
@@ -57,13 +63,17 @@ async def test_renamed_file_is_unchanged(service: CorpusService, corpus_dir: Pat
     (corpus_dir / "04-how-news-organizations-use-algorithms.md").rename(corpus_dir / "renamed.md")
     report = await service.reload()
     assert not report.changed_anything
-    assert (await service.post("how-news-organizations-use-algorithms")).ref.id == "how-news-organizations-use-algorithms"
+    assert (
+        await service.post("how-news-organizations-use-algorithms")
+    ).ref.id == "how-news-organizations-use-algorithms"
 
 
 async def test_broken_file_keeps_the_old_corpus(service: CorpusService, corpus_dir: Path) -> None:
     before = await service.stats()
     write_doc(corpus_dir, "12-new.md", front=NEW_FRONT)
-    (corpus_dir / "13-broken.md").write_text("---\nid: broken\ntitle: [oops\n---\nbody\n", encoding="utf-8")
+    (corpus_dir / "13-broken.md").write_text(
+        "---\nid: broken\ntitle: [oops\n---\nbody\n", encoding="utf-8"
+    )
     (corpus_dir / "01-lessons-from-meltdown-and-spectre.md").unlink()
     with pytest.raises(CorpusInvalid) as caught:
         await service.reload()
@@ -77,7 +87,9 @@ async def test_broken_file_keeps_the_old_corpus(service: CorpusService, corpus_d
         await service.post("brand-new")
 
 
-async def test_readers_see_old_or_new_corpus_never_a_mix(service: CorpusService, corpus_dir: Path) -> None:
+async def test_readers_see_old_or_new_corpus_never_a_mix(
+    service: CorpusService, corpus_dir: Path
+) -> None:
     """While a reload of many files commits, concurrent reads see 11 or 11 + 200 documents."""
     for n in range(200):
         write_doc(corpus_dir, f"bulk-{n:03d}.md", front=NEW_FRONT.replace("brand-new", f"bulk-{n}"))
@@ -97,11 +109,17 @@ async def test_readers_see_old_or_new_corpus_never_a_mix(service: CorpusService,
     assert seen <= {11, 211} and 211 in seen
 
 
-async def test_index_file_is_wal_with_a_schema_version(service: CorpusService, settings: ServiceSettings) -> None:
+async def test_index_file_is_wal_with_a_schema_version(
+    service: CorpusService, settings: ServiceSettings
+) -> None:
     conn = sqlite3.connect(settings.db_path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == (await service.stats()).schema_version >= 1
+        assert (
+            conn.execute("PRAGMA user_version").fetchone()[0]
+            == (await service.stats()).schema_version
+            >= 1
+        )
     finally:
         conn.close()
 

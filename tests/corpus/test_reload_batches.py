@@ -19,8 +19,12 @@ FRONT = "id: {id}\ntitle: Bulk post {id}\nauthors: [Zed Writer]\nkind: post\nexc
 
 def _bulk(folder: Path, count: int, prefix: str = "bulk") -> None:
     for n in range(count):
-        write_doc(folder, f"{prefix}-{n:03d}.md", front=FRONT.format(id=f"{prefix}-{n}", day=n % 28 + 1),
-                  body=f"Body number {n} about batches.")
+        write_doc(
+            folder,
+            f"{prefix}-{n:03d}.md",
+            front=FRONT.format(id=f"{prefix}-{n}", day=n % 28 + 1),
+            body=f"Body number {n} about batches.",
+        )
 
 
 @pytest.fixture
@@ -28,7 +32,9 @@ def small_batches(settings: ServiceSettings) -> ServiceSettings:
     return dataclasses.replace(settings, reload_batch_files=3)
 
 
-async def test_batches_give_the_same_report(small_batches: ServiceSettings, corpus_dir: Path) -> None:
+async def test_batches_give_the_same_report(
+    small_batches: ServiceSettings, corpus_dir: Path
+) -> None:
     svc = await CorpusService.open(small_batches)
     try:
         first = await svc.reload()
@@ -36,13 +42,19 @@ async def test_batches_give_the_same_report(small_batches: ServiceSettings, corp
         _bulk(corpus_dir, 10)
         (corpus_dir / "08-four-new-international-partners.md").unlink()
         meltdown = corpus_dir / "01-lessons-from-meltdown-and-spectre.md"
-        meltdown.write_text(meltdown.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
-        (corpus_dir / "04-how-news-organizations-use-algorithms.md").rename(corpus_dir / "zz-moved.md")
+        meltdown.write_text(
+            meltdown.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8"
+        )
+        (corpus_dir / "04-how-news-organizations-use-algorithms.md").rename(
+            corpus_dir / "zz-moved.md"
+        )
         report = await svc.reload()
         assert report.added == tuple(sorted(f"bulk-{n}" for n in range(10)))
         assert report.changed == ("lessons-from-meltdown-and-spectre",)
         assert report.removed == ("four-new-international-partners",)
-        assert report.unchanged == 9 and report.reparsed == 12  # 10 new, 1 changed, 1 moved (hashed, same)
+        assert (
+            report.unchanged == 9 and report.reparsed == 12
+        )  # 10 new, 1 changed, 1 moved (hashed, same)
         assert (await svc.stats()).documents == 20
         assert (await svc.author("zed writer")).total == 10
         again = await svc.reload()
@@ -51,16 +63,23 @@ async def test_batches_give_the_same_report(small_batches: ServiceSettings, corp
         await svc.close()
 
 
-async def test_a_bad_file_in_a_late_batch_undoes_the_early_ones(small_batches: ServiceSettings, corpus_dir: Path) -> None:
+async def test_a_bad_file_in_a_late_batch_undoes_the_early_ones(
+    small_batches: ServiceSettings, corpus_dir: Path
+) -> None:
     svc = await CorpusService.open(small_batches)
     try:
         await svc.reload()
         _bulk(corpus_dir, 9)
-        (corpus_dir / "zz-broken.md").write_text("---\nid: broken\ntitle: [oops\n---\nbody\n", encoding="utf-8")
+        (corpus_dir / "zz-broken.md").write_text(
+            "---\nid: broken\ntitle: [oops\n---\nbody\n", encoding="utf-8"
+        )
         (corpus_dir / "zz-no-id.md").write_text("---\ntitle: t\n---\nbody\n", encoding="utf-8")
         with pytest.raises(CorpusInvalid) as caught:
             await svc.reload()
-        assert list(dict.fromkeys(p.where for p in caught.value.problems)) == ["zz-broken.md", "zz-no-id.md"]
+        assert list(dict.fromkeys(p.where for p in caught.value.problems)) == [
+            "zz-broken.md",
+            "zz-no-id.md",
+        ]
         assert (await svc.stats()).documents == 11
         with pytest.raises(AnswerError):
             await svc.author("zed writer")
@@ -72,18 +91,37 @@ async def test_a_bad_file_in_a_late_batch_undoes_the_early_ones(small_batches: S
         await svc.close()
 
 
-async def test_duplicates_and_feed_clashes_across_batches(small_batches: ServiceSettings, corpus_dir: Path) -> None:
+async def test_duplicates_and_feed_clashes_across_batches(
+    small_batches: ServiceSettings, corpus_dir: Path
+) -> None:
     svc = await CorpusService.open(small_batches)
     try:
         await svc.reload()
         feed_entry = Document(
-            id="taken-by-feed", title="From a feed", subtitle=None, authors=(), published=date(2024, 1, 1),
-            url=None, publisher=None, kind="post", excerpt=False, body="Feed text.", content_hash="x",
+            id="taken-by-feed",
+            title="From a feed",
+            subtitle=None,
+            authors=(),
+            published=date(2024, 1, 1),
+            url=None,
+            publisher=None,
+            kind="post",
+            excerpt=False,
+            body="Feed text.",
+            content_hash="x",
             origin="feed:test",
         )
         await svc.add_documents([feed_entry])
-        write_doc(corpus_dir, "zz-dup.md", front="id: lessons-from-meltdown-and-spectre\ntitle: Copy\nauthors: []\nkind: post\nexcerpt: false")
-        write_doc(corpus_dir, "zz-feed.md", front="id: taken-by-feed\ntitle: Clash\nauthors: []\nkind: post\nexcerpt: false")
+        write_doc(
+            corpus_dir,
+            "zz-dup.md",
+            front="id: lessons-from-meltdown-and-spectre\ntitle: Copy\nauthors: []\nkind: post\nexcerpt: false",
+        )
+        write_doc(
+            corpus_dir,
+            "zz-feed.md",
+            front="id: taken-by-feed\ntitle: Clash\nauthors: []\nkind: post\nexcerpt: false",
+        )
         with pytest.raises(CorpusInvalid) as caught:
             await svc.reload()
         messages = [str(p) for p in caught.value.problems]
@@ -97,7 +135,9 @@ async def test_duplicates_and_feed_clashes_across_batches(small_batches: Service
         await svc.close()
 
 
-async def test_readers_see_the_old_corpus_until_the_last_batch_commits(small_batches: ServiceSettings, corpus_dir: Path) -> None:
+async def test_readers_see_the_old_corpus_until_the_last_batch_commits(
+    small_batches: ServiceSettings, corpus_dir: Path
+) -> None:
     svc = await CorpusService.open(small_batches)
     try:
         await svc.reload()
@@ -123,11 +163,19 @@ async def test_readers_see_the_old_corpus_until_the_last_batch_commits(small_bat
         await svc.close()
 
 
-async def test_check_reports_every_problem_without_touching_the_index(small_batches: ServiceSettings, corpus_dir: Path) -> None:
+async def test_check_reports_every_problem_without_touching_the_index(
+    small_batches: ServiceSettings, corpus_dir: Path
+) -> None:
     svc = await CorpusService.open(small_batches)
     try:
-        (corpus_dir / "zz-broken.md").write_text("---\nid: broken\ntitle: [oops\n---\nbody\n", encoding="utf-8")
-        write_doc(corpus_dir, "zz-dup.md", front="id: labeling-manipulated-media\ntitle: Copy\nauthors: []\nkind: post\nexcerpt: false")
+        (corpus_dir / "zz-broken.md").write_text(
+            "---\nid: broken\ntitle: [oops\n---\nbody\n", encoding="utf-8"
+        )
+        write_doc(
+            corpus_dir,
+            "zz-dup.md",
+            front="id: labeling-manipulated-media\ntitle: Copy\nauthors: []\nkind: post\nexcerpt: false",
+        )
         problems = await svc.check()
         assert [p.where for p in problems] == ["zz-broken.md", "zz-dup.md"]
         assert (await svc.stats()).documents == 0
@@ -135,7 +183,9 @@ async def test_check_reports_every_problem_without_touching_the_index(small_batc
         await svc.close()
 
 
-async def test_the_writer_cache_is_widened_for_a_reload_only(service: CorpusService, corpus_dir: Path) -> None:
+async def test_the_writer_cache_is_widened_for_a_reload_only(
+    service: CorpusService, corpus_dir: Path
+) -> None:
     from bot.corpus.store import BULK_WRITE_CACHE_KIB
 
     async def cache_size() -> int:

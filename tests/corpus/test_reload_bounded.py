@@ -89,13 +89,17 @@ async def test_a_report_counts_everything_and_lists_the_first_ids(
         for doc_id in ids:
             (corpus_dir / f"{doc_id}.md").unlink()
         gone = await svc.reload()
-        assert gone.removed_count == len(ids) and gone.removed == tuple(sorted(ids)[: reload.REPORT_IDS])
+        assert gone.removed_count == len(ids) and gone.removed == tuple(
+            sorted(ids)[: reload.REPORT_IDS]
+        )
         assert (await svc.stats()).documents == 11
     finally:
         await svc.close()
 
 
-async def test_swapped_files_and_a_moved_file_across_batches(small_batches: ServiceSettings, corpus_dir: Path) -> None:
+async def test_swapped_files_and_a_moved_file_across_batches(
+    small_batches: ServiceSettings, corpus_dir: Path
+) -> None:
     svc = await CorpusService.open(small_batches)
     try:
         await svc.reload()
@@ -104,13 +108,18 @@ async def test_swapped_files_and_a_moved_file_across_batches(small_batches: Serv
         first_bytes, last_bytes = first.read_bytes(), last.read_bytes()
         first.write_bytes(last_bytes)
         last.write_bytes(first_bytes)
-        os.rename(corpus_dir / "05-field-guide-to-making-ai-art-responsibly.md", corpus_dir / "00-moved-first.md")
+        os.rename(
+            corpus_dir / "05-field-guide-to-making-ai-art-responsibly.md",
+            corpus_dir / "00-moved-first.md",
+        )
         report = await svc.reload()
         assert not report.changed_anything and report.unchanged == 11
         again = await svc.reload()
         assert again.reparsed == 0 and again.unchanged == 11
         assert (await svc.post("access-now-resigns-from-pai")).ref.title.startswith("Access Now")
-        assert (await svc.post("lessons-from-meltdown-and-spectre")).body in first_bytes.decode("utf-8")
+        assert (await svc.post("lessons-from-meltdown-and-spectre")).body in first_bytes.decode(
+            "utf-8"
+        )
     finally:
         await svc.close()
 

@@ -49,7 +49,9 @@ async def test_only_common_words_list_the_newest_matches_unranked(service: Corpu
     assert [h.ref.id for h in second.hits] == newest_first[3:6]
 
 
-@pytest.mark.parametrize("query", ["the facial recognition", "media the", "labeling of the media", "ai and spectre"])
+@pytest.mark.parametrize(
+    "query", ["the facial recognition", "media the", "labeling of the media", "ai and spectre"]
+)
 async def test_common_words_still_filter(service: CorpusService, query: str) -> None:
     """The same documents match with or without the common-word treatment; only ranking differs."""
     plain = set(await _ids(service, query))

@@ -12,8 +12,32 @@ from bot.corpus.errors import AnswerError
 from bot.corpus.search import all_of, any_of, query_terms
 from bot.corpus.service import CorpusService, ServiceSettings
 
-FTS_SYNTAX = st.sampled_from(['"', "'", "*", "^", ":", "(", ")", "NEAR", "AND", "OR", "NOT", "+", "-", "{", "}",
-                              "display_title:", "body :", "\u200b", "\u202e", "@everyone", "\x00", "\\"])
+FTS_SYNTAX = st.sampled_from(
+    [
+        '"',
+        "'",
+        "*",
+        "^",
+        ":",
+        "(",
+        ")",
+        "NEAR",
+        "AND",
+        "OR",
+        "NOT",
+        "+",
+        "-",
+        "{",
+        "}",
+        "display_title:",
+        "body :",
+        "\u200b",
+        "\u202e",
+        "@everyone",
+        "\x00",
+        "\\",
+    ]
+)
 QUERIES = st.lists(st.one_of(FTS_SYNTAX, st.text(max_size=12)), max_size=12).map(" ".join)
 
 
@@ -25,7 +49,9 @@ def test_expressions_only_hold_quoted_words(query: str) -> None:
         assert all(word.isalnum() for word in stripped.split())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=QUERIES)
 def test_any_query_against_a_real_index(query: str, tmp_path: Path) -> None:
     async def run() -> None:

@@ -26,7 +26,9 @@ LETTER = "access-now-resigns-from-pai"
         "What Responsibel AI Can Lern From the Race to Fix Meltdwn and Spectre",  # typos
     ],
 )
-async def test_post_found_by_id_title_prefix_word_or_typo(service: CorpusService, query: str) -> None:
+async def test_post_found_by_id_title_prefix_word_or_typo(
+    service: CorpusService, query: str
+) -> None:
     post = await service.post(query)
     assert post.ref.id == MELTDOWN
     assert post.ref.authors == ("Jasmine Wang",)
@@ -73,7 +75,9 @@ async def test_post_autocomplete(service: CorpusService) -> None:
 # --- authors ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["saltz", "Emily Saltz", "emily  SALTZ", "Émily Saltz", "Emily Saltz (PAI)", "emi sal"])
+@pytest.mark.parametrize(
+    "name", ["saltz", "Emily Saltz", "emily  SALTZ", "Émily Saltz", "Emily Saltz (PAI)", "emi sal"]
+)
 async def test_author_matching_is_forgiving(service: CorpusService, name: str) -> None:
     answer = await service.author(name)
     assert answer.author.name == "Emily Saltz"
@@ -100,7 +104,11 @@ async def test_misspelt_author_suggests(service: CorpusService) -> None:
 
 async def test_authors_with_counts(service: CorpusService) -> None:
     authors = {a.name: a.posts for a in await service.authors()}
-    assert authors["Emily Saltz"] == 4 and authors["Claire Leibowicz"] == 4 and authors["Claire Wardle"] == 3
+    assert (
+        authors["Emily Saltz"] == 4
+        and authors["Claire Leibowicz"] == 4
+        and authors["Claire Wardle"] == 3
+    )
     assert authors["Access Now"] == 1
     assert "Emily Saltz (PAI)" not in authors
     assert len(authors) == 15
@@ -156,7 +164,13 @@ async def test_reasons_are_verbatim_with_paragraphs(service: CorpusService) -> N
 
 
 @pytest.mark.parametrize(
-    ("topic", "count"), [("facial recognition", 2), ("Facial Recognition", 2), ("civil society", 2), ("surveillance", 1)]
+    ("topic", "count"),
+    [
+        ("facial recognition", 2),
+        ("Facial Recognition", 2),
+        ("civil society", 2),
+        ("surveillance", 1),
+    ],
 )
 async def test_reasons_by_topic(service: CorpusService, topic: str, count: int) -> None:
     answer = await service.reasons(topic)
@@ -181,13 +195,18 @@ async def test_search_ranks_and_highlights(service: CorpusService) -> None:
     assert hit.ref.id == LETTER
     assert f"{HIGHLIGHT_OPEN}facial{HIGHLIGHT_CLOSE}" in hit.snippet
     broad = await service.search("manipulated media")
-    assert broad.hits[0].ref.id in ("automated-categorization-of-manipulated-media", "labeling-manipulated-media")
+    assert broad.hits[0].ref.id in (
+        "automated-categorization-of-manipulated-media",
+        "labeling-manipulated-media",
+    )
     assert [h.score for h in broad.hits] == sorted((h.score for h in broad.hits), reverse=True)
 
 
 async def test_search_stems_and_folds_accents(service: CorpusService) -> None:
     assert (await service.search("publishing")).total >= 2  # porter: publish/publishing
-    assert (await service.search("BIOSÉCURITY")).hits[0].ref.id == "lessons-from-the-h5n1-controversy"
+    assert (await service.search("BIOSÉCURITY")).hits[
+        0
+    ].ref.id == "lessons-from-the-h5n1-controversy"
 
 
 async def test_search_falls_back_to_any_word(service: CorpusService) -> None:
@@ -197,10 +216,26 @@ async def test_search_falls_back_to_any_word(service: CorpusService) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ['"', "NEAR(a b)", "*", "title:ai", "display_title : x", "a OR", "AND", "NOT NOT", "^x", "(((", "x" * 10_000,
-     "\u200f\u202eevil\u200b", "@everyone", "'; DROP TABLE documents; --"],
+    [
+        '"',
+        "NEAR(a b)",
+        "*",
+        "title:ai",
+        "display_title : x",
+        "a OR",
+        "AND",
+        "NOT NOT",
+        "^x",
+        "(((",
+        "x" * 10_000,
+        "\u200f\u202eevil\u200b",
+        "@everyone",
+        "'; DROP TABLE documents; --",
+    ],
 )
-async def test_hostile_queries_give_results_or_a_clear_message(service: CorpusService, query: str) -> None:
+async def test_hostile_queries_give_results_or_a_clear_message(
+    service: CorpusService, query: str
+) -> None:
     try:
         results = await service.search(query)
     except AnswerError as exc:

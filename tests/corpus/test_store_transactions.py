@@ -8,12 +8,16 @@ import contextlib
 from bot.corpus.service import CorpusService
 
 
-async def test_a_cancelled_transaction_rolls_back_and_leaves_the_writer_usable(service: CorpusService) -> None:
+async def test_a_cancelled_transaction_rolls_back_and_leaves_the_writer_usable(
+    service: CorpusService,
+) -> None:
     store = service.store
 
     async def write_then_hang(n: int) -> None:
         async with store.transaction() as writer:
-            await writer.execute("INSERT INTO meta (key, value) VALUES (?, 'half-done')", (f"probe-{n}",))
+            await writer.execute(
+                "INSERT INTO meta (key, value) VALUES (?, 'half-done')", (f"probe-{n}",)
+            )
             await asyncio.sleep(30)
 
     for n, delay in enumerate((0, 0, 0.0005, 0.002, 0.01, 0.05)):
@@ -24,7 +28,9 @@ async def test_a_cancelled_transaction_rolls_back_and_leaves_the_writer_usable(s
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await store.set_meta("after", str(n))  # would fail "within a transaction" if one were left open
+        await store.set_meta(
+            "after", str(n)
+        )  # would fail "within a transaction" if one were left open
         assert await store.meta(f"probe-{n}") is None, "the cancelled transaction was rolled back"
         assert await store.meta("after") == str(n)
 

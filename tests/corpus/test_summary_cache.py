@@ -26,7 +26,9 @@ async def test_a_summary_cached_without_its_count_gets_one(service: CorpusServic
     """The feed's announcer caches sentences only (and so did the index before migration 3)."""
     stored = await service.store.document(LETTER)
     assert stored is not None
-    await service.store.cache_summary(stored.content_hash, PARAMS, ["A sentence cached by someone else."])
+    await service.store.cache_summary(
+        stored.content_hash, PARAMS, ["A sentence cached by someone else."]
+    )
     summary = await service.summarize(LETTER, sentences=2)
     assert summary.sentences == ("A sentence cached by someone else.",)
     assert summary.total_sentences == len(split_sentences(stored.body))

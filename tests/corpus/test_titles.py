@@ -22,7 +22,10 @@ def no_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     ("query", "expected"),
     [
         ("What Responsibel AI Can Lern From the Race to Fix Meltdwn and Spectre", MELTDOWN),
-        ("How News Organisations Use Algorithms to Decide What to Show Yuo", "how-news-organizations-use-algorithms"),
+        (
+            "How News Organisations Use Algorithms to Decide What to Show Yuo",
+            "how-news-organizations-use-algorithms",
+        ),
         # "Art" is a word of another title: no title holds every word typed.
         ("Access Now resigns from the Partnership on Art", LETTER),
     ],
@@ -33,7 +36,9 @@ async def test_misspelled_titles_are_found_through_their_words(
     assert (await service.post(query)).ref.id == expected
 
 
-async def test_unknown_title_offers_close_candidates(service: CorpusService, no_full_scan: None) -> None:
+async def test_unknown_title_offers_close_candidates(
+    service: CorpusService, no_full_scan: None
+) -> None:
     with pytest.raises(AnswerError) as caught:
         await service.post("Labelling manipulated pictures: eleven principles")
     assert caught.value.kind == "not_found"
@@ -44,7 +49,9 @@ async def test_a_prefix_lists_at_most_the_limit_newest_first(service: CorpusServ
     refs = await service.store.titles_with_prefix("what", "what", limit=2)
     assert {r.id for r in refs} == {MELTDOWN, "lessons-from-the-h5n1-controversy"}
     assert len(await service.store.titles_with_prefix("", "", limit=4)) == 4
-    dated = [r.published for r in await service.store.titles_with_prefix("", "", limit=11) if r.published]
+    dated = [
+        r.published for r in await service.store.titles_with_prefix("", "", limit=11) if r.published
+    ]
     assert dated == sorted(dated, reverse=True)
 
 
@@ -62,13 +69,15 @@ async def test_ranked_title_matches_within_a_window(service: CorpusService) -> N
 
 
 async def test_autocomplete_by_word_prefix(service: CorpusService) -> None:
-    assert {c.value for c in await service.post_choices("sneez")} == {"lessons-from-the-h5n1-controversy"}
+    assert {c.value for c in await service.post_choices("sneez")} == {
+        "lessons-from-the-h5n1-controversy"
+    }
     assert [c.value for c in await service.post_choices("access-now")] == [LETTER]
     assert len(await service.post_choices("a", limit=3)) == 3
 
 
 async def test_a_word_of_the_id_finds_its_post(service: CorpusService) -> None:
-    """"h5n1" is in the post's id, not in its title: once it offered two unrelated titles."""
+    """ "h5n1" is in the post's id, not in its title: once it offered two unrelated titles."""
     assert (await service.post("h5n1")).ref.id == "lessons-from-the-h5n1-controversy"
     assert (await service.post("H5N1 controversy")).ref.id == "lessons-from-the-h5n1-controversy"
 

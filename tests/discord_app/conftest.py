@@ -40,7 +40,12 @@ class World:
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def command(
-        self, name: str, options: dict[str, Any] | None = None, *, user: int | None = None, dm: bool = False
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: int | None = None,
+        dm: bool = False,
     ) -> Any:
         """Run a slash command as a person would; returns the emulator's interaction handle."""
         return await self.emu.send_command(
@@ -51,7 +56,9 @@ class World:
             channel=None if dm else self.channel_id,
         )
 
-    async def reply(self, name: str, options: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    async def reply(
+        self, name: str, options: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         handle = await self.command(name, options, **kwargs)
         return await handle.wait_reply(timeout=10)
 
@@ -78,7 +85,11 @@ run it with an injected clock."""
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    emu: DiscordEmulator, config: Config, service: CorpusService, *, extensions: tuple[str, ...] = COMMAND_EXTENSIONS
+    emu: DiscordEmulator,
+    config: Config,
+    service: CorpusService,
+    *,
+    extensions: tuple[str, ...] = COMMAND_EXTENSIONS,
 ) -> AsyncIterator[CorpusBot]:
     """Start the real bot against the emulator; close it cleanly on exit."""
     with emu.patch_discord_py():

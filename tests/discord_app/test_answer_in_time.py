@@ -20,11 +20,15 @@ async def test_a_quick_answer_is_one_callback(world: World) -> None:
     handle = await world.command("post", {"post": MELTDOWN})
     reply = await handle.wait_reply(timeout=10)
     assert not handle.deferred and [r.kind for r in handle.responses] == ["callback"]
-    assert reply["embeds"][0]["title"].startswith("What Responsible AI Can Learn From the Race to Fix Meltdown")
+    assert reply["embeds"][0]["title"].startswith(
+        "What Responsible AI Can Learn From the Race to Fix Meltdown"
+    )
     assert world.emu.problems == []
 
 
-async def test_an_answer_still_queued_defers_first_then_follows_up(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_answer_still_queued_defers_first_then_follows_up(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     release = asyncio.Event()
     real_post = world.service.post
 
@@ -39,7 +43,9 @@ async def test_an_answer_still_queued_defers_first_then_follows_up(world: World,
     assert handle.reply is None  # only "thinking…" so far
     release.set()
     reply = await handle.wait_reply(timeout=10)
-    assert reply["embeds"][0]["title"].startswith("What Responsible AI Can Learn From the Race to Fix Meltdown")
+    assert reply["embeds"][0]["title"].startswith(
+        "What Responsible AI Can Learn From the Race to Fix Meltdown"
+    )
     assert [r.kind for r in handle.responses] == ["callback", "followup"]
     assert world.emu.problems == []
 

@@ -37,7 +37,9 @@ def text_of(reply: dict[str, Any]) -> str:
 async def test_post_cites_its_source(world: World) -> None:
     reply = await world.reply("post", {"post": "meltdown"})
     (embed,) = embeds(reply)
-    assert embed["title"] == "What Responsible AI Can Learn From the Race to Fix Meltdown and Spectre"
+    assert (
+        embed["title"] == "What Responsible AI Can Learn From the Race to Fix Meltdown and Spectre"
+    )
     assert embed["url"].startswith("https://medium.com/partnership-on-ai/")
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Authors"] == "Jasmine Wang"
@@ -58,11 +60,21 @@ async def test_ambiguous_and_unknown_posts_get_a_friendly_ephemeral_answer(world
 
 async def test_post_autocomplete(world: World) -> None:
     choices = await world.emu.send_autocomplete(
-        "post", {"post": "mel"}, focused="post", user=world.member_id, guild=world.guild_id, channel=world.channel_id
+        "post",
+        {"post": "mel"},
+        focused="post",
+        user=world.member_id,
+        guild=world.guild_id,
+        channel=world.channel_id,
     )
     assert [c["value"] for c in choices] == [MELTDOWN]
     everything = await world.emu.send_autocomplete(
-        "post", {"post": ""}, focused="post", user=world.member_id, guild=world.guild_id, channel=world.channel_id
+        "post",
+        {"post": ""},
+        focused="post",
+        user=world.member_id,
+        guild=world.guild_id,
+        channel=world.channel_id,
     )
     assert 1 <= len(everything) <= 25
 
@@ -72,7 +84,11 @@ async def test_summarize_defers_then_quotes_the_text(world: World) -> None:
     reply = await handle.wait_reply(timeout=10)
     (embed,) = embeds(reply)
     body = (await world.service.post(MELTDOWN)).body
-    sentences = [line.removeprefix("• ") for line in embed["description"].split("\n") if line.startswith("• ")]
+    sentences = [
+        line.removeprefix("• ")
+        for line in embed["description"].split("\n")
+        if line.startswith("• ")
+    ]
     assert len(sentences) == 2
     for sentence in sentences:
         assert sentence.replace("\\", "") in body
@@ -89,9 +105,18 @@ async def test_author_and_authors(world: World) -> None:
     (embed,) = embeds(reply)
     assert embed["title"].startswith("Emily Saltz: 4 posts")
     reply = await world.reply("author", {"name": "Claire"})
-    assert ephemeral(reply) and "Claire Leibowicz" in reply["content"] and "Claire Wardle" in reply["content"]
+    assert (
+        ephemeral(reply)
+        and "Claire Leibowicz" in reply["content"]
+        and "Claire Wardle" in reply["content"]
+    )
     choices = await world.emu.send_autocomplete(
-        "author", {"name": "cla"}, focused="name", user=world.member_id, guild=world.guild_id, channel=world.channel_id
+        "author",
+        {"name": "cla"},
+        focused="name",
+        user=world.member_id,
+        guild=world.guild_id,
+        channel=world.channel_id,
     )
     assert [c["value"] for c in choices] == ["Claire Leibowicz", "Claire Wardle"]
     reply = await world.reply("authors")
@@ -123,7 +148,9 @@ async def test_only_the_requester_can_turn_pages(world: World) -> None:
     assert ephemeral(refusal) and "Only the person who asked" in refusal["content"]
     mine = await world.emu.click_button(reply["id"], next_button, user=world.member_id)
     await mine.wait_acknowledged(timeout=10)
-    await world.emu.wait_for(lambda: f"hits {shown + 1}-11 of 11" in text_of(_current(world, reply["id"])), timeout=10)
+    await world.emu.wait_for(
+        lambda: f"hits {shown + 1}-11 of 11" in text_of(_current(world, reply["id"])), timeout=10
+    )
 
 
 def _button(reply: dict[str, Any], label: str) -> str:
@@ -142,7 +169,9 @@ async def test_search_handles_any_input(world: World) -> None:
     reply = await world.reply("search", {"query": "facial recognition"})
     assert "**facial**" in text_of(reply)
     for query in ['"', "NEAR(a b)", "title: x", "*", "x" * 300]:
-        reply = await world.reply("search", {"query": query}, user=world.moderator_id if len(query) > 3 else None)
+        reply = await world.reply(
+            "search", {"query": query}, user=world.moderator_id if len(query) > 3 else None
+        )
         assert "Traceback" not in text_of(reply)
 
 
@@ -165,7 +194,9 @@ async def test_start_up_freezes_its_heap_out_of_the_collectors_sight(world: Worl
     assert gc.get_freeze_count() > 0
 
 
-def test_start_up_does_not_warn_about_voice(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_start_up_does_not_warn_about_voice(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     """The bot has no voice; discord.py's PyNaCl warning at every start was noise."""
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = True  # no PyNaCl, no davey
     with caplog.at_level(logging.WARNING):
@@ -176,7 +207,11 @@ def test_start_up_does_not_warn_about_voice(caplog: pytest.LogCaptureFixture, tm
 async def test_an_unknown_topic_lists_every_reason_once(world: World) -> None:
     reply = await world.reply("reasons", {"topic": "bananas"})
     content = reply["content"]
-    assert ephemeral(reply) and "None of the 7 reasons mentions" in content and "The reasons are:" in content
+    assert (
+        ephemeral(reply)
+        and "None of the 7 reasons mentions" in content
+        and "The reasons are:" in content
+    )
     assert content.count("• ") == 7 and content.count("A shrinking role for civil society") == 1
     reply = await world.reply("author", {"name": "Claire"})
     assert reply["content"].count("Claire Wardle") == 1, "the label shows the name: not twice"

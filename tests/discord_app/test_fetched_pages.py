@@ -9,7 +9,9 @@ from tests.discord_app.conftest import World
 from tests.discord_app.test_commands import _button, _current, text_of
 
 
-async def test_turning_a_search_page_queries_the_next_hits(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_turning_a_search_page_queries_the_next_hits(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     asked: list[int] = []
     real_search = world.service.search
 
@@ -24,13 +26,17 @@ async def test_turning_a_search_page_queries_the_next_hits(world: World, monkeyp
     assert asked == [0] and f"hits 1-{shown} of 11" in text_of(reply) and "1. " in text_of(reply)
     click = await world.emu.click_button(reply["id"], _button(reply, "Next"), user=world.member_id)
     await click.wait_acknowledged(timeout=10)
-    await world.emu.wait_for(lambda: f"hits {shown + 1}-11 of 11" in text_of(_current(world, reply["id"])), timeout=10)
+    await world.emu.wait_for(
+        lambda: f"hits {shown + 1}-11 of 11" in text_of(_current(world, reply["id"])), timeout=10
+    )
     assert asked == [0, shown], "the next page starts where the first ended"
     assert f"{shown + 1}. " in text_of(_current(world, reply["id"]))
     assert world.emu.problems == []
 
 
-async def test_a_page_gone_meanwhile_gets_a_quiet_note(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_page_gone_meanwhile_gets_a_quiet_note(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     handle = await world.command("search", {"query": "the"})
     reply = await handle.wait_reply(timeout=10)
 

@@ -152,7 +152,9 @@ async def test_did_you_mean_values_cannot_break_out_of_their_code_span(world: Wo
     assert "<#123456789012345678>" not in reply["content"]
     reply = await world.reply("post", {"post": "zed"})  # titles get their id in a code span
     lines = [line for line in reply["content"].splitlines() if line.startswith("• ")]
-    assert all(len(re.findall(r"(?<!\\)`", line)) == 2 and line.endswith("`)") for line in lines), lines
+    assert all(len(re.findall(r"(?<!\\)`", line)) == 2 and line.endswith("`)") for line in lines), (
+        lines
+    )
 
 
 async def test_autocomplete_names_lose_controls_and_bidi_overrides(world: World) -> None:

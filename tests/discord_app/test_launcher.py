@@ -53,7 +53,9 @@ async def test_run_serves_commands_and_stops_cleanly_on_sigterm(
     assert emulator.problems == []
 
 
-async def _run_post_meltdown_and_stop(emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path) -> bytes:
+async def _run_post_meltdown_and_stop(
+    emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path
+) -> bytes:
     """Start `corpus-bot run` in its own process against the emulator, ask `/post meltdown`,
     check the answer, stop it with SIGTERM and return what it printed (it must exit 0)."""
     guild = emulator.add_guild("Launch")
@@ -84,7 +86,9 @@ async def _run_post_meltdown_and_stop(emulator: DiscordEmulator, tmp_path: Path,
         if exited.done():
             waiting.cancel()
             output = await process.stdout.read() if process.stdout else b""
-            raise AssertionError("the bot did not start:\n" + output.decode(errors="replace")[-2000:])
+            raise AssertionError(
+                "the bot did not start:\n" + output.decode(errors="replace")[-2000:]
+            )
         exited.cancel()
         await waiting
         await emulator.wait_for_commands(timeout=30)
@@ -106,17 +110,28 @@ async def _run_post_meltdown_and_stop(emulator: DiscordEmulator, tmp_path: Path,
 async def test_run_with_a_hostile_corpus_file_serves_the_last_good_index_and_logs_the_problem(
     emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path
 ) -> None:
-    service = await CorpusService.open(ServiceSettings(db_path=tmp_path / "data" / "corpus.db", corpus_dir=corpus_dir))
+    service = await CorpusService.open(
+        ServiceSettings(db_path=tmp_path / "data" / "corpus.db", corpus_dir=corpus_dir)
+    )
     await service.reload()  # the last good index
     await service.close()
-    write_doc(corpus_dir, "99-hostile.md", front=f"id: hostile\nauthors: []\nkind: post\nexcerpt: false\nnote: {'9' * 5000}")
-    (corpus_dir / "98-deep.md").write_text("---\nid: deep\nnote: " + "[" * 900 + "]" * 900 + "\n---\nbody\n", encoding="utf-8")
+    write_doc(
+        corpus_dir,
+        "99-hostile.md",
+        front=f"id: hostile\nauthors: []\nkind: post\nexcerpt: false\nnote: {'9' * 5000}",
+    )
+    (corpus_dir / "98-deep.md").write_text(
+        "---\nid: deep\nnote: " + "[" * 900 + "]" * 900 + "\n---\nbody\n", encoding="utf-8"
+    )
 
     output = await _run_post_meltdown_and_stop(emulator, tmp_path, corpus_dir)
 
     text = output.decode(errors="replace")
     assert "the corpus has problems; serving the last good index" in text
-    assert "99-hostile.md:6: front matter is not valid YAML: the number 99999999999999999... has too many digits" in text
+    assert (
+        "99-hostile.md:6: front matter is not valid YAML: the number 99999999999999999... has too many digits"
+        in text
+    )
     assert "98-deep.md:3: front matter is nested more than 20 levels deep" in text
     assert "Traceback" not in text
 
@@ -315,7 +330,10 @@ async def test_losing_discord_while_running_is_one_log_line_per_reconnect_attemp
 
 
 async def test_a_corpus_folder_that_cannot_be_read_at_start_leaves_the_index_served(
-    tmp_path: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    corpus_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from bot.discord_app.launcher import open_service
 

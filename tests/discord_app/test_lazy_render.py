@@ -148,7 +148,10 @@ def test_an_author_page_is_as_much_of_the_page_the_core_returned_as_fits() -> No
     lines = [author_line(r) for r in long[: crowded.shown]]
     assert crowded.embed.description == "\n".join(lines)
     assert len(crowded.embed.description) <= limits.DESCRIPTION
-    assert len(crowded.embed.description) + len(author_line(long[crowded.shown])) + 1 > limits.DESCRIPTION
+    assert (
+        len(crowded.embed.description) + len(author_line(long[crowded.shown])) + 1
+        > limits.DESCRIPTION
+    )
 
 
 def test_author_with_no_posts_still_gets_one_page() -> None:
@@ -207,4 +210,6 @@ async def test_the_paginator_asks_for_the_page_it_shows_and_labels_a_copy() -> N
     kept = discord.Embed(title="kept").set_footer(text="Source")
     keeper = Paginator(KeptPages(LazyPages(2, lambda index: kept)), owner_id=1)
     assert (await keeper.page(0)).footer.text == "Source · page 1/2"
-    assert (await keeper.page(0)).footer.text == "Source · page 1/2"  # a copy is labelled, not the kept page
+    assert (
+        await keeper.page(0)
+    ).footer.text == "Source · page 1/2"  # a copy is labelled, not the kept page

@@ -20,7 +20,11 @@ async def _add_doc(world: World, name: str, front: str, body: str) -> None:
 async def test_corpus_text_cannot_ping(world: World) -> None:
     body = "@everyone @here <@&123> <@456> **bold** ||spoiler|| " + "word " * 10
     await _add_doc(world, "pingy.md", PINGY, body)
-    for command, options in (("post", {"post": "pingy"}), ("summarize", {"post": "pingy"}), ("search", {"query": "spoiler"})):
+    for command, options in (
+        ("post", {"post": "pingy"}),
+        ("summarize", {"post": "pingy"}),
+        ("search", {"query": "spoiler"}),
+    ):
         handle = await world.command(command, options)
         await handle.wait_reply(timeout=10)
     for request in world.emu.requests:
@@ -35,15 +39,26 @@ async def test_corpus_text_cannot_ping(world: World) -> None:
 
 async def test_five_thousand_word_body_fits_every_limit(world: World) -> None:
     sentence = "The committee weighed the evidence on publication norms with care. "
-    await _add_doc(world, "long.md", PINGY.replace("pingy", "long-post").replace("'@everyone", "'Long"), sentence * 500)
+    await _add_doc(
+        world,
+        "long.md",
+        PINGY.replace("pingy", "long-post").replace("'@everyone", "'Long"),
+        sentence * 500,
+    )
     post = await world.reply("post", {"post": "long-post"})
     (embed,) = embeds(post)
-    assert len(embed["description"]) <= 4096 and embed["description"].rstrip().endswith("…") or "…" in embed["description"]
+    assert (
+        len(embed["description"]) <= 4096
+        and embed["description"].rstrip().endswith("…")
+        or "…" in embed["description"]
+    )
     summary = await world.reply("summarize", {"post": "long-post", "length": 10})
     assert len(embeds(summary)[0]["description"]) <= 4096
 
 
-async def test_unexpected_error_gets_an_id_not_a_traceback(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unexpected_error_gets_an_id_not_a_traceback(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def boom(self: CorpusService, query: str) -> None:
         raise RuntimeError("database on fire")
 
@@ -54,7 +69,13 @@ async def test_unexpected_error_gets_an_id_not_a_traceback(world: World, monkeyp
 
 
 async def test_a_429_on_the_reply_is_retried(world: World) -> None:
-    world.emu.inject_error("POST", "/interactions/{interaction_id}/{token}/callback", status=429, retry_after=0.1, times=1)
+    world.emu.inject_error(
+        "POST",
+        "/interactions/{interaction_id}/{token}/callback",
+        status=429,
+        retry_after=0.1,
+        times=1,
+    )
     reply = await world.reply("post", {"post": MELTDOWN})
     assert embeds(reply)[0]["title"].startswith("What Responsible AI")
 

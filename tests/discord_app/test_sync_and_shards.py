@@ -30,7 +30,16 @@ async def test_start_syncs_only_when_the_command_tree_changed(
         pass
     assert _puts(emulator) == 1
     names = {c["name"] for c in emulator.synced_commands()}
-    assert {"post", "summarize", "author", "authors", "reasons", "search", "about", "reload"} <= names
+    assert {
+        "post",
+        "summarize",
+        "author",
+        "authors",
+        "reasons",
+        "search",
+        "about",
+        "reload",
+    } <= names
     async with running_bot(emulator, config, service):
         pass
     assert _puts(emulator) == 1, "an unchanged tree is not synced again"
@@ -46,14 +55,18 @@ async def test_a_fingerprint_is_never_trusted_for_another_discord(
     """The sandbox's second launch: the same index, a new emulator that holds no commands. The
     fingerprint the first emulator's sync left must not stop the new one from being synced."""
     emulator.add_guild("G")
-    async with running_bot(emulator, make_config(tmp_path, corpus_dir, emulator.bot_token), service):
+    async with running_bot(
+        emulator, make_config(tmp_path, corpus_dir, emulator.bot_token), service
+    ):
         pass
     assert _puts(emulator) == 1
     second = DiscordEmulator()
     await second.start()
     try:
         second.add_guild("G")
-        async with running_bot(second, make_config(tmp_path, corpus_dir, second.bot_token), service):
+        async with running_bot(
+            second, make_config(tmp_path, corpus_dir, second.bot_token), service
+        ):
             pass
         assert _puts(second) == 1, "a new Discord (another application, another API base) is synced"
         assert "post" in {c["name"] for c in second.synced_commands()}
@@ -72,7 +85,9 @@ async def test_development_guild_gets_the_commands(
     assert {c["name"] for c in emulator.synced_commands(guild.id)} >= {"post", "reload"}
 
 
-async def test_corpus_bot_sync_command(emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path) -> None:
+async def test_corpus_bot_sync_command(
+    emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path
+) -> None:
     guild = emulator.add_guild("Explicit")
     env = {
         **os.environ,
@@ -80,8 +95,18 @@ async def test_corpus_bot_sync_command(emulator: DiscordEmulator, tmp_path: Path
         "CORPUS_BOT_DATA_DIR": str(tmp_path / "data"),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--corpus", str(corpus_dir), "sync", "--guild", str(guild.id),
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "--corpus",
+        str(corpus_dir),
+        "sync",
+        "--guild",
+        str(guild.id),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, err.decode()[-2000:]
@@ -104,13 +129,19 @@ async def test_two_shards_serve_their_own_guilds(
         assert bot.shard_count == 2
         await emulator.wait_for_gateway(shards=2)
         for g in guilds:
-            handle = await emulator.send_command("about", {}, user=user.id, guild=g.id, channel=channels[g.id].id)
+            handle = await emulator.send_command(
+                "about", {}, user=user.id, guild=g.id, channel=channels[g.id].id
+            )
             assert "11 documents" in str(await handle.wait_reply(timeout=10))
     assert emulator.problems == []
 
 
-async def test_pages_lose_their_buttons_when_the_view_times_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_pages_lose_their_buttons_when_the_view_times_out(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(views, "PAGE_TIMEOUT_SECONDS", 0.3)
     reply = await world.reply("search", {"query": "the"})  # 11 hits: two pages
     assert reply["components"]
-    await world.emu.wait_for(lambda: not world.emu.message(int(reply["id"])).get("components"), timeout=10)
+    await world.emu.wait_for(
+        lambda: not world.emu.message(int(reply["id"])).get("components"), timeout=10
+    )

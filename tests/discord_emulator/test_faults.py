@@ -239,7 +239,13 @@ async def test_injected_client_error_carries_discords_code_and_message() -> None
     async with DiscordEmulator() as emu:
         guild = emu.add_guild("G")
         channel = emu.add_channel(guild.id, "general")
-        emu.inject_error("POST", "/channels/{channel_id}/messages", status=400, code=50035, message="Invalid Form Body")
+        emu.inject_error(
+            "POST",
+            "/channels/{channel_id}/messages",
+            status=400,
+            code=50035,
+            message="Invalid Form Body",
+        )
         async with aiohttp.ClientSession() as http:
             async with http.post(
                 f"{emu.api_base}/channels/{channel.id}/messages",
@@ -274,6 +280,12 @@ async def test_system_channel_reaches_the_bot() -> None:
             task = asyncio.create_task(client.start(emu.bot_token))
             await asyncio.wait_for(client.wait_until_ready(), 15)
             emu.set_system_channel(guild.id, channel.id)
-            await emu.wait_for(lambda: (g := client.get_guild(guild.id)) and g.system_channel and g.system_channel.id == channel.id)
+            await emu.wait_for(
+                lambda: (
+                    (g := client.get_guild(guild.id))
+                    and g.system_channel
+                    and g.system_channel.id == channel.id
+                )
+            )
             await client.close()
             await task

@@ -56,7 +56,9 @@ def test_links_only_to_the_web() -> None:
     assert parse_inline(r"[A \[draft\]](<https://example.org/a>)") == [  # as the bot writes them
         {"t": "link", "href": "https://example.org/a", "c": ["A [draft]"]}
     ]
-    assert parse_inline("[x](<javascript:alert(1)>)") == [{"t": "span", "c": ["[x](<javascript:alert(1)>)"]}]
+    assert parse_inline("[x](<javascript:alert(1)>)") == [
+        {"t": "span", "c": ["[x](<javascript:alert(1)>)"]}
+    ]
     assert parse_inline("see https://example.org/x.") == [
         "see ",
         {"t": "link", "href": "https://example.org/x", "c": ["https://example.org/x"]},

@@ -55,11 +55,25 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=10,
 )
-FIELDS = ["id", "title", "subtitle", "authors", "published", "url", "publisher", "kind", "excerpt", "reasons",
-          "annotations", "display_title"]
+FIELDS = [
+    "id",
+    "title",
+    "subtitle",
+    "authors",
+    "published",
+    "url",
+    "publisher",
+    "kind",
+    "excerpt",
+    "reasons",
+    "annotations",
+    "display_title",
+]
 good_front = st.fixed_dictionaries(
     {
         "id": st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}", fullmatch=True),
@@ -71,14 +85,28 @@ good_front = st.fixed_dictionaries(
 )
 front_matter = st.one_of(
     good_front,
-    good_front.flatmap(lambda base: st.dictionaries(st.sampled_from(FIELDS), values, max_size=4).map(
-        lambda extra: {**base, **extra})),
+    good_front.flatmap(
+        lambda base: st.dictionaries(st.sampled_from(FIELDS), values, max_size=4).map(
+            lambda extra: {**base, **extra}
+        )
+    ),
     st.dictionaries(st.text(max_size=12) | st.sampled_from(FIELDS), values, max_size=6),
 )
 BROKEN_YAML = [
-    "id: [unclosed", "title: 'open", "\tid: tab", ": no key", "id: a\nid: b", "- a list\n- not a map",
-    "&anchor id: x\nother: *anchor", "id: *missing", "{{{{", "title: \"\\x\"", "!!python/object:os.system ls",
-    "id: x\n  bad: indent", "? complex\n: key", "id: " + "[" * 200,
+    "id: [unclosed",
+    "title: 'open",
+    "\tid: tab",
+    ": no key",
+    "id: a\nid: b",
+    "- a list\n- not a map",
+    "&anchor id: x\nother: *anchor",
+    "id: *missing",
+    "{{{{",
+    'title: "\\x"',
+    "!!python/object:os.system ls",
+    "id: x\n  bad: indent",
+    "? complex\n: key",
+    "id: " + "[" * 200,
 ]
 
 
@@ -92,14 +120,23 @@ def front_text(front: dict[str, Any]) -> str:
 @st.composite
 def corpus_files(draw: st.DrawFn) -> bytes:
     """A corpus file's bytes: front matter (valid, odd or broken YAML), a body, an encoding."""
-    head = draw(st.one_of(front_matter.map(front_text), st.sampled_from(BROKEN_YAML), st.text(max_size=80)))
-    body = draw(st.one_of(st.text(max_size=300), st.just("Sentence one. Sentence two. " * draw(st.integers(0, 900)))))
+    head = draw(
+        st.one_of(front_matter.map(front_text), st.sampled_from(BROKEN_YAML), st.text(max_size=80))
+    )
+    body = draw(
+        st.one_of(
+            st.text(max_size=300),
+            st.just("Sentence one. Sentence two. " * draw(st.integers(0, 900))),
+        )
+    )
     opening = draw(st.sampled_from(["---\n", "---\r\n", "--- \n", "", "----\n", "\n---\n"]))
     closing = draw(st.sampled_from(["---\n", "...\n", "---\r\n", ""]))
     text = f"{opening}{head}\n{closing}{body}\n"
     if draw(st.booleans()):
         text = text.replace("\n", draw(st.sampled_from(["\r\n", "\r", "\n"])))
-    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "latin-1", "cp1252"]))
+    encoding = draw(
+        st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "latin-1", "cp1252"])
+    )
     raw = text.encode(encoding, errors="replace")
     if draw(st.integers(0, 9)) == 0:
         cut = draw(st.integers(0, len(raw)))
@@ -124,7 +161,9 @@ def check_parse(raw: bytes, path: str) -> Document | None:
 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(corpus_files())
-@example(b"\xef\xbb\xbf---\nid: bom\ntitle: BOM\nauthors: []\nkind: post\nexcerpt: false\n---\nBody.\n")
+@example(
+    b"\xef\xbb\xbf---\nid: bom\ntitle: BOM\nauthors: []\nkind: post\nexcerpt: false\n---\nBody.\n"
+)
 @example("---\nid: u16\ntitle: T\n---\nBody\n".encode("utf-16"))
 @example("---\ntitle: Café\n---\nBody\n".encode("latin-1"))
 @example(b"---\nid: nul\x00\n---\n")
@@ -134,9 +173,16 @@ def test_every_generated_file_parses_or_names_its_problem(raw: bytes) -> None:
     check_parse(raw, "generated/doc.md")
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(raw_files=st.lists(corpus_files(), min_size=1, max_size=4))
-def test_a_reload_of_generated_files_applies_them_or_lists_every_problem(raw_files: list[bytes], tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_reload_of_generated_files_applies_them_or_lists_every_problem(
+    raw_files: list[bytes], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     root = tmp_path_factory.mktemp("bad-reload")
     corpus = root / "corpus"
     corpus.mkdir()
@@ -162,7 +208,9 @@ def test_a_reload_of_generated_files_applies_them_or_lists_every_problem(raw_fil
                 named = {problem.where for problem in exc.problems}
                 assert expected_bad <= named, (expected_bad, exc.problems)
                 assert named, exc.problems
-                assert (await service.stats()).documents == 0, "a refused reload left documents behind"
+                assert (await service.stats()).documents == 0, (
+                    "a refused reload left documents behind"
+                )
                 return
             assert not expected_bad
             assert set(report.added) == set(expected_ok.values())
@@ -176,20 +224,62 @@ def test_a_reload_of_generated_files_applies_them_or_lists_every_problem(raw_fil
 
 NASTY = [
     "a" * 10_000,
-    "\"unterminated", "NEAR(a b", "*", "a*", "^meltdown", "title:foo", "-", "AND OR NOT", "a:b:c", "{col}: x",
-    "( ) ( )", "\"\"", "'", "%", "_", "\\", "NULL", "'; DROP TABLE documents; --",
-    "\u202emeltdown", "\u200f\u05e9\u05dc\u05d5\u05dd", "\u200b", "\u200d\u200b\ufeff", "\u0645\u0631\u062d\u0628\u0627",
-    "@everyone", "@here", "<@&123>", "<@456>", "<@!456>", "<#789>", "@\u200beveryone", "</post:1>",
-    "`code` **bold** ||spoiler|| ~~x~~", "\U0001f600" * 50, "\x00", "\r\n\t",
+    '"unterminated',
+    "NEAR(a b",
+    "*",
+    "a*",
+    "^meltdown",
+    "title:foo",
+    "-",
+    "AND OR NOT",
+    "a:b:c",
+    "{col}: x",
+    "( ) ( )",
+    '""',
+    "'",
+    "%",
+    "_",
+    "\\",
+    "NULL",
+    "'; DROP TABLE documents; --",
+    "\u202emeltdown",
+    "\u200f\u05e9\u05dc\u05d5\u05dd",
+    "\u200b",
+    "\u200d\u200b\ufeff",
+    "\u0645\u0631\u062d\u0628\u0627",
+    "@everyone",
+    "@here",
+    "<@&123>",
+    "<@456>",
+    "<@!456>",
+    "<#789>",
+    "@\u200beveryone",
+    "</post:1>",
+    "`code` **bold** ||spoiler|| ~~x~~",
+    "\U0001f600" * 50,
+    "\x00",
+    "\r\n\t",
 ]
-TRICKY_ALPHABET = string.ascii_letters + string.digits + "\"*():^-+ {}<>@&#!'%_\\\u202e\u200f\u200b\u200d\ufeff\u05d0é"
+TRICKY_ALPHABET = (
+    string.ascii_letters
+    + string.digits
+    + "\"*():^-+ {}<>@&#!'%_\\\u202e\u200f\u200b\u200d\ufeff\u05d0é"
+)
 arguments = st.one_of(
     st.sampled_from(NASTY),
     st.text(alphabet=TRICKY_ALPHABET, min_size=1, max_size=60),
     st.text(min_size=1, max_size=40),
-    st.lists(st.sampled_from(NASTY + ["meltdown", "Saltz", "AI"]), min_size=1, max_size=4).map(" ".join),
+    st.lists(st.sampled_from(NASTY + ["meltdown", "Saltz", "AI"]), min_size=1, max_size=4).map(
+        " ".join
+    ),
 )
-COMMANDS = {"post": "post", "search": "query", "author": "name", "summarize": "post", "reasons": "topic"}
+COMMANDS = {
+    "post": "post",
+    "search": "query",
+    "author": "name",
+    "summarize": "post",
+    "reasons": "topic",
+}
 
 
 async def ask_core(service: CorpusService, command: str, text: str) -> None:
@@ -207,11 +297,18 @@ async def ask_core(service: CorpusService, command: str, text: str) -> None:
         assert str(exc).strip()
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(command=st.sampled_from(sorted(COMMANDS)), text=arguments)
 @example(command="search", text="a" * 10_000)
 @example(command="post", text="a" * 10_000)
-async def test_the_core_answers_any_argument_or_says_why_not(service: CorpusService, command: str, text: str) -> None:
+async def test_the_core_answers_any_argument_or_says_why_not(
+    service: CorpusService, command: str, text: str
+) -> None:
     await ask_core(service, command, text)
 
 
@@ -240,7 +337,9 @@ class BotWorld:
 
 
 @pytest.fixture
-async def bot_world(service: CorpusService, tmp_path: Path, corpus_dir: Path) -> AsyncIterator[BotWorld]:
+async def bot_world(
+    service: CorpusService, tmp_path: Path, corpus_dir: Path
+) -> AsyncIterator[BotWorld]:
     async with DiscordEmulator() as emu:
         guild = emu.add_guild("bad input")
         channel = emu.add_channel(guild.id, "general")
@@ -257,7 +356,12 @@ def clip_to_option(world: BotWorld, command: str, text: str) -> str:
     return clipped if clipped.strip() else "x" + clipped[: (limit or 2) - 1]
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(command=st.sampled_from(sorted(COMMANDS)), text=arguments)
 @example(command="search", text="a" * 10_000)
 @example(command="author", text="@everyone <@&123> \u202e\u200b")
@@ -267,7 +371,10 @@ async def test_every_command_argument_gets_a_reply_without_traceback_or_ping(
     emu = bot_world.emu
     argument = clip_to_option(bot_world, command, text)
     handle = await emu.send_command(
-        command, {COMMANDS[command]: argument}, user=bot_world.fresh_user(), guild=bot_world.guild_id,
+        command,
+        {COMMANDS[command]: argument},
+        user=bot_world.fresh_user(),
+        guild=bot_world.guild_id,
         channel=bot_world.channel_id,
     )
     reply = await handle.wait_reply(timeout=10)

@@ -129,11 +129,23 @@ async def queue_one_entry_for_every_channel(fan: FanOut) -> None:
         await engine.check_corpus(now, reload=False)  # the baseline: nothing old is announced
         for channel in fan.channels:
             await engine.feeds.subscribe(
-                guild_id=fan.guild_id, channel_id=channel, source=None, author=None, keyword=None,
-                mention_role_id=None, mode="instant", digest_minute=None, created_by=1, now=now,
+                guild_id=fan.guild_id,
+                channel_id=channel,
+                source=None,
+                author=None,
+                keyword=None,
+                mention_role_id=None,
+                mode="instant",
+                digest_minute=None,
+                created_by=1,
+                now=now,
             )
-        write_doc(fan.settings.corpus_dir, "99-fanout.md", body="Fan-out under fire. Every channel once.",
-                  front=f"id: {NEW_ENTRY}\ntitle: Fan-Out Under Fire\nauthors: [Kim Killer]\nkind: post\nexcerpt: false")
+        write_doc(
+            fan.settings.corpus_dir,
+            "99-fanout.md",
+            body="Fan-out under fire. Every channel once.",
+            front=f"id: {NEW_ENTRY}\ntitle: Fan-Out Under Fire\nauthors: [Kim Killer]\nkind: post\nexcerpt: false",
+        )
         detection = await engine.check_corpus(now, reload=True)
         assert detection.new_entries == (NEW_ENTRY,) and detection.queued == CHANNELS
     finally:
@@ -161,9 +173,17 @@ class Sender:
     @classmethod
     async def spawn(cls, fan: FanOut) -> Sender:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", SENDER_SCRIPT,
-            fan.emu.api_base, fan.emu.bot_token, str(fan.settings.db_path), str(fan.settings.corpus_dir),
-            cwd=REPO, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-c",
+            SENDER_SCRIPT,
+            fan.emu.api_base,
+            fan.emu.bot_token,
+            str(fan.settings.db_path),
+            str(fan.settings.corpus_dir),
+            cwd=REPO,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         return cls(proc)
 
@@ -186,9 +206,13 @@ class Sender:
 
     async def until_posted_or_exited(self, fan: FanOut, posts: int) -> None:
         """Wait until the emulator holds `posts` announcements, or the sender has exited."""
-        seen = asyncio.ensure_future(fan.emu.wait_for(lambda: fan.posted() >= posts, 30, describe=f"{posts} posts"))
+        seen = asyncio.ensure_future(
+            fan.emu.wait_for(lambda: fan.posted() >= posts, 30, describe=f"{posts} posts")
+        )
         exited = asyncio.ensure_future(self.proc.wait())
-        done, _ = await asyncio.wait({seen, exited}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {seen, exited}, timeout=30, return_when=asyncio.FIRST_COMPLETED
+        )
         for waiter in (seen, exited):
             waiter.cancel()
         assert done, f"neither {posts} posts nor an exit within 30 s"
@@ -226,7 +250,9 @@ async def kill_repeatedly(fan: FanOut, upcoming: list[Sender], chooser: random.R
     return kills_mid_fan_out
 
 
-async def test_sigkill_mid_fan_out_then_restart_delivers_each_channel_exactly_once(fan: FanOut) -> None:
+async def test_sigkill_mid_fan_out_then_restart_delivers_each_channel_exactly_once(
+    fan: FanOut,
+) -> None:
     upcoming = [await Sender.spawn(fan) for _ in range(LOOKAHEAD)]
     try:
         kills_mid_fan_out = await kill_repeatedly(fan, upcoming, random.Random(SEED))
@@ -238,8 +264,12 @@ async def test_sigkill_mid_fan_out_then_restart_delivers_each_channel_exactly_on
             await sender.kill()
     assert fan.counts() == [1] * CHANNELS
     posts = fan.emu.requests_matching("POST", "/channels/{channel_id}/messages")
-    print(f"{kills_mid_fan_out} of {KILLS} kills left channels waiting; {len(posts)} POSTs for {CHANNELS} messages")
-    assert kills_mid_fan_out >= KILLS // 4, "the kills should land while channels were still waiting"
+    print(
+        f"{kills_mid_fan_out} of {KILLS} kills left channels waiting; {len(posts)} POSTs for {CHANNELS} messages"
+    )
+    assert kills_mid_fan_out >= KILLS // 4, (
+        "the kills should land while channels were still waiting"
+    )
     for channel in fan.channels:
         (message,) = fan.announcements(channel)
         assert "Fan-Out Under Fire" in str(message.get("embeds"))
@@ -262,8 +292,16 @@ async def spawn_bot(fan: FanOut, config: Path) -> Sender:
         "CORPUS_BOT_DATA_DIR": str(fan.settings.db_path.parent),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--config", str(config), "run",
-        cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(config),
+        "run",
+        cwd=REPO,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
     return Sender(proc)
@@ -283,7 +321,11 @@ async def test_heavy_sigkill_the_whole_bot_mid_fan_out(fan: FanOut, tmp_path: Pa
             if before < CHANNELS:
                 await bot.until_posted_or_exited(fan, min(before + chooser.randint(1, 2), CHANNELS))
             else:
-                await fan.emu.wait_for(lambda n=sessions: len(fan.emu.gateway_sessions) > n, 30, describe="a new session")
+                await fan.emu.wait_for(
+                    lambda n=sessions: len(fan.emu.gateway_sessions) > n,
+                    30,
+                    describe="a new session",
+                )
             await asyncio.sleep(chooser.uniform(0.0, 0.05))  # a random point, not an awaited event
             assert bot.proc.returncode is None, "the bot exited on its own"
             await bot.kill()

@@ -86,15 +86,24 @@ class Versions:
 
 def corpus_rows(db: Path) -> frozenset[tuple[str, str]]:
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute("SELECT id, content_hash FROM documents WHERE origin = 'corpus'").fetchall()
+        rows = conn.execute(
+            "SELECT id, content_hash FROM documents WHERE origin = 'corpus'"
+        ).fetchall()
     return frozenset((doc_id, digest) for doc_id, digest in rows)
 
 
 def copy_index(source: Path, target: Path) -> None:
     """A clean copy through SQLite's backup API (no WAL or SHM files carried over)."""
-    for leftover in (target, target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+    for leftover in (
+        target,
+        target.with_name(target.name + "-wal"),
+        target.with_name(target.name + "-shm"),
+    ):
         leftover.unlink(missing_ok=True)
-    with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(target)) as dst:
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
         src.backup(dst)
 
 
@@ -148,11 +157,16 @@ def build_new_version(old_corpus: Path, new_corpus: Path) -> None:
     generate_small(new_corpus, seed=2)
     files = sorted(new_corpus.glob("*.md"))
     for path in files[:NEW_ONLY_FILES]:
-        path.write_text(path.read_text(encoding="utf-8") + f"\n\nThe {NEW_ONLY_WORD} paragraph.\n", encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8") + f"\n\nThe {NEW_ONLY_WORD} paragraph.\n",
+            encoding="utf-8",
+        )
     for path in files[-REMOVED_FILES:]:
         path.unlink()
 
-    assert NEW_ONLY_WORD not in "".join(p.read_text(encoding="utf-8") for p in old_corpus.glob("*.md"))
+    assert NEW_ONLY_WORD not in "".join(
+        p.read_text(encoding="utf-8") for p in old_corpus.glob("*.md")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -187,8 +201,14 @@ def check_whole_version(db: Path, versions: Versions) -> str:
     """Open the index as a restarted bot would; return 'old' or 'new', failing on any mix."""
     with contextlib.closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        conn.execute("INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')")  # raises if out of sync
-        rows = frozenset(conn.execute("SELECT id, content_hash FROM documents WHERE origin = 'corpus'").fetchall())
+        conn.execute(
+            "INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')"
+        )  # raises if out of sync
+        rows = frozenset(
+            conn.execute(
+                "SELECT id, content_hash FROM documents WHERE origin = 'corpus'"
+            ).fetchall()
+        )
         with_word = conn.execute(
             "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ?", (NEW_ONLY_WORD,)
         ).fetchone()[0]
@@ -207,7 +227,9 @@ def check_whole_version(db: Path, versions: Versions) -> str:
     return "new"
 
 
-def test_sigkill_during_reload_leaves_old_or_new_never_a_mix(versions: Versions, tmp_path: Path) -> None:
+def test_sigkill_during_reload_leaves_old_or_new_never_a_mix(
+    versions: Versions, tmp_path: Path
+) -> None:
     chooser = random.Random(SEED)
     outcomes: list[tuple[int, str]] = []
     dbs = [tmp_path / f"work{i}.db" for i in range(KILLS)]
@@ -239,11 +261,17 @@ def test_sigkill_during_reload_leaves_old_or_new_never_a_mix(versions: Versions,
         for spare in upcoming:
             spare.kill()
             spare.communicate(timeout=30)
-    print(f"reload {versions.reload_seconds:.2f} s; (batches written, index) after each kill: {outcomes}")
-    assert any(batches and seen == "old" for batches, seen in outcomes), "no kill rolled back written batches"
+    print(
+        f"reload {versions.reload_seconds:.2f} s; (batches written, index) after each kill: {outcomes}"
+    )
+    assert any(batches and seen == "old" for batches, seen in outcomes), (
+        "no kill rolled back written batches"
+    )
 
     async def finish() -> None:
-        service = await CorpusService.open(ServiceSettings(db_path=db, corpus_dir=versions.new_corpus))
+        service = await CorpusService.open(
+            ServiceSettings(db_path=db, corpus_dir=versions.new_corpus)
+        )
         await service.reload()
         await service.close()
 

@@ -29,15 +29,28 @@ NEW_DOCS = 10
 
 def new_doc(corpus_dir: Path, n: int, *, title: str | None = None) -> str:
     doc_id = f"batch-new-{n:02d}"
-    write_doc(corpus_dir, f"{doc_id}.md", front=f"id: {doc_id}\ntitle: {title or f'Batch New {n}'}\n"
-              "authors: [Ada Example]\nkind: post\nexcerpt: false", body=f"Words of post {n}. More words.")
+    write_doc(
+        corpus_dir,
+        f"{doc_id}.md",
+        front=f"id: {doc_id}\ntitle: {title or f'Batch New {n}'}\n"
+        "authors: [Ada Example]\nkind: post\nexcerpt: false",
+        body=f"Words of post {n}. More words.",
+    )
     return doc_id
 
 
 async def subscribe_everything(engine: FeedEngine, channel_id: int) -> None:
     await engine.feeds.subscribe(
-        guild_id=1, channel_id=channel_id, source=None, author=None, keyword=None, mention_role_id=None,
-        mode="instant", digest_minute=None, created_by=7, now=T0,
+        guild_id=1,
+        channel_id=channel_id,
+        source=None,
+        author=None,
+        keyword=None,
+        mention_role_id=None,
+        mode="instant",
+        digest_minute=None,
+        created_by=7,
+        now=T0,
     )
 
 
@@ -77,7 +90,7 @@ async def test_new_and_changed_documents_over_many_pages_are_each_handled_exactl
     old_ids = ["batch-new-101", "batch-new-104", "batch-new-107"]
     # Pretend those three were posted earlier, so a change has posts to edit.
     async with service.store.transaction() as writer:
-        for channel_sub in (await engine.feeds.guild_subscriptions(1)):
+        for channel_sub in await engine.feeds.guild_subscriptions(1):
             for doc_id in old_ids:
                 await writer.execute(
                     "INSERT INTO feed_outbox (subscription_id, entry_id, source, state, created_at, message_id) "
@@ -96,7 +109,9 @@ async def test_new_and_changed_documents_over_many_pages_are_each_handled_exactl
     outbox = await service.store.reader.execute_fetchall(
         "SELECT entry_id, count(*) FROM feed_outbox WHERE state = 'pending' GROUP BY entry_id ORDER BY min(id)"
     )
-    assert [tuple(row) for row in outbox] == [(doc_id, 2) for doc_id in fresh_ids]  # each once per channel, in id order
+    assert [tuple(row) for row in outbox] == [
+        (doc_id, 2) for doc_id in fresh_ids
+    ]  # each once per channel, in id order
     flagged = await service.store.reader.execute_fetchall(
         "SELECT DISTINCT entry_id FROM feed_outbox WHERE needs_edit = 1 ORDER BY entry_id"
     )
@@ -116,7 +131,9 @@ async def test_the_baseline_records_every_document_and_queues_nothing(
         new_doc(corpus_dir, n)
     await service.reload()
     engine = FeedEngine(service, FeedConfig(), FakeDiscord())
-    await subscribe_everything(engine, 100)  # even with a subscriber, the baseline announces nothing
+    await subscribe_everything(
+        engine, 100
+    )  # even with a subscriber, the baseline announces nothing
 
     first = await engine.check_corpus(T0, reload=False)
 
@@ -148,7 +165,9 @@ async def test_no_fetch_during_detection_returns_more_than_one_page(
     real_fetchall = aiosqlite.Connection.execute_fetchall
     real_executemany = aiosqlite.Connection.executemany
 
-    async def fetchall(self: aiosqlite.Connection, sql: str, parameters: Any = None) -> Iterable[Any]:
+    async def fetchall(
+        self: aiosqlite.Connection, sql: str, parameters: Any = None
+    ) -> Iterable[Any]:
         rows = list(await real_fetchall(self, sql, parameters))
         sizes.append(len(rows))
         return rows

@@ -15,8 +15,17 @@ NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("streak", "expected"),
-    [(0, 0.0), (-3, 0.0), (1, 300.0), (2, 600.0), (3, 1200.0), (7, 19_200.0), (8, 21_600.0),
-     (50, 21_600.0), (100_000, 21_600.0)],
+    [
+        (0, 0.0),
+        (-3, 0.0),
+        (1, 300.0),
+        (2, 600.0),
+        (3, 1200.0),
+        (7, 19_200.0),
+        (8, 21_600.0),
+        (50, 21_600.0),
+        (100_000, 21_600.0),
+    ],
 )
 def test_next_attempt_delay(streak: int, expected: float) -> None:
     assert next_attempt_delay(streak) == expected
@@ -34,29 +43,36 @@ def test_delay_is_monotonic_and_capped(streak: int) -> None:
 def test_failures_lengthen_the_wait_and_pause_without_dropping() -> None:
     health = SourceHealth()
     for attempt in range(1, 5):
-        health = on_failure(health, f"HTTP 500 #{attempt}", NOW, base=10.0, cap=1000.0,
-                            pause_after=4)
+        health = on_failure(
+            health, f"HTTP 500 #{attempt}", NOW, base=10.0, cap=1000.0, pause_after=4
+        )
         assert health.error_streak == attempt
         assert health.last_error == f"HTTP 500 #{attempt}"
         assert health.next_attempt_at == NOW + timedelta(seconds=10.0 * 2 ** (attempt - 1))
         assert health.failing
         assert health.paused is (attempt >= 4)
 
-    paused_again = on_failure(health, "timed out after 20 s", NOW, base=10.0, cap=1000.0,
-                              pause_after=4)
+    paused_again = on_failure(
+        health, "timed out after 20 s", NOW, base=10.0, cap=1000.0, pause_after=4
+    )
     assert paused_again.paused  # still paused, still scheduled: never dropped
     assert paused_again.next_attempt_at == NOW + timedelta(seconds=160.0)
 
 
 def test_success_resets_everything() -> None:
-    failing = SourceHealth(error_streak=12, last_error="HTTP 503", paused=True,
-                           next_attempt_at=NOW + timedelta(hours=6))
+    failing = SourceHealth(
+        error_streak=12,
+        last_error="HTTP 503",
+        paused=True,
+        next_attempt_at=NOW + timedelta(hours=6),
+    )
 
     later = NOW + timedelta(hours=7)
     healthy = on_success(failing, later)
 
-    assert healthy == SourceHealth(error_streak=0, last_error=None, last_success_at=later,
-                                   next_attempt_at=None, paused=False)
+    assert healthy == SourceHealth(
+        error_streak=0, last_error=None, last_success_at=later, next_attempt_at=None, paused=False
+    )
     assert not healthy.failing
 
 

@@ -24,8 +24,10 @@ from bot.feeds.html_text import collapse_whitespace, html_to_text
         ("Tom &amp; Jerry &lt;3 &#169; &eacute; &bogus;", "Tom & Jerry <3 © é &bogus;"),
         ("x&nbsp;y", "x y"),
         ("<pre>  indented\n    code</pre>", "indented\n    code"),
-        ("<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>",
-         "1 | 2\n3 | 4"),
+        (
+            "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>",
+            "1 | 2\n3 | 4",
+        ),
         ("<p>before</p><hr><p>after</p>", "before\n\nafter"),
         ("", ""),
         ("plain text, no tags", "plain text, no tags"),
@@ -83,8 +85,11 @@ def test_collapse_whitespace() -> None:
 
 
 @settings(max_examples=300)
-@given(st.text(alphabet=st.sampled_from(list("<>/!-[]&;#xap br li script =\"' \n\u00a0é")),
-               max_size=80))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("<>/!-[]&;#xap br li script =\"' \n\u00a0é")), max_size=80
+    )
+)
 def test_never_raises_and_output_is_tidy(html: str) -> None:
     text = html_to_text(html, max_chars=50)
 

@@ -86,7 +86,9 @@ class BotProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError(f"shard {self.shard} did not stop on SIGTERM:\n{self.log()}") from None
+            raise AssertionError(
+                f"shard {self.shard} did not stop on SIGTERM:\n{self.log()}"
+            ) from None
 
 
 def add_guilds(emu: DiscordEmulator) -> list[ShardedGuild]:
@@ -132,9 +134,20 @@ def bot_processes(emu: DiscordEmulator, tmp_path: Path, corpus: Path) -> Iterato
                 "PYTHONUNBUFFERED": "1",
             }
             log_path = tmp_path / f"shard{shard}.log"
-            argv = [sys.executable, "-m", "bot", "--config", str(config), "--corpus", str(corpus), "run"]
+            argv = [
+                sys.executable,
+                "-m",
+                "bot",
+                "--config",
+                str(config),
+                "--corpus",
+                str(corpus),
+                "run",
+            ]
             with open(log_path, "wb") as log:
-                proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(
+                    argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+                )
             processes.append(BotProcess(shard, proc, data_dir, log_path))
         yield processes
     finally:
@@ -153,7 +166,8 @@ async def emu() -> AsyncIterator[DiscordEmulator]:
 def announcements(emu: DiscordEmulator, channel_id: int) -> list[dict[str, object]]:
     """The bot's public messages in a channel (command replies here are all ephemeral)."""
     return [
-        m for m in emu.channel_messages(channel_id, include_ephemeral=False)
+        m
+        for m in emu.channel_messages(channel_id, include_ephemeral=False)
         if int(m["author"]["id"]) == emu.bot_user_id  # type: ignore[index, call-overload]
     ]
 
@@ -177,14 +191,18 @@ async def test_two_processes_with_disjoint_shards_announce_each_entry_once_per_c
 
         def sessions_ready() -> bool:
             for process in processes:
-                assert process.proc.poll() is None, f"shard {process.shard} exited:\n{process.log()}"
+                assert process.proc.poll() is None, (
+                    f"shard {process.shard} exited:\n{process.log()}"
+                )
             live = [s for s in emu.hub.live_sessions() if s.connected]
             # Every dispatch (GUILD_CREATE included) parsed: the guilds are in each bot's cache.
             return sorted(s.shard_id for s in live) == list(range(SHARDS)) and all(
                 s.client_seq >= s.seq for s in live
             )
 
-        await emu.wait_for(sessions_ready, START_TIMEOUT, describe="both shards connected with their guilds")
+        await emu.wait_for(
+            sessions_ready, START_TIMEOUT, describe="both shards connected with their guilds"
+        )
         await emu.wait_for_commands(timeout=START_TIMEOUT)
         sessions = {s.shard_id: s for s in emu.hub.live_sessions()}
         for guild in guilds:
@@ -193,7 +211,11 @@ async def test_two_processes_with_disjoint_shards_announce_each_entry_once_per_c
 
         for guild in guilds:
             handle = await emu.send_command(
-                "subscribe", {}, user=guild.moderator_id, guild=guild.guild_id, channel=guild.channel_id
+                "subscribe",
+                {},
+                user=guild.moderator_id,
+                guild=guild.guild_id,
+                channel=guild.channel_id,
             )
             reply = await handle.wait_reply(timeout=20)
             assert "Subscribed" in str(reply), reply
@@ -205,18 +227,30 @@ async def test_two_processes_with_disjoint_shards_announce_each_entry_once_per_c
         for shard in range(SHARDS):
             guild = next(g for g in guilds if g.shard == shard)
             handle = await emu.send_command(
-                "feed retry", {"source": "corpus"}, user=guild.owner_id, guild=guild.guild_id,
+                "feed retry",
+                {"source": "corpus"},
+                user=guild.owner_id,
+                guild=guild.guild_id,
                 channel=guild.channel_id,
             )
             await handle.wait_reply(timeout=30)
             assert "Checked the corpus folder" in str(handle.reply), handle.reply
 
-        write_doc(corpus, "12-sharded.md", front="id: sharded-entry\ntitle: Sharded Entry\n"
-                  "authors: [Shard Writer]\nkind: post\nexcerpt: false", body="One entry. Two processes.")
+        write_doc(
+            corpus,
+            "12-sharded.md",
+            front="id: sharded-entry\ntitle: Sharded Entry\n"
+            "authors: [Shard Writer]\nkind: post\nexcerpt: false",
+            body="One entry. Two processes.",
+        )
         for shard in range(SHARDS):
             owner_guild = next(g for g in guilds if g.shard == shard)
             handle = await emu.send_command(
-                "reload", {}, user=owner_guild.owner_id, guild=owner_guild.guild_id, channel=owner_guild.channel_id
+                "reload",
+                {},
+                user=owner_guild.owner_id,
+                guild=owner_guild.guild_id,
+                channel=owner_guild.channel_id,
             )
             await handle.wait_reply(timeout=30)
             # "1 added", unless the poll loop's first pass (just after ready) read the file first.
@@ -230,7 +264,9 @@ async def test_two_processes_with_disjoint_shards_announce_each_entry_once_per_c
             )
         except TimeoutError as exc:
             logs = "\n".join(f"--- shard {p.shard}:\n{p.log()}" for p in processes)
-            raise AssertionError(f"{exc}; requests: {[(r.method, r.path, r.status) for r in emu.requests if r.method != 'GET']}; posted: {[len(announcements(emu, g.channel_id)) for g in guilds]}\n{logs}") from exc
+            raise AssertionError(
+                f"{exc}; requests: {[(r.method, r.path, r.status) for r in emu.requests if r.method != 'GET']}; posted: {[len(announcements(emu, g.channel_id)) for g in guilds]}\n{logs}"
+            ) from exc
         for process in processes:
             assert process.stop() == 0, process.log()
 
@@ -240,5 +276,7 @@ async def test_two_processes_with_disjoint_shards_announce_each_entry_once_per_c
     for process in processes:
         subscribed_guilds, outbox = feed_state(process.db_path)
         assert subscribed_guilds == {g.guild_id for g in guilds if g.shard == process.shard}
-        assert outbox == ["sent"] * GUILDS_PER_SHARD, "each process announced to its own subscriptions only"
+        assert outbox == ["sent"] * GUILDS_PER_SHARD, (
+            "each process announced to its own subscriptions only"
+        )
     assert emu.problems == [], emu.problems
