@@ -17,7 +17,10 @@ mocked:
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,3 +84,22 @@ def disk_full_on_open(monkeypatch: pytest.MonkeyPatch) -> None:
         return opened
 
     monkeypatch.setattr(CorpusStore, "_open_read_write", classmethod(open_then_fill))
+
+
+def run_bot_process(db: Path, corpus_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot run` on the index `db`, with Discord at a closed loopback port: what it
+    says about the index happens before (or instead of) reaching Discord."""
+    env = {
+        **os.environ,
+        "DISCORD_TOKEN": "never-used",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--corpus", str(corpus_dir), "--db", str(db), "run"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

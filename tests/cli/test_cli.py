@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import REPO
+from tests.storage_faults import run_bot_process
 
 
 def test_index_then_incremental(cli) -> None:
@@ -215,20 +216,7 @@ def test_an_index_from_a_newer_version_is_one_line_for_run_too(
     assert cli("index")[0] == 0
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA user_version = 999")
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": "never-used",
-        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--corpus", str(corpus_dir), "--db", str(db), "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_bot_process(db, corpus_dir, tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith(
         "corpus-bot: the index was written by a newer corpus-bot (schema 999"

@@ -26,6 +26,7 @@ from tests.storage_faults import (
     corrupt_index,
     disk_full,
     disk_full_on_open,
+    run_bot_process,
     short_busy_timeout,
     write_lock_held,
 )
@@ -253,20 +254,7 @@ def test_really_full_disk(tiny_tmpfs: Path, tmp_path: Path, corpus_dir: Path) ->
 def test_run_with_a_damaged_index_says_so_in_one_line(tmp_path: Path, corpus_dir: Path) -> None:
     db = tmp_path / "i.db"
     corrupt_index(db, "garbage")
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": "never-used",
-        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--corpus", str(corpus_dir), "--db", str(db), "run"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_bot_process(db, corpus_dir, REPO)
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == (
