@@ -3,7 +3,6 @@ the real bot through the emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +12,7 @@ from discord_emulator.console import parse_command_line, render_message_text, ru
 from discord_emulator.errors import CommandNotSyncedError, EmulatorError, OptionError
 from discord_emulator.render import format_timestamp
 from discord_emulator.sandbox import SandboxSession, SandboxWorld, build_world
+from tests.console_input import scripted
 from tests.discord_emulator.conftest import TestBot, World
 
 SYNCED = [
@@ -191,21 +191,6 @@ async def test_run_console_ends_on_end_of_input(emu: DiscordEmulator) -> None:
     assert output[0] == (
         "Sandbox ready: you act as you, the server's owner (every permission), in #general."
     )
-
-
-def scripted(lines: list[str | Callable[[], Awaitable[object]]]) -> Callable[[str], Awaitable[str]]:
-    """An input function: strings are typed; callables are awaited first (to wait for the bot)."""
-    queue = list(lines)
-
-    async def read(prompt: str) -> str:
-        while queue:
-            item = queue.pop(0)
-            if isinstance(item, str):
-                return item
-            await item()
-        raise EOFError
-
-    return read
 
 
 async def test_run_console_drives_the_real_bot(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from discord_emulator.console import complete_line, run_console
-from tests.discord_emulator.test_console import scripted
+from tests.console_input import scripted
 from tests.sandbox.conftest import Sandbox
 
 Step = str | Callable[[], Awaitable[object]]
