@@ -79,16 +79,30 @@ class Resolver:
 
 
 def find_command(
-    name: str, *, guild_commands: list[dict[str, Any]], global_commands: list[dict[str, Any]]
+    name: str,
+    *,
+    guild_commands: list[dict[str, Any]],
+    global_commands: list[dict[str, Any]],
+    kind: int = 1,
 ) -> CommandTarget:
-    """Find "name", "group sub" or "group subgroup sub" among synced chat-input commands.
+    """Find "name", "group sub" or "group subgroup sub" among synced chat-input commands, or
+    a context-menu command by its whole name (`kind` 2 user, 3 message: names may hold spaces).
 
     Guild commands shadow global ones of the same name, as in Discord's client.
     """
+    candidates = [c for c in guild_commands + global_commands if int(c.get("type") or 1) == kind]
+    if kind != 1:
+        menu = next((c for c in candidates if c["name"] == name), None)
+        if menu is None:
+            known = sorted({c["name"] for c in candidates})
+            raise CommandNotSyncedError(
+                f"context menu {name!r} was never synced (synced menus of type {kind}: "
+                f"{', '.join(known) or 'none'})"
+            )
+        return CommandTarget(command=menu, path=[], leaf_options=[])
     words = name.strip().lstrip("/").split()
     if not words:
         raise CommandNotSyncedError("empty command name")
-    candidates = [c for c in guild_commands + global_commands if int(c.get("type") or 1) == 1]
     command = next((c for c in candidates if c["name"] == words[0]), None)
     if command is None:
         known = sorted({c["name"] for c in candidates})

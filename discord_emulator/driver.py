@@ -438,20 +438,80 @@ class DiscordEmulator:
         channel: int | None = None,
         locale: str = "en-US",
         timeout: float = 10.0,
+        user_install: bool = False,
     ) -> EmulatedInteraction:
         """Invoke a synced slash command ("name" or "group sub"); guild=None means a DM.
 
         Options are typed from the synced definition. Returns once the interaction is sent.
+        `user_install=True`: as a user who installed the app to their account (the command
+        must list integration type 1); the interaction's `authorizing_integration_owners` is
+        then {"1": user id}.
         """
         target, where = invocations.command_target(
-            self.state, self.config, name, user=user, guild=guild, channel=channel
+            self.state,
+            self.config,
+            name,
+            user=user,
+            guild=guild,
+            channel=channel,
+            user_install=user_install,
         )
         resolver = invocations.resolver_for(self.state, where, user)
         data = invocations.command_data(
             target, build_options(target, options or {}, resolver), resolver
         )
         return await self._send(
-            APPLICATION_COMMAND, data, target.full_name, user, where, locale, timeout
+            APPLICATION_COMMAND,
+            data,
+            target.full_name,
+            user,
+            where,
+            locale,
+            timeout,
+            user_install=user_install,
+        )
+
+    async def send_message_command(
+        self,
+        name: str,
+        message_id: int,
+        *,
+        user: int,
+        locale: str = "en-US",
+        timeout: float = 10.0,
+        user_install: bool = False,
+    ) -> EmulatedInteraction:
+        """Right-click a stored message and pick the bot's message command `name` (type 3).
+
+        The interaction's `data` carries `target_id` and the message in `resolved.messages`,
+        as Discord sends it; the command is offered where its contexts and integration types
+        allow, as for `send_command`."""
+        stored = self.state.find_message(message_id)
+        channel = self.state.channel(stored.channel_id)
+        target, where = invocations.command_target(
+            self.state,
+            self.config,
+            name,
+            user=user,
+            guild=channel.guild_id,
+            channel=channel.id if channel.guild_id is not None else None,
+            user_install=user_install,
+            command_type=invocations.MESSAGE_COMMAND,
+        )
+        data = invocations.command_data(
+            target, [], invocations.resolver_for(self.state, where, user)
+        )
+        data["target_id"] = str(stored.id)
+        data["resolved"] = {"messages": {str(stored.id): stored.snapshot()}}
+        return await self._send(
+            APPLICATION_COMMAND,
+            data,
+            target.full_name,
+            user,
+            where,
+            locale,
+            timeout,
+            user_install=user_install,
         )
 
     async def send_autocomplete(
@@ -689,6 +749,7 @@ class DiscordEmulator:
         timeout: float,
         *,
         message: StoredMessage | None = None,
+        user_install: bool = False,
     ) -> EmulatedInteraction:
         """Create the interaction and dispatch INTERACTION_CREATE to the right shard."""
         session = await self.wait_for(
@@ -708,6 +769,7 @@ class DiscordEmulator:
             channel=channel,
             message=message.snapshot() if message is not None else None,
             locale=locale,
+            user_install=user_install,
         )
         inter = EmulatedInteraction(
             interaction_id=interaction_id,

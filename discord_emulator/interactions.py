@@ -56,7 +56,8 @@ ALLOWED_CALLBACKS: dict[int, frozenset[int]] = {
     ),
 }
 
-GUILD_CONTEXT, BOT_DM_CONTEXT = 0, 1
+GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
+GUILD_INSTALL, USER_INSTALL = "0", "1"
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
 
@@ -247,8 +248,13 @@ def interaction_payload(
     channel: Channel,
     message: dict[str, Any] | None = None,
     locale: str = "en-US",
+    user_install: bool = False,
 ) -> dict[str, Any]:
-    """INTERACTION_CREATE's data, with the member's and the bot's permissions in the channel."""
+    """INTERACTION_CREATE's data, with the member's and the bot's permissions in the channel.
+
+    `authorizing_integration_owners` says, as Discord documents it, which installations allow
+    the interaction: {"0": guild id} for a server install ("0" in the bot's DM), {"1": user id}
+    when the user installed the app to their account (then alone outside a server it is in)."""
     user = state.user(user_id)
     payload: dict[str, Any] = {
         "id": str(interaction_id),
@@ -277,11 +283,13 @@ def interaction_payload(
             permissions=state.channel_permissions(channel, user_id)
         )
         payload["context"] = GUILD_CONTEXT
-        payload["authorizing_integration_owners"] = {"0": str(guild.id)}
+        owners = {USER_INSTALL: str(user.id)} if user_install else {GUILD_INSTALL: str(guild.id)}
     else:
         payload["user"] = user.to_payload()
-        payload["context"] = BOT_DM_CONTEXT
-        payload["authorizing_integration_owners"] = {"0": "0"}
+        is_bot_dm = channel.recipient is not None and channel.recipient.id == user.id
+        payload["context"] = BOT_DM_CONTEXT if is_bot_dm else PRIVATE_CHANNEL_CONTEXT
+        owners = {USER_INSTALL: str(user.id)} if user_install else {GUILD_INSTALL: "0"}
+    payload["authorizing_integration_owners"] = owners
     if message is not None:
         payload["message"] = message
     return payload

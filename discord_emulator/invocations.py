@@ -18,6 +18,8 @@ from discord_emulator.models import Channel
 from discord_emulator.state import EmulatorState
 
 ACTION_ROW, BUTTON, STRING_SELECT, TEXT_INPUT, LABEL = 1, 2, 3, 4, 18
+CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
+GUILD_INSTALL, USER_INSTALL = 0, 1
 
 CONTEXT_HINT = (
     "Discord would not deliver this interaction; "
@@ -33,18 +35,28 @@ def command_target(
     user: int,
     guild: int | None,
     channel: int | None,
+    user_install: bool = False,
+    command_type: int = CHAT_INPUT,
 ) -> tuple[CommandTarget, Channel]:
-    """The synced command to invoke and the channel it is invoked in (a DM if no guild)."""
+    """The synced command to invoke and the channel it is invoked in (a DM if no guild).
+
+    `user_install`: the user installed the app to their account, so the command is used as a
+    user-installed one (integration type 1) rather than through the server's install."""
     if guild is None:
         where = state.dm_channel(user)
-        target = find_command(name, guild_commands=[], global_commands=state.global_commands)
+        target = find_command(
+            name, guild_commands=[], global_commands=state.global_commands, kind=command_type
+        )
     else:
         state.member(guild, user)
         where = guild_channel(state, guild, channel)
         target = find_command(
-            name, guild_commands=state.commands_for(guild), global_commands=state.global_commands
+            name,
+            guild_commands=state.commands_for(guild),
+            global_commands=state.global_commands,
+            kind=command_type,
         )
-    check_command_allowed(state, config, target, where, user)
+    check_command_allowed(state, config, target, where, user, user_install=user_install)
     return target, where
 
 
@@ -69,10 +81,24 @@ def check_command_allowed(
     target: CommandTarget,
     channel: Channel,
     user_id: int,
+    *,
+    user_install: bool = False,
 ) -> None:
-    """Discord's client only offers a command where it may be used, to whom may use it."""
+    """Discord's client only offers a command where it may be used, to whom may use it.
+
+    A command is offered through an installation only when its `integration_types` list that
+    installation's type (0 guild, 1 user; missing means guild only), and only in the contexts
+    its `contexts` list (0 guild, 1 the bot's DM, 2 other DMs and group DMs)."""
     command = target.command
     contexts = command.get("contexts")
+    if config.enforce_command_contexts:
+        wanted = USER_INSTALL if user_install else GUILD_INSTALL
+        if wanted not in (command.get("integration_types") or [GUILD_INSTALL]):
+            how = "user-installed" if user_install else "server-installed"
+            raise errors.CommandUnavailableError(
+                f"/{command['name']} cannot be used {how}: its integration_types are "
+                f"{command.get('integration_types')} ({CONTEXT_HINT})"
+            )
     if channel.guild_id is None:
         if not config.enforce_command_contexts:
             return
@@ -141,7 +167,11 @@ def command_data(
     target: CommandTarget, options: list[dict[str, Any]], resolver: Resolver
 ) -> dict[str, Any]:
     """The `data` of an APPLICATION_COMMAND (or autocomplete) interaction."""
-    data: dict[str, Any] = {"id": target.command["id"], "name": target.command["name"], "type": 1}
+    data: dict[str, Any] = {
+        "id": target.command["id"],
+        "name": target.command["name"],
+        "type": int(target.command.get("type") or CHAT_INPUT),
+    }
     if options:
         data["options"] = options
     if target.guild_id is not None:
