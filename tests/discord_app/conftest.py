@@ -46,14 +46,19 @@ class World:
         *,
         user: int | None = None,
         dm: bool = False,
+        user_install: bool = False,
     ) -> Any:
-        """Run a slash command as a person would; returns the emulator's interaction handle."""
+        """Run a slash command as a person would; returns the emulator's interaction handle.
+
+        `dm`: in the user's DM with the bot; `user_install`: through the app the user installed
+        to their account rather than the server's install."""
         return await self.emu.send_command(
             name,
             options or {},
             user=user or self.member_id,
             guild=None if dm else self.guild_id,
             channel=None if dm else self.channel_id,
+            user_install=user_install,
         )
 
     async def reply(

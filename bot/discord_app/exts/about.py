@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_app.exts._base import CorpusCog
+from bot.discord_app.exts._base import CorpusCog, usable_anywhere
 from bot.discord_app.render import about_embed
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 class About(CorpusCog):
     @app_commands.command(name="about", description="What this bot is and how to use it.")
+    @usable_anywhere()
     async def about(self, interaction: discord.Interaction[CorpusBot]) -> None:
         guide = command_guide(self.bot.tree)
         await interaction.response.send_message(

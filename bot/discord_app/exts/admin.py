@@ -14,7 +14,7 @@ from discord import app_commands
 
 from bot.corpus.errors import CorpusInvalid
 from bot.discord_app.checks import admin_only
-from bot.discord_app.exts._base import CorpusCog
+from bot.discord_app.exts._base import CorpusCog, server_only
 from bot.discord_app.render import problems_embed, reload_embed
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 class Admin(CorpusCog):
     @app_commands.command(name="reload", description="Re-read the corpus now (admins).")
-    @app_commands.guild_only()
+    @server_only()
     @app_commands.default_permissions(manage_guild=True)
     @admin_only()
     async def reload(self, interaction: discord.Interaction[CorpusBot]) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_app.exts._base import CorpusCog, expensive_cooldown
+from bot.discord_app.exts._base import CorpusCog, expensive_cooldown, usable_anywhere
 from bot.discord_app.render import answer_pages
 from bot.discord_app.views import Paginator, answer_in_time
 
@@ -23,6 +23,7 @@ class Ask(CorpusCog):
     @app_commands.command(
         name="ask", description="Ask the corpus: the passages that answer it, quoted verbatim."
     )
+    @usable_anywhere()
     @app_commands.describe(
         question="A question in plain words, e.g. 'What does Access Now want banned?'"
     )

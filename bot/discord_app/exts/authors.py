@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_app.exts._base import CorpusCog, to_choices
+from bot.discord_app.exts._base import CorpusCog, to_choices, usable_anywhere
 from bot.discord_app.render import POSTS_FETCHED, Window, author_page, authors_pages
 from bot.discord_app.views import Paginator, WindowedPages, answer_in_time
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class Authors(CorpusCog):
     @app_commands.command(name="author", description="List an author's posts, newest first.")
+    @usable_anywhere()
     @app_commands.describe(name="The author's name; part of it works too (start typing to pick)")
     async def author(
         self, interaction: discord.Interaction[CorpusBot], name: app_commands.Range[str, 1, 200]
@@ -40,6 +41,7 @@ class Authors(CorpusCog):
     @app_commands.command(
         name="authors", description="Every author of the corpus, with a post count."
     )
+    @usable_anywhere()
     async def authors(self, interaction: discord.Interaction[CorpusBot]) -> None:
         await Paginator.send(interaction, authors_pages(await self.service.authors()))
 

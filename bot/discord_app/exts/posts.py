@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_app.exts._base import CorpusCog, expensive_cooldown
+from bot.discord_app.exts._base import CorpusCog, expensive_cooldown, usable_anywhere
 from bot.discord_app.options import PostOption
 from bot.discord_app.render import post_embed, summary_embed
 from bot.discord_app.views import answer_in_time, respond
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 class Posts(CorpusCog):
     @app_commands.command(name="post", description="Show a post of the corpus, with its source.")
+    @usable_anywhere()
     @app_commands.describe(post="The post's id or title (start typing to pick one)")
     async def post(self, interaction: discord.Interaction[CorpusBot], post: PostOption) -> None:
         answer = await answer_in_time(interaction, self.service.post(post.id))
@@ -33,6 +34,7 @@ class Posts(CorpusCog):
     @app_commands.command(
         name="summarize", description="Summarize a post in sentences quoted from it."
     )
+    @usable_anywhere()
     @app_commands.describe(
         post="The post's id or title (start typing to pick one)", length="How many sentences (1-10)"
     )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_app.exts._base import CorpusCog
+from bot.discord_app.exts._base import CorpusCog, usable_anywhere
 from bot.discord_app.render import reasons_pages
 from bot.discord_app.views import Paginator
 
@@ -20,6 +20,7 @@ class ReasonsCog(CorpusCog):
         name="reasons",
         description="Why Access Now resigned from the Partnership on AI, in its own words.",
     )
+    @usable_anywhere()
     @app_commands.describe(topic="Only reasons about this, e.g. 'facial recognition'")
     async def reasons(
         self,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.discord_app.exts._base import CorpusCog, expensive_cooldown
+from bot.discord_app.exts._base import CorpusCog, expensive_cooldown, usable_anywhere
 from bot.discord_app.render import HITS_FETCHED, SEARCH_HITS_SHOWN, Window, search_page
 from bot.discord_app.views import Paginator, WindowedPages, answer_in_time
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class Search(CorpusCog):
     @app_commands.command(name="search", description="Search the text of every document.")
+    @usable_anywhere()
     @app_commands.describe(query="Words to look for (plain words; no special syntax needed)")
     @app_commands.checks.dynamic_cooldown(expensive_cooldown)
     async def search(

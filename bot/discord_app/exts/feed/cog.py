@@ -22,7 +22,12 @@ from bot.discord_app.checks import (
     feed_manager_refusal,
     mention_role_refusal,
 )
-from bot.discord_app.exts._base import to_choices
+from bot.discord_app.exts._base import (
+    SERVER_CONTEXTS_ONLY,
+    SERVER_INSTALL_ONLY,
+    server_only,
+    to_choices,
+)
 from bot.discord_app.exts.feed.add_view import AddFeedView
 from bot.discord_app.exts.feed.checks import (
     channel_manager_only,
@@ -62,6 +67,8 @@ class Feed(commands.Cog):
         name="feed",
         description="The feed of new entries: status, sources, preview, retry (Manage Channels).",
         guild_only=True,
+        allowed_installs=SERVER_INSTALL_ONLY,
+        allowed_contexts=SERVER_CONTEXTS_ONLY,
         default_permissions=discord.Permissions(manage_channels=True),
     )
 
@@ -95,7 +102,7 @@ class Feed(commands.Cog):
     @app_commands.command(
         name="subscribe", description="Announce new entries in a channel (Manage Channels)."
     )
-    @app_commands.guild_only()
+    @server_only()
     @app_commands.default_permissions(manage_channels=True)
     @app_commands.describe(
         channel="Where to announce (default: this channel)",
@@ -181,7 +188,7 @@ class Feed(commands.Cog):
         name="unsubscribe",
         description="Stop announcing new entries in a channel (Manage Channels).",
     )
-    @app_commands.guild_only()
+    @server_only()
     @app_commands.default_permissions(manage_channels=True)
     @app_commands.describe(channel="The channel to stop (default: this channel)")
     async def unsubscribe(
@@ -211,7 +218,7 @@ class Feed(commands.Cog):
     @app_commands.command(
         name="subscriptions", description="This server's feed subscriptions and their health."
     )
-    @app_commands.guild_only()
+    @server_only()
     @app_commands.default_permissions(manage_channels=True)
     @channel_manager_only()
     async def subscriptions(self, interaction: discord.Interaction[CorpusBot]) -> None:
