@@ -18,6 +18,7 @@ from rapidfuzz.distance import Indel
 from bot.corpus import search as fts
 from bot.corpus.ask import AskTuning, idf, question_terms, rank_passages
 from bot.corpus.errors import AnswerError, CorpusInvalid
+from bot.corpus.links import id_words_in, links_in, url_forms
 from bot.corpus.loader import BATCH_FILES, CorpusScanner
 from bot.corpus.models import (
     Answer,
@@ -210,6 +211,27 @@ class CorpusService:
                     [_candidate(r) for r in refs[:MAX_CHOICES]],
                 )
         return await self._fuzzy_title(text, key, shown)
+
+    async def linked_ref(self, text: str) -> DocumentRef:
+        """The corpus document a message links to: its first link whose URL is a document's
+        `url` (compared normalised: scheme, "www.", trailing slash), else its first word that is
+        a document's id, as /post takes it. For "Summarize linked post".
+
+        Raises `AnswerError` "not_found" when it links none, "bad_input" when it has no text.
+        """
+        if not text.strip():
+            raise AnswerError("bad_input", "This message has no text to look for a link in.")
+        for link in links_in(text):
+            refs = await self.store.refs_by_urls(url_forms(link), limit=1)
+            if refs:
+                return refs[0]
+        for word in id_words_in(text):
+            ref = await self.store.ref_by_id(word)
+            if ref is not None:
+                return ref
+        raise AnswerError(
+            "not_found", "This message links no document of the corpus (by its URL or its id)."
+        )
 
     async def _fuzzy_title(self, text: str, key: str, shown: str) -> DocumentRef:
         """A title with a typo or two: candidates by their words, then compared letter by letter.

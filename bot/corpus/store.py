@@ -604,6 +604,14 @@ class CorpusStore:
         refs = await self.fetch_refs("d.id = ?", (doc_id,), limit=1)
         return refs[0] if refs else None
 
+    async def refs_by_urls(self, urls: Sequence[str], *, limit: int = 26) -> list[DocumentRef]:
+        """Documents whose `url` is exactly one of `urls` (the caller passes every spelling it
+        accepts: bot/corpus/links.py); bound parameters only."""
+        if not urls:
+            return []
+        marks = ", ".join("?" for _ in urls)
+        return await self.fetch_refs(f"d.url IN ({marks})", tuple(urls), limit=limit)
+
     async def ids_with_words(self, words: Sequence[str], *, limit: int = 26) -> list[DocumentRef]:
         """Documents whose id holds every word as a whole hyphen-separated part ("h5n1" is a part
         of "lessons-from-the-h5n1-controversy"): a lookup in the ids' own index (migration 9).
