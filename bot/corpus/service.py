@@ -414,6 +414,14 @@ class CorpusService:
             ref=doc.ref, sentences=tuple(picked), excerpt=doc.ref.excerpt, total_sentences=total
         )
 
+    async def summarize_linked(
+        self, text: str, *, sentences: int = DEFAULT_SUMMARY_SENTENCES
+    ) -> Summary:
+        """The summary of the corpus document a message links to (`linked_ref`), as /summarize
+        gives it. For the "Summarize linked post" context menu."""
+        ref = await self.linked_ref(text)
+        return await self.summarize(ref.id, sentences=sentences)
+
     # --- reasons -----------------------------------------------------------------------------
 
     async def reasons(self, topic: str | None = None) -> Reasons:

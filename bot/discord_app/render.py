@@ -379,8 +379,8 @@ def highlight(snippet: str) -> str:
 
 
 def about_embed(stats: CorpusStats, commands: Sequence[tuple[str, str]] = ()) -> discord.Embed:
-    """`commands`: (qualified name, description) of every slash command the bot has, so the
-    guide lists what really exists (it once left out every feed command)."""
+    """`commands`: (how it is invoked: "/ask", "Find in corpus", description) of every command
+    the bot has, so the guide lists what really exists (it once left out every feed command)."""
     reloaded = f"<t:{int(stats.last_reload.timestamp())}:R>" if stats.last_reload else "never"
     embed = discord.Embed(
         title="corpus-bot",
@@ -394,7 +394,7 @@ def about_embed(stats: CorpusStats, commands: Sequence[tuple[str, str]] = ()) ->
     embed.add_field(name="Corpus", value=f"{stats.documents} documents · {stats.authors} authors")
     embed.add_field(name="Last reload", value=reloaded)
     embed.add_field(name="Version", value=__version__)
-    lines = [f"`/{name}` {description}" for name, description in commands]
+    lines = [f"`{name}` {description}" for name, description in commands]
     for number, value in enumerate(_field_values(lines)):
         embed.add_field(
             name="Commands" if number == 0 else "More commands", value=value, inline=False

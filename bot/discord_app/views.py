@@ -197,7 +197,11 @@ class Paginator(discord.ui.View):
 
 
 async def answer_in_time(
-    interaction: discord.Interaction[CorpusBot], work: Awaitable[T], *, within: float | None = None
+    interaction: discord.Interaction[CorpusBot],
+    work: Awaitable[T],
+    *,
+    within: float | None = None,
+    ephemeral: bool = False,
 ) -> T:
     """Await `work` (the answer); if it is not ready `within` seconds after the command was
     created (`ANSWER_BY_SECONDS` by default), defer first, then keep waiting for it.
@@ -208,7 +212,10 @@ async def answer_in_time(
     follows up the deferred, public message, as Discord allows.
 
     An interaction already acknowledged (an option's transformer deferred while resolving it:
-    see `bot.discord_app.options`) has nothing left to beat: the answer is simply awaited."""
+    see `bot.discord_app.options`) has nothing left to beat: the answer is simply awaited.
+
+    `ephemeral`: the answer will be ephemeral, so is the defer (Discord makes the first followup
+    of a deferred interaction the deferred message itself, public or not as the defer was)."""
     if interaction.response.is_done():
         return await work
     budget = ANSWER_BY_SECONDS if within is None else within
@@ -220,7 +227,7 @@ async def answer_in_time(
             done, _ = await asyncio.wait({task}, timeout=remaining)
             if done:
                 return task.result()
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     except BaseException:
         task.cancel()  # the command was cancelled or cannot answer: nobody will read the result
         raise

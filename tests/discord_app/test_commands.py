@@ -179,7 +179,8 @@ async def test_about(world: World) -> None:
     reply = await world.reply("about")
     assert "11 documents" in text_of(reply) and ephemeral(reply)
     for command in world.emu.synced_commands():
-        assert f"`/{command['name']}" in text_of(reply), command["name"]
+        invoked = f"/{command['name']}" if command["type"] == 1 else command["name"]
+        assert f"`{invoked}" in text_of(reply), command["name"]
 
 
 async def test_commands_work_in_dms(world: World) -> None:

@@ -6,6 +6,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.discord_app.exts.reasons",
     "bot.discord_app.exts.search",
     "bot.discord_app.exts.ask",
+    "bot.discord_app.exts.menus",
     "bot.discord_app.exts.about",
     "bot.discord_app.exts.admin",
     "bot.discord_app.exts.feed",

@@ -25,12 +25,19 @@ class About(CorpusCog):
 
 
 def command_guide(tree: app_commands.CommandTree) -> list[tuple[str, str]]:
-    """Every slash command the bot has (subcommands by their full name), from its own tree."""
-    return [
-        (command.qualified_name, command.description)
+    """Every command the bot has, from its own tree: slash commands ("/feed status", each
+    subcommand by its full name), then the message menus by name with the `guide` line each
+    keeps in its `extras` (a context menu has no description of its own)."""
+    slash = [
+        (f"/{command.qualified_name}", command.description)
         for command in tree.walk_commands()
         if isinstance(command, app_commands.Command)
     ]
+    menus = [
+        (menu.name, str(menu.extras.get("guide", "(a message's Apps menu)")))
+        for menu in tree.walk_commands(type=discord.AppCommandType.message)
+    ]
+    return slash + menus
 
 
 async def setup(bot: CorpusBot) -> None:
