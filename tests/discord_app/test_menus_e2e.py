@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
+
+from bot.discord_app import views
+from discord_emulator.interactions import DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
 from tests.discord_app.conftest import World
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
 
@@ -76,3 +81,28 @@ async def test_a_user_installed_menu_in_a_dm(world: World) -> None:
     reply = await handle.wait_reply()
     assert handle.payload["authorizing_integration_owners"] == {"1": str(world.member_id)}
     assert "founder of Rappler" in text_of(reply)
+
+
+async def test_a_menu_answer_not_ready_soon_defers_only_to_the_asker(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+    real_ask = world.service.ask
+
+    async def slow_ask(question: str):  # noqa: ANN202 - the service's own return type
+        await release.wait()  # the answer is stuck behind a queue until the test lets it go
+        return await real_ask(question)
+
+    monkeypatch.setattr(views, "ANSWER_BY_SECONDS", 0.05)
+    monkeypatch.setattr(world.service, "ask", slow_ask)
+    posted = world.emu.post_user_message(
+        world.channel_id, world.member_id, "What does Access Now want banned?"
+    )
+    handle = await world.emu.send_message_command(
+        "Find in corpus", int(posted["id"]), user=world.moderator_id
+    )
+    assert await handle.wait_acknowledged(timeout=10) == DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+    assert handle.ephemeral, "the 'thinking…' others would see is the answer's own message"
+    release.set()
+    reply = await handle.wait_reply(timeout=10)
+    assert ephemeral(reply) and "ban on technologies" in text_of(reply)
