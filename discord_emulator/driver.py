@@ -323,6 +323,11 @@ class DiscordEmulator:
     def dm_channel(self, user_id: int) -> Channel:
         return self.state.dm_channel(user_id)
 
+    def private_channel(self, user_id: int, other_id: int) -> Channel:
+        """The DM between two users, which the bot is not in (where a user-installed app's
+        commands are used with context 2)."""
+        return self.state.private_channel(user_id, other_id)
+
     def post_user_message(self, channel_id: int, user_id: int, content: str) -> dict[str, Any]:
         """A user writes in a channel (the bot receives MESSAGE_CREATE, gated by intents)."""
         channel = self.state.channel(channel_id)
@@ -439,13 +444,15 @@ class DiscordEmulator:
         locale: str = "en-US",
         timeout: float = 10.0,
         user_install: bool = False,
+        private_with: int | None = None,
     ) -> EmulatedInteraction:
         """Invoke a synced slash command ("name" or "group sub"); guild=None means a DM.
 
         Options are typed from the synced definition. Returns once the interaction is sent.
         `user_install=True`: as a user who installed the app to their account (the command
         must list integration type 1); the interaction's `authorizing_integration_owners` is
-        then {"1": user id}.
+        then {"1": user id}. `private_with=` another user's id: in the DM between the two, which
+        the bot is not in (context 2: user-installed commands only).
         """
         target, where = invocations.command_target(
             self.state,
@@ -455,6 +462,7 @@ class DiscordEmulator:
             guild=guild,
             channel=channel,
             user_install=user_install,
+            private_with=private_with,
         )
         resolver = invocations.resolver_for(self.state, where, user)
         data = invocations.command_data(
@@ -497,6 +505,7 @@ class DiscordEmulator:
             channel=channel.id if channel.guild_id is not None else None,
             user_install=user_install,
             command_type=invocations.MESSAGE_COMMAND,
+            dm=channel if channel.guild_id is None else None,
         )
         data = invocations.command_data(
             target, [], invocations.resolver_for(self.state, where, user)

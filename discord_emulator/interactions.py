@@ -286,8 +286,7 @@ def interaction_payload(
         owners = {USER_INSTALL: str(user.id)} if user_install else {GUILD_INSTALL: str(guild.id)}
     else:
         payload["user"] = user.to_payload()
-        is_bot_dm = channel.recipient is not None and channel.recipient.id == user.id
-        payload["context"] = BOT_DM_CONTEXT if is_bot_dm else PRIVATE_CHANNEL_CONTEXT
+        payload["context"] = PRIVATE_CHANNEL_CONTEXT if channel.private else BOT_DM_CONTEXT
         owners = {USER_INSTALL: str(user.id)} if user_install else {GUILD_INSTALL: "0"}
     payload["authorizing_integration_owners"] = owners
     if message is not None:

@@ -37,12 +37,21 @@ def command_target(
     channel: int | None,
     user_install: bool = False,
     command_type: int = CHAT_INPUT,
+    private_with: int | None = None,
+    dm: Channel | None = None,
 ) -> tuple[CommandTarget, Channel]:
     """The synced command to invoke and the channel it is invoked in (a DM if no guild).
 
     `user_install`: the user installed the app to their account, so the command is used as a
-    user-installed one (integration type 1) rather than through the server's install."""
-    if guild is None:
+    user-installed one (integration type 1) rather than through the server's install;
+    `private_with`: in the user's DM with that other user (context 2), not the bot's DM; `dm`:
+    in that DM channel (a message command on a message of it)."""
+    if private_with is not None or dm is not None:
+        where = dm if dm is not None else state.private_channel(user, private_with or 0)
+        target = find_command(
+            name, guild_commands=[], global_commands=state.global_commands, kind=command_type
+        )
+    elif guild is None:
         where = state.dm_channel(user)
         target = find_command(
             name, guild_commands=[], global_commands=state.global_commands, kind=command_type
@@ -103,8 +112,14 @@ def check_command_allowed(
         if not config.enforce_command_contexts:
             return
         if command.get("dm_permission") is False or (contexts is not None and 1 not in contexts):
+            if not channel.private:
+                raise errors.CommandUnavailableError(
+                    f"/{command['name']} cannot be used in DMs ({CONTEXT_HINT})"
+                )
+        if channel.private and (not user_install or contexts is None or 2 not in contexts):
             raise errors.CommandUnavailableError(
-                f"/{command['name']} cannot be used in DMs ({CONTEXT_HINT})"
+                f"/{command['name']} cannot be used in DMs between users: only commands of an "
+                f"app the user installed, with context 2, are ({CONTEXT_HINT})"
             )
         return
     if config.enforce_command_contexts and contexts is not None and 0 not in contexts:

@@ -113,7 +113,10 @@ class Member:
 
 @dataclass
 class Channel:
-    """A text channel in a guild, or a DM channel (guild_id None, one recipient)."""
+    """A text channel in a guild, or a DM channel (guild_id None, one recipient).
+
+    `private`: a DM between two users, which the bot is not part of (Discord's PRIVATE_CHANNEL
+    interaction context, 2): only an app the user installed to their account is used there."""
 
     id: int
     name: str
@@ -124,6 +127,7 @@ class Channel:
     overwrites: list[Overwrite] = field(default_factory=list)
     recipient: User | None = None
     last_message_id: int | None = None
+    private: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         if self.type == DM_CHANNEL:

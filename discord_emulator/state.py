@@ -30,6 +30,7 @@ class EmulatorState:
         self.channels: dict[int, Channel] = {}
         self.deleted_channel_ids: set[int] = set()
         self.dm_channel_by_user: dict[int, int] = {}
+        self.private_channels: dict[tuple[int, int], int] = {}
         self.messages: dict[int, StoredMessage] = {}
         self.channel_message_ids: dict[int, list[int]] = {}
         self.global_commands: list[dict[str, Any]] = []
@@ -167,6 +168,26 @@ class EmulatorState:
         )
         self.channels[channel.id] = channel
         self.dm_channel_by_user[user.id] = channel.id
+        return channel
+
+    def private_channel(self, user_id: int, other_id: int) -> Channel:
+        """The DM between two users (the bot is not in it), created on first use; the same
+        channel whichever of them asks."""
+        user, other = self.user(user_id), self.user(other_id)
+        key = (min(user.id, other.id), max(user.id, other.id))
+        existing = self.private_channels.get(key)
+        if existing is not None:
+            return self.channels[existing]
+        channel = Channel(
+            id=self.ids.next(),
+            name=f"{user.username}, {other.username}",
+            guild_id=None,
+            type=DM_CHANNEL,
+            recipient=other,
+            private=True,
+        )
+        self.channels[channel.id] = channel
+        self.private_channels[key] = channel.id
         return channel
 
     def channel(self, channel_id: int) -> Channel:

@@ -51,3 +51,21 @@ async def test_reload_is_not_offered_in_a_dm_nor_to_a_user_install(world: World)
     with pytest.raises(CommandUnavailableError, match="user-installed"):
         await world.command("reload", user=world.moderator_id, user_install=True)
     assert world.emu.interactions == [], "Discord's client sends nothing"
+
+
+async def test_a_user_installed_post_in_a_dm_between_users(world: World) -> None:
+    """Context 2: a DM the bot is not in; the answer goes through the interaction alone."""
+    handle = await world.emu.send_command(
+        "post",
+        {"post": "lessons-from-meltdown-and-spectre"},
+        user=world.member_id,
+        private_with=world.moderator_id,
+        user_install=True,
+    )
+    reply = await handle.wait_reply()
+    assert handle.payload["context"] == 2
+    assert embeds(reply)[0]["title"].startswith("What Responsible AI")
+    with pytest.raises(CommandUnavailableError, match="between users"):
+        await world.emu.send_command(
+            "post", {"post": "meltdown"}, user=world.member_id, private_with=world.moderator_id
+        )

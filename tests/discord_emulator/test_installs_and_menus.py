@@ -125,3 +125,28 @@ async def test_a_message_command_receives_the_message_it_was_used_on(
     with pytest.raises(CommandNotSyncedError, match="Echo"):
         await emu.send_message_command("Echo", int(posted["id"]), user=world.admin.id)
     assert emu.problems == []
+
+
+async def test_a_dm_between_users_offers_only_user_installed_commands(
+    emu: DiscordEmulator, world: World, install_bot: InstallBot
+) -> None:
+    inter = await emu.send_command(
+        "anywhere", user=world.alice.id, private_with=world.admin.id, user_install=True
+    )
+    assert (await inter.wait_reply())["content"] == "user install: True, guild: None"
+    assert inter.payload["context"] == 2
+    assert inter.payload["authorizing_integration_owners"] == {"1": str(world.alice.id)}
+    assert inter.channel_id == emu.private_channel(world.admin.id, world.alice.id).id
+    with pytest.raises(CommandUnavailableError, match="between users"):
+        await emu.send_command("anywhere", user=world.alice.id, private_with=world.admin.id)
+    with pytest.raises(CommandUnavailableError, match="cannot be used user-installed"):
+        await emu.send_command(
+            "serveronly", user=world.alice.id, private_with=world.admin.id, user_install=True
+        )
+    posted = emu.post_user_message(inter.channel_id, world.admin.id, "between us")
+    menu = await emu.send_message_command(
+        "Echo message", int(posted["id"]), user=world.alice.id, user_install=True
+    )
+    assert (await menu.wait_reply())["content"] == f"echo {posted['id']}: between us"
+    assert menu.payload["context"] == 2 and menu.channel_id == inter.channel_id
+    assert emu.problems == []
