@@ -106,3 +106,12 @@ async def test_a_menu_answer_not_ready_soon_defers_only_to_the_asker(
     release.set()
     reply = await handle.wait_reply(timeout=10)
     assert ephemeral(reply) and "ban on technologies" in text_of(reply)
+
+
+async def test_a_hostile_message_neither_pings_nor_breaks_the_menus(world: World) -> None:
+    hostile = "@everyone <@123456789012345678> **Rappler** \u202e` https://[::1 javascript:x"
+    for menu in ("Find in corpus", "Summarize linked post"):
+        reply = await right_click(world, menu, hostile)
+        assert ephemeral(reply) and "Traceback" not in text_of(reply)
+        assert "\u202e" not in text_of(reply)
+    assert world.emu.pings == []
