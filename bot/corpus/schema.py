@@ -336,6 +336,11 @@ MIGRATIONS: tuple[str, ...] = (
         INSERT INTO ids_fts (rowid, id) VALUES (new.pk, new.id);
     END;
     """,
+    # 10: documents by their URL, for "Summarize linked post" (a message's links looked up by
+    # every spelling of each, bot/corpus/links.py): without it each lookup read every row.
+    """
+    CREATE INDEX documents_url ON documents (url);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -57,3 +57,17 @@ async def test_a_message_linking_no_document_says_so(service: CorpusService) -> 
     with pytest.raises(AnswerError, match="no text") as empty:
         await service.linked_ref("   ")
     assert empty.value.kind == "bad_input"
+
+
+def test_a_documents_url_is_looked_up_through_an_index() -> None:
+    """A message's links are looked up in every spelling; without an index each read every row."""
+    import sqlite3
+
+    from bot.corpus import schema
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    schema.migrate(conn)
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN SELECT d.id FROM documents d WHERE d.url IN (?, ?)", ("a", "b")
+    ).fetchall()
+    assert any("USING INDEX documents_url" in row[3] for row in plan), plan
