@@ -153,3 +153,24 @@ async def test_question_words_alone_and_bad_limits_are_bad_input(service: Corpus
             await service.ask("facial recognition", limit=limit)
         assert bad.value.kind == "bad_input" and "limit" in bad.value.message
     assert len((await service.ask("facial recognition ban", limit=1)).passages) == 1
+
+
+async def test_the_ranking_runs_off_the_event_loop(
+    service: CorpusService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-ranking splits every candidate into sentences (milliseconds at 100,000 documents):
+    a worker thread's work, never the event loop's."""
+    import threading
+
+    from bot.corpus import service as service_module
+
+    threads: list[threading.Thread] = []
+    real = service_module.rank_passages
+
+    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the wrapped function's
+        threads.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "rank_passages", recording)
+    await service.ask("What does Access Now want banned?")
+    assert threads and threads[0] is not threading.main_thread()
