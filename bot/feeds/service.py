@@ -82,6 +82,10 @@ class SourceRefused(Refused):
     config source (the config owns it), or no such source."""
 
 
+class AlreadyFollowed(SourceRefused):
+    """The URL is already followed (`value` names the source): an OPML import skips it."""
+
+
 MAX_SOURCE_URL = 2048
 """Longest feed URL followed (what Discord shows as a link)."""
 MAX_DERIVED_NAME = 32
@@ -407,7 +411,7 @@ class FeedService:
         followed = await self.store.followed_sources()
         owner = next((f.name for f in followed if f.url == url), None)
         if owner is not None:
-            raise SourceRefused("That feed is already followed as “{value}”.", owner)
+            raise AlreadyFollowed("That feed is already followed as “{value}”.", owner)
         if name is None:
             name = derive_source_name(title, url, {f.name for f in followed})
         elif not SOURCE_NAME_PATTERN.fullmatch(name):
@@ -428,18 +432,18 @@ class FeedService:
         (its URL is already followed) or refused (why). Nothing is fetched now: each feed's first
         poll, guarded like any added source, is its silent baseline. Raises :class:`OpmlError`
         when the file cannot be read at all."""
-        feeds, more = read_opml(data)
+        feeds, more = await asyncio.to_thread(read_opml, data)  # up to 1 MB of XML: off the loop
         report = ImportReport(not_read=more)
         for feed in feeds:
             try:
                 added = await self._register(
                     feed.url, name=None, title=feed.title, added_by=added_by
                 )
+            except AlreadyFollowed as followed:
+                report.skipped.append((feed, followed.value))
+                continue
             except SourceRefused as refused:
-                if refused.template.startswith("That feed is already followed"):
-                    report.skipped.append((feed, refused.value))
-                else:
-                    report.refused.append((feed, refused))
+                report.refused.append((feed, refused))
                 continue
             report.added.append((feed, added.name))
         return report
