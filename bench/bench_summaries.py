@@ -11,7 +11,8 @@ use and are never copied into the project). From the repository root:
     /tmp/benchvenv/bin/python bench/bench_summaries.py --split test   # the half to report on
 
 Options: --data PATH (default ../shared/eval/cnndm_frank250.jsonl, i.e. /work/shared/eval/...),
---split all|dev|test (a fixed half of the articles by SHA-1 of their id), --limit N.
+--split all|dev|test (a fixed half of the articles by SHA-1 of their id), --limit N,
+--against REV (also compare ours with our summarizer as it was at a git revision, see below).
 
 What it measures: ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 (Google's rouge-score, Porter stemming),
 averaged over the articles, against the human highlights (one sentence a line), and documents
@@ -24,7 +25,13 @@ Whether "ours" beats Lead-3 is a paired bootstrap over the articles (`bootstrap`
 differences in each ROUGE F1, resampled with replacement `BOOTSTRAP_RESAMPLES` times with a fixed
 seed, give the mean difference and its 95% percentile interval; a win needs the interval above
 zero. Paired because the same article is easy or hard for both systems: comparing the two means'
-own intervals would hide a consistent small gain under the spread between articles.
+own intervals would hide a consistent small gain under the spread between articles. Each line also
+counts the articles where ours scores better, worse and the same (`tally`): a mean moved by a few
+articles reads differently from one moved by many.
+
+`--against REV` answers "did this change help?" the same way: the summarizer's `bot/` package as
+it was at REV (`git archive`, into a temporary folder) summarizes the articles in a child process,
+and ours minus that version is bootstrapped like ours minus Lead-3. Not timed, no title.
 
 Rows:
 
@@ -42,11 +49,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import random
 import re
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -124,6 +135,80 @@ def bootstrap(
     )
 
 
+def tally(ours: Sequence[float], theirs: Sequence[float]) -> tuple[int, int, int]:
+    """How many articles ours scores better on, worse on and the same (paired, in row order)."""
+    better = sum(a > b for a, b in zip(ours, theirs, strict=True))
+    worse = sum(a < b for a, b in zip(ours, theirs, strict=True))
+    return better, worse, len(ours) - better - worse
+
+
+_CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from bot.corpus.summarizer import summarize
+rows = json.load(sys.stdin)
+json.dump([summarize(t, max_sentences=int(sys.argv[2]), max_chars=100_000) for t in rows], sys.stdout)
+"""
+"""Run by `summaries_at` in a child process, whose `bot` package is the one at the revision."""
+
+
+def summaries_at(
+    revision: str, rows: Sequence[dict[str, str]], repository: Path = REPO_ROOT
+) -> list[list[str]]:
+    """Our summaries of `rows` by the summarizer as it was at a git `revision` of this repository
+    (its whole `bot/` package, so its sentence splitter too). A child process, started in
+    isolated mode (`-I`: no current folder or PYTHONPATH on its path), imports the archived
+    package first, so the working tree's `bot` cannot shadow it."""
+    with tempfile.TemporaryDirectory(prefix="summaries-at-") as folder:
+        archive = subprocess.run(
+            ["git", "-C", str(repository), "archive", "--format=tar", revision, "bot"],
+            capture_output=True,
+            check=True,
+        )
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(folder, filter="data")
+        child = subprocess.run(
+            [sys.executable, "-I", "-c", _CHILD, folder, str(SENTENCES)],
+            input=json.dumps([row["text"] for row in rows]),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    summaries: list[list[str]] = json.loads(child.stdout)
+    return summaries
+
+
+def rouge_per_article(
+    rows: Sequence[dict[str, str]], summaries: Sequence[list[str]]
+) -> dict[str, list[float]]:
+    """Each ROUGE measure's F1 per article, against the human highlights."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
+    out: dict[str, list[float]] = {"R-1": [], "R-2": [], "R-Lsum": []}
+    for row, summary in zip(rows, summaries, strict=True):
+        scores = scorer.score(row["reference"], "\n".join(summary))
+        out["R-1"].append(scores["rouge1"].fmeasure)
+        out["R-2"].append(scores["rouge2"].fmeasure)
+        out["R-Lsum"].append(scores["rougeLsum"].fmeasure)
+    return out
+
+
+def print_comparison(
+    name: str, ours: dict[str, list[float]], theirs: dict[str, list[float]]
+) -> None:
+    """One line a ROUGE measure: ours minus `name`, its paired interval, and the article counts."""
+    for measure in ("R-1", "R-2", "R-Lsum"):
+        ci = bootstrap(ours[measure], theirs[measure])
+        better, worse, same = tally(ours[measure], theirs[measure])
+        verdict = "above" if ci.low > 0 else "below" if ci.high < 0 else "a tie with"
+        print(
+            f"ours - {name}, {measure}: {ci.mean:+.2f} (95% CI {ci.low:+.2f} to {ci.high:+.2f}; "
+            f"paired bootstrap, {BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}): "
+            f"{verdict} {name}; better on {better} articles, worse on {worse}, same on {same}"
+        )
+
+
 def load(path: Path, split: str, limit: int | None) -> list[dict[str, str]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     if split != "all":
@@ -180,9 +265,6 @@ def evaluate(
     (every system's first pass, then every system's second, …) so that a slow spell of the
     machine, which lasts minutes on this VM (one summarizer measured 700 and 1,100 documents/s a
     minute apart), slows every system alike and the ratios hold."""
-    from rouge_score import rouge_scorer
-
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
     passes: dict[str, list[float]] = {name: [] for name, _ in systems}
     first: dict[str, list[list[str]]] = {}
     for _ in range(TIMED_PASSES):
@@ -193,23 +275,16 @@ def evaluate(
             first.setdefault(name, summaries)
     results: list[Result] = []
     for name, _ in systems:
-        r1: list[float] = []
-        r2: list[float] = []
-        rl: list[float] = []
-        for row, summary in zip(rows, first[name], strict=True):
-            scores = scorer.score(row["reference"], "\n".join(summary))
-            r1.append(scores["rouge1"].fmeasure)
-            r2.append(scores["rouge2"].fmeasure)
-            rl.append(scores["rougeLsum"].fmeasure)
+        per_article = rouge_per_article(rows, first[name])
         elapsed = min(passes[name])
         results.append(
             Result(
                 name,
-                100 * statistics.fmean(r1),
-                100 * statistics.fmean(r2),
-                100 * statistics.fmean(rl),
+                100 * statistics.fmean(per_article["R-1"]),
+                100 * statistics.fmean(per_article["R-2"]),
+                100 * statistics.fmean(per_article["R-Lsum"]),
                 len(rows) / elapsed if elapsed else float("inf"),
-                {"R-1": r1, "R-2": r2, "R-Lsum": rl},
+                per_article,
             )
         )
     return results
@@ -220,6 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--against", metavar="REV", help="also compare ours with our summarizer at git revision REV"
+    )
     args = parser.parse_args(argv)
     rows = load(args.data, args.split, args.limit)
     systems: list[tuple[str, Summarizer]] = [
@@ -243,14 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_name = {r.name: r for r in results}
     ratio = by_name["ours"].docs_per_second / by_name["sumy LexRank"].docs_per_second
     print(f"ours vs LexRank speed: {ratio:.0f}x faster")
-    for measure in ("R-1", "R-2", "R-Lsum"):
-        ci = bootstrap(by_name["ours"].per_article[measure], by_name["Lead-3"].per_article[measure])
-        verdict = "above" if ci.low > 0 else "below" if ci.high < 0 else "a tie with"
-        print(
-            f"ours - Lead-3, {measure}: {ci.mean:+.2f} (95% CI {ci.low:+.2f} to {ci.high:+.2f}; "
-            f"paired bootstrap, {BOOTSTRAP_RESAMPLES:,} resamples, seed {BOOTSTRAP_SEED}): "
-            f"{verdict} Lead-3"
-        )
+    print_comparison("Lead-3", by_name["ours"].per_article, by_name["Lead-3"].per_article)
+    if args.against:
+        then = rouge_per_article(rows, summaries_at(args.against, rows))
+        print(f"ours at {args.against}: R-1 {100 * statistics.fmean(then['R-1']):.1f}")
+        print_comparison(args.against, by_name["ours"].per_article, then)
     print(f"sumy tokenizer: {OwnTokenizer.description}")
     return 0
 
