@@ -300,6 +300,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     rows = load(args.data, args.split, args.limit)
+    then: dict[str, list[float]] | None = None
+    if args.against:  # first, so that a bad revision fails before the long run
+        try:
+            then = rouge_per_article(rows, summaries_at(args.against, rows))
+        except subprocess.CalledProcessError as error:
+            stderr = error.stderr.decode() if isinstance(error.stderr, bytes) else error.stderr
+            last = (stderr or "").strip().splitlines()[-1:] or [f"exit status {error.returncode}"]
+            print(f"--against {args.against}: {error.cmd[0]} failed: {last[0]}", file=sys.stderr)
+            return 2
     systems: list[tuple[str, Summarizer]] = [
         ("ours", ours),
         ("ours + URL title", ours_with_title),
@@ -322,8 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = by_name["ours"].docs_per_second / by_name["sumy LexRank"].docs_per_second
     print(f"ours vs LexRank speed: {ratio:.0f}x faster")
     print_comparison("Lead-3", by_name["ours"].per_article, by_name["Lead-3"].per_article)
-    if args.against:
-        then = rouge_per_article(rows, summaries_at(args.against, rows))
+    if then is not None:
         print(f"ours at {args.against}: R-1 {100 * statistics.fmean(then['R-1']):.1f}")
         print_comparison(args.against, by_name["ours"].per_article, then)
     print(f"sumy tokenizer: {OwnTokenizer.description}")
