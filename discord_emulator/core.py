@@ -50,6 +50,8 @@ VALIDATED_OPERATIONS = (
     "bulk_set_application_commands",
     "bulk_set_guild_application_commands",
     "create_dm",
+    "create_thread",
+    "create_thread_from_message",
 )
 
 
@@ -67,6 +69,10 @@ class EmulatorConfig:
     ack_deadline: float = 3.0
     token_lifetime: float = 15 * 60.0
     nonce_window: float = 5 * 60.0
+    crosspost_window: float = 60 * 60.0
+    """Discord lets an announcement channel publish `crossposts_per_window` messages an hour
+    (tests shorten it to act out the hour passing)."""
+    crossposts_per_window: int = 10
     validate_schema: bool = True
     enforce_command_contexts: bool = True
     enforce_command_permissions: bool = False
@@ -92,6 +98,10 @@ class EmulatorCore:
         self.pings: list[Ping] = []
         self.allowed_mentions_log: list[tuple[int, dict[str, Any] | None]] = []
         self.stripped_embeds: list[int] = []
+        self.crossposted: list[int] = []
+        """Messages published (crossposted), in order."""
+        self.crosspost_refusals: list[int] = []
+        """Messages whose publish was answered 429 (the channel's 10 an hour were used)."""
         self.unsupported_routes: list[str] = []
         self.faults = FaultInjector()
         self.rate_limits: RateLimitEmulator | None = None

@@ -47,13 +47,23 @@ from discord_emulator.interactions import (
     interaction_payload,
 )
 from discord_emulator.messages import Ping, StoredMessage, build_message
-from discord_emulator.models import Channel, Guild, Member, Role, User
+from discord_emulator.models import (
+    PUBLIC_THREAD,
+    REQUIRE_TAG,
+    TEXT_CHANNEL,
+    Channel,
+    Guild,
+    Member,
+    Role,
+    User,
+)
 from discord_emulator.notify import Notifier
 from discord_emulator.permissions import MEMBER_OVERWRITE, ROLE_OVERWRITE
 from discord_emulator.ratelimits import DEFAULT_ROUTE_LIMITS, RateLimitEmulator, RouteLimit
 from discord_emulator.routes import compile_pattern, method_matches
 from discord_emulator.server import EmulatorServer
 from discord_emulator.state import EmulatorState
+from discord_emulator.threads import dispatch_thread
 from discord_emulator.validation import SpecValidator, load_validator
 
 T = TypeVar("T")
@@ -240,10 +250,79 @@ class DiscordEmulator:
         guild.system_channel_id = channel_id
         self.hub.dispatch("GUILD_UPDATE", guild.base_payload(), guild_id=guild_id)
 
-    def add_channel(self, guild_id: int, name: str, *, topic: str | None = None) -> Channel:
-        channel = self.state.add_channel(guild_id, name, topic=topic)
+    def add_channel(
+        self,
+        guild_id: int,
+        name: str,
+        *,
+        topic: str | None = None,
+        type: int = TEXT_CHANNEL,
+        tags: list[str] | None = None,
+        require_tag: bool = False,
+    ) -> Channel:
+        """A guild channel: text (0), announcement (5), forum (15) or media (16); `tags` are a
+        forum's or media channel's `available_tags` (`forum_tag_id` finds one by name) and
+        `require_tag` sets its REQUIRE_TAG flag."""
+        channel = self.state.add_channel(
+            guild_id,
+            name,
+            topic=topic,
+            type=type,
+            tags=tags,
+            flags=REQUIRE_TAG if require_tag else 0,
+        )
         self.hub.dispatch("CHANNEL_CREATE", channel.to_payload(), guild_id=channel.guild_id)
         return channel
+
+    def add_thread(
+        self,
+        parent_id: int,
+        name: str,
+        *,
+        type: int = PUBLIC_THREAD,
+        archived: bool = False,
+        locked: bool = False,
+    ) -> Channel:
+        """A thread of a text, announcement or forum channel, started by the guild's owner
+        (active ones reach the bot in THREAD_CREATE, as on Discord; archived ones do not)."""
+        parent = self.state.channel(parent_id)
+        owner = self.state.guild(parent.guild_id or 0).owner_id
+        thread = self.state.add_thread(
+            parent_id, name, type=type, owner_id=owner, archived=archived, locked=locked
+        )
+        if not archived:
+            dispatch_thread(self.core, "THREAD_CREATE", thread, newly_created=True)
+        return thread
+
+    def set_thread_archived(
+        self, thread_id: int, *, archived: bool, locked: bool = False
+    ) -> Channel:
+        """Archive (and maybe lock) a thread, or reopen it; the bot gets THREAD_UPDATE."""
+        thread = self.state.channel(thread_id)
+        if thread.thread is None:
+            raise errors.EmulatorError(f"channel {thread_id} is not a thread")
+        thread.thread.archived = archived
+        thread.thread.locked = locked
+        dispatch_thread(self.core, "THREAD_UPDATE", thread)
+        return thread
+
+    def forum_tag_id(self, channel_id: int, name: str) -> int:
+        """The id of the tag called `name` that a forum or media channel offers."""
+        channel = self.state.channel(channel_id)
+        for tag in channel.available_tags:
+            if tag.name == name:
+                return tag.id
+        raise errors.EmulatorError(
+            f"channel {channel_id} has no tag {name!r}: {[t.name for t in channel.available_tags]}"
+        )
+
+    def threads_of(self, channel_id: int) -> list[Channel]:
+        """The threads (and forum posts) of a channel, oldest first."""
+        return [
+            c
+            for c in self.state.channels.values()
+            if c.thread is not None and c.thread.parent_id == channel_id
+        ]
 
     def add_role(
         self, guild_id: int, name: str, *, permissions: int = 0, mentionable: bool = False
@@ -399,6 +478,16 @@ class DiscordEmulator:
     def stripped_embeds(self) -> list[int]:
         """Messages whose embeds Discord dropped because the bot lacked Embed Links."""
         return self.core.stripped_embeds
+
+    @property
+    def crossposted(self) -> list[int]:
+        """Messages the bot published (crossposted) in announcement channels, in order."""
+        return self.core.crossposted
+
+    @property
+    def crosspost_refusals(self) -> list[int]:
+        """Messages whose publish Discord answered 429: the channel's 10 an hour were used."""
+        return self.core.crosspost_refusals
 
     @property
     def gateway_events(self) -> list[GatewayEvent]:

@@ -163,13 +163,21 @@ def resolver_for(state: EmulatorState, channel: Channel, user_id: int) -> Resolv
         found = state.channels.get(cid)
         if found is None:
             return None
-        return {
+        resolved = {
             "id": str(found.id),
             "name": found.name,
             "type": found.type,
             "permissions": str(state.channel_permissions(found, user_id)),
             "app_permissions": str(state.channel_permissions(found, state.bot_user.id)),
         }
+        if found.thread is not None:  # Discord resolves a thread with its parent and metadata
+            payload = found.to_payload()
+            for key in ("parent_id", "owner_id", "thread_metadata", "message_count"):
+                resolved[key] = payload[key]
+            resolved.update(
+                member_count=payload["member_count"], applied_tags=payload["applied_tags"]
+            )
+        return resolved
 
     def role(rid: int) -> dict[str, Any] | None:
         found = guild.roles.get(rid) if guild else None

@@ -14,6 +14,20 @@ from discord_emulator.permissions import Overwrite
 
 TEXT_CHANNEL = 0
 DM_CHANNEL = 1
+ANNOUNCEMENT_CHANNEL = 5
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+FORUM_CHANNEL = 15
+MEDIA_CHANNEL = 16
+
+THREAD_TYPES = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
+FORUM_TYPES = frozenset({FORUM_CHANNEL, MEDIA_CHANNEL})
+"""Channels that hold only threads (posts): messages are not sent to them directly."""
+MESSAGE_TYPES = frozenset({TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL})
+"""Guild channels (not threads) that messages are sent to directly."""
+REQUIRE_TAG = 1 << 4
+"""Channel flag: a post in this forum or media channel must have a tag."""
 
 
 def iso_timestamp(when: datetime | None = None) -> str:
@@ -112,11 +126,57 @@ class Member:
 
 
 @dataclass
+class ForumTag:
+    """A tag a forum or media channel offers its posts (`available_tags`)."""
+
+    id: int
+    name: str
+    moderated: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "moderated": self.moderated,
+            "emoji_id": None,
+            "emoji_name": None,
+        }
+
+
+@dataclass
+class ThreadState:
+    """What a thread (types 10, 11, 12) has beyond a channel: its parent, its owner, whether it
+    is archived or locked, the tags of a forum post."""
+
+    parent_id: int
+    owner_id: int
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440
+    archive_timestamp: str = field(default_factory=lambda: iso_timestamp())
+    created_at: str = field(default_factory=lambda: iso_timestamp())
+    applied_tags: list[int] = field(default_factory=list)
+    message_count: int = 0
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "archived": self.archived,
+            "auto_archive_duration": self.auto_archive_duration,
+            "archive_timestamp": self.archive_timestamp,
+            "locked": self.locked,
+            "invitable": True,
+            "create_timestamp": self.created_at,
+        }
+
+
+@dataclass
 class Channel:
-    """A text channel in a guild, or a DM channel (guild_id None, one recipient).
+    """A guild channel (text, announcement, forum, media, or a thread of one), or a DM channel
+    (guild_id None, one recipient).
 
     `private`: a DM between two users, which the bot is not part of (Discord's PRIVATE_CHANNEL
-    interaction context, 2): only an app the user installed to their account is used there."""
+    interaction context, 2): only an app the user installed to their account is used there.
+    `thread`: set for threads (their permissions are their parent's, `state.parent_of`)."""
 
     id: int
     name: str
@@ -128,6 +188,13 @@ class Channel:
     recipient: User | None = None
     last_message_id: int | None = None
     private: bool = False
+    flags: int = 0
+    available_tags: list[ForumTag] = field(default_factory=list)
+    thread: ThreadState | None = None
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
 
     def to_payload(self) -> dict[str, Any]:
         if self.type == DM_CHANNEL:
@@ -139,7 +206,9 @@ class Channel:
                 "flags": 0,
                 "recipients": [self.recipient.to_payload()],
             }
-        return {
+        if self.thread is not None:
+            return self._thread_payload(self.thread)
+        payload: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
             "guild_id": str(self.guild_id),
@@ -151,7 +220,38 @@ class Channel:
             "last_message_id": _opt_str(self.last_message_id),
             "rate_limit_per_user": 0,
             "parent_id": None,
-            "flags": 0,
+            "flags": self.flags,
+        }
+        if self.type in FORUM_TYPES:
+            payload.update(
+                {
+                    "available_tags": [tag.to_payload() for tag in self.available_tags],
+                    "default_reaction_emoji": None,
+                    "default_sort_order": None,
+                    "default_forum_layout": 0,
+                    "default_thread_rate_limit_per_user": 0,
+                    "default_auto_archive_duration": 1440,
+                }
+            )
+        return payload
+
+    def _thread_payload(self, thread: ThreadState) -> dict[str, Any]:
+        """A thread as Discord sends it (GUILD_CREATE, THREAD_CREATE, GET /channels/{id})."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(thread.parent_id),
+            "owner_id": str(thread.owner_id),
+            "name": self.name,
+            "last_message_id": _opt_str(self.last_message_id),
+            "rate_limit_per_user": 0,
+            "message_count": thread.message_count,
+            "member_count": 1,
+            "total_message_sent": thread.message_count,
+            "flags": self.flags,
+            "applied_tags": [str(t) for t in thread.applied_tags],
+            "thread_metadata": thread.metadata(),
         }
 
 

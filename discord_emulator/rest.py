@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from discord_emulator import errors, limits, permissions
+from discord_emulator import errors, limits, permissions, threads
 from discord_emulator.core import EmulatorCore
 from discord_emulator.httpio import json_response, no_content, request_body
 from discord_emulator.messages import embeds_of, is_empty_body
@@ -220,8 +220,9 @@ class RestRoutes:
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self._visible_channel(request)
         perms = self.state.bot_permissions(channel)
-        if not perms & permissions.SEND_MESSAGES:
-            raise errors.missing_permissions()
+        refusal = threads.send_refusal(self.core, channel, perms)
+        if refusal is not None:
+            raise refusal
         upload = request_body(request)
         body = upload.json if isinstance(upload.json, dict) else {}
         self.core.validate("create_message", upload.json)
@@ -240,6 +241,7 @@ class RestRoutes:
                 raise errors.missing_permissions()
             body = {**body, "embeds": []}
             stripped = True
+        threads.reopen_if_archived(self.core, channel)
         stored = self.core.create_message(channel=channel, body=body, files=upload.files)
         if stripped:
             self.core.stripped_embeds.append(stored.id)

@@ -19,6 +19,7 @@ from discord_emulator.gateway import GatewayHub
 from discord_emulator.httpio import BODY_KEY, json_response, read_body
 from discord_emulator.rest import RestRoutes
 from discord_emulator.routes import API_PREFIX, strip_prefix
+from discord_emulator.threads import ThreadRoutes
 from discord_emulator.webhooks import InteractionRoutes
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class EmulatorServer:
         for method, template, handler in [
             *InteractionRoutes(core).routes(),
             *RestRoutes(core).routes(),
+            *ThreadRoutes(core).routes(),
         ]:
             self.app.router.add_route(method, API_PREFIX + template, handler)
         self._runner: web.AppRunner | None = None

@@ -11,7 +11,19 @@ from typing import Any
 from discord_emulator import errors, permissions
 from discord_emulator.ids import SnowflakeFactory, new_token
 from discord_emulator.messages import StoredMessage
-from discord_emulator.models import DM_CHANNEL, Channel, Guild, Member, Role, User
+from discord_emulator.models import (
+    DM_CHANNEL,
+    FORUM_TYPES,
+    TEXT_CHANNEL,
+    THREAD_TYPES,
+    Channel,
+    ForumTag,
+    Guild,
+    Member,
+    Role,
+    ThreadState,
+    User,
+)
 from discord_emulator.permissions import MEMBER_OVERWRITE, Overwrite
 
 
@@ -144,18 +156,87 @@ class EmulatorState:
 
     # ------------------------------------------------------------------ channels
 
-    def add_channel(self, guild_id: int, name: str, *, topic: str | None = None) -> Channel:
+    def add_channel(
+        self,
+        guild_id: int,
+        name: str,
+        *,
+        topic: str | None = None,
+        type: int = TEXT_CHANNEL,
+        tags: list[str] | None = None,
+        flags: int = 0,
+    ) -> Channel:
+        """A guild channel of any type but a thread (`add_thread`); `tags` are the
+        `available_tags` of a forum or media channel."""
         guild = self.guild(guild_id)
+        if type in THREAD_TYPES or type == DM_CHANNEL:
+            raise errors.EmulatorError(f"add_channel makes guild channels, not type {type}")
+        if tags and type not in FORUM_TYPES:
+            raise errors.EmulatorError("only forum and media channels (15, 16) have tags")
         channel = Channel(
             id=self.ids.next(),
             name=name,
             guild_id=guild.id,
+            type=type,
             position=len(guild.channel_ids),
             topic=topic,
+            flags=flags,
+            available_tags=[ForumTag(self.ids.next(), tag) for tag in tags or []],
         )
         self.channels[channel.id] = channel
         guild.channel_ids.append(channel.id)
         return channel
+
+    def add_thread(
+        self,
+        parent_id: int,
+        name: str,
+        *,
+        type: int,
+        owner_id: int,
+        applied_tags: list[int] | None = None,
+        archived: bool = False,
+        locked: bool = False,
+        auto_archive_duration: int = 1440,
+        thread_id: int | None = None,
+    ) -> Channel:
+        """A thread of `parent_id` (a forum post is a public thread of a forum channel);
+        `thread_id` is given for a thread started from a message (it shares the message's id)."""
+        parent = self.channel(parent_id)
+        if parent.guild_id is None or parent.is_thread:
+            raise errors.EmulatorError(f"channel {parent_id} cannot hold threads")
+        if type not in THREAD_TYPES:
+            raise errors.EmulatorError(f"type {type} is not a thread type (10, 11, 12)")
+        thread = Channel(
+            id=thread_id if thread_id is not None else self.ids.next(),
+            name=name,
+            guild_id=parent.guild_id,
+            type=type,
+            thread=ThreadState(
+                parent_id=parent.id,
+                owner_id=owner_id,
+                archived=archived,
+                locked=locked,
+                auto_archive_duration=auto_archive_duration,
+                applied_tags=list(applied_tags or []),
+            ),
+        )
+        self.channels[thread.id] = thread
+        return thread
+
+    def threads_of(self, guild_id: int, *, archived: bool = False) -> list[Channel]:
+        """A guild's threads, active ones by default (what GUILD_CREATE lists)."""
+        return [
+            c
+            for c in self.channels.values()
+            if c.thread is not None and c.guild_id == guild_id and c.thread.archived == archived
+        ]
+
+    def parent_of(self, channel: Channel) -> Channel:
+        """Where a channel's permissions come from: a thread's parent, else the channel."""
+        if channel.thread is None:
+            return channel
+        return self.channels.get(channel.thread.parent_id, channel)
 
     def dm_channel(self, user_id: int) -> Channel:
         """The bot's DM channel with a user, created on first use as Discord does."""
@@ -202,7 +283,7 @@ class EmulatorState:
         if channel is None:
             raise errors.EmulatorError(f"unknown channel id {channel_id}")
         self.deleted_channel_ids.add(channel.id)
-        if channel.guild_id is not None:
+        if channel.guild_id is not None and channel.id in self.guilds[channel.guild_id].channel_ids:
             self.guilds[channel.guild_id].channel_ids.remove(channel.id)
         return channel
 
@@ -243,7 +324,8 @@ class EmulatorState:
         )
 
     def channel_permissions(self, channel: Channel, user_id: int) -> int:
-        """What a user may do in a channel, after overwrites (DMs: the fixed DM set)."""
+        """What a user may do in a channel, after overwrites (DMs: the fixed DM set; a thread:
+        its parent's, as Discord computes them)."""
         if channel.guild_id is None:
             return permissions.DM_PERMISSIONS
         guild = self.guilds[channel.guild_id]
@@ -254,7 +336,7 @@ class EmulatorState:
             guild_id=guild.id,
             member_id=int(user_id),
             member_role_ids=member.role_ids if member else [],
-            overwrites=channel.overwrites,
+            overwrites=self.parent_of(channel).overwrites,
         )
 
     def bot_permissions(self, channel: Channel) -> int:
@@ -273,7 +355,7 @@ class EmulatorState:
                 "voice_states": [],
                 "members": [m.to_payload() for m in guild.members.values()],
                 "channels": [self.channels[c].to_payload() for c in guild.channel_ids],
-                "threads": [],
+                "threads": [t.to_payload() for t in self.threads_of(guild.id)],
                 "presences": [],
                 "stage_instances": [],
                 "guild_scheduled_events": [],

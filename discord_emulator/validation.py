@@ -8,6 +8,7 @@ Only the documented relaxations are applied:
 
 * `SnowflakeType` accepts an integer as well as a digit string (discord.py sends
   `allowed_mentions` ids as integers, and Discord accepts them).
+* `ChannelTypes` also holds 16 (GUILD_MEDIA), which the pinned spec predates.
 * The interaction callback is a union of seven schemas; the branch is chosen by the body's
   `type`, so an error names the offending field instead of "not valid under any of". Every
   other union discriminated the same way is dispatched the same way (an equivalent rewrite,
@@ -122,6 +123,7 @@ def _relaxed_components(components: dict[str, Any]) -> dict[str, Any]:
     """The spec's components with the one documented type relaxation (SnowflakeType), and
     type-discriminated unions rewritten for speed (see `_dispatch_unions_by_type`)."""
     relaxed = copy.deepcopy(components)
+    _add_media_channel_type(relaxed["schemas"]["ChannelTypes"])
     snowflake = relaxed["schemas"]["SnowflakeType"]
     relaxed["schemas"]["SnowflakeType"] = {
         "type": ["string", "integer"],
@@ -133,6 +135,21 @@ def _relaxed_components(components: dict[str, Any]) -> dict[str, Any]:
         for name, schema in relaxed["schemas"].items()
     }
     return relaxed
+
+
+def _add_media_channel_type(channel_types: dict[str, Any]) -> None:
+    """The pinned spec lists channel types up to GUILD_FORUM (15); Discord also has
+    GUILD_MEDIA (16), which discord.py offers with forums (`channel_types: [15, 16]` for a
+    `ForumChannel` option). Added here so such a command syncs as it does on Discord."""
+    branches = channel_types.get("oneOf", [])
+    if not any(branch.get("const") == 16 for branch in branches):
+        branches.append(
+            {
+                "title": "GUILD_MEDIA",
+                "description": "Channel that can only contain threads, similar to GUILD_FORUM channels",
+                "const": 16,
+            }
+        )
 
 
 NULLABLE_KEYWORD = "x-emulator-nullable"
