@@ -341,6 +341,33 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX documents_url ON documents (url);
     """,
+    # 12 (issue #12, feed destinations): where and how a subscription announces. `destination`
+    # is 'channel' (messages in a text or announcement channel), 'forum' (a post per entry in a
+    # forum or media channel, with the tags `forum_tag_ids`, a JSON list of ids) or 'thread'
+    # (messages in an existing thread, the subscription's channel_id). `publish`: crosspost
+    # each announcement to the channels following an announcement channel; `discussion_thread`:
+    # open a thread on each announcement. feed_publishes records each publish: 'pending' until
+    # Discord took it (due_at: not before then; a channel publishes 10 an hour), 'published'
+    # (published_at, counted for that hour) or 'failed' (left unpublished, with Discord's reason).
+    """
+    ALTER TABLE feed_subscriptions ADD COLUMN destination TEXT NOT NULL DEFAULT 'channel'
+        CHECK (destination IN ('channel', 'forum', 'thread'));
+    ALTER TABLE feed_subscriptions ADD COLUMN forum_tag_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE feed_subscriptions ADD COLUMN publish INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feed_subscriptions ADD COLUMN discussion_thread INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE feed_publishes (
+        message_id INTEGER PRIMARY KEY,
+        subscription_id INTEGER NOT NULL REFERENCES feed_subscriptions (id) ON DELETE CASCADE,
+        channel_id INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'published', 'failed')),
+        due_at TEXT NOT NULL,
+        published_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX feed_publishes_due ON feed_publishes (subscription_id, state, due_at);
+    CREATE INDEX feed_publishes_hour ON feed_publishes (channel_id, published_at)
+        WHERE published_at IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,6 +16,9 @@ from typing import Literal
 from bot.config import CORPUS_SOURCE as CORPUS_SOURCE
 
 Mode = Literal["instant", "digest"]
+Destination = Literal["channel", "forum", "thread"]
+"""Where announcements go: messages in a text or announcement channel, a post per entry in a
+forum or media channel, or messages in an existing thread."""
 PauseReason = Literal["missing_permission", "channel_missing", "rejected"]
 
 PAUSE_REASON_TEXT: dict[str, str] = {
@@ -85,6 +88,13 @@ class Subscription:
     last_error: str | None = None
     last_announced_at: datetime | None = None
     last_digest_at: datetime | None = None
+    destination: Destination = "channel"
+    forum_tag_ids: tuple[int, ...] = ()
+    """The tags of each forum post (a forum or media destination)."""
+    publish: bool = False
+    """Publish (crosspost) each announcement of an announcement channel to its followers."""
+    discussion_thread: bool = False
+    """Open a thread on each announcement, named after its title."""
 
     @property
     def paused(self) -> bool:
@@ -108,6 +118,10 @@ class SubscriptionHealth:
     """Announcements Discord refused (400) and set aside."""
     refused_reason: str | None = None
     """Discord's reason for the latest of them (bounded: ``delivery.REFUSAL_CHARS``)."""
+    publishes_waiting: int = 0
+    """Announcements posted but not yet published: the channel's 10 publishes an hour are used."""
+    publishes_failed: int = 0
+    """Announcements Discord refused to publish (left unpublished)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +190,13 @@ class EntryFacts:
     """Each author's name folded (``names.name_key``)."""
     folded_text: str
     """Title and text folded (``names.fold``), padded with spaces for whole-word matching."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPublish:
+    """An announcement to publish (crosspost) once its channel may publish again."""
+
+    message_id: int
+    subscription_id: int
+    channel_id: int
+    due_at: datetime

@@ -21,10 +21,12 @@ from bot.corpus.store import CorpusStore, IndexReader
 from bot.feeds.filters import wants
 from bot.feeds.models import (
     Batch,
+    Destination,
     EntryFacts,
     FollowedSource,
     Mode,
     OutboxRow,
+    PendingPublish,
     SourceOrigin,
     SourceState,
     Subscription,
@@ -36,7 +38,8 @@ from bot.feeds.models import (
 _SUBSCRIPTION_COLUMNS = (
     "id, guild_id, channel_id, source, author, keyword, mention_role_id, mode, digest_minute, "
     "created_by, created_at, paused_reason, paused_detail, paused_at, pause_reported_at, "
-    "retry_at, retry_streak, last_error, last_announced_at, last_digest_at"
+    "retry_at, retry_streak, last_error, last_announced_at, last_digest_at, "
+    "destination, forum_tag_ids, publish, discussion_thread"
 )
 _SOURCE_COLUMNS = (
     "name, url, baseline_at, etag, last_modified, last_fetch_at, last_success_at, "
@@ -81,7 +84,23 @@ def _subscription(row: sqlite3.Row) -> Subscription:
         last_error=row["last_error"],
         last_announced_at=from_iso(row["last_announced_at"]),
         last_digest_at=from_iso(row["last_digest_at"]),
+        destination=_destination(row["destination"]),
+        forum_tag_ids=tuple(int(t) for t in json.loads(row["forum_tag_ids"] or "[]")),
+        publish=bool(row["publish"]),
+        discussion_thread=bool(row["discussion_thread"]),
     )
+
+
+def _pending_publish(row: sqlite3.Row) -> PendingPublish:
+    due_at = from_iso(row["due_at"])
+    assert due_at is not None
+    return PendingPublish(row["message_id"], row["subscription_id"], row["channel_id"], due_at)
+
+
+def _destination(text: str) -> Destination:
+    if text == "forum":
+        return "forum"
+    return "thread" if text == "thread" else "channel"
 
 
 def _source(row: sqlite3.Row) -> SourceState:
@@ -508,6 +527,102 @@ class FeedStore:
             )
         return _subscription(stored), created
 
+    async def set_destination(
+        self,
+        sub_id: int,
+        *,
+        destination: Destination,
+        forum_tag_ids: Sequence[int],
+        publish: bool,
+        discussion_thread: bool,
+    ) -> Subscription:
+        """Where and how a subscription announces (set by /subscribe after `subscribe`)."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_subscriptions SET destination = ?, forum_tag_ids = ?, publish = ?, "
+                "discussion_thread = ? WHERE id = ?",
+                (
+                    destination,
+                    json.dumps([str(t) for t in forum_tag_ids]),
+                    int(publish),
+                    int(discussion_thread),
+                    sub_id,
+                ),
+            )
+            (stored,) = await writer.execute_fetchall(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
+                (sub_id,),
+            )
+        return _subscription(stored)
+
+    # --- publishing (crossposts) --------------------------------------------------------------
+
+    async def add_publish(
+        self, sub_id: int, channel_id: int, message_id: int, due_at: datetime
+    ) -> None:
+        """Record an announcement to publish (once: a resend finds the same message id)."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "INSERT OR IGNORE INTO feed_publishes (message_id, subscription_id, channel_id, "
+                "state, due_at) VALUES (?, ?, ?, 'pending', ?)",
+                (message_id, sub_id, channel_id, to_iso(due_at)),
+            )
+
+    async def due_publishes(self, sub_id: int, now: datetime) -> list[PendingPublish]:
+        """A subscription's announcements waiting to be published and due now, oldest first."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT message_id, subscription_id, channel_id, due_at FROM feed_publishes "
+            "WHERE subscription_id = ? AND state = 'pending' AND due_at <= ? ORDER BY message_id",
+            (sub_id, to_iso(now)),
+        )
+        return [_pending_publish(row) for row in rows]
+
+    async def subscriptions_with_due_publishes(self, now: datetime) -> list[Subscription]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions s "  # noqa: S608
+            "WHERE s.paused_reason IS NULL AND EXISTS (SELECT 1 FROM feed_publishes p "
+            "WHERE p.subscription_id = s.id AND p.state = 'pending' AND p.due_at <= ?) ORDER BY id",
+            (to_iso(now),),
+        )
+        return [_subscription(row) for row in rows]
+
+    async def published_since(self, channel_id: int, since: datetime) -> list[datetime]:
+        """When the channel's announcements published after ``since`` were, oldest first."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT published_at FROM feed_publishes WHERE channel_id = ? "
+            "AND published_at IS NOT NULL AND published_at > ? ORDER BY published_at",
+            (channel_id, to_iso(since)),
+        )
+        return [moment for row in rows if (moment := from_iso(row["published_at"])) is not None]
+
+    async def mark_published(self, message_id: int, now: datetime) -> None:
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_publishes SET state = 'published', published_at = ?, "
+                "last_error = NULL WHERE message_id = ?",
+                (to_iso(now), message_id),
+            )
+
+    async def postpone_publishes(
+        self, sub_id: int, due_at: datetime, reason: str | None = None
+    ) -> None:
+        """Every waiting publish of the subscription not before ``due_at`` (the hour's 10 are
+        used, or Discord said when to try again)."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_publishes SET due_at = max(due_at, ?), last_error = ? "
+                "WHERE subscription_id = ? AND state = 'pending'",
+                (to_iso(due_at), reason, sub_id),
+            )
+
+    async def fail_publish(self, message_id: int, reason: str) -> None:
+        """Discord refused to publish this one (deleted, permission): left unpublished."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_publishes SET state = 'failed', last_error = ? WHERE message_id = ?",
+                (reason, message_id),
+            )
+
     async def unsubscribe(self, channel_id: int) -> bool:
         """Remove a channel's subscription and its queue (a person asked; failures never do)."""
         async with self.corpus.transaction() as writer:
@@ -540,13 +655,22 @@ class FeedStore:
             "(SELECT count(*) FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'rejected') "
             " AS rejected, "
             "(SELECT o.last_error FROM feed_outbox o WHERE o.subscription_id = s.id AND o.state = 'rejected' "
-            " ORDER BY o.id DESC LIMIT 1) AS refused_reason "
+            " ORDER BY o.id DESC LIMIT 1) AS refused_reason, "
+            "(SELECT count(*) FROM feed_publishes p WHERE p.subscription_id = s.id "
+            " AND p.state = 'pending') AS publishes_waiting, "
+            "(SELECT count(*) FROM feed_publishes p WHERE p.subscription_id = s.id "
+            " AND p.state = 'failed') AS publishes_failed "
             "FROM feed_subscriptions s WHERE guild_id = ? ORDER BY id",
             (guild_id,),
         )
         return [
             SubscriptionHealth(
-                _subscription(row), row["pending"], row["rejected"], row["refused_reason"]
+                _subscription(row),
+                row["pending"],
+                row["rejected"],
+                row["refused_reason"],
+                publishes_waiting=row["publishes_waiting"],
+                publishes_failed=row["publishes_failed"],
             )
             for row in rows
         ]
