@@ -9,6 +9,7 @@ work out who would be pinged, store the message and tell the bot's gateway sessi
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -98,6 +99,8 @@ class EmulatorCore:
         self.pings: list[Ping] = []
         self.allowed_mentions_log: list[tuple[int, dict[str, Any] | None]] = []
         self.stripped_embeds: list[int] = []
+        self.crosspost_times: dict[int, deque[float]] = {}
+        """When each announcement channel published, for its 10 an hour (`threads.py`)."""
         self.crossposted: list[int] = []
         """Messages published (crossposted), in order."""
         self.crosspost_refusals: list[int] = []
@@ -161,9 +164,11 @@ class EmulatorCore:
         message_type: int = DEFAULT_MESSAGE,
         loading: bool = False,
         notify_mentions: bool = True,
+        message_id: int | None = None,
     ) -> StoredMessage:
-        """Store a message the bot sends, record its pings, dispatch MESSAGE_CREATE."""
-        message_id = self.state.ids.next()
+        """Store a message the bot sends, record its pings, dispatch MESSAGE_CREATE.
+        `message_id`: given for a forum post's first message, which shares the post's id."""
+        message_id = message_id if message_id is not None else self.state.ids.next()
         extra: dict[str, Any] = {}
         if interaction is not None:
             extra = self._interaction_fields(interaction)

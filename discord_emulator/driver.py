@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -305,6 +306,12 @@ class DiscordEmulator:
         thread.thread.locked = locked
         dispatch_thread(self.core, "THREAD_UPDATE", thread)
         return thread
+
+    def publish_by_hand(self, channel_id: int, count: int = 1) -> None:
+        """People published `count` messages in an announcement channel now: they count in
+        its 10 publishes an hour, as the bot's do."""
+        times = self.core.crosspost_times.setdefault(int(channel_id), deque())
+        times.extend([self.core.now()] * count)
 
     def forum_tag_id(self, channel_id: int, name: str) -> int:
         """The id of the tag called `name` that a forum or media channel offers."""

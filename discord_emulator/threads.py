@@ -1,7 +1,7 @@
 """Threads, forum posts and crossposts: the routes of announcement, forum and media channels.
 
 - `POST /channels/{id}/threads`: a post in a forum or media channel (a public thread with its
-  first message; `applied_tags` must be tags the channel offers, and a channel flagged
+  first message, which shares the thread's id as on Discord; `applied_tags` must be tags the channel offers, and a channel flagged
   REQUIRE_TAG needs one), or a thread without a message in a text or announcement channel.
 - `POST /channels/{id}/messages/{mid}/threads`: a thread started from a message (an
   announcement thread, type 10, in an announcement channel; a public thread, 11, elsewhere). It
@@ -93,7 +93,6 @@ class ThreadRoutes:
     def __init__(self, core: EmulatorCore) -> None:
         self.core = core
         self.state = core.state
-        self._crossposts: dict[int, deque[float]] = {}
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         return [
@@ -164,7 +163,9 @@ class ThreadRoutes:
         thread = self._new_thread(forum, body, PUBLIC_THREAD)
         if message.get("embeds") and not perms & permissions.EMBED_LINKS:
             message = {**message, "embeds": []}
-        stored = self.core.create_message(channel=thread, body=message, files=upload.files)
+        stored = self.core.create_message(
+            channel=thread, body=message, files=upload.files, message_id=thread.id
+        )
         thread.thread.message_count += 1  # type: ignore[union-attr]
         return json_response({**thread.to_payload(), "message": stored.snapshot()}, status=201)
 
@@ -247,7 +248,7 @@ class ThreadRoutes:
             )
             self.core.crosspost_refusals.append(stored.id)
             return json_response(limited.body, status=429, headers=limited.headers)
-        self._crossposts.setdefault(channel.id, deque()).append(self.core.now())
+        self.core.crosspost_times.setdefault(channel.id, deque()).append(self.core.now())
         stored.payload["flags"] = stored.payload.get("flags", 0) | CROSSPOSTED
         self.core.crossposted.append(stored.id)
         self.core.dispatch_message("MESSAGE_UPDATE", stored, channel)
@@ -258,7 +259,7 @@ class ThreadRoutes:
         """Seconds until the channel may publish again (None: now): 10 an hour."""
         window = self.core.config.crosspost_window
         now = self.core.now()
-        times = self._crossposts.setdefault(channel_id, deque())
+        times = self.core.crosspost_times.setdefault(channel_id, deque())
         while times and times[0] <= now - window:
             times.popleft()
         if len(times) < self.core.config.crossposts_per_window:

@@ -37,6 +37,7 @@ async def test_a_forum_post_is_a_thread_with_its_message_and_tags(
     assert post.id == made.thread.id and post.name == "A new post"
     assert post.thread is not None and post.thread.applied_tags == [policy.id]
     (message,) = emu.channel_messages(post.id)
+    assert int(message["id"]) == post.id  # a post's first message shares its id
     assert message["content"] == "hello" and message["embeds"][0]["title"] == "t"
     assert made.thread.applied_tags == [policy]
     assert emu.problems == []
