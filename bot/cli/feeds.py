@@ -62,6 +62,9 @@ class NoDiscord:
     ) -> int | None:
         return None
 
+    async def publish(self, subscription: Subscription, message_id: int) -> None:
+        raise DeliveryError(None, "the command line does not post to Discord")
+
 
 async def run(
     corpus: CorpusService,

@@ -190,6 +190,11 @@ class Deliverer(Protocol):
         after ``since``, if there is one (a post whose id a crash kept from being recorded)."""
         ...
 
+    async def publish(self, subscription: Subscription, message_id: int) -> None:
+        """Publish (crosspost) a posted announcement to the channels following the
+        subscription's announcement channel (only asked when ``subscription.publish``)."""
+        ...
+
 
 @dataclass
 class SendReport:
@@ -201,6 +206,8 @@ class SendReport:
     """Announcements Discord refused (400) and that were set aside."""
     reconciled: int = 0
     """Posts found already in their channel (a crash kept their id from being recorded)."""
+    published: int = 0
+    """Announcements published that waited for their channel's hour (`publishing`)."""
     paused: list[tuple[int, str]] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
 
@@ -231,6 +238,11 @@ class OutboxSender:
         self.concurrency = max(1, concurrency)
         self.nonce_trust_seconds = nonce_trust_seconds
         self._lock = asyncio.Lock()
+        # Imported here: publishing builds on this module (DeliveryError, the Deliverer).
+        from bot.feeds.publishing import Publisher
+
+        self.publisher = Publisher(feeds, deliverer)
+        """Publishes what subscriptions with ``publish`` post, 10 an hour per channel."""
 
     async def send_pass(self, now: datetime) -> SendReport:
         """Post, batch and edit whatever is due now, for every active subscription."""
@@ -248,6 +260,10 @@ class OutboxSender:
             async with asyncio.TaskGroup() as group:
                 for _ in range(min(self.concurrency, len(queue))):
                     group.create_task(worker())
+            try:
+                report.published = await self.publisher.publish_pass(now)
+            except Exception:  # noqa: BLE001 - a publish must not stop the feed's passes
+                log.exception("feed: the publish pass failed unexpectedly")
             return report
 
     async def digest_pass(self, now: datetime) -> int:
@@ -344,6 +360,7 @@ class OutboxSender:
         except DeliveryError as error:
             return await self._failed(subscription, error, now, report, row=row)
         await self.feeds.mark_sent(row.id, message_id, announcement.content_hash, now)
+        await self.publisher.posted(subscription, message_id, now)
         if found:
             report.reconciled += 1
         else:
@@ -411,6 +428,7 @@ class OutboxSender:
         except DeliveryError as error:
             return await self._failed(subscription, error, now, report, row=None, batch=batch)
         await self.feeds.mark_batch_sent(batch.id, message_id, now)
+        await self.publisher.posted(subscription, message_id, now)
         if found:
             report.reconciled += 1
         else:
