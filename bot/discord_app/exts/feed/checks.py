@@ -42,23 +42,52 @@ def channel_manager_only() -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
-def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
-    """What the bot lacks to post announcements in `channel` (names as Discord shows them)."""
+def missing_post_permissions(
+    channel: discord.abc.GuildChannel | discord.Thread,
+    me: discord.Member,
+    *,
+    discussion_thread: bool = False,
+) -> list[str]:
+    """What the bot lacks to announce in `channel` (names as Discord shows them), for the kind
+    of channel it is, overwrites included (a thread's are its parent's):
+
+    - a text or announcement channel: View Channel, Send Messages, Embed Links and Read Message
+      History (after a crash the sender looks for an unrecorded post in the channel before
+      resending it; without it Discord lists no messages, and the post could be doubled);
+      Create Public Threads to open a discussion thread on each announcement. Publishing needs
+      nothing more: Discord lets who sent a message crosspost it with Send Messages alone
+      (Manage Messages is for publishing other people's messages);
+    - a forum or media channel: View Channel, Send Messages (which Discord shows as Create
+      Posts there) and Embed Links;
+    - a thread: View Channel, Send Messages in Threads, Embed Links and Read Message History,
+      and Manage Threads when it is locked (only then may a locked thread take messages).
+    """
     perms = channel.permissions_for(me)
-    # Read Message History: after a crash the sender looks for an unrecorded post in the channel
-    # before resending it (without it Discord lists no messages, and the post could be doubled).
-    needed = (
-        ("view_channel", "View Channel"),
-        ("send_messages", "Send Messages"),
-        ("embed_links", "Embed Links"),
-        ("read_message_history", "Read Message History"),
-    )
+    needed: list[tuple[str, str]] = [("view_channel", "View Channel")]
+    if isinstance(channel, discord.Thread):
+        needed += [
+            ("send_messages_in_threads", "Send Messages in Threads"),
+            ("embed_links", "Embed Links"),
+            ("read_message_history", "Read Message History"),
+        ]
+        if channel.locked:
+            needed.append(("manage_threads", "Manage Threads"))
+    elif isinstance(channel, discord.ForumChannel):
+        needed += [("send_messages", "Create Posts"), ("embed_links", "Embed Links")]
+    else:
+        needed += [
+            ("send_messages", "Send Messages"),
+            ("embed_links", "Embed Links"),
+            ("read_message_history", "Read Message History"),
+        ]
+        if discussion_thread:
+            needed.append(("create_public_threads", "Create Public Threads"))
     return [label for attribute, label in needed if not getattr(perms, attribute)]
 
 
 def retry_refusal(
     interaction: discord.Interaction[CorpusBot],
-    channel: discord.TextChannel | None,
+    channel: discord.abc.GuildChannel | discord.Thread | None,
     source: str | None,
     admins: tuple[int, ...],
 ) -> str | None:

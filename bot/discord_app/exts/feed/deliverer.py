@@ -7,10 +7,12 @@ which the sender turns into a pause, a retry later or a back-off.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 import discord
@@ -23,7 +25,16 @@ from bot.feeds.models import Subscription
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
 
+log = logging.getLogger(__name__)
+
 MISSING_PERMISSION = 50013
+THREAD_ALREADY_CREATED = 160004
+THREAD_NAME_CHARS = 100
+"""Discord's limit for a thread's (and a forum post's) name."""
+DISCUSSION_ARCHIVE_MINUTES: Literal[1440] = 1440
+"""A discussion thread goes quiet (archived) after a day without messages."""
+PUBLISH_PATIENCE = 30.0
+"""Seconds a publish may take before it is taken as rate limited (discord.py waits out 429s)."""
 RECONCILE_LOOKBACK = 100
 """Messages read (one request) when looking for a post a crash left unrecorded."""
 RECONCILE_SLACK = timedelta(minutes=1)
@@ -53,17 +64,24 @@ class DiscordDeliverer:
         self.bot = bot
 
     def _channel(self, subscription: Subscription) -> discord.PartialMessageable:
+        kind = (
+            discord.ChannelType.public_thread
+            if subscription.destination == "thread"
+            else discord.ChannelType.text
+        )
         return self.bot.get_partial_messageable(
-            subscription.channel_id, guild_id=subscription.guild_id, type=discord.ChannelType.text
+            subscription.channel_id, guild_id=subscription.guild_id, type=kind
         )
 
     def _precheck(self, subscription: Subscription) -> None:
         """Refuse before sending when the cache already says the post would fail or lose its
         embed (Discord silently strips embeds from a message with text and no Embed Links)."""
         guild = self.bot.get_guild(subscription.guild_id)
-        channel = guild.get_channel(subscription.channel_id) if guild else None
+        channel = guild.get_channel_or_thread(subscription.channel_id) if guild else None
         if guild is None or channel is None or guild.me is None:
-            return  # unknown to the cache: let Discord answer
+            return  # unknown to the cache (an archived thread): let Discord answer
+        if isinstance(channel, discord.Thread) and channel.parent is None:
+            return
         missing = missing_post_permissions(channel, guild.me)
         if missing:
             raise DeliveryError(
@@ -73,16 +91,103 @@ class DiscordDeliverer:
     async def post(self, subscription: Subscription, message: Outgoing, nonce: str) -> int:
         self._precheck(subscription)
         content, embed, allowed = outgoing_parts(message)
+        send_kwargs: dict[str, Any] = {
+            "content": content,
+            "embed": embed,
+            "allowed_mentions": allowed,
+        }
+        return await self.send_to_destination(subscription, send_kwargs, nonce, embed.title)
+
+    async def send_to_destination(
+        self,
+        subscription: Subscription,
+        send_kwargs: dict[str, Any],
+        nonce: str,
+        title: str | None,
+    ) -> int:
+        """Post an announcement, already rendered as `Messageable.send` keyword arguments, where
+        the subscription says: a message in its channel or thread, or a post (a thread and its
+        first message) in its forum or media channel, with its tags; then, when asked, a
+        discussion thread on it. Returns the message's id (a forum post's first message shares
+        the post's id, so it is also where the post is edited).
+
+        Publishing follows in the core (`bot.feeds.publishing`), which paces it to Discord's 10
+        an hour per channel and calls `publish`.
+        """
+        if subscription.destination == "forum":
+            return await self._forum_post(subscription, send_kwargs, title)
         with _as_delivery_errors():
             # discord.py ≥ 2.5 sends `enforce_nonce: true` with every explicit nonce.
-            sent = await self._channel(subscription).send(
-                content=content, embed=embed, nonce=nonce, allowed_mentions=allowed
-            )
+            sent = await self._channel(subscription).send(**send_kwargs, nonce=nonce)
+        if subscription.discussion_thread and subscription.destination == "channel":
+            await self._open_discussion(subscription, sent.id, title)
         return sent.id
+
+    async def _forum_post(
+        self, subscription: Subscription, send_kwargs: dict[str, Any], title: str | None
+    ) -> int:
+        """A post per entry. Discord takes no nonce for a post's message: a crash between the
+        post and its record may post it again (`find` cannot list a forum's posts)."""
+        params = discord.http.handle_message_parameters(
+            **send_kwargs,
+            channel_payload={
+                "name": thread_name(title),
+                "applied_tags": [str(tag) for tag in subscription.forum_tag_ids],
+            },
+        )
+        with _as_delivery_errors():
+            data = await self.bot.http.start_thread_in_forum(subscription.channel_id, params=params)
+        return int(data["id"])
+
+    async def _open_discussion(
+        self, subscription: Subscription, message_id: int, title: str | None
+    ) -> None:
+        """A thread on the announcement, named after it. The announcement stands whatever
+        happens here: a failure is logged (`/subscribe` checked Create Public Threads), and a
+        message that already has its thread (a resend after a crash) is left as it is."""
+        try:
+            await self.bot.http.start_thread_with_message(
+                subscription.channel_id,
+                message_id,
+                name=thread_name(title),
+                auto_archive_duration=DISCUSSION_ARCHIVE_MINUTES,
+            )
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ALREADY_CREATED:
+                log.warning(
+                    "feed: no discussion thread on message %s in channel %s: %s",
+                    message_id,
+                    subscription.channel_id,
+                    exc,
+                )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("feed: no discussion thread on message %s: %r", message_id, exc)
+
+    async def publish(self, subscription: Subscription, message_id: int) -> None:
+        """Crosspost an announcement to the channels following its announcement channel.
+
+        discord.py waits out a 429 before returning, and Discord's publish limit answers with
+        up to an hour: a publish held longer than `PUBLISH_PATIENCE` is given up as a 429, and
+        the core tries it again in an hour (it counts publishes so as not to ask past 10)."""
+        target = self._channel(subscription).get_partial_message(message_id)
+        with _as_delivery_errors():
+            try:
+                async with asyncio.timeout(PUBLISH_PATIENCE):
+                    await target.publish()
+            except TimeoutError:
+                raise DeliveryError(429, "Discord held the publish (rate limited)") from None
 
     async def edit(self, subscription: Subscription, message_id: int, message: Outgoing) -> None:
         content, embed, allowed = outgoing_parts(message)
-        target = self._channel(subscription).get_partial_message(message_id)
+        channel = (
+            # A forum post's first message has the post's id: it is edited in the post.
+            self.bot.get_partial_messageable(
+                message_id, guild_id=subscription.guild_id, type=discord.ChannelType.public_thread
+            )
+            if subscription.destination == "forum"
+            else self._channel(subscription)
+        )
+        target = channel.get_partial_message(message_id)
         with _as_delivery_errors():
             await target.edit(content=content, embed=embed, allowed_mentions=allowed)
 
@@ -96,6 +201,8 @@ class DiscordDeliverer:
         recognised by its embed as rendered now: an entry's footer (it names the entry's id,
         and a channel has one subscription), a "+N more" or digest's title and footer.
         """
+        if subscription.destination == "forum":
+            return None  # a forum has no message history to look in (see `_forum_post`)
         _content, embed, _allowed = outgoing_parts(message)
         whole = not isinstance(message, EntryMessage)
         wanted = _marker(embed, whole=whole)
@@ -118,3 +225,12 @@ def _marker(embed: discord.Embed, *, whole: bool) -> tuple[str | None, str | Non
     """What identifies an announcement's embed: (title, footer) for a batch, (None, footer) for
     an entry (its title may have been edited since; its footer names its id)."""
     return (embed.title if whole else None, embed.footer.text)
+
+
+def thread_name(title: str | None) -> str:
+    """A thread's or forum post's name from an announcement's title: one line, at most 100
+    characters (Discord's limit), never empty."""
+    name = " ".join((title or "").split())
+    if len(name) > THREAD_NAME_CHARS:
+        name = name[: THREAD_NAME_CHARS - 1].rstrip() + "…"
+    return name or "New entry"
