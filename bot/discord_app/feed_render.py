@@ -163,7 +163,32 @@ def subscription_block(health: SubscriptionHealth, now: datetime) -> str:
         lines[-1] += f" · next digest {format_dt(upcoming, 'R')}"
     if health.rejected:
         lines.append(refused_line(health.rejected, health.refused_reason))
+    lines.extend(destination_lines(health))
     return "\n".join(lines)
+
+
+def destination_lines(health: SubscriptionHealth) -> list[str]:
+    """How a subscription's announcements go out when it is not plain messages: a post per
+    entry in a forum, messages in a thread, published to following servers (with how many wait
+    for the channel's 10 publishes an hour, or were refused), a discussion thread on each."""
+    sub = health.subscription
+    lines = []
+    if sub.destination == "forum":
+        tags = len(sub.forum_tag_ids)
+        tagged = f" ({tags} tag{'s' if tags != 1 else ''})" if tags else ""
+        lines.append(f"A post per entry{tagged}.")
+    elif sub.destination == "thread":
+        lines.append("Posted in this thread.")
+    if sub.publish:
+        line = f"Published to following servers · waiting to publish: {health.publishes_waiting}"
+        if health.publishes_waiting:
+            line += " (10 publishes an hour)"
+        if health.publishes_failed:
+            line += f" · not published (refused): {health.publishes_failed}"
+        lines.append(line)
+    if sub.discussion_thread:
+        lines.append("A discussion thread on each announcement.")
+    return lines
 
 
 def refused_line(count: int, reason: str | None) -> str:

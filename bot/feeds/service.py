@@ -34,6 +34,7 @@ from bot.feeds.discovery import Discovery, discover_feeds
 from bot.feeds.engine import FeedEngine
 from bot.feeds.models import (
     CORPUS_SOURCE,
+    Destination,
     FollowedSource,
     Mode,
     SourceState,
@@ -305,6 +306,25 @@ class FeedService:
             digest_minute=schedule.digest_minute,
             created_by=created_by,
             now=self.clock(),
+        )
+
+    async def set_destination(
+        self,
+        sub_id: int,
+        *,
+        destination: Destination,
+        forum_tag_ids: tuple[int, ...] = (),
+        publish: bool = False,
+        discussion_thread: bool = False,
+    ) -> Subscription:
+        """Where and how a subscription announces (a forum's tags, publishing, a discussion
+        thread), as /subscribe chose it for its channel."""
+        return await self.engine.feeds.set_destination(
+            sub_id,
+            destination=destination,
+            forum_tag_ids=forum_tag_ids,
+            publish=publish,
+            discussion_thread=discussion_thread,
         )
 
     async def unsubscribe(self, guild_id: int, channel_id: int) -> Subscription | None:

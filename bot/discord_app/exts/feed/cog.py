@@ -35,6 +35,13 @@ from bot.discord_app.exts.feed.checks import (
     retry_refusal,
 )
 from bot.discord_app.exts.feed.deliverer import DiscordDeliverer
+from bot.discord_app.exts.feed.destinations import (
+    AnnouncementTarget,
+    DestinationRefused,
+    choose_destination,
+    destination_field,
+    tag_choices,
+)
 from bot.discord_app.exts.feed.loops import FeedLoops
 from bot.discord_app.feed_render import (
     announcement_embed,
@@ -99,6 +106,11 @@ class Feed(commands.Cog):
             app_commands.Choice(name=n, value=n) for n in self.feed.source_names() if typed in n
         ][:CHOICES]
 
+    async def _tag_choices(
+        self, interaction: discord.Interaction[CorpusBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return tag_choices(interaction, current)
+
     @app_commands.command(
         name="subscribe", description="Announce new entries in a channel (Manage Channels)."
     )
@@ -112,6 +124,9 @@ class Feed(commands.Cog):
         mention_role="A role to mention with each announcement (never @everyone)",
         mode="Announce each entry at once, or once a day in a digest",
         digest_time="Digest time, HH:MM in UTC (default 09:00)",
+        tags="Forum or media channels: the tags of each post, comma-separated",
+        publish="Announcement channels: publish each announcement to the servers following it",
+        discussion_thread="Open a thread on each announcement to discuss it",
     )
     @app_commands.choices(
         mode=[
@@ -119,24 +134,30 @@ class Feed(commands.Cog):
             app_commands.Choice(name="daily digest", value="digest"),
         ]
     )
-    @app_commands.autocomplete(source=source_choices)
+    @app_commands.autocomplete(source=source_choices, tags=_tag_choices)
     async def subscribe(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: discord.TextChannel | None = None,
+        channel: AnnouncementTarget | None = None,
         author: app_commands.Range[str, 1, 100] | None = None,
         keyword: app_commands.Range[str, 1, 100] | None = None,
         source: app_commands.Range[str, 1, 40] | None = None,
         mention_role: discord.Role | None = None,
         mode: app_commands.Choice[str] | None = None,
         digest_time: app_commands.Range[str, 1, 20] | None = None,
+        tags: app_commands.Range[str, 1, 200] | None = None,
+        publish: bool | None = None,
+        discussion_thread: bool | None = None,
     ) -> None:
         guild = interaction.guild
         if guild is None:  # guild_only tells Discord where to offer it; a DM may still arrive
             raise app_commands.NoPrivateMessage()
         target = channel or interaction.channel
-        if not isinstance(target, discord.TextChannel):
-            await self._refuse(interaction, "Name a text channel to announce in.")
+        if not isinstance(target, AnnouncementTarget):
+            await self._refuse(
+                interaction,
+                "Name a text, announcement, forum or media channel, or a thread, to announce in.",
+            )
             return
         refusal = feed_manager_refusal(interaction, target)
         if refusal is None and mention_role is not None:
@@ -151,8 +172,17 @@ class Feed(commands.Cog):
         except SubscriptionRefused as refused:
             await self._refuse(interaction, refused.text(safe))
             return
+        try:
+            where = choose_destination(target, tags, publish, discussion_thread)
+        except DestinationRefused as refused:
+            await self._refuse(interaction, str(refused))
+            return
         me = guild.me
-        missing = missing_post_permissions(target, me) if me is not None else []
+        missing = (
+            missing_post_permissions(target, me, discussion_thread=where.discussion_thread)
+            if me is not None
+            else []
+        )
         if missing:
             await self._refuse(
                 interaction,
@@ -180,8 +210,16 @@ class Feed(commands.Cog):
             schedule=schedule,
             created_by=interaction.user.id,
         )
+        sub = await self.feed.set_destination(
+            sub.id,
+            destination=where.destination,
+            forum_tag_ids=where.forum_tag_ids,
+            publish=where.publish,
+            discussion_thread=where.discussion_thread,
+        )
         await interaction.response.send_message(
-            embed=subscribed_embed(sub, created=created, notes=notes), ephemeral=True
+            embed=destination_field(subscribed_embed(sub, created=created, notes=notes), where),
+            ephemeral=True,
         )
 
     @app_commands.command(
@@ -194,7 +232,7 @@ class Feed(commands.Cog):
     async def unsubscribe(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: discord.TextChannel | None = None,
+        channel: AnnouncementTarget | None = None,
     ) -> None:
         target = channel or interaction.channel
         if not isinstance(target, discord.abc.GuildChannel | discord.Thread):
@@ -363,7 +401,7 @@ class Feed(commands.Cog):
     async def retry(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: discord.TextChannel | None = None,
+        channel: AnnouncementTarget | None = None,
         source: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         guild = interaction.guild
@@ -382,7 +420,7 @@ class Feed(commands.Cog):
         if channel is not None or source is None:
 
             def may_manage(channel_id: int) -> bool:
-                target = guild.get_channel(channel_id)
+                target = guild.get_channel_or_thread(channel_id)
                 return target is None or feed_manager_refusal(interaction, target) is None
 
             report = await self.feed.resume(guild.id, channel.id if channel else None, may_manage)
@@ -425,7 +463,7 @@ def _checked_text(check: SourceCheck) -> str:
 
 
 def _resumed_lines(
-    report: ResumeReport, guild: discord.Guild, channel: discord.TextChannel | None
+    report: ResumeReport, guild: discord.Guild, channel: AnnouncementTarget | None
 ) -> list[str]:
     """What `/feed retry` resumed, one line each, with what still stands in a channel's way."""
     if report.no_subscription and channel is not None:
@@ -433,7 +471,7 @@ def _resumed_lines(
     lines = [f"<#{sub.channel_id}> is not paused." for sub in report.not_paused]
     for health in report.resumed:
         sub = health.subscription
-        target = guild.get_channel(sub.channel_id)
+        target = guild.get_channel_or_thread(sub.channel_id)
         missing = (
             missing_post_permissions(target, guild.me) if target is not None and guild.me else []
         )
