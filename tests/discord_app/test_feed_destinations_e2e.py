@@ -257,3 +257,17 @@ async def test_subscribe_names_what_is_missing_in_the_target(dw: DestinationWorl
     unknown = await refusal({"channel": dw.forum.id, "tags": "policy, gossip"})
     assert "no tag “gossip”" in unknown and "policy, research, events" in unknown
     assert await dw.cog.feed.subscriptions(dw.guild_id) == []
+
+
+async def test_an_archived_thread_can_be_subscribed_and_is_reopened_by_the_next_one(
+    dw: DestinationWorld,
+) -> None:
+    """discord.py's cache drops archived threads: the option is fetched, not refused as
+    "not a valid value"."""
+    dw.emu.set_thread_archived(dw.talk.id, archived=True)
+    reply = await dw.reply("subscribe", {"channel": dw.talk.id})
+    assert "Subscribed" in text_of(reply)
+    assert "is archived: Discord reopens it when the next announcement is sent" in text_of(reply)
+    await dw.new_entries("Into The Archive")
+    assert len(dw.bot_messages(dw.talk.id)) == 1
+    assert dw.talk.thread is not None and not dw.talk.thread.archived

@@ -37,6 +37,7 @@ from bot.discord_app.exts.feed.checks import (
 from bot.discord_app.exts.feed.deliverer import DiscordDeliverer
 from bot.discord_app.exts.feed.destinations import (
     AnnouncementTarget,
+    AnnouncementTargetTransformer,
     DestinationRefused,
     choose_destination,
     destination_field,
@@ -138,7 +139,8 @@ class Feed(commands.Cog):
     async def subscribe(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: AnnouncementTarget | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
         author: app_commands.Range[str, 1, 100] | None = None,
         keyword: app_commands.Range[str, 1, 100] | None = None,
         source: app_commands.Range[str, 1, 40] | None = None,
@@ -232,7 +234,8 @@ class Feed(commands.Cog):
     async def unsubscribe(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: AnnouncementTarget | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
     ) -> None:
         target = channel or interaction.channel
         if not isinstance(target, discord.abc.GuildChannel | discord.Thread):
@@ -401,7 +404,8 @@ class Feed(commands.Cog):
     async def retry(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: AnnouncementTarget | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
         source: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         guild = interaction.guild

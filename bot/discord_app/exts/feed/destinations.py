@@ -31,6 +31,44 @@ TAGS_CHARS = 100
 """An autocomplete choice's value is at most 100 characters."""
 
 
+class AnnouncementTargetTransformer(app_commands.Transformer):
+    """The `channel` option of the feed's commands: a text, announcement, forum or media
+    channel, or a thread, archived ones included. discord.py's own channel transformer finds
+    channels in its cache only, and the cache drops archived threads, so one picked in
+    Discord's channel list would be refused as "not a valid value"; it is fetched instead
+    (one request, well inside Discord's 3 seconds)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        kinds = discord.ChannelType
+        return [
+            kinds.text,
+            kinds.news,
+            kinds.forum,
+            kinds.media,
+            kinds.news_thread,
+            kinds.public_thread,
+            kinds.private_thread,
+        ]
+
+    async def transform(
+        self, interaction: discord.Interaction, value: object, /
+    ) -> AnnouncementTarget:
+        resolved = value.resolve() if isinstance(value, ChannelOption) else None
+        if resolved is None and isinstance(value, app_commands.AppCommandThread):
+            resolved = await value.fetch()
+        if not isinstance(resolved, AnnouncementTarget):
+            raise app_commands.TransformerError(value, discord.AppCommandOptionType.channel, self)
+        return resolved
+
+
+ChannelOption = app_commands.AppCommandChannel | app_commands.AppCommandThread
+
+
 class DestinationRefused(Exception):
     """An option of /subscribe that does not fit its channel; the text says which and why."""
 
