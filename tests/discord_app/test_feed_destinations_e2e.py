@@ -271,3 +271,25 @@ async def test_an_archived_thread_can_be_subscribed_and_is_reopened_by_the_next_
     await dw.new_entries("Into The Archive")
     assert len(dw.bot_messages(dw.talk.id)) == 1
     assert dw.talk.thread is not None and not dw.talk.thread.archived
+
+
+async def test_a_changed_entry_edits_its_forum_post_instead_of_posting_again(
+    dw: DestinationWorld,
+) -> None:
+    await dw.reply("subscribe", {"channel": dw.forum.id})
+    await dw.new_entries("Draft Title")
+    (post,) = dw.emu.threads_of(dw.forum.id)
+    write_doc(
+        dw.corpus_dir,
+        "50-draft-title.md",
+        front="id: draft-title\ntitle: Final Title\nauthors: [Ada]\nkind: post\n"
+        "published: 2025-03-01\nexcerpt: false",
+        body="Draft Title is new. It says one thing, better.",
+    )
+    await dw.cog.loops.poll_once()
+    await dw.cog.loops.send_once()
+
+    assert [p.id for p in dw.emu.threads_of(dw.forum.id)] == [post.id]
+    (first,) = dw.emu.channel_messages(post.id)
+    assert dw.emu.message_history(post.id)  # edited in place, where the post's message is
+    assert embeds(first)[0]["title"] == "Final Title"
