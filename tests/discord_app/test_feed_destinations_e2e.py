@@ -49,6 +49,8 @@ class DestinationWorld:
     news: Channel
     forum: Channel
     talk: Channel
+    strict: Channel
+    """A forum that requires a tag on each post."""
     moderator_id: int
 
     @property
@@ -101,6 +103,9 @@ async def dw(
         guild.id, "papers", type=FORUM_CHANNEL, tags=["policy", "research", "events"]
     )
     talk = emu.add_thread(general.id, "talk")
+    strict = emu.add_channel(
+        guild.id, "strict", type=FORUM_CHANNEL, tags=["policy"], require_tag=True
+    )
     mods = emu.add_role(guild.id, "channel-mods", permissions=MANAGE_CHANNELS)
     moderator = emu.add_user("mod")
     emu.add_member(guild.id, moderator.id, roles=[mods.id])
@@ -113,7 +118,7 @@ async def dw(
     )
     async with running_bot(emu, config, service, extensions=EXTENSIONS) as bot:
         world = DestinationWorld(
-            emu, bot, corpus_dir, guild.id, general, news, forum, talk, moderator.id
+            emu, bot, corpus_dir, guild.id, general, news, forum, talk, strict, moderator.id
         )
         await world.cog.loops.poll_once()  # the baseline: what exists is not announced
         yield world
@@ -256,6 +261,7 @@ async def test_subscribe_names_what_is_missing_in_the_target(dw: DestinationWorl
     assert "`tags`" in await refusal({"channel": dw.news.id, "tags": "policy"})
     unknown = await refusal({"channel": dw.forum.id, "tags": "policy, gossip"})
     assert "no tag “gossip”" in unknown and "policy, research, events" in unknown
+    assert "requires a tag on each post" in await refusal({"channel": dw.strict.id})
     assert await dw.cog.feed.subscriptions(dw.guild_id) == []
 
 

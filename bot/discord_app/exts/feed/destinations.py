@@ -128,7 +128,7 @@ def choose_destination(
             notes.append(
                 f"{where} is archived: Discord reopens it when the next announcement is sent"
                 + (
-                    " (it is locked, so only because I have Manage Threads)."
+                    " (it is locked: I may reopen it because I have Manage Threads)."
                     if target.locked
                     else "."
                 )
