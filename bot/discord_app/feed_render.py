@@ -288,6 +288,13 @@ def status_embed(
     )
     if counts.get("rejected", 0):
         description += "\n" + refused_line(counts["rejected"], refused_reason)
+    waiting, failed = counts.get("publish_pending", 0), counts.get("publish_failed", 0)
+    if waiting or failed:
+        description += (
+            f"\nPublishing: {waiting} waiting for their channel's hour (10 publishes an hour)"
+            + (f" · {failed} refused by Discord" if failed else "")
+            + "."
+        )
     embed = discord.Embed(
         title="Feed status",
         description=description,

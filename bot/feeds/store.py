@@ -933,7 +933,14 @@ class FeedStore:
         rows = await self._reader.execute_fetchall(
             "SELECT state, count(*) AS count FROM feed_outbox GROUP BY state"
         )
-        return {row["state"]: row["count"] for row in rows}
+        counts = {row["state"]: row["count"] for row in rows}
+        # Publishes (announcement channels): 'publish_pending', 'publish_failed'.
+        publishes = await self._reader.execute_fetchall(
+            "SELECT state, count(*) AS count FROM feed_publishes "
+            "WHERE state IN ('pending', 'failed') GROUP BY state"
+        )
+        counts.update({f"publish_{row['state']}": row["count"] for row in publishes})
+        return counts
 
     async def latest_refusal(self) -> str | None:
         """Discord's reason for the most recent announcement it refused, for `/feed status`."""

@@ -142,6 +142,8 @@ async def test_an_announcement_channel_publishes_ten_an_hour_and_the_eleventh_la
     assert dw.emu.crosspost_refusals == []  # the 11th was not asked for past Discord's limit
     listing = text_of(await dw.reply("subscriptions"))
     assert "waiting to publish: 1 (10 publishes an hour)" in listing
+    status = text_of(await dw.reply("feed status"))
+    assert "Publishing: 1 waiting for their channel's hour" in status
 
     dw.cog.feed.clock = lambda: now + timedelta(minutes=61)  # the hour has passed
     dw.emu.config.crosspost_window = 0.0  # for Discord too
