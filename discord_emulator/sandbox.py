@@ -31,6 +31,7 @@ from discord_emulator.commands import (
 )
 from discord_emulator.errors import CommandNotSyncedError, EmulatorError, OptionError
 from discord_emulator.markdown import Names
+from discord_emulator.models import ANNOUNCEMENT_CHANNEL
 from discord_emulator.view import message_view
 
 if TYPE_CHECKING:
@@ -229,12 +230,15 @@ class SandboxWorld:
 def build_world(emu: DiscordEmulator, *, name: str = "Sandbox server") -> SandboxWorld:
     """A server where every feature of a bot can be tried: the person owns it (so commands
     that need Manage Server or Manage Channels work), a plain member to switch to shows the
-    refusals, #announcements is a second channel for a bot to post in, @readers a role."""
+    refusals, #announcements is a second channel for a bot to post in (an announcement channel,
+    so a bot may publish there), @readers a role."""
     you = emu.add_user("you")
     guild = emu.add_guild(name, owner_id=you.id)
     channels = {
         "general": emu.add_channel(guild.id, "general", topic="Try the bot here").id,
-        "announcements": emu.add_channel(guild.id, "announcements", topic="Subscribe me").id,
+        "announcements": emu.add_channel(
+            guild.id, "announcements", topic="Subscribe me", type=ANNOUNCEMENT_CHANNEL
+        ).id,
     }
     emu.set_system_channel(guild.id, channels["general"])
     readers = emu.add_role(guild.id, "readers", mentionable=True)
