@@ -301,3 +301,17 @@ async def test_a_changed_entry_edits_its_forum_post_instead_of_posting_again(
     (first,) = dw.emu.channel_messages(post.id)
     assert dw.emu.message_history(post.id)  # edited in place, where the post's message is
     assert embeds(first)[0]["title"] == "Final Title"
+
+
+async def test_subscribe_typed_in_a_thread_subscribes_that_thread(dw: DestinationWorld) -> None:
+    handle = await dw.emu.send_command(
+        "subscribe", {}, user=dw.moderator_id, guild=dw.guild_id, channel=dw.talk.id
+    )
+    assert "posted in the thread" in text_of(await handle.wait_reply(timeout=10))
+    (health,) = await dw.cog.feed.subscriptions(dw.guild_id)
+    assert health.subscription.channel_id == dw.talk.id
+    assert health.subscription.destination == "thread"
+    handle = await dw.emu.send_command(
+        "unsubscribe", {}, user=dw.moderator_id, guild=dw.guild_id, channel=dw.talk.id
+    )
+    assert "no longer gets announcements" in text_of(await handle.wait_reply(timeout=10))
