@@ -5,6 +5,7 @@ The real discord.py client logs into it (REST v10 + gateway); tests drive it as 
 and assert that every request the bot sent is one production Discord would accept.
 """
 
+from discord_emulator.attachments import Upload
 from discord_emulator.driver import DiscordEmulator
 from discord_emulator.errors import (
     CommandNotSyncedError,
@@ -37,5 +38,6 @@ __all__ = [
     "ResponseRecord",
     "Role",
     "RouteLimit",
+    "Upload",
     "User",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from discord_emulator.attachments import Upload
 from discord_emulator.errors import CommandNotSyncedError, OptionError
 
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
@@ -66,13 +67,16 @@ class CommandTarget:
 
 @dataclass
 class Resolver:
-    """Looks up users, members, channels and roles for USER/CHANNEL/ROLE options."""
+    """Looks up users, members, channels and roles for USER/CHANNEL/ROLE options, and stores
+    the files of ATTACHMENT options."""
 
     user: Callable[[int], dict[str, Any] | None]
     member: Callable[[int], dict[str, Any] | None]
     channel: Callable[[int], dict[str, Any] | None]
     role: Callable[[int], dict[str, Any] | None]
     resolved: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attachment: Callable[[Upload], dict[str, Any]] | None = None
+    """Stores an uploaded file and returns its attachment object (None: no files here)."""
 
     def add(self, kind: str, key: int, payload: dict[str, Any]) -> None:
         self.resolved.setdefault(kind, {})[str(key)] = payload
@@ -174,6 +178,13 @@ def coerce_value(option: dict[str, Any], raw: Any, resolver: Resolver, *, where:
     """A value as Discord's client would send it for this option definition."""
     kind = option["type"]
     value: Any
+    if kind == ATTACHMENT:
+        return _as_attachment(raw, resolver, where)
+    if isinstance(raw, Upload):
+        raise OptionError(
+            f"{where}: a file can only be given to an attachment option, "
+            f"this one is a {OPTION_TYPE_NAMES.get(kind, kind)} option"
+        )
     if kind == STRING:
         value = _as_string(raw, where)
     elif kind == INTEGER:
@@ -286,3 +297,18 @@ def _as_entity(kind: int, raw: Any, resolver: Resolver, where: str) -> str:
             resolver.add("channels", entity_id, channel)
             return str(entity_id)
     raise OptionError(f"{where}: no {OPTION_TYPE_NAMES[kind]} with id {entity_id}")
+
+
+def _as_attachment(raw: Any, resolver: Resolver, where: str) -> str:
+    """An ATTACHMENT option's value is the attachment's id; the attachment object itself goes
+    in `resolved.attachments`, as Discord sends it."""
+    if not isinstance(raw, Upload):
+        raise OptionError(
+            f"{where}: expects a file, discord_emulator.Upload(data, filename, content_type), "
+            f"got {raw!r}"
+        )
+    if resolver.attachment is None:
+        raise OptionError(f"{where}: files cannot be attached here")
+    attachment = resolver.attachment(raw)
+    resolver.add("attachments", int(attachment["id"]), attachment)
+    return str(attachment["id"])

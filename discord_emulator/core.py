@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from discord_emulator import errors, limits
+from discord_emulator.attachments import AttachmentStore
 from discord_emulator.faults import FaultInjector
 from discord_emulator.gateway import (
     DIRECT_MESSAGES_INTENT,
@@ -107,6 +108,7 @@ class EmulatorCore:
         """Messages whose publish was answered 429 (the channel's 10 an hour were used)."""
         self.unsupported_routes: list[str] = []
         self.faults = FaultInjector()
+        self.attachments = AttachmentStore()
         self.rate_limits: RateLimitEmulator | None = None
 
     # ------------------------------------------------------------------ time and logs
@@ -289,20 +291,14 @@ class EmulatorCore:
         out = []
         for index, upload in enumerate(files):
             meta = described.get(str(index), {})
-            attachment_id = self.state.ids.next()
-            filename = meta.get("filename") or by_field[upload.field].filename
-            url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{filename}"
-            out.append(
-                {
-                    "id": str(attachment_id),
-                    "filename": filename,
-                    "size": upload.size,
-                    "url": url,
-                    "proxy_url": url,
-                    "content_type": upload.content_type,
-                    "description": meta.get("description"),
-                }
+            stored = self.attachments.add(
+                channel_id=channel_id,
+                attachment_id=self.state.ids.next(),
+                filename=meta.get("filename") or by_field[upload.field].filename,
+                data=upload.data,
+                content_type=upload.content_type,
             )
+            out.append({**stored, "description": meta.get("description")})
         return out
 
     def dispatch_message(self, event: str, stored: StoredMessage, channel: Channel) -> None:

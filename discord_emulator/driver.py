@@ -135,6 +135,7 @@ class DiscordEmulator:
             self.core.validator = await asyncio.to_thread(_prepared_validator, self._spec_path)
         self.port = await self._server.start(host, port)
         self.core.base_url = self.api_base
+        self.core.attachments.origin = f"http://127.0.0.1:{self.port}"
         self.core.gateway_url = self.gateway_url
         return self
 
@@ -524,6 +525,15 @@ class DiscordEmulator:
         """Earlier versions of a message, oldest first (one per edit)."""
         return [dict(v) for v in self.state.find_message(message_id).history]
 
+    def attachment_data(self, attachment: Mapping[str, Any]) -> bytes:
+        """The bytes of an attachment object (of a message the bot sent, or an upload)."""
+        return self.core.attachments.data(int(attachment["id"]))
+
+    @property
+    def attachment_downloads(self) -> list[int]:
+        """Ids of the attachments downloaded from the CDN route, one per download, in order."""
+        return self.core.attachments.downloads
+
     def synced_commands(self, guild_id: int | None = None) -> list[dict[str, Any]]:
         return list(self.state.commands_for(guild_id))
 
@@ -545,6 +555,9 @@ class DiscordEmulator:
         """Invoke a synced slash command ("name" or "group sub"); guild=None means a DM.
 
         Options are typed from the synced definition. Returns once the interaction is sent.
+        An ATTACHMENT option takes an `Upload(data, filename, content_type)`: its id is the
+        option's value, its attachment object is in `resolved.attachments`, and its bytes are
+        served at the object's `url` (`attachment_data`, `attachment_downloads`).
         `user_install=True`: as a user who installed the app to their account (the command
         must list integration type 1); the interaction's `authorizing_integration_owners` is
         then {"1": user id}. `private_with=` another user's id: in the DM between the two, which
@@ -560,7 +573,9 @@ class DiscordEmulator:
             user_install=user_install,
             private_with=private_with,
         )
-        resolver = invocations.resolver_for(self.state, where, user)
+        resolver = invocations.resolver_for(
+            self.state, where, user, attachments=self.core.attachments
+        )
         data = invocations.command_data(
             target, build_options(target, options or {}, resolver), resolver
         )

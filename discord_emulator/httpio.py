@@ -18,12 +18,17 @@ from discord_emulator.errors import DiscordAPIError
 
 @dataclass
 class UploadedFile:
-    """A file part of a multipart request (`files[n]`)."""
+    """A file part of a multipart request (`files[n]`); its bytes are served back by the CDN
+    route (`attachments.py`)."""
 
     field: str
     filename: str
     content_type: str
-    size: int
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
 
 
 @dataclass
@@ -89,7 +94,7 @@ async def _read_multipart(request: web.Request) -> RequestBody:
                     field=name,
                     filename=part.filename or name,
                     content_type=part.headers.get("Content-Type", "application/octet-stream"),
-                    size=len(data),
+                    data=bytes(data),
                 )
             )
     return RequestBody(payload, files)

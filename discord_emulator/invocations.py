@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from discord_emulator import errors, permissions
+from discord_emulator.attachments import AttachmentStore, Upload
 from discord_emulator.commands import CommandTarget, Resolver, find_command
 from discord_emulator.core import EmulatorConfig
 from discord_emulator.models import Channel
@@ -140,8 +141,17 @@ def check_command_allowed(
     )
 
 
-def resolver_for(state: EmulatorState, channel: Channel, user_id: int) -> Resolver:
-    """Entity lookups for USER/CHANNEL/ROLE options, as seen from `channel`'s guild by `user_id`.
+def resolver_for(
+    state: EmulatorState,
+    channel: Channel,
+    user_id: int,
+    *,
+    attachments: AttachmentStore | None = None,
+) -> Resolver:
+    """Entity lookups for USER/CHANNEL/ROLE options, as seen from `channel`'s guild by `user_id`,
+    and, given the `attachments` store, the files of ATTACHMENT options: stored under a new id
+    (served by the CDN route) and described as Discord does for a file attached to a command
+    (`ephemeral`: it belongs to no message).
 
     A resolved channel carries, as Discord documents it, `permissions`: what the invoking user may
     do there (overwrites included), and `app_permissions`: what the app may do there. A bot that
@@ -183,7 +193,25 @@ def resolver_for(state: EmulatorState, channel: Channel, user_id: int) -> Resolv
         found = guild.roles.get(rid) if guild else None
         return found.to_payload() if found else None
 
-    return Resolver(user=user, member=member, channel=channel_of, role=role)
+    def attachment(upload: Upload) -> dict[str, Any]:
+        assert attachments is not None
+        stored = attachments.add(
+            channel_id=channel.id,
+            attachment_id=state.ids.next(),
+            filename=upload.filename,
+            data=upload.data,
+            content_type=upload.content_type,
+            size=upload.size,
+        )
+        return {**stored, "ephemeral": True}
+
+    return Resolver(
+        user=user,
+        member=member,
+        channel=channel_of,
+        role=role,
+        attachment=attachment if attachments is not None else None,
+    )
 
 
 def command_data(

@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from discord_emulator import errors
+from discord_emulator.attachments import CDN_ROUTE
 from discord_emulator.core import EmulatorCore, RequestRecord
 from discord_emulator.gateway import GatewayHub
 from discord_emulator.httpio import BODY_KEY, json_response, read_body
@@ -37,6 +38,7 @@ class EmulatorServer:
         self.hub = hub
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self.app.router.add_get("/", self._root)
+        self.app.router.add_get(CDN_ROUTE, core.attachments.handle)  # outside the API: no token
         self._page: Handler | None = None
         for method, template, handler in [
             *InteractionRoutes(core).routes(),
