@@ -60,7 +60,7 @@ def read_opml(data: bytes, *, name: str = "the file") -> tuple[list[OpmlFeed], i
         line, column = exc.position
         raise OpmlError(f"{name}, line {line}, column {column + 1}: not well-formed XML") from None
     if root.tag != "opml":
-        raise OpmlError(f"{name} is not OPML (its root element is <{root.tag[:40]}>)")
+        raise OpmlError(f"{name} is not OPML (its root element is {_element_name(root.tag)})")
     body = root.find("body")
     if body is None:
         raise OpmlError(f"{name} is OPML without a <body>")
@@ -76,6 +76,13 @@ def read_opml(data: bytes, *, name: str = "the file") -> tuple[list[OpmlFeed], i
         title = (outline.get("title") or outline.get("text") or "").strip() or None
         feeds.append(OpmlFeed(url, title))
     return feeds, more
+
+
+def _element_name(tag: str) -> str:
+    """An element's name as a message shows it: ElementTree writes a namespaced one as
+    ``{uri}name``, and the URI (anything the file says) is left out."""
+    namespace, _, local = tag.rpartition("}")
+    return f"<{local[:40]}>" + (" in an XML namespace" if namespace else "")
 
 
 def export_opml(sources: Iterable[FollowedSource], now: datetime) -> bytes:

@@ -32,6 +32,10 @@ def opml(*outlines: str) -> bytes:
         ),
         (b"<opml><body><outline xmlUrl='x'></body></opml>", "line 1, column"),
         (b"<rss><channel/></rss>", "not OPML (its root element is <rss>)"),
+        (  # the namespace's URI is the file's text: not repeated (a link in Discord)
+            b"<opml xmlns='https://x.example/'><body/></opml>",
+            "not OPML (its root element is <opml> in an XML namespace)",
+        ),
         (b"<opml version='2.0'><head/></opml>", "without a <body>"),
         ("<opml>é</opml>".encode("latin-1"), "not UTF-8"),
         (b" " * (MAX_OPML_BYTES + 1), "over 1000 kB"),
