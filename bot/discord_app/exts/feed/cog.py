@@ -1,6 +1,6 @@
 """The feed's commands: `/subscribe`, `/unsubscribe`, `/subscriptions`,
-`/feed status|sources|export|preview|retry`, and `/feed add|remove` (admins: sources feed the shared
-corpus, so they take the same check as /reload).
+`/feed status|sources|export|preview|retry`, and `/feed add|remove|import` (admins: sources feed the
+shared corpus, so they take the same check as /reload).
 
 Each command parses its options, checks who may do it in Discord (`checks`), calls one
 `FeedService` method and renders the answer (`bot.discord_app.feed_render`). The cog decides
@@ -43,6 +43,7 @@ from bot.discord_app.exts.feed.destinations import (
     destination_field,
     tag_choices,
 )
+from bot.discord_app.exts.feed.import_command import import_feeds
 from bot.discord_app.exts.feed.loops import FeedLoops
 from bot.discord_app.feed_render import (
     announcement_embed,
@@ -338,6 +339,18 @@ class Feed(commands.Cog):
         view.message = await interaction.followup.send(
             embed=embed, view=view, ephemeral=True, wait=True
         )
+
+    @feed_group.command(
+        name="import", description="Follow every feed an OPML file lists (bot admins)."
+    )
+    @bot_admin_only()
+    @app_commands.describe(
+        file="An OPML file, as feed readers and /feed export give (1 MB at most)"
+    )
+    async def import_file(
+        self, interaction: discord.Interaction[CorpusBot], file: discord.Attachment
+    ) -> None:
+        await import_feeds(interaction, self.feed, file)
 
     @feed_group.command(name="remove", description="Stop following a feed (bot admins).")
     @bot_admin_only()
