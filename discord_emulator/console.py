@@ -9,6 +9,8 @@ A launcher (corpus-bot's `sandbox` is one) starts the emulator and its bot, then
     /subscribe channel: #announcements         (channels and roles by name)
     /post post: melt?                          (a ? at the end: the bot's autocomplete choices)
     click Next                                  (a button of the last message that has some)
+    say what did the corpus say about Meltdown? (a message of yours, in the channel)
+    menu Find in corpus 2                       (a message menu on the 2nd latest message)
     as member | as owner                        (who you act as; the owner may do everything)
     in #announcements                           (where your commands are typed)
     help | quit
@@ -46,10 +48,22 @@ InputFn = Callable[[str], Awaitable[str | None] | str | None]
 OutputFn = Callable[[str], None]
 
 PROMPT = "> "
-CONSOLE_WORDS = ("help", "quit", "as owner", "as member", "click ", "in #", "whoami")
+CONSOLE_WORDS = (
+    "help",
+    "quit",
+    "as owner",
+    "as member",
+    "click ",
+    "in #",
+    "whoami",
+    "say ",
+    "menu ",
+)
 """What Tab offers on a line that is not a slash command."""
 CONSOLE_HELP = (
     "Also: click <button label> (a button of the last message with buttons), "
+    "say <text> (write a message), menu <name> [n] (a message menu of the bot on the n-th "
+    "latest message here, 1 the latest), "
     "as owner | as member (who you are), in #channel (where you type), "
     "a ? at the end of a line (what you may type next, with the bot's own autocomplete), "
     "help, quit"
@@ -140,6 +154,9 @@ class _Console:
         try:
             if lowered == "help":
                 self.out(describe_commands(session.commands()))
+                menus = session.menu_names()
+                if menus:
+                    self.out(f"Message menus (menu <name> [n]): {', '.join(menus)}")
                 self.out(CONSOLE_HELP)
                 self.out(f"Now {session.describe_acting()}, in #{session.channel_name()}.")
             elif lowered == "whoami":
@@ -151,6 +168,10 @@ class _Console:
                 self.out(session.use_channel(command[3:]))
             elif lowered.startswith("click "):
                 await self._click(command[6:].strip())
+            elif lowered.startswith("say "):
+                session.say(command[4:])
+            elif lowered.startswith("menu "):
+                await self._await_reply(await session.run_menu(command[5:]))
             elif session.asks_for_choices(command):
                 await self._suggest(command[:-1])
             elif command.startswith("/"):

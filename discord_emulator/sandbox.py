@@ -417,6 +417,41 @@ class SandboxSession:
             raise EmulatorError(f"the button {label} is disabled")
         return await self.emu.click_button(message_id, button["custom_id"], user=self.user_id)
 
+    # --- message menus (right-click a message, Apps, pick the bot's command)
+
+    def menu_names(self) -> list[str]:
+        """The bot's message commands (type 3) offered here, sorted."""
+        return sorted({c["name"] for c in self.commands() if int(c.get("type") or 1) == 3})
+
+    def say(self, text: str) -> None:
+        """Write a message in the channel as the acting user (something to right-click)."""
+        if not text.strip():
+            raise EmulatorError("say what? (say <text>)")
+        self.emu.post_user_message(self.channel_id, self.user_id, text)
+
+    async def run_menu(self, line: str) -> EmulatedInteraction:
+        """`<menu name> [n]`: right-click the n-th latest message of the channel the acting user
+        can see (1, the default, is the latest) and pick the bot's message command by name."""
+        names = self.menu_names()
+        name, _, last_word = line.strip().rpartition(" ")
+        back = 1
+        if name and last_word.isdigit() and line.strip().lower() not in map(str.lower, names):
+            back = int(last_word)
+        else:
+            name = line.strip()
+        chosen = next((n for n in names if n.lower() == name.lower()), None)
+        if chosen is None:
+            raise EmulatorError(
+                f"no message menu {name!r} (the bot's: {', '.join(names) or 'none'})"
+            )
+        shown = [s for s in self.emu.state.channel_messages(self.channel_id) if self._visible(s)]
+        if not 1 <= back <= len(shown):
+            raise EmulatorError(
+                f"no message {back} back in #{self.channel_name()} "
+                f"({len(shown)} shown; 1 is the latest)"
+            )
+        return await self.emu.send_message_command(chosen, shown[-back].id, user=self.user_id)
+
     def last_message_with_buttons(self) -> StoredMessage | None:
         for stored in reversed(list(self.emu.state.messages.values())):
             if not stored.deleted and stored.payload.get("components") and self._visible(stored):

@@ -113,3 +113,45 @@ async def test_a_question_mark_in_a_plain_value_is_part_of_the_command(sandbox: 
     searched = [i for i in sandbox.emu.interactions if i.name == "search"]
     assert searched and searched[0].payload["data"]["options"][0]["value"] == "why?"
     assert "  /summarize  — " in text  # "/summ?" is not a command yet: what fits is listed
+
+
+async def test_a_message_menu_runs_on_a_message_shown_counted_back_from_the_latest(
+    sandbox: Sandbox,
+) -> None:
+    """`say` writes a message; `menu <name> [n]` right-clicks the n-th latest one shown."""
+    meltdown = (
+        "https://medium.com/partnership-on-ai/"
+        "lessons-for-the-ai-community-from-meltdown-and-spectre-b358cc81eeff"
+    )
+    text = await console(
+        sandbox,
+        [
+            "help",
+            f"say have you read {meltdown} ?",
+            "say what did the community learn from Meltdown and Spectre?",
+            "menu Find in corpus",
+            "menu summarize linked post 3",  # the reply to the menu is the latest now
+            "menu Summarize linked post 9",
+            "menu Translate",
+        ],
+    )
+    assert "Message menus (menu <name> [n]): Find in corpus, Summarize linked post" in text
+    asked, summarized = text.split("┃ Asked: ")[1].split("┃ Summary: ")
+    assert asked.startswith("what did the community learn from Meltdown and Spectre?")
+    assert "1. What Responsible AI Can Learn From the Race to Fix Meltdown and Spectre" in asked
+    assert "id lessons-from-meltdown-and-spectre" in summarized
+    assert "error: no message 9 back in #general (4 shown; 1 is the latest)" in summarized
+    assert (
+        "error: no message menu 'Translate' (the bot's: Find in corpus, Summarize linked post)"
+        in summarized
+    )
+    emu = sandbox.session.emu
+    posted = [
+        m for m in emu.channel_messages(sandbox.channel("general")) if not m["author"].get("bot")
+    ]
+    menus = [(i.name, i.payload["data"]["target_id"]) for i in emu.interactions]
+    assert menus == [
+        ("Find in corpus", posted[1]["id"]),  # 1 back: the latest when it ran
+        ("Summarize linked post", posted[0]["id"]),  # 3 back, past the first menu's answer
+    ]
+    assert emu.problems == []
