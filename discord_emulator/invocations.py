@@ -15,6 +15,7 @@ from discord_emulator import errors, permissions
 from discord_emulator.attachments import AttachmentStore, Upload
 from discord_emulator.commands import CommandTarget, Resolver, find_command
 from discord_emulator.core import EmulatorConfig
+from discord_emulator.interactions import ATTACHMENT_SIZE_LIMIT
 from discord_emulator.models import Channel
 from discord_emulator.state import EmulatorState
 
@@ -195,6 +196,11 @@ def resolver_for(
 
     def attachment(upload: Upload) -> dict[str, Any]:
         assert attachments is not None
+        if len(upload.data) > ATTACHMENT_SIZE_LIMIT:
+            raise errors.OptionError(
+                f"{upload.filename} is over the {ATTACHMENT_SIZE_LIMIT:,}-byte upload limit "
+                "(attachment_size_limit): Discord's client would not send it"
+            )
         stored = attachments.add(
             channel_id=channel.id,
             attachment_id=state.ids.next(),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from discord_emulator.commands import (
+    ATTACHMENT,
     BOOLEAN,
     CHANNEL,
     MENTIONABLE,
@@ -79,6 +80,8 @@ def parse_command_line(
     for name, raw in raw_values.items():
         option = leaf[name]
         where = f"/{target.full_name} {name}:"
+        if option["type"] == ATTACHMENT:
+            raise OptionError(f"{where} takes a file, and the sandbox cannot attach files")
         if option["type"] in (USER, CHANNEL, ROLE, MENTIONABLE):
             if resolve_entity is not None:
                 values[name] = resolve_entity(option["type"], raw, where)

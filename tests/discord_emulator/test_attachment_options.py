@@ -16,6 +16,8 @@ import pytest
 from discord.ext import commands
 
 from discord_emulator import DiscordEmulator, OptionError, Upload
+from discord_emulator.interactions import ATTACHMENT_SIZE_LIMIT
+from discord_emulator.sandbox import parse_command_line
 from tests.discord_emulator.conftest import World, start_bot, stop_bot
 
 OPML = b'<?xml version="1.0"?>\n<opml version="2.0"><body/></opml>\n'
@@ -120,6 +122,9 @@ async def test_a_file_is_refused_by_a_non_attachment_option_and_text_by_an_attac
         await upload(emu, world, {"file": "feeds.opml"})
     with pytest.raises(OptionError, match="requires option 'file'"):
         await upload(emu, world, {"note": "no file"})
+    too_big = Upload(b"\0" * (ATTACHMENT_SIZE_LIMIT + 1), "huge.bin")
+    with pytest.raises(OptionError, match="huge.bin is over the 10,485,760-byte upload limit"):
+        await upload(emu, world, {"file": too_big})
     assert emu.interactions == [] and emu.attachment_downloads == []
 
 
@@ -160,3 +165,17 @@ def test_an_upload_is_named_by_its_file_not_its_bytes() -> None:
     assert repr(Upload(b"x" * 10_000, "big.opml", "text/x-opml")) == (
         "Upload('big.opml', 10000 bytes, 'text/x-opml')"
     )
+
+
+def test_the_sandbox_says_it_cannot_attach_files() -> None:
+    synced = [
+        {
+            "id": "1",
+            "name": "upload",
+            "type": 1,
+            "description": "d",
+            "options": [{"type": 11, "name": "file", "description": "d", "required": True}],
+        }
+    ]
+    with pytest.raises(OptionError, match="^/upload file: takes a file, and the sandbox cannot"):
+        parse_command_line("/upload file: notes.opml", synced)
