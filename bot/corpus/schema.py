@@ -341,7 +341,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX documents_url ON documents (url);
     """,
-    # 12 (issue #12, feed destinations): where and how a subscription announces. `destination`
+    # 11 (issue #12, feed destinations): where and how a subscription announces. `destination`
     # is 'channel' (messages in a text or announcement channel), 'forum' (a post per entry in a
     # forum or media channel, with the tags `forum_tag_ids`, a JSON list of ids) or 'thread'
     # (messages in an existing thread, the subscription's channel_id). `publish`: crosspost
@@ -367,6 +367,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feed_publishes_due ON feed_publishes (subscription_id, state, due_at);
     CREATE INDEX feed_publishes_hour ON feed_publishes (channel_id, published_at)
         WHERE published_at IS NOT NULL;
+    """,
+    # 12: a subscription's filter conditions, how they combine and its announcements' format
+    # (issue #12). The conditions are a JSON array on the row, not a table: they are always read
+    # and written whole with their subscription (at most bot.feeds.filters.MAX_CONDITIONS), never
+    # queried on their own, and every query that reads a subscription then gets them.
+    # author/keyword stay as they are and are read as the first two conditions.
+    """
+    ALTER TABLE feed_subscriptions ADD COLUMN match_mode TEXT NOT NULL DEFAULT 'all'
+        CHECK (match_mode IN ('all', 'any'));
+    ALTER TABLE feed_subscriptions ADD COLUMN message_format TEXT NOT NULL DEFAULT 'embed'
+        CHECK (message_format IN ('embed', 'compact', 'components'));
+    ALTER TABLE feed_subscriptions ADD COLUMN filter_conditions TEXT NOT NULL DEFAULT '[]'
+        CHECK (json_valid(filter_conditions) AND json_type(filter_conditions) = 'array');
     """,
 )
 

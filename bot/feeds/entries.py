@@ -31,6 +31,14 @@ def entry_id(source: str, item_key: str) -> str:
     return f"feed-{source}-{digest}"
 
 
+def document_categories(annotations: dict[str, object]) -> tuple[str, ...]:
+    """A feed entry's categories as :func:`item_document` stored them (none for corpus files)."""
+    stored = annotations.get("categories")
+    if not isinstance(stored, list):
+        return ()
+    return tuple(value for value in stored if isinstance(value, str))
+
+
 def item_document(source: str, item: FeedItem, *, publisher: str | None) -> Document:
     """The document an item is stored as. ``content_hash`` is the item's own (title, authors,
     link, text), so a changed item is told from an unchanged one the same way everywhere."""
@@ -44,6 +52,8 @@ def item_document(source: str, item: FeedItem, *, publisher: str | None) -> Docu
     annotations: dict[str, object] = {"feed_source": source, "feed_key": item.key}
     if moment is not None:
         annotations["published_at"] = _iso(moment)
+    if item.categories:
+        annotations["categories"] = list(item.categories)
     body = item.text or item.title or item.link or ""
     return Document(
         id=entry_id(source, item.key),

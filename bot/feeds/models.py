@@ -8,6 +8,7 @@ conversions, so every stored time has one format and compares correctly as text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -19,6 +20,13 @@ Mode = Literal["instant", "digest"]
 Destination = Literal["channel", "forum", "thread"]
 """Where announcements go: messages in a text or announcement channel, a post per entry in a
 forum or media channel, or messages in an existing thread."""
+ConditionField = Literal["title", "author", "summary", "categories", "text"]
+"""What a filter condition looks at; ``text`` is the title and the summary together."""
+MatchKind = Literal["contains", "words", "regex"]
+MatchMode = Literal["all", "any"]
+MessageFormat = Literal["embed", "compact", "components"]
+"""How a subscription's announcements look: today's embed, one compact line, or a Components V2
+layout (``bot/discord_app/feed_formats.py``)."""
 PauseReason = Literal["missing_permission", "channel_missing", "rejected"]
 
 PAUSE_REASON_TEXT: dict[str, str] = {
@@ -59,6 +67,19 @@ class FollowedSource:
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """One filter condition of a subscription (``bot.feeds.filters`` says what each match means).
+
+    ``negate`` inverts a condition on a field the entry has; a condition on a field the entry
+    lacks (no categories, no byline) never matches, negated or not: the bot does not guess."""
+
+    field: ConditionField
+    match: MatchKind
+    value: str
+    negate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Subscription:
     """A channel that wants announcements, with its filters and its delivery health.
 
@@ -95,6 +116,12 @@ class Subscription:
     """Publish (crosspost) each announcement of an announcement channel to its followers."""
     discussion_thread: bool = False
     """Open a thread on each announcement, named after its title."""
+    match_mode: MatchMode = "all"
+    """Whether an entry must pass all of the filter conditions or any one of them."""
+    message_format: MessageFormat = "embed"
+    conditions: tuple[Condition, ...] = ()
+    """Conditions added with ``/feed filter add`` (``author``/``keyword`` are read as two more,
+    first: ``bot.feeds.filters.effective_conditions``)."""
 
     @property
     def paused(self) -> bool:
@@ -190,6 +217,8 @@ class EntryFacts:
     """Each author's name folded (``names.name_key``)."""
     folded_text: str
     """Title and text folded (``names.fold``), padded with spaces for whole-word matching."""
+    fields: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
+    """Each condition field's values as the entry has them (an absent field: no key)."""
 
 
 @dataclass(frozen=True, slots=True)

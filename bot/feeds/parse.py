@@ -66,6 +66,13 @@ class FeedItem:
     text: str
     content_hash: str
     legacy_key: str | None = None
+    categories: tuple[str, ...] = ()
+    """The item's categories (RSS ``<category>``, Atom ``<category term|label>``: feedparser's
+    ``tags``), whitespace collapsed, duplicates dropped, at most ``MAX_CATEGORIES``."""
+
+
+MAX_CATEGORIES = 30
+CATEGORY_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,22 @@ def _item_from_entry(entry: dict[str, Any], source_url: str) -> FeedItem | None:
         text=text,
         content_hash=content_hash(title, authors, link, text),
         legacy_key=legacy_key,
+        categories=_entry_categories(entry),
     )
+
+
+def _entry_categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """Each tag's label when it has one (Atom's human-readable name), else its term."""
+    out: list[str] = []
+    for tag in entry.get("tags") or []:
+        if not isinstance(tag, Mapping):
+            continue
+        name = collapse_whitespace(str(tag.get("label") or tag.get("term") or ""))[:CATEGORY_CHARS]
+        if name and name not in out:
+            out.append(name)
+        if len(out) == MAX_CATEGORIES:
+            break
+    return tuple(out)
 
 
 def content_hash(title: str | None, authors: Iterable[str], link: str | None, text: str) -> str:

@@ -29,7 +29,7 @@ from bot.config import FeedConfig, FeedSourceConfig
 from bot.corpus.models import Document
 from bot.corpus.store import CorpusStore
 from bot.feeds.backoff import SourceHealth, on_failure, on_success
-from bot.feeds.entries import feed_origin, item_document
+from bot.feeds.entries import document_categories, feed_origin, item_document
 from bot.feeds.fetch import FetchResult, fetch_feed
 from bot.feeds.filters import entry_facts
 from bot.feeds.models import EntryFacts, SourceState
@@ -272,4 +272,11 @@ def _oldest_first(documents: list[Document]) -> list[Document]:
 
 
 def _facts(source: str, doc: Document) -> EntryFacts:
-    return entry_facts(doc.id, source, doc.title or "", [a.name for a in doc.authors], doc.body)
+    return entry_facts(
+        doc.id,
+        source,
+        doc.title or "",
+        [a.name for a in doc.authors],
+        doc.body,
+        document_categories(doc.annotations),
+    )

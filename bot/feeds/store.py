@@ -8,22 +8,28 @@ every value is a bound parameter and the only built fragments are runs of ``?`` 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import aiosqlite
 
 from bot.corpus.store import CorpusStore, IndexReader
-from bot.feeds.filters import wants
+from bot.feeds.filters import wanting_pairs
 from bot.feeds.models import (
     Batch,
     Destination,
+    Condition,
+    ConditionField,
     EntryFacts,
     FollowedSource,
+    MatchKind,
+    MatchMode,
+    MessageFormat,
     Mode,
     OutboxRow,
     PendingPublish,
@@ -39,7 +45,8 @@ _SUBSCRIPTION_COLUMNS = (
     "id, guild_id, channel_id, source, author, keyword, mention_role_id, mode, digest_minute, "
     "created_by, created_at, paused_reason, paused_detail, paused_at, pause_reported_at, "
     "retry_at, retry_streak, last_error, last_announced_at, last_digest_at, "
-    "destination, forum_tag_ids, publish, discussion_thread"
+    "destination, forum_tag_ids, publish, discussion_thread, match_mode, message_format, "
+    "filter_conditions"
 )
 _SOURCE_COLUMNS = (
     "name, url, baseline_at, etag, last_modified, last_fetch_at, last_success_at, "
@@ -88,6 +95,40 @@ def _subscription(row: sqlite3.Row) -> Subscription:
         forum_tag_ids=tuple(int(t) for t in json.loads(row["forum_tag_ids"] or "[]")),
         publish=bool(row["publish"]),
         discussion_thread=bool(row["discussion_thread"]),
+        match_mode=row["match_mode"],
+        message_format=row["message_format"],
+        conditions=conditions_from_json(row["filter_conditions"]),
+    )
+
+
+_CONDITION_FIELDS = frozenset(get_args(ConditionField))
+_MATCH_KINDS = frozenset(get_args(MatchKind))
+
+
+def conditions_from_json(text: str) -> tuple[Condition, ...]:
+    """The stored conditions; an element that is not a condition (a row edited by hand) is
+    skipped rather than guessed at."""
+    out: list[Condition] = []
+    for item in json.loads(text or "[]"):
+        if (
+            isinstance(item, dict)
+            and item.get("field") in _CONDITION_FIELDS
+            and item.get("match") in _MATCH_KINDS
+            and isinstance(item.get("value"), str)
+        ):
+            out.append(
+                Condition(item["field"], item["match"], item["value"], bool(item.get("negate")))
+            )
+    return tuple(out)
+
+
+def conditions_to_json(conditions: Sequence[Condition]) -> str:
+    return json.dumps(
+        [
+            {"field": c.field, "match": c.match, "value": c.value, "negate": c.negate}
+            for c in conditions
+        ],
+        ensure_ascii=False,
     )
 
 
@@ -456,12 +497,9 @@ class FeedStore:
         )
         subscriptions = [_subscription(row) for row in rows]
         stamp = to_iso(now)
-        queued = [
-            (sub.id, entry.entry_id, entry.source, stamp)
-            for entry in entries
-            for sub in subscriptions
-            if wants(sub, entry)
-        ]
+        # Conditions may be regexes over 20,000 characters of text: matched in a worker thread.
+        pairs = await asyncio.to_thread(wanting_pairs, subscriptions, entries)
+        queued = [(sub.id, entry.entry_id, entry.source, stamp) for sub, entry in pairs]
         if not queued:
             return 0
         cursor = await writer.executemany(
@@ -630,6 +668,43 @@ class FeedStore:
                 "DELETE FROM feed_subscriptions WHERE channel_id = ?", (channel_id,)
             )
             return cursor.rowcount > 0
+
+    async def update_filters(
+        self,
+        sub_id: int,
+        *,
+        conditions: Sequence[Condition] | None = None,
+        match_mode: MatchMode | None = None,
+        message_format: MessageFormat | None = None,
+        clear_author: bool = False,
+        clear_keyword: bool = False,
+    ) -> Subscription | None:
+        """Change a subscription's conditions, how they combine or its format (what is None
+        stays); ``clear_author``/``clear_keyword`` drop the ``/subscribe`` filters. The
+        subscription as it is now; None when it no longer exists."""
+        async with self.corpus.transaction() as writer:
+            await writer.execute(
+                "UPDATE feed_subscriptions SET "
+                "filter_conditions = coalesce(?, filter_conditions), "
+                "match_mode = coalesce(?, match_mode), "
+                "message_format = coalesce(?, message_format), "
+                "author = CASE WHEN ? THEN NULL ELSE author END, "
+                "keyword = CASE WHEN ? THEN NULL ELSE keyword END WHERE id = ?",
+                (
+                    None if conditions is None else conditions_to_json(conditions),
+                    match_mode,
+                    message_format,
+                    clear_author,
+                    clear_keyword,
+                    sub_id,
+                ),
+            )
+            rows = await writer.execute_fetchall(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
+                (sub_id,),
+            )
+        found = next(iter(rows), None)
+        return _subscription(found) if found is not None else None
 
     async def subscription(self, sub_id: int) -> Subscription | None:
         rows = await self._reader.execute_fetchall(

@@ -36,9 +36,14 @@ class Item:
     html: str = "<p>A first sentence about archives. A second sentence about curators.</p>"
     published: datetime = T0
     link: str | None = None
+    categories: tuple[str, ...] = ()
 
     def href(self) -> str:
         return self.link or f"https://medium.com/@ada/{self.guid}?source=rss----abc---4"
+
+
+def _rss_categories(item: Item) -> str:
+    return "".join(f"\n            <category>{escape(c)}</category>" for c in item.categories)
 
 
 def medium_rss(items: Iterable[Item], *, title: str = "Stories by Ada Example on Medium") -> bytes:
@@ -51,7 +56,7 @@ def medium_rss(items: Iterable[Item], *, title: str = "Stories by Ada Example on
             <guid isPermaLink="false">https://medium.com/p/{item.guid}</guid>
             <dc:creator><![CDATA[{item.author}]]></dc:creator>
             <pubDate>{format_datetime(item.published, usegmt=True)}</pubDate>
-            <content:encoded><![CDATA[{item.html}]]></content:encoded>
+            <content:encoded><![CDATA[{item.html}]]></content:encoded>{_rss_categories(item)}
         </item>"""
         for item in items
     )
