@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from discord_emulator.components_v2 import check_components_v2
 from discord_emulator.problems import FieldError
 
 MAX_CONTENT = 2000
@@ -64,6 +65,7 @@ def check_message(body: Any, *, prefix: tuple[Any, ...] = ()) -> list[FieldError
     embeds = body.get("embeds")
     if isinstance(embeds, list):
         problems.extend(check_embeds(embeds, prefix=(*prefix, "embeds")))
+    problems.extend(check_components_v2(body, prefix=prefix))
     return problems
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from bot.corpus.names import fold, name_key
 from bot.feeds.models import Condition, EntryFacts, Subscription
-from bot.feeds.patterns import search
+from bot.feeds.patterns import pattern_problem, search
 
 MATCH_TEXT_CHARS = 20_000
 """How much of an entry's text conditions look at: bounded work per entry, whatever it holds."""
@@ -164,3 +164,17 @@ def wanting_pairs(
     """Every (subscription, entry) to queue, entries in order. CPU work that grows with
     subscriptions x entries x conditions (each bounded): run in a worker thread."""
     return [(sub, entry) for entry in entries for sub in subscriptions if wants(sub, entry)]
+
+
+def condition_problem(condition: Condition) -> tuple[str, str] | None:
+    """(option, why) when ``condition`` cannot be stored: an empty or too long value, or a regex
+    RE2 refuses (its own message); None when it is fine."""
+    if not condition.value.strip():
+        return "value", "the value is empty"
+    if len(condition.value) > MAX_VALUE_CHARS:
+        return "value", f"the value is {len(condition.value)} characters; at most {MAX_VALUE_CHARS}"
+    if condition.match == "regex":
+        problem = pattern_problem(condition.value)
+        if problem is not None:
+            return "value", f"the regex engine (RE2) refuses it: {problem}"
+    return None

@@ -229,3 +229,15 @@ class PendingPublish:
     subscription_id: int
     channel_id: int
     due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FilterChange:
+    """A change to a subscription's filters or format, computed from the subscription as stored
+    (``FeedStore.change_filters`` reads and writes it in one transaction). None: unchanged."""
+
+    conditions: tuple[Condition, ...] | None = None
+    match_mode: MatchMode | None = None
+    message_format: MessageFormat | None = None
+    clear_author: bool = False
+    clear_keyword: bool = False

@@ -26,16 +26,29 @@ from bot.corpus.errors import AnswerError
 from bot.corpus.models import Candidate
 from bot.corpus.service import CorpusService
 from bot.feeds.addresses import guarded_session
-from bot.feeds.announce import Announcement
+from bot.feeds.announce import Announcement, source_of
 from bot.feeds.corpus_source import CorpusDetection
 from bot.feeds.delivery import Deliverer, SendReport
 from bot.feeds.digest import parse_digest_time
 from bot.feeds.discovery import Discovery, discover_feeds
 from bot.feeds.engine import FeedEngine
+from bot.feeds.entries import document_categories
+from bot.feeds.filters import (
+    MAX_CONDITIONS,
+    Drop,
+    condition_problem,
+    effective_conditions,
+    entry_facts,
+    why_dropped,
+)
 from bot.feeds.models import (
     CORPUS_SOURCE,
     Destination,
+    Condition,
+    FilterChange,
     FollowedSource,
+    MatchMode,
+    MessageFormat,
     Mode,
     SourceState,
     Subscription,
@@ -133,10 +146,28 @@ class FeedStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class RecentEntry:
+    """A recent entry as a subscription's filters see it: ``drop`` None when it would be
+    announced, else why not."""
+
+    entry_id: str
+    title: str
+    drop: Drop | None
+
+
+@dataclass(frozen=True, slots=True)
 class Preview:
     announcement: Announcement
     subscription: Subscription | None
     """The channel's subscription, if any (its role is named in the preview's note)."""
+    recent: tuple[RecentEntry, ...] = ()
+    """The newest entries with what the subscription's filters decide (none without one)."""
+    next_pending: bool = False
+    """The announcement is the subscription's next waiting one, not an example."""
+
+
+PREVIEW_RECENT = 10
+"""Recent entries `/feed preview` runs a subscription's filters over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +367,92 @@ class FeedService:
         await self.engine.feeds.unsubscribe(existing.channel_id)
         return existing
 
+    # --- filters and format ---------------------------------------------------------------
+
+    async def _channel_subscription(self, guild_id: int, channel_id: int) -> Subscription:
+        existing = await self.engine.feeds.subscription_for_channel(channel_id)
+        if existing is None or existing.guild_id != guild_id:
+            raise SubscriptionRefused(
+                f"<#{channel_id}> has no feed subscription; run `/subscribe` there first."
+            )
+        return existing
+
+    async def _change(
+        self, guild_id: int, channel_id: int, change: Callable[[Subscription], FilterChange]
+    ) -> Subscription:
+        sub = await self._channel_subscription(guild_id, channel_id)
+        changed = await self.engine.feeds.change_filters(sub.id, change)
+        if changed is None:  # unsubscribed meanwhile
+            raise SubscriptionRefused(f"<#{channel_id}> has no feed subscription any more.")
+        return changed
+
+    async def add_condition(
+        self, guild_id: int, channel_id: int, condition: Condition
+    ) -> Subscription:
+        """Add a filter condition to the channel's subscription. Raises
+        :class:`SubscriptionRefused` naming the option at fault (a regex RE2 refuses: RE2's
+        message) or when the subscription has ``MAX_CONDITIONS`` already."""
+        problem = condition_problem(condition)
+        if problem is not None:
+            option, why = problem
+            raise SubscriptionRefused(f"`{option}:` {{value}}", why)
+
+        def add(sub: Subscription) -> FilterChange:
+            if len(sub.conditions) >= MAX_CONDITIONS:
+                raise SubscriptionRefused(
+                    f"<#{sub.channel_id}> already has {MAX_CONDITIONS} conditions; "
+                    "`/feed filter remove` one first."
+                )
+            return FilterChange(conditions=(*sub.conditions, condition))
+
+        return await self._change(guild_id, channel_id, add)
+
+    async def remove_condition(
+        self, guild_id: int, channel_id: int, number: int
+    ) -> tuple[Subscription, Condition]:
+        """Remove condition ``number`` (as `/feed filter list` numbers them: ``author`` and
+        ``keyword`` first). Raises :class:`SubscriptionRefused` for a number it does not have."""
+        removed: list[Condition] = []
+
+        def remove(sub: Subscription) -> FilterChange:
+            conditions = effective_conditions(sub)
+            if not 1 <= number <= len(conditions):
+                raise SubscriptionRefused(
+                    f"`number:` <#{sub.channel_id}> has "
+                    + (f"conditions 1-{len(conditions)}" if conditions else "no conditions")
+                    + "; `/feed filter list` shows them."
+                )
+            removed.append(conditions[number - 1])
+            legacy = len(conditions) - len(sub.conditions)
+            if number <= legacy:
+                is_author = number == 1 and sub.author is not None
+                return FilterChange(clear_author=is_author, clear_keyword=not is_author)
+            kept = list(sub.conditions)
+            del kept[number - legacy - 1]
+            return FilterChange(conditions=tuple(kept))
+
+        changed = await self._change(guild_id, channel_id, remove)
+        return changed, removed[0]
+
+    async def set_filter_options(
+        self,
+        guild_id: int,
+        channel_id: int,
+        *,
+        match_mode: MatchMode | None = None,
+        message_format: MessageFormat | None = None,
+    ) -> Subscription:
+        """Set how the conditions combine and/or the announcements' format."""
+        return await self._change(
+            guild_id,
+            channel_id,
+            lambda _sub: FilterChange(match_mode=match_mode, message_format=message_format),
+        )
+
+    async def channel_subscription(self, guild_id: int, channel_id: int) -> Subscription:
+        """The channel's subscription; :class:`SubscriptionRefused` when it has none."""
+        return await self._channel_subscription(guild_id, channel_id)
+
     async def subscriptions(self, guild_id: int) -> list[SubscriptionHealth]:
         """The guild's subscriptions, each with its health (paused and why, last announcement)."""
         return await self.engine.feeds.guild_subscriptions(guild_id)
@@ -506,20 +623,56 @@ class FeedService:
         return FeedStatus(states, counts, refused, self.clock(), followed)
 
     async def preview(self, post: str | None, channel_id: int) -> Preview:
-        """How ``post`` (default: the newest entry) is announced in ``channel_id``. Raises
+        """How ``post`` is announced in ``channel_id``; without one, the subscription's next
+        waiting announcement, else the newest entry its filters want, else the newest entry.
+        With a subscription, also what its filters decide about the newest entries. Raises
         :class:`AnswerError` when there is no such entry."""
+        subscription = await self.engine.feeds.subscription_for_channel(channel_id)
+        recent: tuple[RecentEntry, ...] = ()
+        if subscription is not None:
+            recent = await self._recent_entries(subscription)
+        entry_id: str | None = None
+        pending = False
         if post:
-            ref = await self.corpus.resolve_ref(post)
-        else:
+            entry_id = (await self.corpus.resolve_ref(post)).id
+        elif subscription is not None:
+            waiting = await self.engine.feeds.pending_rows(subscription.id)
+            if waiting:
+                entry_id, pending = waiting[0].entry_id, True
+            else:
+                entry_id = next((e.entry_id for e in recent if e.drop is None), None)
+        if entry_id is None:
             newest = await self.corpus.store.fetch_refs("1", limit=1)
             if not newest:
                 raise AnswerError("not_found", "The index holds no entries yet.")
-            ref = newest[0]
-        announcement = await self.engine.announcer.announcement(ref.id)
+            entry_id = newest[0].id
+        announcement = await self.engine.announcer.announcement(entry_id)
         if announcement is None:
             raise AnswerError("not_found", "That entry was just removed.")
-        subscription = await self.engine.feeds.subscription_for_channel(channel_id)
-        return Preview(announcement, subscription)
+        return Preview(announcement, subscription, recent, pending)
+
+    async def _recent_entries(self, subscription: Subscription) -> tuple[RecentEntry, ...]:
+        """The ``PREVIEW_RECENT`` newest entries and the subscription's verdict on each (folding
+        and matching their text runs in a worker thread)."""
+        store = self.corpus.store
+        refs = await store.fetch_refs("1", limit=PREVIEW_RECENT)
+        docs = [doc for ref in refs if (doc := await store.document(ref.id)) is not None]
+
+        def decide() -> tuple[RecentEntry, ...]:
+            out = []
+            for doc in docs:
+                facts = entry_facts(
+                    doc.ref.id,
+                    source_of(doc.origin),
+                    doc.ref.title,
+                    doc.ref.authors,
+                    doc.body,
+                    document_categories(doc.annotations),
+                )
+                out.append(RecentEntry(doc.ref.id, doc.ref.title, why_dropped(subscription, facts)))
+            return tuple(out)
+
+        return await asyncio.to_thread(decide)
 
     async def check_source(self, name: str) -> SourceCheck:
         """Check one source now, due or not: the corpus folder is re-read (a reload), a feed is

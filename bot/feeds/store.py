@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -26,10 +26,9 @@ from bot.feeds.models import (
     Condition,
     ConditionField,
     EntryFacts,
+    FilterChange,
     FollowedSource,
     MatchKind,
-    MatchMode,
-    MessageFormat,
     Mode,
     OutboxRow,
     PendingPublish,
@@ -669,20 +668,21 @@ class FeedStore:
             )
             return cursor.rowcount > 0
 
-    async def update_filters(
-        self,
-        sub_id: int,
-        *,
-        conditions: Sequence[Condition] | None = None,
-        match_mode: MatchMode | None = None,
-        message_format: MessageFormat | None = None,
-        clear_author: bool = False,
-        clear_keyword: bool = False,
+    async def change_filters(
+        self, sub_id: int, change: Callable[[Subscription], FilterChange]
     ) -> Subscription | None:
-        """Change a subscription's conditions, how they combine or its format (what is None
-        stays); ``clear_author``/``clear_keyword`` drop the ``/subscribe`` filters. The
-        subscription as it is now; None when it no longer exists."""
+        """Apply ``change`` (computed from the subscription as stored, in the same transaction,
+        so two edits at once cannot lose one; what it raises rolls back) and return the
+        subscription as it is now; None when it does not exist."""
         async with self.corpus.transaction() as writer:
+            rows = await writer.execute_fetchall(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
+                (sub_id,),
+            )
+            current = next(iter(rows), None)
+            if current is None:
+                return None
+            edit = change(_subscription(current))
             await writer.execute(
                 "UPDATE feed_subscriptions SET "
                 "filter_conditions = coalesce(?, filter_conditions), "
@@ -691,11 +691,11 @@ class FeedStore:
                 "author = CASE WHEN ? THEN NULL ELSE author END, "
                 "keyword = CASE WHEN ? THEN NULL ELSE keyword END WHERE id = ?",
                 (
-                    None if conditions is None else conditions_to_json(conditions),
-                    match_mode,
-                    message_format,
-                    clear_author,
-                    clear_keyword,
+                    None if edit.conditions is None else conditions_to_json(edit.conditions),
+                    edit.match_mode,
+                    edit.message_format,
+                    edit.clear_author,
+                    edit.clear_keyword,
                     sub_id,
                 ),
             )
