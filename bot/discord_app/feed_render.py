@@ -19,7 +19,7 @@ from bot.discord_app import limits
 from bot.discord_app.limits import clip, fit_content, fit_embed, inline_code, masked_link, safe
 from bot.discord_app.render import page_ranges
 from bot.feeds.announce import Announcement
-from bot.feeds.delivery import BatchMessage, EntryMessage, Outgoing
+from bot.feeds.delivery import BatchMessage
 from bot.feeds.digest import next_digest_moment
 from bot.feeds.discovery import Discovery, FeedCandidate
 from bot.feeds.models import (
@@ -103,17 +103,6 @@ def mentions_for(role_id: int | None) -> tuple[str | None, discord.AllowedMentio
         everyone=False, users=False, roles=[discord.Object(role_id)], replied_user=False
     )
     return f"<@&{role_id}>", allowed
-
-
-def outgoing_parts(message: Outgoing) -> tuple[str | None, discord.Embed, discord.AllowedMentions]:
-    """Content, embed and allowed mentions of a message the sender wants posted."""
-    content, allowed = mentions_for(message.mention_role_id)
-    embed = (
-        announcement_embed(message.announcement)
-        if isinstance(message, EntryMessage)
-        else batch_embed(message)
-    )
-    return content, embed, allowed
 
 
 # --- subscriptions and status --------------------------------------------------------------

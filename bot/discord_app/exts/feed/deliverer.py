@@ -18,7 +18,7 @@ import aiohttp
 import discord
 
 from bot.discord_app.exts.feed.checks import missing_post_permissions
-from bot.discord_app.feed_render import outgoing_parts
+from bot.discord_app.feed_formats import message_marker, message_parts, outgoing_title
 from bot.feeds.delivery import DeliveryError, EntryMessage, Outgoing
 from bot.feeds.models import Subscription
 
@@ -90,13 +90,10 @@ class DiscordDeliverer:
 
     async def post(self, subscription: Subscription, message: Outgoing, nonce: str) -> int:
         self._precheck(subscription)
-        content, embed, allowed = outgoing_parts(message)
-        send_kwargs: dict[str, Any] = {
-            "content": content,
-            "embed": embed,
-            "allowed_mentions": allowed,
-        }
-        return await self.send_to_destination(subscription, send_kwargs, nonce, embed.title)
+        parts = message_parts(message, subscription.message_format)
+        return await self.send_to_destination(
+            subscription, parts.send_kwargs(), nonce, outgoing_title(message)
+        )
 
     async def send_to_destination(
         self,
@@ -178,7 +175,7 @@ class DiscordDeliverer:
                 raise DeliveryError(429, "Discord held the publish (rate limited)") from None
 
     async def edit(self, subscription: Subscription, message_id: int, message: Outgoing) -> None:
-        content, embed, allowed = outgoing_parts(message)
+        parts = message_parts(message, subscription.message_format)
         channel = (
             # A forum post's first message has the post's id: it is edited in the post.
             self.bot.get_partial_messageable(
@@ -189,7 +186,7 @@ class DiscordDeliverer:
         )
         target = channel.get_partial_message(message_id)
         with _as_delivery_errors():
-            await target.edit(content=content, embed=embed, allowed_mentions=allowed)
+            await target.edit(**parts.edit_kwargs())
 
     async def find(
         self, subscription: Subscription, message: Outgoing, since: datetime
@@ -198,33 +195,23 @@ class DiscordDeliverer:
         the channel since ``since`` (less ``RECONCILE_SLACK`` for clock skew), one request.
 
         Discord does not return a message's nonce when messages are listed, so a message is
-        recognised by its embed as rendered now: an entry's footer (it names the entry's id,
-        and a channel has one subscription), a "+N more" or digest's title and footer.
+        recognised as rendered now in the subscription's format (``feed_formats.message_marker``):
+        an entry's footer (it names the entry's id, and a channel has one subscription), a
+        "+N more" or digest's title and footer, a compact message's text.
         """
         if subscription.destination == "forum":
             return None  # a forum has no message history to look in (see `_forum_post`)
-        _content, embed, _allowed = outgoing_parts(message)
         whole = not isinstance(message, EntryMessage)
-        wanted = _marker(embed, whole=whole)
+        wanted = message_parts(message, subscription.message_format).marker(whole=whole)
         me = self.bot.user.id if self.bot.user else None
         after = discord.Object(discord.utils.time_snowflake(since - RECONCILE_SLACK))
         with _as_delivery_errors():
             async for found in self._channel(subscription).history(
                 limit=RECONCILE_LOOKBACK, after=after, oldest_first=True
             ):
-                if (
-                    found.author.id == me
-                    and found.embeds
-                    and _marker(found.embeds[0], whole=whole) == wanted
-                ):
+                if found.author.id == me and message_marker(found, whole=whole) == wanted:
                     return found.id
         return None
-
-
-def _marker(embed: discord.Embed, *, whole: bool) -> tuple[str | None, str | None]:
-    """What identifies an announcement's embed: (title, footer) for a batch, (None, footer) for
-    an entry (its title may have been edited since; its footer names its id)."""
-    return (embed.title if whole else None, embed.footer.text)
 
 
 def thread_name(title: str | None) -> str:
