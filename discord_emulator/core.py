@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from discord_emulator import errors, limits
 from discord_emulator.attachments import AttachmentStore
+from discord_emulator.components_v2 import text_displays
 from discord_emulator.faults import FaultInjector
 from discord_emulator.gateway import (
     DIRECT_MESSAGES_INTENT,
@@ -240,9 +241,9 @@ class EmulatorCore:
         """Fill `mentions`/`mention_roles`/`mention_everyone` (only what allowed_mentions lets
         through) and, for a message that notifies (`ping`), record who was pinged."""
         payload = stored.payload
-        users, roles, everyone = compute_pings(
-            payload.get("content") or "", stored.allowed_mentions
-        )
+        # A Components V2 message has no content: its text displays mention (and ping) instead.
+        text = "\n".join([payload.get("content") or "", *text_displays(payload)])
+        users, roles, everyone = compute_pings(text, stored.allowed_mentions)
         payload["mentions"] = [
             self.state.users[u].to_payload() for u in users if u in self.state.users
         ]

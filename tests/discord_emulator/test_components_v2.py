@@ -109,3 +109,19 @@ async def test_layout_components_need_the_flag(
         await raw_send(bot, world.channel.id, {"components": [{"type": 10, "content": "no flag"}]})
     assert caught.value.code == 50035
     assert "requires the IS_COMPONENTS_V2 flag" in emu.validation_errors[-1]
+
+
+async def test_a_mention_in_a_text_display_pings_as_allowed_mentions_permit(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    """A layout message has no content: its text displays mention, and ping only whom
+    allowed_mentions lets through (the bot's default here: nobody)."""
+    channel = bot.get_channel(world.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    mention = f"<@{world.alice.id}>"
+    quiet = await channel.send(view=layout(mention))
+    loud = await channel.send(
+        view=layout(mention), allowed_mentions=discord.AllowedMentions(users=True)
+    )
+    assert [(p.message_id, p.users) for p in emu.pings] == [(loud.id, [world.alice.id])]
+    assert quiet.id != loud.id
