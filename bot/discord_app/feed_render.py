@@ -22,14 +22,17 @@ from bot.feeds.announce import Announcement
 from bot.feeds.delivery import BatchMessage
 from bot.feeds.digest import next_digest_moment
 from bot.feeds.discovery import Discovery, FeedCandidate
+from bot.feeds.filters import Drop, effective_conditions
 from bot.feeds.models import (
     CORPUS_SOURCE,
     PAUSE_REASON_TEXT,
+    Condition,
     FollowedSource,
     SourceState,
     Subscription,
     SubscriptionHealth,
 )
+from bot.feeds.service import Preview
 from bot.text_safety import strip_controls
 
 COLOUR = discord.Colour(0x2E8B57)
@@ -105,6 +108,93 @@ def mentions_for(role_id: int | None) -> tuple[str | None, discord.AllowedMentio
     return f"<@&{role_id}>", allowed
 
 
+# --- filters, formats and preview ---------------------------------------------------------
+
+FORMAT_LABELS: dict[str, str] = {
+    "embed": "as an embed",
+    "compact": "as one compact line",
+    "components": "as a Components V2 layout",
+}
+_MATCH_WORDS: dict[str, tuple[str, str]] = {
+    "contains": ("contains", "does not contain"),
+    "words": ("has the words", "does not have the words"),
+    "regex": ("matches the regex", "does not match the regex"),
+}
+_FIELD_WORDS: dict[str, str] = {
+    "title": "title",
+    "author": "an author",
+    "summary": "summary",
+    "categories": "a category",
+    "text": "title or summary",
+}
+
+
+def condition_text(condition: Condition) -> str:
+    """ "title matches the regex `corp(us|ora)`": the value as inline code, shown as typed
+    (never a link, a mention or Markdown)."""
+    verb = _MATCH_WORDS[condition.match][1 if condition.negate else 0]
+    return f"{_FIELD_WORDS[condition.field]} {verb} {inline_code(clip(condition.value, 200))}"
+
+
+def conditions_text(sub: Subscription) -> str:
+    """The numbered conditions of a subscription, as `/feed filter remove number:` takes them."""
+    conditions = effective_conditions(sub)
+    if not conditions:
+        return f"<#{sub.channel_id}> has no filter conditions: every new entry is announced."
+    legacy = len(conditions) - len(sub.conditions)
+    lines = [
+        f"<#{sub.channel_id}>: an entry is announced when it passes "
+        f"**{'all' if sub.match_mode == 'all' else 'any'}** of these "
+        f"({FORMAT_LABELS[sub.message_format]}):"
+    ]
+    for number, condition in enumerate(conditions, 1):
+        origin = " *(from /subscribe)*" if number <= legacy else ""
+        lines.append(f"{number}. {condition_text(condition)}{origin}")
+    if sub.source:
+        lines.append(f"Only entries from {source_label(sub.source)}.")
+    return fit_content("\n".join(lines))
+
+
+def drop_reason(drop: Drop) -> str:
+    """Why a subscription's filters drop an entry, naming the condition(s) by number."""
+    if drop.source is not None:
+        return f"not from {source_label(drop.source)}"
+    if len(drop.failed) == 1:
+        number, condition = drop.failed[0]
+        return f"fails #{number}: {condition_text(condition)}"
+    return "passes none of #" + ", #".join(str(number) for number, _c in drop.failed)
+
+
+PREVIEW_NOTE_CHARS = 1900
+
+
+def preview_note(preview: Preview) -> str:
+    """What `/feed preview` says above the announcement: what it is, then the recent entries
+    the subscription's filters would drop, and why."""
+    sub = preview.subscription
+    if sub is None:
+        return (
+            "Preview: this is how a new entry would be announced "
+            "(this channel has no subscription)."
+        )
+    role = f" mentioning <@&{sub.mention_role_id}>" if sub.mention_role_id else ""
+    what = (
+        "the next waiting announcement" if preview.next_pending else "how a new entry is announced"
+    )
+    lines = [f"Preview: {what}{role}, {FORMAT_LABELS[sub.message_format]}."]
+    dropped = [entry for entry in preview.recent if entry.drop is not None]
+    kept = len(preview.recent) - len(dropped)
+    if preview.recent:
+        lines.append(
+            f"Of the {len(preview.recent)} newest entries, {kept} would be announced and "
+            f"{len(dropped)} dropped" + (":" if dropped else ".")
+        )
+    for entry in dropped:
+        assert entry.drop is not None
+        lines.append(f"• {clip(safe(entry.title), 80)}: {drop_reason(entry.drop)}")
+    return fit_content("\n".join(lines), PREVIEW_NOTE_CHARS)
+
+
 # --- subscriptions and status --------------------------------------------------------------
 
 
@@ -117,7 +207,14 @@ def describe_settings(sub: Subscription) -> str:
         parts.append(f"about “{safe(sub.keyword)}”")
     if sub.source:
         parts.append(f"from {source_label(sub.source)}")
+    if sub.conditions:
+        count = len(effective_conditions(sub))
+        parts.append(
+            f"passing {'all' if sub.match_mode == 'all' else 'any'} of {count} filter conditions"
+        )
     what = "entries " + " ".join(parts) if parts else "every new entry"
+    if sub.message_format != "embed":
+        what += f" ({FORMAT_LABELS[sub.message_format]})"
     when = (
         f"a daily digest at {sub.digest_time} UTC"
         if sub.mode == "digest"

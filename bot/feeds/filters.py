@@ -166,15 +166,21 @@ def wanting_pairs(
     return [(sub, entry) for entry in entries for sub in subscriptions if wants(sub, entry)]
 
 
-def condition_problem(condition: Condition) -> tuple[str, str] | None:
-    """(option, why) when ``condition`` cannot be stored: an empty or too long value, or a regex
-    RE2 refuses (its own message); None when it is fine."""
+def condition_problem(condition: Condition) -> tuple[str, str, str] | None:
+    """(option, message, detail) when ``condition`` cannot be stored: an empty or too long
+    value, or a regex RE2 refuses (``detail`` is RE2's own message, which quotes the pattern:
+    the front end shows it as typed); None when it is fine. ``message`` holds ``{value}`` where
+    the detail goes."""
     if not condition.value.strip():
-        return "value", "the value is empty"
+        return "value", "the value is empty", ""
     if len(condition.value) > MAX_VALUE_CHARS:
-        return "value", f"the value is {len(condition.value)} characters; at most {MAX_VALUE_CHARS}"
+        return (
+            "value",
+            f"the value is {len(condition.value)} characters; at most {MAX_VALUE_CHARS}",
+            "",
+        )
     if condition.match == "regex":
         problem = pattern_problem(condition.value)
         if problem is not None:
-            return "value", f"the regex engine (RE2) refuses it: {problem}"
+            return "value", "the regex engine (RE2) refuses it: {value}", problem
     return None

@@ -394,8 +394,8 @@ class FeedService:
         message) or when the subscription has ``MAX_CONDITIONS`` already."""
         problem = condition_problem(condition)
         if problem is not None:
-            option, why = problem
-            raise SubscriptionRefused(f"`{option}:` {{value}}", why)
+            option, message, detail = problem
+            raise SubscriptionRefused(f"`{option}:` {message}", detail)
 
         def add(sub: Subscription) -> FilterChange:
             if len(sub.conditions) >= MAX_CONDITIONS:

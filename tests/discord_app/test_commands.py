@@ -11,6 +11,7 @@ import pytest
 
 from bot.config import Config
 from bot.discord_app.client import create_bot
+from discord_emulator.components_v2 import text_displays
 from tests.discord_app.conftest import World
 
 MELTDOWN = "lessons-from-meltdown-and-spectre"
@@ -26,7 +27,8 @@ def ephemeral(reply: dict[str, Any]) -> bool:
 
 
 def text_of(reply: dict[str, Any]) -> str:
-    parts = [reply.get("content") or ""]
+    """What a reader sees: content, embeds, and a Components V2 layout's text displays."""
+    parts = [reply.get("content") or "", *text_displays(reply)]
     for embed in embeds(reply):
         parts += [embed.get("title") or "", embed.get("description") or ""]
         parts += [f"{f['name']}\n{f['value']}" for f in embed.get("fields") or []]

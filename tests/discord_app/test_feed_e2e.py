@@ -113,6 +113,22 @@ class FeedWorld:
         )
         return await handle.wait_reply(timeout=10)
 
+    async def preview(
+        self, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`/feed preview`'s two ephemeral messages: the note, then the announcement as sent."""
+        handle = await self.emu.send_command(
+            "feed preview",
+            options or {},
+            user=self.moderator_id,
+            guild=self.guild_id,
+            channel=self.general_id,
+        )
+        await handle.wait_reply(timeout=10)
+        await self.emu.wait_for(lambda: len(handle.messages) >= 2, 10, describe="the preview")
+        note, shown = handle.messages
+        return note, shown
+
     def announcements(self, channel_id: int) -> list[dict[str, Any]]:
         """Messages the bot posted in a channel on its own (announcements carry a nonce)."""
         return [
@@ -433,7 +449,7 @@ async def test_feed_status_preview_and_source_retry(fw: FeedWorld) -> None:
     fw.publish(FRESH)
     recovered = text_of(await fw.reply("feed retry", {"source": "ada"}))
     assert "Checked ada: new, 1 new." in recovered
-    preview = await fw.reply("feed preview", {"post": FRESH_ID})
+    _note, preview = await fw.preview({"post": FRESH_ID})
     assert ephemeral(preview) and embeds(preview)[0]["title"] == "Seen-Sets Beat Dates"
     assert "Errors in a row: 0" in text_of(await fw.reply("feed status"))
 

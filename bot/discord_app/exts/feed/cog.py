@@ -44,10 +44,15 @@ from bot.discord_app.exts.feed.destinations import (
     tag_choices,
 )
 from bot.discord_app.exts.feed.import_command import import_feeds
+from bot.discord_app.exts.feed.filters_cog import (
+    FeedFilterCommands,
+    filter_group,
+    send_preview,
+)
 from bot.discord_app.exts.feed.loops import FeedLoops
 from bot.discord_app.feed_render import (
-    announcement_embed,
     discovery_embed,
+    preview_note,
     status_embed,
     subscribed_embed,
     subscriptions_pages,
@@ -71,7 +76,7 @@ if TYPE_CHECKING:
 OPML_FILENAME = "corpus-bot-feeds.opml"
 
 
-class Feed(commands.Cog):
+class Feed(FeedFilterCommands):
     feed_group = app_commands.Group(
         name="feed",
         description="The feed of new entries: status, sources, preview, retry (Manage Channels).",
@@ -80,6 +85,8 @@ class Feed(commands.Cog):
         allowed_contexts=SERVER_CONTEXTS_ONLY,
         default_permissions=discord.Permissions(manage_channels=True),
     )
+    feed_group.add_command(filter_group)  # /feed filter add|remove|list|match (filters_cog.py)
+    feed_group.add_command(FeedFilterCommands.format_command)  # /feed format
 
     def __init__(self, bot: CorpusBot) -> None:
         self.bot = bot
@@ -376,29 +383,29 @@ class Feed(commands.Cog):
         )
 
     @feed_group.command(
-        name="preview", description="How an announcement will look (only you see it)."
+        name="preview",
+        description="The next announcement as it will look, and what the filters drop (only you).",
     )
     @channel_manager_only()
-    @app_commands.describe(post="An entry to preview (default: the newest)")
+    @app_commands.describe(
+        post="An entry to preview (default: the next waiting one, else the newest wanted)",
+        channel="The subscription to preview (default: this channel's)",
+    )
     async def preview(
         self,
         interaction: discord.Interaction[CorpusBot],
         post: app_commands.Range[str, 1, 300] | None = None,
+        channel: discord.TextChannel | None = None,
     ) -> None:
+        refusal = feed_manager_refusal(interaction, channel) if channel else None
+        if refusal is not None:
+            await self._refuse(interaction, refusal)
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        shown = await self.feed.preview(post, interaction.channel_id or 0)
-        sub = shown.subscription
-        role = f" mentioning <@&{sub.mention_role_id}>" if sub and sub.mention_role_id else ""
-        note = (
-            f"Preview: this is how a new entry is announced{role}."
-            if sub
-            else (
-                "Preview: this is how a new entry would be announced (this channel has no subscription)."
-            )
-        )
-        await interaction.followup.send(
-            note, embed=announcement_embed(shown.announcement), ephemeral=True
-        )
+        target = channel.id if channel else interaction.channel_id or 0
+        shown = await self.feed.preview(post, target)
+        await interaction.followup.send(preview_note(shown), ephemeral=True)
+        await send_preview(interaction, shown)
 
     @preview.autocomplete("post")
     async def _post_choices(
