@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from discord_emulator.components_v2 import IS_COMPONENTS_V2, text_displays
 from discord_emulator.markdown import Names, parse_blocks, parse_inline, safe_href
 
 EPHEMERAL = 1 << 6
@@ -42,7 +43,13 @@ def message_view(
         "ephemeral": bool(flags & EPHEMERAL),
         "loading": bool(flags & LOADING),
         "command": command,
-        "content": parse_blocks(message.get("content") or "", names),
+        # A Components V2 message has no content: its text displays are what a reader sees.
+        "content": parse_blocks(
+            "\n".join(text_displays(message))
+            if flags & IS_COMPONENTS_V2
+            else message.get("content") or "",
+            names,
+        ),
         "embeds": [_embed_view(e, names) for e in message.get("embeds") or []],
         "components": _component_rows(message.get("components") or []),
         "attachments": [

@@ -12,6 +12,7 @@ import pytest
 
 from discord_emulator import DiscordEmulator
 from discord_emulator.components_v2 import IS_COMPONENTS_V2, text_displays
+from discord_emulator.render import render_message_text
 from tests.discord_emulator.conftest import TestBot, World
 
 
@@ -125,3 +126,14 @@ async def test_a_mention_in_a_text_display_pings_as_allowed_mentions_permit(
     )
     assert [(p.message_id, p.users) for p in emu.pings] == [(loud.id, [world.alice.id])]
     assert quiet.id != loud.id
+
+
+async def test_the_sandbox_shows_a_layouts_text(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    channel = bot.get_channel(world.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    await channel.send(view=layout("A heading", "Some **bold** text"))
+    (stored,) = emu.channel_messages(world.channel.id)
+    shown = render_message_text(stored)
+    assert "A heading" in shown and "Some bold text" in shown
