@@ -6,12 +6,15 @@ one is refused with RE2's message; each format reaches the channel as a reader s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from discord_emulator.components_v2 import IS_COMPONENTS_V2, text_displays
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
 from tests.discord_app.test_feed_e2e import FRESH, FRESH_ID, FeedWorld, fw
-from tests.feeds.feed_world import Item
+from tests.feeds.feed_world import Item, SimulatedCrash
 
 __all__ = ["fw"]  # the fixture, imported to be used here
 
@@ -180,3 +183,37 @@ async def test_preview_is_the_next_announcement_and_says_why_entries_are_dropped
     _note, as_layout = await fw.preview({"post": FRESH_ID})
     assert as_layout["flags"] & IS_COMPONENTS_V2
     assert "### [Seen-Sets Beat Dates](<https://medium.com/@ada/a3>)" in text_displays(as_layout)
+
+
+@pytest.mark.parametrize("style", ["compact", "components"])
+async def test_a_post_a_crash_left_unrecorded_is_found_in_each_format(
+    fw: FeedWorld, style: str
+) -> None:
+    """The deliverer recognises its own message in the subscription's format (a compact line by
+    its text, a layout by its footer naming the entry) and records it instead of posting again."""
+    await fw.reply("subscribe")
+    await fw.reply("feed format", {"style": style})
+    fw.cog.loops.send_loop.cancel()  # this test runs the crashing pass itself
+    fw.cog.feed.clock = lambda: datetime.now(UTC) - timedelta(minutes=10)
+
+    async def killed_before_recording(*args: object, **kwargs: object) -> None:
+        raise SimulatedCrash("the bot died after Discord created the message")
+
+    fw.cog.feed.store.mark_sent = killed_before_recording  # type: ignore[method-assign]
+    fw.publish(FRESH)
+    await fw.cog.loops.poll_once()
+    with pytest.raises(BaseExceptionGroup) as crashed:
+        await fw.cog.loops.send_once()
+    assert crashed.group_contains(SimulatedCrash)
+    await fw.stop()
+
+    fw.emu.config.nonce_window = 0.0  # Discord has forgotten the nonce: a resend would post again
+    await fw.start()
+    await fw.cog.loops.send_once()
+    await fw.cog.loops.send_once()
+
+    (message,) = fw.announcements(fw.general_id)
+    sub = await fw.cog.feed.store.subscription_for_channel(fw.general_id)
+    assert sub is not None and sub.message_format == style
+    (row,) = await fw.cog.feed.store.sent_rows(sub.id)
+    assert row.message_id == int(message["id"])
