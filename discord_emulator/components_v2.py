@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from discord_emulator.messages import IS_COMPONENTS_V2
 from discord_emulator.problems import FieldError
 
-IS_COMPONENTS_V2 = 1 << 15
+__all__ = ["IS_COMPONENTS_V2", "check_components_v2", "text_displays"]
 MAX_COMPONENTS = 40
 MAX_TEXT_DISPLAY_TOTAL = 4000
 TEXT_DISPLAY = 10

@@ -22,6 +22,7 @@ EVERYONE_MENTION = re.compile(r"@(everyone|here)\b")
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 SUPPRESS_EMBEDS = 1 << 2
+IS_COMPONENTS_V2 = 1 << 15
 
 DEFAULT_MESSAGE = 0
 REPLY_MESSAGE = 19
@@ -173,9 +174,10 @@ def apply_edit(
     if "embeds" in body:
         message["embeds"] = [normalize_embed(e) for e in embeds_of(body)]
     if "flags" in body and body["flags"] is not None:
-        # Only SUPPRESS_EMBEDS may be toggled by an edit; EPHEMERAL stays as created.
+        # Only SUPPRESS_EMBEDS may be toggled by an edit; EPHEMERAL stays as created; an edit may
+        # turn a message into a Components V2 one, never back.
         keep = message.get("flags", 0) & ~SUPPRESS_EMBEDS
-        message["flags"] = keep | (int(body["flags"]) & SUPPRESS_EMBEDS)
+        message["flags"] = keep | (int(body["flags"]) & (SUPPRESS_EMBEDS | IS_COMPONENTS_V2))
     if attachments is not None:
         message["attachments"] = attachments
     elif "attachments" in body:

@@ -56,7 +56,14 @@ class MessageParts:
         return kwargs
 
     def edit_kwargs(self) -> dict[str, Any]:
-        return self.send_kwargs()
+        """As sent; a layout also clears content and embeds, as Discord requires to turn a
+        message posted in another format (before ``/feed format`` changed) into a layout. The
+        reverse is refused by Discord (the flag cannot be removed): the edit is then dropped and
+        the post stands (``delivery.classify_edit``)."""
+        kwargs = self.send_kwargs()
+        if self.view is not None:
+            kwargs.update(content=None, embed=None)
+        return kwargs
 
     def marker(self, *, whole: bool) -> tuple[str | None, ...]:
         """What identifies the message among the channel's (see ``message_marker``)."""

@@ -6,6 +6,7 @@ one is refused with RE2's message; each format reaches the channel as a reader s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -217,3 +218,50 @@ async def test_a_post_a_crash_left_unrecorded_is_found_in_each_format(
     assert sub is not None and sub.message_format == style
     (row,) = await fw.cog.feed.store.sent_rows(sub.id)
     assert row.message_id == int(message["id"])
+
+
+async def test_remove_offers_the_channels_conditions_by_number(fw: FeedWorld) -> None:
+    await fw.reply("subscribe", {"channel": fw.news_id, "author": "ada"})
+    await add_filter(fw, field="title", match="words", value="<@&1> `x`", channel=fw.news_id)
+    choices = await fw.emu.send_autocomplete(
+        "feed filter remove",
+        {"channel": fw.news_id},
+        focused="number",
+        user=fw.moderator_id,
+        guild=fw.guild_id,
+        channel=fw.general_id,
+    )
+    assert choices == [
+        {"name": "1. an author has the words `ada`", "value": 1},
+        {"name": "2. title has the words `<@&1> ˋxˋ`", "value": 2},
+    ]
+    removed = text_of(await fw.reply("feed filter remove", {"number": 2, "channel": fw.news_id}))
+    assert removed.startswith("Removed #2: title has the words `<@&1> ˋxˋ`.")
+    assert "1. an author has the words `ada` *(from /subscribe)*" in removed
+
+
+@pytest.mark.parametrize("first", ["embed", "components"])
+async def test_a_changed_entry_is_edited_as_a_layout(fw: FeedWorld, first: str) -> None:
+    """Edited in place in the subscription's format, also when it was posted as an embed before
+    `/feed format` changed (content and embeds cleared, as Discord requires)."""
+    await fw.reply("subscribe")
+    await fw.reply("feed format", {"style": first})
+    fw.publish(FRESH)
+    await fw.cog.loops.poll_once()
+    await fw.wait_announced({fw.general_id: 1})
+    (message,) = fw.announcements(fw.general_id)
+    await fw.reply("feed format", {"style": "components"})
+
+    fw.publish(replace(FRESH, title="Seen-Sets Beat Dates, Revised"))
+    await fw.cog.loops.poll_once()
+    await fw.emu.wait_for(
+        lambda: len(fw.emu.message_history(int(message["id"]))) >= 1, 10, describe="the edit"
+    )
+    await fw.cog.loops.send_once()
+
+    (edited,) = fw.announcements(fw.general_id)
+    assert edited["id"] == message["id"] and edited["embeds"] == []
+    assert edited["flags"] & IS_COMPONENTS_V2
+    assert "### [Seen-Sets Beat Dates, Revised](<https://medium.com/@ada/a3>)" in text_displays(
+        edited
+    )
