@@ -92,6 +92,21 @@ def _loose(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def field_values(entry: EntryFacts, field: str, form: str) -> tuple[str, ...]:
+    """``field``'s values as ``contains`` (form "loose") or ``words`` (form "folded", padded
+    with spaces) compare them, cached on the entry."""
+    key = (form, field)
+    cached = entry.normalized.get(key)
+    if cached is None:
+        values = entry.fields.get(field, ())
+        if form == "loose":
+            cached = tuple(_loose(value) for value in values)
+        else:
+            cached = tuple(f" {fold(value)} " for value in values)
+        entry.normalized[key] = cached
+    return cached
+
+
 def effective_conditions(subscription: Subscription) -> tuple[Condition, ...]:
     """The subscription's conditions in order: ``author`` and ``keyword`` first, when set."""
     legacy: list[Condition] = []
@@ -111,14 +126,15 @@ def condition_matches(condition: Condition, entry: EntryFacts) -> bool:
         hit = any(search(condition.value, value) for value in values)
     elif condition.match == "contains":
         needle = _loose(condition.value)
-        hit = any(needle in _loose(value) for value in values)
+        hit = any(needle in value for value in field_values(entry, condition.field, "loose"))
     elif condition.field == "author":
         hit = author_matches(condition.value, entry)
     elif condition.field == "text":
         hit = keyword_matches(condition.value, entry)
     else:
         needle = fold(condition.value)
-        hit = not needle or any(f" {needle} " in f" {fold(value)} " for value in values)
+        folded = field_values(entry, condition.field, "folded")
+        hit = not needle or any(f" {needle} " in value for value in folded)
     return hit != condition.negate
 
 

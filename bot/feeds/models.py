@@ -219,6 +219,12 @@ class EntryFacts:
     """Title and text folded (``names.fold``), padded with spaces for whole-word matching."""
     fields: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
     """Each condition field's values as the entry has them (an absent field: no key)."""
+    normalized: dict[tuple[str, str], tuple[str, ...]] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """(form, field) -> the field's values in that form, computed the first time a condition
+    needs them (``filters.field_values``): once per entry, not per subscription, and never for
+    an entry no condition looks at."""
 
 
 @dataclass(frozen=True, slots=True)
