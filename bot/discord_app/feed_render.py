@@ -189,9 +189,15 @@ def preview_note(preview: Preview) -> str:
             f"Of the {len(preview.recent)} newest entries, {kept} would be announced and "
             f"{len(dropped)} dropped" + (":" if dropped else ".")
         )
-    for entry in dropped:
+    used = sum(len(line) + 1 for line in lines)
+    for shown, entry in enumerate(dropped):
         assert entry.drop is not None
-        lines.append(f"• {clip(safe(entry.title), 80)}: {drop_reason(entry.drop)}")
+        line = f"• {clip(safe(entry.title), 80)}: {clip(drop_reason(entry.drop), 300)}"
+        if used + len(line) > PREVIEW_NOTE_CHARS - 40:  # whole lines only, then a count
+            lines.append(f"…and {len(dropped) - shown} more.")
+            break
+        lines.append(line)
+        used += len(line) + 1
     return fit_content("\n".join(lines), PREVIEW_NOTE_CHARS)
 
 
