@@ -24,7 +24,7 @@ from typing import Any
 from discord_emulator.messages import IS_COMPONENTS_V2
 from discord_emulator.problems import FieldError
 
-__all__ = ["IS_COMPONENTS_V2", "check_components_v2", "text_displays"]
+__all__ = ["IS_COMPONENTS_V2", "check_components_v2", "check_edit", "text_displays"]
 MAX_COMPONENTS = 40
 MAX_TEXT_DISPLAY_TOTAL = 4000
 TEXT_DISPLAY = 10
@@ -97,6 +97,30 @@ def check_components_v2(body: dict[str, Any], *, prefix: tuple[Any, ...]) -> lis
                 f"got {text}",
             )
         )
+    return problems
+
+
+def check_edit(stored: dict[str, Any], body: Any) -> list[FieldError]:
+    """An edit of ``stored``: a message that has the flag keeps it (an edit without it is held to
+    the same rules), and one that gains it must clear what it had of the legacy fields (Discord
+    requires them null when a message is turned into a Components V2 one)."""
+    if not isinstance(body, dict):
+        return []
+    had = bool(int(stored.get("flags") or 0) & IS_COMPONENTS_V2)
+    if not (had or _flagged(body)):
+        return []
+    after = {name: body[name] if name in body else stored.get(name) for name in LEGACY_FIELDS}
+    problems = [
+        FieldError(
+            (name,),
+            "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+            f"The '{name}' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+        )
+        for name, value in after.items()
+        if value and name not in body
+    ]
+    if had and not _flagged(body):
+        problems.extend(check_components_v2({**body, "flags": IS_COMPONENTS_V2}, prefix=()))
     return problems
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from discord_emulator import errors, limits, permissions, threads
+from discord_emulator.components_v2 import check_edit
 from discord_emulator.core import EmulatorCore
 from discord_emulator.httpio import json_response, no_content, request_body
 from discord_emulator.messages import embeds_of, is_empty_body
@@ -285,7 +286,7 @@ class RestRoutes:
             )
         upload = request_body(request)
         body = upload.json if isinstance(upload.json, dict) else {}
-        self.core.validate("update_message", upload.json)
+        self.core.validate("update_message", upload.json, extra=check_edit(stored.payload, body))
         if embeds_of(body) and not self.state.bot_permissions(channel) & permissions.EMBED_LINKS:
             body = {**body, "embeds": []}
             self.core.stripped_embeds.append(stored.id)

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from discord_emulator import errors, limits
+from discord_emulator.components_v2 import check_edit
 from discord_emulator.core import EmulatorCore
 from discord_emulator.httpio import json_response, no_content, request_body
 from discord_emulator.interactions import (
@@ -343,6 +344,6 @@ class InteractionRoutes:
         self, stored: StoredMessage, request: web.Request, operation: str
     ) -> StoredMessage:
         upload = request_body(request)
-        self.core.validate(operation, upload.json)
+        self.core.validate(operation, upload.json, extra=check_edit(stored.payload, upload.json))
         body = upload.json if isinstance(upload.json, dict) else {}
         return self.core.edit_message(stored, body, files=upload.files)

@@ -137,3 +137,25 @@ async def test_the_sandbox_shows_a_layouts_text(
     (stored,) = emu.channel_messages(world.channel.id)
     shown = render_message_text(stored)
     assert "A heading" in shown and "Some bold text" in shown
+
+
+async def test_an_edit_keeps_the_rules_and_an_upgrade_must_clear_legacy_fields(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    channel = bot.get_channel(world.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    as_layout = await channel.send(view=layout("v2"))
+    with pytest.raises(discord.HTTPException) as caught:
+        await as_layout.edit(content="text now")  # no flag in the body: still a layout
+    assert caught.value.code == 50035
+    assert "content: The 'content' field cannot be used" in emu.validation_errors[-1]
+
+    plain = await channel.send("old text", embed=discord.Embed(title="old"))
+    with pytest.raises(discord.HTTPException) as caught:
+        await plain.edit(view=layout("new"))  # content and embed left as they were
+    refused = "\n".join(emu.validation_errors[-2:])  # one line per field
+    assert "content: The 'content' field" in refused and "embeds: The 'embeds' field" in refused
+    await plain.edit(content=None, embed=None, view=layout("new"))
+    stored = emu.message(plain.id)
+    assert stored["flags"] & IS_COMPONENTS_V2 and text_displays(stored) == ["new"]
+    assert stored["content"] == "" and stored["embeds"] == []
