@@ -14,7 +14,7 @@ import pytest
 
 from discord_emulator.components_v2 import IS_COMPONENTS_V2, text_displays
 from tests.discord_app.test_commands import embeds, ephemeral, text_of
-from tests.discord_app.test_feed_e2e import FRESH, FRESH_ID, FeedWorld, fw
+from tests.discord_app.test_feed_e2e import FRESH, FRESH_ID, MANAGE_CHANNELS, FeedWorld, fw
 from tests.feeds.feed_world import Item, SimulatedCrash
 
 __all__ = ["fw"]  # the fixture, imported to be used here
@@ -265,3 +265,41 @@ async def test_a_changed_entry_is_edited_as_a_layout(fw: FeedWorld, first: str) 
     assert "### [Seen-Sets Beat Dates, Revised](<https://medium.com/@ada/a3>)" in text_displays(
         edited
     )
+
+
+async def test_filters_format_and_preview_check_the_member_in_the_target_channel(
+    fw: FeedWorld,
+) -> None:
+    """Manage Channels in #general (a member overwrite) does not let one change or preview the
+    subscription of #news from there."""
+    sneaky = fw.emu.add_user("sneaky")
+    fw.emu.add_member(fw.guild_id, sneaky.id)
+    fw.emu.set_permission_overwrite(fw.general_id, sneaky.id, member=True, allow=MANAGE_CHANNELS)
+    await fw.emu.wait_for(
+        lambda: (
+            fw.bot is not None
+            and (c := fw.bot.get_channel(fw.general_id)) is not None
+            and len(getattr(c, "overwrites", {})) == 1
+        ),
+        10,
+        describe="the overwrite in the bot's cache",
+    )
+    await fw.reply("subscribe", {"channel": fw.news_id})
+    news = {"channel": fw.news_id}
+    for name, options in (
+        ("feed filter add", {"field": "title", "match": "contains", "value": "x", **news}),
+        ("feed filter match", {"mode": "any", **news}),
+        ("feed filter remove", {"number": 1, **news}),
+        ("feed format", {"style": "compact", **news}),
+        ("feed preview", news),
+    ):
+        refused = await fw.reply(name, options, user=sneaky.id)
+        assert ephemeral(refused) and f"Manage Channels permission in <#{fw.news_id}>" in text_of(
+            refused
+        ), name
+    sub = await fw.cog.feed.store.subscription_for_channel(fw.news_id)
+    assert sub is not None and sub.conditions == () and sub.message_format == "embed"
+    assert sub.match_mode == "all"
+    # In #general itself the overwrite is enough (a subscription is needed there first).
+    here = text_of(await fw.reply("feed filter list", user=sneaky.id))
+    assert here == f"<#{fw.general_id}> has no feed subscription; run `/subscribe` there first."
