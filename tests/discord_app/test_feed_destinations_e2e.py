@@ -315,3 +315,40 @@ async def test_subscribe_typed_in_a_thread_subscribes_that_thread(dw: Destinatio
         "unsubscribe", {}, user=dw.moderator_id, guild=dw.guild_id, channel=dw.talk.id
     )
     assert "no longer gets announcements" in text_of(await handle.wait_reply(timeout=10))
+
+
+async def test_filters_and_format_apply_to_a_thread_and_a_forum_subscription(
+    dw: DestinationWorld,
+) -> None:
+    """/feed filter and /feed format take the same channels as /subscribe (a thread is not a
+    guild channel in discord.py, and a forum is not a text channel): typed in a thread, or
+    naming a forum, they act on that subscription, and its posts follow them."""
+    handle = await dw.emu.send_command(
+        "subscribe", {}, user=dw.moderator_id, guild=dw.guild_id, channel=dw.talk.id
+    )
+    await handle.wait_reply(timeout=10)
+    await dw.reply("subscribe", {"channel": dw.forum.id, "tags": "policy"})
+    for where in ({"channel": dw.forum.id}, {}):
+        handle = await dw.emu.send_command(
+            "feed filter add",
+            {"field": "title", "match": "words", "value": "Budget", "negate": True, **where},
+            user=dw.moderator_id,
+            guild=dw.guild_id,
+            channel=dw.talk.id,
+        )
+        assert "Added #1" in text_of(await handle.wait_reply(timeout=10))
+    handle = await dw.emu.send_command(
+        "feed format",
+        {"style": "compact"},
+        user=dw.moderator_id,
+        guild=dw.guild_id,
+        channel=dw.talk.id,
+    )
+    await handle.wait_reply(timeout=10)
+
+    await dw.new_entries("Budget Talks Stall", "Safety Report Out")
+
+    (in_thread,) = dw.bot_messages(dw.talk.id)
+    assert "Safety Report Out" in in_thread["content"] and not in_thread["embeds"]
+    (post,) = dw.emu.threads_of(dw.forum.id)
+    assert post.name == "Safety Report Out"

@@ -43,12 +43,12 @@ from bot.discord_app.exts.feed.destinations import (
     destination_field,
     tag_choices,
 )
-from bot.discord_app.exts.feed.import_command import import_feeds
 from bot.discord_app.exts.feed.filters_cog import (
     FeedFilterCommands,
     filter_group,
     send_preview,
 )
+from bot.discord_app.exts.feed.import_command import import_feeds
 from bot.discord_app.exts.feed.loops import FeedLoops
 from bot.discord_app.feed_render import (
     discovery_embed,
@@ -395,7 +395,8 @@ class Feed(FeedFilterCommands):
         self,
         interaction: discord.Interaction[CorpusBot],
         post: app_commands.Range[str, 1, 300] | None = None,
-        channel: discord.TextChannel | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
     ) -> None:
         refusal = feed_manager_refusal(interaction, channel) if channel else None
         if refusal is not None:

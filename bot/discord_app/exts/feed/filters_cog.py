@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.checks import feed_manager_refusal
+from bot.discord_app.exts.feed.destinations import AnnouncementTarget, AnnouncementTargetTransformer
 from bot.discord_app.feed_formats import message_parts
 from bot.discord_app.feed_render import FORMAT_LABELS, condition_text, conditions_text
 from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip, fit_content, inline_code
@@ -46,11 +47,11 @@ class FeedFilterCommands(commands.Cog):
     feed: FeedService
 
     async def _target(
-        self, interaction: discord.Interaction[CorpusBot], channel: discord.TextChannel | None
-    ) -> discord.abc.GuildChannel | None:
+        self, interaction: discord.Interaction[CorpusBot], channel: AnnouncementTarget | None
+    ) -> AnnouncementTarget | None:
         """The channel acted on, once the member may manage its feed; None after a refusal."""
         target = channel or interaction.channel
-        if interaction.guild is None or not isinstance(target, discord.abc.GuildChannel):
+        if interaction.guild is None or not isinstance(target, AnnouncementTarget):
             await _refuse(interaction, "`channel:` name a channel of this server.")
             return None
         refusal = feed_manager_refusal(interaction, target)
@@ -60,7 +61,7 @@ class FeedFilterCommands(commands.Cog):
         return target
 
     async def _subscription(
-        self, interaction: discord.Interaction[CorpusBot], channel: discord.TextChannel | None
+        self, interaction: discord.Interaction[CorpusBot], channel: AnnouncementTarget | None
     ) -> Subscription | None:
         target = await self._target(interaction, channel)
         if target is None:
@@ -86,7 +87,8 @@ class FeedFilterCommands(commands.Cog):
         match: Match,
         value: app_commands.Range[str, 1, MAX_VALUE_CHARS],
         negate: bool = False,
-        channel: discord.TextChannel | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
     ) -> None:
         target = await self._target(interaction, channel)
         if target is None:
@@ -112,7 +114,8 @@ class FeedFilterCommands(commands.Cog):
         self,
         interaction: discord.Interaction[CorpusBot],
         number: app_commands.Range[int, 1, 100],
-        channel: discord.TextChannel | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
     ) -> None:
         target = await self._target(interaction, channel)
         if target is None:
@@ -149,7 +152,8 @@ class FeedFilterCommands(commands.Cog):
     async def filter_list(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: discord.TextChannel | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
     ) -> None:
         sub = await self._subscription(interaction, channel)
         if sub is not None:
@@ -166,7 +170,8 @@ class FeedFilterCommands(commands.Cog):
         self,
         interaction: discord.Interaction[CorpusBot],
         mode: Mode,
-        channel: discord.TextChannel | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
     ) -> None:
         target = await self._target(interaction, channel)
         if target is None:
@@ -187,7 +192,8 @@ class FeedFilterCommands(commands.Cog):
         self,
         interaction: discord.Interaction[CorpusBot],
         style: Format,
-        channel: discord.TextChannel | None = None,
+        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+        | None = None,
     ) -> None:
         target = await self._target(interaction, channel)
         if target is None:
