@@ -43,8 +43,8 @@ from bot.feeds.filters import (
 )
 from bot.feeds.models import (
     CORPUS_SOURCE,
-    Destination,
     Condition,
+    Destination,
     FilterChange,
     FollowedSource,
     MatchMode,

@@ -22,9 +22,9 @@ from bot.corpus.store import CorpusStore, IndexReader
 from bot.feeds.filters import wanting_pairs
 from bot.feeds.models import (
     Batch,
-    Destination,
     Condition,
     ConditionField,
+    Destination,
     EntryFacts,
     FilterChange,
     FollowedSource,
