@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from bot.corpus.service import CorpusService, ServiceSettings
+from tests.postgres_server import PostgresServer, find_binaries, fresh_database, missing_reason
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -53,6 +54,23 @@ async def service(settings: ServiceSettings) -> AsyncIterator[CorpusService]:
         yield svc
     finally:
         await svc.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (tests/postgres_server.py); skips without one."""
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(missing_reason())
+    with PostgresServer(binaries) as server:
+        yield server
+
+
+@pytest.fixture
+async def postgres_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """The DSN of a new, empty database on the session's PostgreSQL server, dropped after."""
+    async with fresh_database(postgres_server) as dsn:
+        yield dsn
 
 
 @pytest.fixture
