@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests import postgres_server
 from tests.conftest import HANG_GUARD_SECONDS, REPO
 from tests.postgres_server import (
     BIN_ENV,
@@ -151,5 +152,10 @@ def test_no_binaries_means_none_and_a_reason_naming_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(BIN_ENV, str(tmp_path))  # a folder without initdb
+    assert find_binaries() is None
+    assert BIN_ENV in missing_reason() and str(tmp_path) in missing_reason()
+    monkeypatch.delenv(BIN_ENV)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(postgres_server, "DEBIAN_ROOT", tmp_path / "no-such-folder")
     assert find_binaries() is None
     assert "postgresql package" in missing_reason()
