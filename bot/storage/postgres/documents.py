@@ -50,35 +50,42 @@ HEADLINE_OPTIONS = (
     "ShortWord=2, MaxFragments=1, FragmentDelimiter=…"
 )
 
+SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+"""asyncpg prepares every statement, and after five runs PostgreSQL may switch to a generic plan
+that does not know the query: for a search it walks documents newest first testing each, a full
+scan when the words are rare. A custom plan per run costs well under a millisecond."""
+
 _REF_COLUMNS = (
     "d.id, d.display_title, d.title_source, d.author_names, d.published, d.url, d.publisher, "
     "d.kind, d.excerpt, d.subtitle"
 )
-_ALL_TERMS = "plainto_tsquery('corpus_english', array_to_string($1::text[], ' '))"
-"""Every term (plainto_tsquery ANDs the words it keeps). The configuration is schema.SEARCH_CONFIG,
-spelled out: statements are constants."""
-_ANY_TERM = (
-    "(SELECT coalesce(string_agg(t.q::text, ' | '), '')::tsquery FROM unnest($1::text[]) AS w, "
-    "LATERAL plainto_tsquery('corpus_english', w) AS t(q) WHERE numnode(t.q) > 0)"
-)
-"""Any term: each word parsed alone, the non-empty results ORed (their text form is tsquery's
-own quoting of lexemes, so reading it back as a tsquery is exact)."""
-_SEARCH = """
-WITH q AS (SELECT {query} AS query),
-matches AS (
-    SELECT d.pk FROM documents d, q WHERE d.search @@ q.query ORDER BY d.pk DESC LIMIT $2
-),
-page AS (
-    SELECT d.pk, ts_rank_cd($5::float4[], d.search, q.query, {normalization}) AS score
-    FROM matches m JOIN documents d ON d.pk = m.pk, q
-    ORDER BY score DESC, d.pk DESC LIMIT $3 OFFSET $4
-)
-SELECT (SELECT count(*) FROM matches) AS total, p.score, {refs},
-    ts_headline('corpus_english', concat_ws(E'\n', d.subtitle, d.authors, d.body), q.query, $6) AS snippet
-FROM page p JOIN documents d ON d.pk = p.pk, q
-ORDER BY p.score DESC, p.pk DESC
+_QUERIES = """
+SELECT plainto_tsquery('corpus_english', array_to_string($1::text[], ' '))::text AS every_term,
+    (SELECT coalesce(string_agg(t.q::text, ' | '), '') FROM unnest($1::text[]) AS w,
+        LATERAL plainto_tsquery('corpus_english', w) AS t(q) WHERE numnode(t.q) > 0) AS any_term
 """
-_COUNT_ONLY = "WITH q AS (SELECT {query} AS query) SELECT count(*) FROM (SELECT 1 FROM documents d, q WHERE d.search @@ q.query LIMIT $2) m"
+"""The tsqueries of the terms, made by PostgreSQL's own parser (the configuration is
+schema.SEARCH_CONFIG, spelled out: statements are constants): every term (plainto_tsquery ANDs
+the words it keeps), and any term (each word parsed alone, the non-empty results ORed). Their
+text form is tsquery's own quoting of lexemes, so reading it back as a tsquery is exact: no input
+reaches tsquery's syntax. Made first, apart, so the search below is planned knowing the query
+(with plan_cache_mode=force_custom_plan): how common its words are decides between walking the
+newest documents and reading the GIN index."""
+_SEARCH = f"""
+WITH matches AS (
+    SELECT d.pk, ts_rank_cd($5::float4[], d.search, $1::tsquery, {RANK_NORMALIZATION}) AS score
+    FROM documents d WHERE d.search @@ $1::tsquery ORDER BY d.pk DESC LIMIT $2
+)
+SELECT (SELECT count(*) FROM matches) AS total, p.score, {_REF_COLUMNS},
+    ts_headline('corpus_english', concat_ws(E'\\n', d.subtitle, d.authors, d.body), $1::tsquery, $6)
+        AS snippet
+FROM (SELECT pk, score FROM matches ORDER BY score DESC, pk DESC LIMIT $3 OFFSET $4) p
+JOIN documents d ON d.pk = p.pk
+ORDER BY p.score DESC, p.pk DESC
+"""  # noqa: S608 - constants
+"""The newest `rank_window` matches, each ranked as it is found (its tsvector is read once),
+then the page's rows with their snippets."""
+_COUNT = "SELECT count(*) FROM (SELECT 1 FROM documents d WHERE d.search @@ $1::tsquery LIMIT $2) m"
 _DOCUMENT_COLUMNS = (
     "id",
     "origin",
@@ -102,16 +109,6 @@ _DOCUMENT_COLUMNS = (
     "content_hash",
 )
 _TEXT_FIELDS = ("id", "source_path", "title", "subtitle", "url", "publisher", "kind", "body")
-
-
-def _search_sql(query: str) -> str:
-    return _SEARCH.format(query=query, refs=_REF_COLUMNS, normalization=RANK_NORMALIZATION)
-
-
-_SEARCH_ALL = _search_sql(_ALL_TERMS)
-_SEARCH_ANY = _search_sql(_ANY_TERM)
-_COUNT_ALL = _COUNT_ONLY.format(query=_ALL_TERMS)
-_COUNT_ANY = _COUNT_ONLY.format(query=_ANY_TERM)
 
 
 def ref_from_record(row: asyncpg.Record) -> DocumentRef:
@@ -205,7 +202,9 @@ class PostgresCorpusStore:
     ) -> PostgresCorpusStore:
         """Connect a pool to `dsn` and bring the schema up to date."""
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+            pool = await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, server_settings=SERVER_SETTINGS
+            )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
         try:
@@ -279,11 +278,17 @@ class PostgresCorpusStore:
         )
 
     async def analyze(self) -> None:
-        """Refresh the planner's statistics (after a bulk load, before the first queries)."""
+        """After a bulk load, before the first queries: VACUUM moves the GIN index's pending
+        entries (fastupdate) into the index proper, which queries would otherwise scan one by one,
+        and ANALYZE gives the planner each word's frequency."""
         async with self._pool.acquire() as conn:
-            await conn.execute("ANALYZE documents, authors, document_authors")
+            await conn.execute("VACUUM (ANALYZE) documents, authors, document_authors")
 
     # --- reading ----------------------------------------------------------------------------
+
+    async def database_bytes(self) -> int:
+        """The database's size on disk (tables, TOAST, indexes): what a backup or replica copies."""
+        return int(await self._pool.fetchval("SELECT pg_database_size(current_database())"))
 
     async def count_documents(self) -> int:
         return int(await self._pool.fetchval("SELECT count(*) FROM documents"))
@@ -332,22 +337,23 @@ class PostgresCorpusStore:
         if any("\x00" in word for word in words):
             # query_terms never yields one; PostgreSQL text cannot hold it.
             raise ValueError("search terms must not hold NUL (U+0000): pass query_terms(text)")
-        page = await self._search(_SEARCH_ALL, _COUNT_ALL, words, limit, offset)
+        queries = await self._pool.fetchrow(_QUERIES, words)
+        page = await self._search(queries["every_term"], limit, offset)
         if page.total == 0 and len(words) > 1:
-            page = await self._search(_SEARCH_ANY, _COUNT_ANY, words, limit, offset)
+            page = await self._search(queries["any_term"], limit, offset)
         return page
 
-    async def _search(
-        self, statement: str, count: str, words: list[str], limit: int, offset: int
-    ) -> SearchPage:
+    async def _search(self, query: str, limit: int, offset: int) -> SearchPage:
+        if not query:  # only stop words ("the of"): nothing to look for
+            return SearchPage([], 0, False, True)
         window = self.tuning.rank_window
         rows = await self._pool.fetch(
-            statement, words, window, limit, offset, RANK_WEIGHTS, HEADLINE_OPTIONS
+            _SEARCH, query, window, limit, offset, RANK_WEIGHTS, HEADLINE_OPTIONS
         )
         if rows:
             total = int(rows[0]["total"])
         elif offset:  # a page past the end: how many there were
-            total = int(await self._pool.fetchval(count, words, window))
+            total = int(await self._pool.fetchval(_COUNT, query, window))
         else:
             total = 0
         hits = [

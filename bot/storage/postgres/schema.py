@@ -51,21 +51,22 @@ MIGRATIONS: tuple[str, ...] = (
         publisher text,
         kind text NOT NULL,
         excerpt boolean NOT NULL,
-        body text NOT NULL,
+        body text COMPRESSION lz4 NOT NULL,
         word_count integer NOT NULL,
         annotations jsonb NOT NULL DEFAULT '{}',
         reasons jsonb NOT NULL DEFAULT '[]',
         content_hash text NOT NULL,
         added_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now(),
-        search tsvector GENERATED ALWAYS AS (
+        search tsvector COMPRESSION lz4 GENERATED ALWAYS AS (
             setweight(to_tsvector('corpus_english', display_title), 'A')
             || setweight(to_tsvector('corpus_english', coalesce(subtitle, '')), 'B')
             || setweight(to_tsvector('corpus_english', authors), 'B')
             || setweight(to_tsvector('corpus_english', body), 'D')
         ) STORED
     );
-    CREATE INDEX documents_search ON documents USING gin (search);
+    CREATE INDEX documents_search ON documents USING gin (search)
+        WITH (fastupdate = on, gin_pending_list_limit = 512);
     CREATE INDEX documents_title_key ON documents (title_key);
     CREATE INDEX documents_url ON documents (url);
 
