@@ -338,6 +338,7 @@ class PostgresCorpusStore:
             # query_terms never yields one; PostgreSQL text cannot hold it.
             raise ValueError("search terms must not hold NUL (U+0000): pass query_terms(text)")
         queries = await self._pool.fetchrow(_QUERIES, words)
+        assert queries is not None  # a SELECT without FROM returns one row
         page = await self._search(queries["every_term"], limit, offset)
         if page.total == 0 and len(words) > 1:
             page = await self._search(queries["any_term"], limit, offset)
