@@ -1,0 +1,178 @@
+"""A lease on a name, so that exactly one process of many runs a loop (issue #14's poll, send and
+digest loops), and another takes over within a bounded time when the holder dies.
+
+No coordinator of our own: a PostgreSQL session-level advisory lock, taken with
+`pg_try_advisory_lock` on a connection the lease keeps for itself (a pool would hand it to
+others, and the lock belongs to the session). The server releases it the moment that session
+ends: the holder's process exits or is killed, its connection is closed or terminated
+(`pg_terminate_backend`), or the server stops hearing from it (TCP keepalives, set on the
+connection, end a session whose peer vanished in about `KEEPALIVE_BOUND_S`).
+
+Bounds, with the defaults (`LeaseTiming`):
+
+- a contender retries every `retry_s` (2 s), so it takes the lease at most `retry_s` after the
+  server released it, then waits `grace_s` before `acquire` returns;
+- the holder checks its session every `check_s` (2 s), each check bounded by `check_s`: it learns
+  within 2 x `check_s` that its session is gone (`lost` is set, `wait_lost` returns) and must stop
+  the loop. `grace_s` (default 2 x `check_s`) covers that, so a holder whose session was killed
+  has stopped before the next one starts.
+
+What a lease cannot promise alone: a holder whose event loop is frozen longer than `grace_s`
+(a blocked loop, a suspended VM) may act after its successor started. The loops it guards must
+therefore also be safe to overlap briefly (the outbox is claimed with FOR UPDATE SKIP LOCKED, so
+a row is sent once however many senders run); the lease keeps them from all working at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from bot.storage.postgres.errors import DatabaseFault
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_SETTINGS = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+"""The server probes a silent TCP peer after 10 s, every 5 s, and ends the session after 3
+unanswered probes. (No effect over a Unix socket, where a dead peer is seen at once.)"""
+KEEPALIVE_BOUND_S = 25.0
+LOCK_NAMESPACE = "corpus-bot lease:"
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock's 64-bit key for `name` (a stable hash: every process agrees)."""
+    digest = hashlib.blake2b((LOCK_NAMESPACE + name).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseTiming:
+    retry_s: float = 2.0
+    """How often a contender asks for the lease."""
+    check_s: float = 2.0
+    """How often the holder checks that its session (and so its lock) is still alive; also the
+    bound on each check."""
+    grace_s: float | None = None
+    """Wait after taking the lease before `acquire` returns; None: 2 x check_s."""
+
+    @property
+    def grace(self) -> float:
+        return 2 * self.check_s if self.grace_s is None else self.grace_s
+
+
+class Lease:
+    """One process's claim on `name`: `acquire` (or `try_acquire`), run while `held`, `release`.
+
+    `lost` is set when the lease is lost without `release` (its session died): stop the guarded
+    work at once, then `acquire` again to contend anew.
+    """
+
+    def __init__(self, dsn: str, name: str, timing: LeaseTiming | None = None) -> None:
+        self.dsn = dsn
+        self.name = name
+        self.key = lock_key(name)
+        self.timing = timing or LeaseTiming()
+        self.lost = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._held = False
+        self._watch: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of this lease's session (what pg_terminate_backend would end)."""
+        return self._conn.get_server_pid() if self._conn is not None else None
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            try:
+                self._conn = await asyncpg.connect(self.dsn, server_settings=KEEPALIVE_SETTINGS)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
+        return self._conn
+
+    async def try_acquire(self) -> bool:
+        """Take the lease if nobody holds it; True when this process now holds it. No grace."""
+        if self._held:
+            return True
+        conn = await self._connection()
+        try:
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await self._drop_connection()
+            raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
+        if got:
+            self._held = True
+            self.lost.clear()
+            self._watch = asyncio.create_task(self._watch_session(conn), name=f"lease {self.name}")
+            log.info("lease %r taken (session %s)", self.name, conn.get_server_pid())
+        return got
+
+    async def acquire(self) -> None:
+        """Wait until this process holds the lease, then `grace` (see the module's bounds).
+        A database that cannot be reached is retried too, and logged."""
+        while True:
+            try:
+                if await self.try_acquire():
+                    break
+            except DatabaseFault as fault:
+                log.warning("lease %r: %s; retrying", self.name, fault.message)
+            await asyncio.sleep(self.timing.retry_s)
+        await asyncio.sleep(self.timing.grace)
+
+    async def wait_lost(self) -> None:
+        await self.lost.wait()
+
+    async def _watch_session(self, conn: asyncpg.Connection) -> None:
+        while True:
+            await asyncio.sleep(self.timing.check_s)
+            try:
+                await conn.fetchval("SELECT 1", timeout=self.timing.check_s)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("lease %r lost: its session ended (%s)", self.name, type(exc).__name__)
+                self._held = False
+                self.lost.set()
+                await self._drop_connection()
+                return
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
+
+    async def release(self) -> None:
+        """Give the lease up (the session ends, so the server frees the lock at once)."""
+        watch, self._watch = self._watch, None
+        if watch is not None and watch is not asyncio.current_task():
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+        self._held = False
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), self.timing.check_s)
+            if not conn.is_closed():
+                conn.terminate()
+
+    @contextlib.asynccontextmanager
+    async def holding(self) -> AsyncIterator[Lease]:
+        """`async with lease.holding():` the body runs once the lease is held; released after."""
+        await self.acquire()
+        try:
+            yield self
+        finally:
+            await self.release()
