@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 
 import asyncpg
@@ -12,8 +13,14 @@ from bot.corpus.models import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
 from bot.corpus.search import MAX_TERMS, query_terms
 from bot.corpus.service import CorpusService
 from bot.storage.postgres.documents import PostgresCorpusStore
-from bot.storage.postgres.errors import DatabaseFault, DocumentNotStorable, SchemaTooNew
+from bot.storage.postgres.errors import (
+    DatabaseFault,
+    DocumentNotStorable,
+    SchemaTooNew,
+    server_of,
+)
 from bot.storage.postgres.schema import SCHEMA_VERSION
+from tests.postgres_server import PostgresServer, find_binaries, missing_reason
 from tests.storage.conftest import bundled_documents
 
 HOSTILE_QUERIES = [
@@ -222,3 +229,54 @@ async def test_accents_fold_as_in_the_sqlite_index(pg_store: PostgresCorpusStore
     for typed in ("cafe", "CAFÉ", "muller", "resume"):
         page = await pg_store.search_page(query_terms(typed), limit=5)
         assert "accents" in [ref.id for ref, _, _ in page.hits], typed
+
+
+async def test_sessions_ended_under_the_store_are_replaced_by_the_pool(
+    pg_store: PostgresCorpusStore, postgres_dsn: str
+) -> None:
+    """The server ends the pool's sessions (a failover, an operator): a search at that moment
+    works or is one DatabaseFault (asyncpg may see the end mid-statement), and the pool replaces
+    the dead sessions, so the searches after it work."""
+    admin = await asyncpg.connect(postgres_dsn)
+    try:
+        ended = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert ended >= 1
+    finally:
+        await admin.close()
+    with contextlib.suppress(DatabaseFault):
+        await pg_store.search_page(["media"], limit=5)
+    for _ in range(3):
+        assert (await pg_store.search_page(["media"], limit=5)).hits
+
+
+async def test_a_server_gone_is_one_clear_fault_not_a_driver_error() -> None:
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(missing_reason())
+    server = PostgresServer(binaries)
+    try:
+        dsn = await asyncio.to_thread(server.start)
+        store = await PostgresCorpusStore.open(dsn)
+        await store.copy_documents(bundled_documents())
+        await asyncio.to_thread(server.stop)
+        for call in (
+            store.search_page(["media"], limit=5),
+            store.post("labeling-manipulated-media"),
+            store.replace_documents(bundled_documents()[:1]),
+        ):
+            with pytest.raises(DatabaseFault, match="cannot be used") as caught:
+                await call
+            assert "CORPUS_BOT_DATABASE_URL" in caught.value.message
+            assert caught.value.user_message.startswith("The bot cannot reach its database")
+        store._pool.terminate()
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+def test_messages_name_the_server_never_the_password() -> None:
+    assert server_of("postgresql://bot:s3cret@db.example:6543/corpus") == "db.example:6543/corpus"
+    assert server_of("postgresql://bot@/corpus?host=/run/pg") == "/run/pg/corpus"
+    assert server_of("postgresql://bot:s3cret@db.example:port/corpus") == "db.example/corpus"

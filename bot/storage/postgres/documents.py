@@ -33,7 +33,13 @@ from bot.corpus.names import title_key
 from bot.corpus.search import SearchTuning
 from bot.corpus.store import AUTHOR_SEPARATOR, SearchPage
 from bot.corpus.titles import display_title
-from bot.storage.postgres.errors import DatabaseFault, DocumentNotStorable
+from bot.storage.postgres.errors import (
+    CONNECT_ERRORS,
+    CONNECTION_ERRORS,
+    DatabaseFault,
+    DocumentNotStorable,
+    database_faults,
+)
 from bot.storage.postgres.schema import Connection, migrate
 
 TSVECTOR_MAX_BYTES = 1_048_575
@@ -188,7 +194,7 @@ class PostgresCorpusStore:
 
     def __init__(self, pool: asyncpg.Pool, dsn: str, tuning: SearchTuning) -> None:
         self._pool = pool
-        self._dsn = dsn
+        self.dsn = dsn
         self.tuning = tuning
 
     @classmethod
@@ -205,11 +211,14 @@ class PostgresCorpusStore:
             pool = await asyncpg.create_pool(
                 dsn, min_size=min_size, max_size=max_size, server_settings=SERVER_SETTINGS
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except CONNECT_ERRORS as exc:
             raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
         try:
             async with pool.acquire() as conn:
                 await migrate(conn)
+        except CONNECTION_ERRORS as exc:
+            pool.terminate()
+            raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
         except BaseException:
             await pool.close()
             raise
@@ -220,6 +229,7 @@ class PostgresCorpusStore:
 
     # --- writing ----------------------------------------------------------------------------
 
+    @database_faults
     async def replace_documents(self, documents: Sequence[Document]) -> None:
         """Insert `documents`, replacing stored ones of the same id, in one transaction."""
         records = [document_record(doc) for doc in documents]
@@ -234,6 +244,7 @@ class PostgresCorpusStore:
             )
             await self._link_authors(conn, documents)
 
+    @database_faults
     async def copy_documents(self, documents: Sequence[Document]) -> None:
         """Bulk-load new documents with COPY (ids must not be stored yet): for a first load."""
         records = [document_record(doc) for doc in documents]
@@ -277,6 +288,7 @@ class PostgresCorpusStore:
             published,
         )
 
+    @database_faults
     async def analyze(self) -> None:
         """After a bulk load, before the first queries: VACUUM moves the GIN index's pending
         entries (fastupdate) into the index proper, which queries would otherwise scan one by one,
@@ -286,13 +298,16 @@ class PostgresCorpusStore:
 
     # --- reading ----------------------------------------------------------------------------
 
+    @database_faults
     async def database_bytes(self) -> int:
         """The database's size on disk (tables, TOAST, indexes): what a backup or replica copies."""
         return int(await self._pool.fetchval("SELECT pg_database_size(current_database())"))
 
+    @database_faults
     async def count_documents(self) -> int:
         return int(await self._pool.fetchval("SELECT count(*) FROM documents"))
 
+    @database_faults
     async def post(self, doc_id: str) -> StoredPost | None:
         row = await self._pool.fetchrow(
             f"SELECT {_REF_COLUMNS}, d.body, d.word_count FROM documents d WHERE d.id = $1",  # noqa: S608 - constants
@@ -302,6 +317,7 @@ class PostgresCorpusStore:
             return None
         return StoredPost(ref_from_record(row), row["body"], row["word_count"])
 
+    @database_faults
     async def authors(self, *, limit: int = 10_000) -> list[AuthorCount]:
         """Every author with their post count, most prolific first."""
         rows = await self._pool.fetch(
@@ -312,6 +328,7 @@ class PostgresCorpusStore:
         )
         return [AuthorCount(row["name"], row["key"], row["posts"]) for row in rows]
 
+    @database_faults
     async def posts_of_author(
         self, key: str, *, limit: int = 1000, offset: int = 0
     ) -> list[DocumentRef]:
@@ -327,6 +344,7 @@ class PostgresCorpusStore:
         )
         return [ref_from_record(row) for row in rows]
 
+    @database_faults
     async def search_page(self, terms: Sequence[str], *, limit: int, offset: int = 0) -> SearchPage:
         """Documents holding every term (or, when none does, any term), best first.
 

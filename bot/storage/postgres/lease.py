@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from bot.storage.postgres.errors import DatabaseFault
+from bot.storage.postgres.errors import CONNECT_ERRORS, CONNECTION_ERRORS, DatabaseFault
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Lease:
         if self._conn is None or self._conn.is_closed():
             try:
                 self._conn = await asyncpg.connect(self.dsn, server_settings=KEEPALIVE_SETTINGS)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except CONNECT_ERRORS as exc:
                 raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
         return self._conn
 
@@ -111,7 +111,7 @@ class Lease:
         conn = await self._connection()
         try:
             got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_ERRORS as exc:
             await self._drop_connection()
             raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
         if got:
@@ -141,7 +141,7 @@ class Lease:
             await asyncio.sleep(self.timing.check_s)
             try:
                 await conn.fetchval("SELECT 1", timeout=self.timing.check_s)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except CONNECT_ERRORS as exc:  # any failure of the check: the lock is in doubt
                 log.warning("lease %r lost: its session ended (%s)", self.name, type(exc).__name__)
                 self._held = False
                 self.lost.set()
