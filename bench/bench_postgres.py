@@ -186,7 +186,7 @@ async def run(args: argparse.Namespace) -> int:
     report(f"  PostgreSQL {binaries.version()} ({binaries.bin_dir})")
     report()
     work = Path(tempfile.mkdtemp(prefix="bench-postgres-"))
-    server = PostgresServer(binaries)
+    server = PostgresServer(binaries, keep=args.keep_cluster)
     try:
         sqlite_copy = work / "service.db"
         started = time.perf_counter()
@@ -194,18 +194,25 @@ async def run(args: argparse.Namespace) -> int:
         report(f"SQLite: copied {args.sqlite_db} in {time.perf_counter() - started:.1f} s")
         dsn = await asyncio.to_thread(server.start)
         report(f"PostgreSQL: a server of its own in {server.socket_dir} (fsync off)")
+        if args.keep_cluster is None:
+            report("  (its folder is removed at the end; --keep-cluster DIR keeps it for a rerun)")
         postgres = await PostgresCorpusStore.open(dsn, min_size=4, max_size=4)
         sqlite = await CorpusStore.open(sqlite_copy)
         try:
-            report(f"Load ({load_note('before the load')})")
-            figures = await load_postgres(postgres, args.corpus)
+            stored = await postgres.count_documents()
+            if stored:
+                report(f"Load: reused the {stored:,} documents of {args.keep_cluster}")
+            else:
+                report(f"Load ({load_note('before the load')})")
+                figures = await load_postgres(postgres, args.corpus)
+                report(
+                    f"  {figures.documents:,} documents in {figures.wall_s:.0f} s "
+                    f"({figures.documents / figures.wall_s:,.0f} docs/s): parse "
+                    f"{figures.parse_s:.0f} s (a worker thread, overlapping), COPY with the "
+                    f"tsvector and GIN index {figures.copy_s:.0f} s, VACUUM ANALYZE "
+                    f"{figures.analyze_s:.1f} s ({load_note('after the load')})"
+                )
             size = await postgres.database_bytes()
-            report(
-                f"  {figures.documents:,} documents in {figures.wall_s:.0f} s "
-                f"({figures.documents / figures.wall_s:,.0f} docs/s): parse {figures.parse_s:.0f} s "
-                f"(a worker thread, overlapping), COPY with the tsvector and GIN index "
-                f"{figures.copy_s:.0f} s, ANALYZE {figures.analyze_s:.1f} s"
-            )
             report(
                 f"  database size {size / 1e6:,.0f} MB; SQLite index "
                 f"{args.sqlite_db.stat().st_size / 1e6:,.0f} MB"
@@ -236,6 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=500, help="search inputs in all")
     parser.add_argument("--seed", type=int, default=1, help="the corpus's seed (its vocabulary)")
     parser.add_argument("--save", type=Path, default=None, help="also write the report here")
+    parser.add_argument(
+        "--keep-cluster",
+        type=Path,
+        default=None,
+        help="keep the PostgreSQL cluster in this folder; a later run reuses its documents",
+    )
     return asyncio.run(run(parser.parse_args(argv)))
 
 

@@ -155,7 +155,9 @@ class PostgresServer:
     """One throwaway cluster: `start()` returns when it accepts connections; `stop()` ends it.
 
     Use as a context manager, or call `stop` in a `finally`: it is idempotent and also cleans up
-    after a failed start.
+    after a failed start. With `keep` (a folder), the cluster lives there instead and outlives
+    `stop`: the next server with the same `keep` starts on it without initdb (the bench reuses a
+    loaded database that way).
     """
 
     def __init__(
@@ -164,8 +166,10 @@ class PostgresServer:
         *,
         parent: Path | None = None,
         settings: Mapping[str, str] | None = None,
+        keep: Path | None = None,
     ) -> None:
         self.binaries = binaries
+        self.keep = keep
         self.settings = {**FAST_SETTINGS, **(settings or {})}
         self.account = server_account()
         self.parent = parent
@@ -204,11 +208,16 @@ class PostgresServer:
             return self.dsn()
         # Not under pytest's tmp_path: that sits in a 0700 folder of root's that the server's
         # account could not enter. A short path also keeps the socket's within its 107 bytes.
-        self.folder = Path(tempfile.mkdtemp(prefix="corpus-bot-pg-", dir=self.parent))
+        if self.keep is not None:
+            self.keep.mkdir(mode=0o755, parents=True, exist_ok=True)
+            self.folder = self.keep
+        else:
+            self.folder = Path(tempfile.mkdtemp(prefix="corpus-bot-pg-", dir=self.parent))
         try:
             if self.account is not None:
                 os.chown(self.folder, self.account.uid, self.account.gid)
-            self._run_initdb(timeout)
+            if not (self.data_dir / "PG_VERSION").is_file():
+                self._run_initdb(timeout)
             self._launch()
             self._wait_ready(timeout)
         except BaseException:
@@ -301,7 +310,7 @@ class PostgresServer:
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL, each after `timeout`;
-        then the folder is removed. Idempotent."""
+        then the folder is removed (unless kept). Idempotent."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL):
@@ -313,7 +322,7 @@ class PostgresServer:
                 except subprocess.TimeoutExpired:
                     continue
         folder, self.folder = self.folder, None
-        if folder is not None:
+        if folder is not None and self.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:

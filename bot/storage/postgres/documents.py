@@ -79,18 +79,23 @@ reaches tsquery's syntax. Made first, apart, so the search below is planned know
 newest documents and reading the GIN index."""
 _SEARCH = f"""
 WITH matches AS (
-    SELECT d.pk, ts_rank_cd($5::float4[], d.search, $1::tsquery, {RANK_NORMALIZATION}) AS score
-    FROM documents d WHERE d.search @@ $1::tsquery ORDER BY d.pk DESC LIMIT $2
+    SELECT d.pk FROM documents d WHERE d.search @@ $1::tsquery ORDER BY d.pk DESC LIMIT $2
+),
+ranked AS (
+    SELECT m.pk, ts_rank_cd($5::float4[], d.search, $1::tsquery, {RANK_NORMALIZATION}) AS score
+    FROM matches m JOIN documents d ON d.pk = m.pk
+    ORDER BY score DESC, m.pk DESC LIMIT $3 OFFSET $4
 )
 SELECT (SELECT count(*) FROM matches) AS total, p.score, {_REF_COLUMNS},
     ts_headline('corpus_english', concat_ws(E'\\n', d.subtitle, d.authors, d.body), $1::tsquery, $6)
         AS snippet
-FROM (SELECT pk, score FROM matches ORDER BY score DESC, pk DESC LIMIT $3 OFFSET $4) p
-JOIN documents d ON d.pk = p.pk
+FROM ranked p JOIN documents d ON d.pk = p.pk
 ORDER BY p.score DESC, p.pk DESC
 """  # noqa: S608 - constants
-"""The newest `rank_window` matches, each ranked as it is found (its tsvector is read once),
-then the page's rows with their snippets."""
+"""Three steps, so each costs what it must: the newest `rank_window` matches by pk alone (from
+the GIN index for rarer words, walking pk backwards for common ones: no tsvector is read for the
+thousands of matches a rare-ish word has), then those ranked (each tsvector read once), then the
+page's rows with their snippets."""
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM documents d WHERE d.search @@ $1::tsquery LIMIT $2) m"
 _DOCUMENT_COLUMNS = (
     "id",
