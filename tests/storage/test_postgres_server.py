@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -159,3 +160,39 @@ def test_no_binaries_means_none_and_a_reason_naming_what_to_install(
     monkeypatch.setattr(postgres_server, "DEBIAN_ROOT", tmp_path / "no-such-folder")
     assert find_binaries() is None
     assert "postgresql package" in missing_reason()
+
+
+async def _fetchval(dsn: str, *statements: str) -> object:
+    """Run `statements` on a connection of their own; the value of the last."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for statement in statements[:-1]:
+            await conn.execute(statement)
+        return await conn.fetchval(statements[-1])
+    finally:
+        await conn.close()
+
+
+def test_a_kept_cluster_outlives_stop_and_starts_again_without_initdb() -> None:
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(missing_reason())
+    parent = Path(tempfile.mkdtemp(prefix="corpus-bot-pg-parent-"))
+    try:
+        parent.chmod(0o755)
+        kept = parent / "cluster"
+        with PostgresServer(binaries, keep=kept) as first:
+            made = asyncio.run(
+                _fetchval(
+                    first.dsn(),
+                    "CREATE TABLE kept (n integer)",
+                    "INSERT INTO kept VALUES (7)",
+                    "SELECT n FROM kept",
+                )
+            )
+            assert made == 7
+        assert (kept / "data" / "PG_VERSION").is_file()
+        with PostgresServer(binaries, keep=kept) as second:
+            assert asyncio.run(_fetchval(second.dsn(), "SELECT n FROM kept")) == 7
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
