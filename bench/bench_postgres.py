@@ -186,14 +186,19 @@ async def run(args: argparse.Namespace) -> int:
     report(f"  PostgreSQL {binaries.version()} ({binaries.bin_dir})")
     report()
     work = Path(tempfile.mkdtemp(prefix="bench-postgres-"))
-    server = PostgresServer(binaries, keep=args.keep_cluster)
+    server = PostgresServer(
+        binaries, keep=args.keep_cluster, settings={"shared_buffers": args.shared_buffers}
+    )
     try:
         sqlite_copy = work / "service.db"
         started = time.perf_counter()
         await asyncio.to_thread(shutil.copyfile, args.sqlite_db, sqlite_copy)
         report(f"SQLite: copied {args.sqlite_db} in {time.perf_counter() - started:.1f} s")
         dsn = await asyncio.to_thread(server.start)
-        report(f"PostgreSQL: a server of its own in {server.socket_dir} (fsync off)")
+        report(
+            f"PostgreSQL: a server of its own in {server.socket_dir} (fsync off, "
+            f"shared_buffers {args.shared_buffers})"
+        )
         if args.keep_cluster is None:
             report("  (its folder is removed at the end; --keep-cluster DIR keeps it for a rerun)")
         postgres = await PostgresCorpusStore.open(dsn, min_size=4, max_size=4)
@@ -242,6 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--queries", type=int, default=500, help="search inputs in all")
     parser.add_argument("--seed", type=int, default=1, help="the corpus's seed (its vocabulary)")
+    parser.add_argument(
+        "--shared-buffers",
+        default="2GB",
+        help="the server's cache (PostgreSQL's advice: a quarter of RAM; its default is 128MB)",
+    )
     parser.add_argument("--save", type=Path, default=None, help="also write the report here")
     parser.add_argument(
         "--keep-cluster",
