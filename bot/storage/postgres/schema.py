@@ -8,6 +8,11 @@ Search: a stored, generated `tsvector` per document with a GIN index, made with 
 configuration `corpus_english`: PostgreSQL's `english` (Snowball stemming, English stop words)
 with `unaccent` first, since the SQLite index folds accents too (`remove_diacritics 2`). Weights
 mirror SQLite's bm25 column weights: title A, subtitle and authors B, body D.
+
+Needs PostgreSQL 14 or later built with lz4 (bodies and tsvectors are compressed with it: a
+search reads hundreds of tsvectors, and lz4 decompresses several times faster than pglz) and the
+`unaccent` extension (contrib; a trusted extension, so the database's owner may create it).
+Debian's and the major hosted services' PostgreSQL have both.
 """
 
 from __future__ import annotations
