@@ -57,6 +57,7 @@ from discord_emulator.models import (
     Member,
     Role,
     User,
+    iso_timestamp,
 )
 from discord_emulator.notify import Notifier
 from discord_emulator.permissions import MEMBER_OVERWRITE, ROLE_OVERWRITE
@@ -303,6 +304,8 @@ class DiscordEmulator:
         thread = self.state.channel(thread_id)
         if thread.thread is None:
             raise errors.EmulatorError(f"channel {thread_id} is not a thread")
+        if thread.thread.archived != archived:
+            thread.thread.archive_timestamp = iso_timestamp()  # as Discord: when it changed
         thread.thread.archived = archived
         thread.thread.locked = locked
         dispatch_thread(self.core, "THREAD_UPDATE", thread)

@@ -6,6 +6,11 @@
 - `POST /channels/{id}/messages/{mid}/threads`: a thread started from a message (an
   announcement thread, type 10, in an announcement channel; a public thread, 11, elsewhere). It
   shares the message's id, as on Discord, so a message has at most one.
+- `GET /guilds/{id}/threads/active`: the guild's active threads the bot can see (forum posts
+  included), newest first; `GET /channels/{id}/threads/archived/public`: a channel's archived
+  public threads, most recently archived first, `before` an ISO 8601 timestamp and `limit`
+  2-100 (50 by default) as the spec says, Read Message History needed as on Discord. The bot
+  lists no thread members (`members` is empty).
 - `POST /channels/{id}/messages/{mid}/crosspost`: publishes a message of an announcement
   channel to the channels following it. Discord lets a channel publish 10 messages an hour;
   past that it answers 429 with the `retry_after` until the oldest of them leaves the hour.
@@ -18,6 +23,7 @@ is locked (then only Manage Threads may write there: 400 50083 otherwise).
 from __future__ import annotations
 
 from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +40,7 @@ from discord_emulator.models import (
     MESSAGE_TYPES,
     PRIVATE_THREAD,
     PUBLIC_THREAD,
+    PUBLIC_THREAD_TYPES,
     REQUIRE_TAG,
     Channel,
     iso_timestamp,
@@ -107,6 +114,8 @@ class ThreadRoutes:
                 "/channels/{channel_id}/messages/{message_id}/crosspost",
                 self.crosspost,
             ),
+            ("GET", "/guilds/{guild_id}/threads/active", self.active_threads),
+            ("GET", "/channels/{channel_id}/threads/archived/public", self.archived_threads),
         ]
 
     def _channel(self, request: web.Request) -> tuple[Channel, int]:
@@ -223,6 +232,52 @@ class ThreadRoutes:
         self.core.notifier.notify()
         return thread
 
+    # ------------------------------------------------------------------ thread lists
+
+    async def active_threads(self, request: web.Request) -> web.Response:
+        """The guild's active threads in channels the bot can view, by id, newest first."""
+        guild_id = _int(request.match_info["guild_id"])
+        if guild_id not in self.state.guilds:
+            raise errors.DiscordAPIError(404, 10004, "Unknown Guild")
+        visible = [
+            thread
+            for thread in self.state.threads_of(guild_id)
+            if self.state.bot_permissions(thread) & permissions.VIEW_CHANNEL
+        ]
+        visible.sort(key=lambda thread: thread.id, reverse=True)
+        return json_response(
+            {"threads": [t.to_payload() for t in visible], "members": [], "has_more": False}
+        )
+
+    async def archived_threads(self, request: web.Request) -> web.Response:
+        """A channel's archived public threads, most recently archived first, a page at a time
+        (`before`: an ISO 8601 archive timestamp; `limit`: 2 to 100)."""
+        channel, perms = self._channel(request)
+        if channel.type not in MESSAGE_TYPES | FORUM_TYPES:
+            raise wrong_channel_type()
+        limit, before = _archived_query(request)
+        if not perms & permissions.READ_MESSAGE_HISTORY:
+            raise errors.missing_permissions()
+        archived = [
+            (datetime.fromisoformat(thread.thread.archive_timestamp), thread)
+            for thread in self.state.threads_of(channel.guild_id or 0, archived=True)
+            if thread.thread is not None
+            and thread.thread.parent_id == channel.id
+            and thread.type in PUBLIC_THREAD_TYPES
+        ]
+        page = sorted(
+            (pair for pair in archived if before is None or pair[0] < before),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        return json_response(
+            {
+                "threads": [thread.to_payload() for _, thread in page[:limit]],
+                "members": [],
+                "has_more": len(page) > limit,
+            }
+        )
+
     # ------------------------------------------------------------------ crossposts
 
     async def crosspost(self, request: web.Request) -> web.Response:
@@ -265,6 +320,43 @@ class ThreadRoutes:
         if len(times) < self.core.config.crossposts_per_window:
             return None
         return max(times[0] + window - now, 0.001)
+
+
+def _archived_query(request: web.Request) -> tuple[int, datetime | None]:
+    """`limit` and `before` of a list of archived threads, refused as Discord does (400 50035
+    naming the parameter) when they break the spec."""
+    problems: list[FieldError] = []
+    limit = 50
+    raw_limit = request.query.get("limit")
+    if raw_limit is not None:
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            problems.append(FieldError(("limit",), "NUMBER_TYPE_COERCE", "Value is not int."))
+        else:
+            if not 2 <= limit <= 100:
+                problems.append(
+                    FieldError(
+                        ("limit",),
+                        "NUMBER_TYPE_MIN" if limit < 2 else "NUMBER_TYPE_MAX",
+                        "Int should be between 2 and 100.",
+                    )
+                )
+    before = None
+    raw_before = request.query.get("before")
+    if raw_before is not None:
+        try:
+            before = datetime.fromisoformat(raw_before)
+        except ValueError:
+            problems.append(
+                FieldError(("before",), "DATE_TIME_TYPE_PARSE", "Could not parse date-time.")
+            )
+        else:
+            if before.tzinfo is None:
+                before = before.replace(tzinfo=UTC)
+    if problems:
+        raise errors.invalid_form_body(problems)
+    return limit, before
 
 
 def _int(value: Any) -> int:

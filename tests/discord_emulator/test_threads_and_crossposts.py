@@ -185,3 +185,52 @@ async def test_a_thread_takes_send_messages_in_threads_from_its_parent(
     )  # the parent's overwrites are the thread's
     with pytest.raises(discord.Forbidden):
         await thread.send("refused")
+
+
+async def test_active_and_archived_threads_are_listed_as_discord_lists_them(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    """The guild's active threads (forum posts included, newest first, only where the bot
+    sees), and a channel's archived public threads (most recently archived first, a page at a
+    time by `before`), through discord.py's own calls."""
+    forum_ch = emu.add_channel(world.guild.id, "news", type=FORUM_CHANNEL, tags=["papers"])
+    hidden = emu.add_channel(world.guild.id, "hidden")
+    forum = await _forum(bot, forum_ch.id)
+    first = (await forum.create_thread(name="first", content="1")).thread
+    second = (await forum.create_thread(name="second", content="2")).thread
+    third = (await forum.create_thread(name="third", content="3")).thread
+    emu.add_thread(hidden.id, "not seen")
+    emu.deny_bot(hidden.id, view=True)
+
+    guild = bot.get_guild(world.guild.id)
+    assert guild is not None
+    active = await guild.active_threads()
+    assert [t.id for t in active] == [third.id, second.id, first.id]
+    assert all(t.parent_id == forum_ch.id for t in active)
+
+    emu.set_thread_archived(second.id, archived=True)
+    emu.set_thread_archived(first.id, archived=True)
+    archived = [t async for t in forum.archived_threads(limit=None)]
+    assert [t.id for t in archived] == [first.id, second.id]  # the latest archived first
+    assert [t.id for t in await guild.active_threads()] == [third.id]
+    paged = await bot.http.get_public_archived_threads(
+        forum_ch.id, before=archived[0].archive_timestamp.isoformat(), limit=2
+    )
+    assert [t["id"] for t in paged["threads"]] == [str(second.id)] and not paged["has_more"]
+    assert emu.problems == []
+
+
+async def test_archived_threads_need_read_message_history_and_a_limit_within_2_to_100(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    with pytest.raises(discord.HTTPException) as too_many:
+        await bot.http.get_public_archived_threads(world.channel.id, limit=101)
+    assert too_many.value.status == 400 and too_many.value.code == 50035
+    assert "limit" in too_many.value.text
+    with pytest.raises(discord.HTTPException) as bad_date:
+        await bot.http.get_public_archived_threads(world.channel.id, before="yesterday")
+    assert bad_date.value.code == 50035 and "before" in bad_date.value.text
+    emu.deny_bot(world.channel.id, history=True)
+    with pytest.raises(discord.Forbidden) as no_history:
+        await bot.http.get_public_archived_threads(world.channel.id)
+    assert no_history.value.code == 50013
