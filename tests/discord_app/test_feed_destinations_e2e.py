@@ -29,12 +29,14 @@ from discord_emulator import DiscordEmulator
 from discord_emulator.models import ANNOUNCEMENT_CHANNEL, FORUM_CHANNEL, Channel
 from discord_emulator.permissions import (
     CREATE_PUBLIC_THREADS,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
 )
 from tests.conftest import write_doc
 from tests.discord_app.conftest import running_bot
 from tests.discord_app.test_commands import embeds, text_of
+from tests.feeds.feed_world import SimulatedCrash
 
 MANAGE_CHANNELS = discord.Permissions(manage_channels=True).value
 
@@ -251,6 +253,12 @@ async def test_subscribe_names_what_is_missing_in_the_target(dw: DestinationWorl
 
     dw.emu.set_permission_overwrite(dw.forum.id, bot_id, member=True, deny=SEND_MESSAGES)
     assert "missing Create Posts" in await refusal({"channel": dw.forum.id})
+    # A post a crash left unrecorded is looked for in the forum's posts, archived ones listed
+    # only with Read Message History.
+    dw.emu.set_permission_overwrite(dw.strict.id, bot_id, member=True, deny=READ_MESSAGE_HISTORY)
+    assert "missing Read Message History" in await refusal(
+        {"channel": dw.strict.id, "tags": "policy"}
+    )
     dw.emu.set_permission_overwrite(
         dw.general.id, bot_id, member=True, deny=SEND_MESSAGES_IN_THREADS
     )
@@ -301,6 +309,43 @@ async def test_a_changed_entry_edits_its_forum_post_instead_of_posting_again(
     (first,) = dw.emu.channel_messages(post.id)
     assert dw.emu.message_history(post.id)  # edited in place, where the post's message is
     assert embeds(first)[0]["title"] == "Final Title"
+
+
+@pytest.mark.parametrize("archived", [False, True], ids=["active", "archived-since"])
+async def test_a_forum_post_a_crash_left_unrecorded_is_found_and_not_posted_twice(
+    dw: DestinationWorld, archived: bool
+) -> None:
+    """A forum post takes no nonce: after a crash between the post and its record, the bot
+    finds its post among the forum's (active, or archived since) by its first message, records
+    it and posts nothing again; another post of its own, named otherwise, is not taken for it."""
+    await dw.reply("subscribe", {"channel": dw.forum.id})
+    await dw.new_entries("Earlier Entry")
+    dw.cog.loops.send_loop.cancel()  # this test runs the crashing pass itself
+    dw.cog.feed.clock = lambda: datetime.now(UTC) - timedelta(minutes=10)  # the crash's time
+    store = dw.cog.feed.store
+
+    async def killed_before_recording(*args: object, **kwargs: object) -> None:
+        raise SimulatedCrash("the bot died after Discord created the forum post")
+
+    store.mark_sent = killed_before_recording  # type: ignore[method-assign]
+    with pytest.raises(BaseExceptionGroup) as crashed:
+        await dw.new_entries("Crash Entry")
+    assert crashed.group_contains(SimulatedCrash)
+    del store.mark_sent  # the bot is back: it records again
+    earlier, unrecorded = dw.emu.threads_of(dw.forum.id)
+    if archived:
+        dw.emu.set_thread_archived(unrecorded.id, archived=True)
+    dw.cog.feed.clock = lambda: datetime.now(UTC)  # past Discord's nonce window
+
+    await dw.cog.loops.send_once()
+
+    assert [p.id for p in dw.emu.threads_of(dw.forum.id)] == [earlier.id, unrecorded.id]
+    sub = await store.subscription_for_channel(dw.forum.id)
+    assert sub is not None
+    recorded = sorted(row.message_id for row in await store.sent_rows(sub.id))
+    assert recorded == [earlier.id, unrecorded.id]
+    assert dw.emu.requests_matching("GET", "/guilds/{guild_id}/threads/active")
+    assert dw.emu.requests_matching("GET", "/channels/{channel_id}/threads/archived/public")
 
 
 async def test_subscribe_typed_in_a_thread_subscribes_that_thread(dw: DestinationWorld) -> None:

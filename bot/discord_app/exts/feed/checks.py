@@ -58,7 +58,8 @@ def missing_post_permissions(
       nothing more: Discord lets who sent a message crosspost it with Send Messages alone
       (Manage Messages is for publishing other people's messages);
     - a forum or media channel: View Channel, Send Messages (which Discord shows as Create
-      Posts there) and Embed Links;
+      Posts there), Embed Links and Read Message History (after a crash the sender reads the
+      first message of its recent posts, archived ones listed only with it, before resending);
     - a thread: View Channel, Send Messages in Threads, Embed Links and Read Message History,
       and Manage Threads when it is locked (only then may a locked thread take messages).
     """
@@ -73,7 +74,11 @@ def missing_post_permissions(
         if channel.locked:
             needed.append(("manage_threads", "Manage Threads"))
     elif isinstance(channel, discord.ForumChannel):
-        needed += [("send_messages", "Create Posts"), ("embed_links", "Embed Links")]
+        needed += [
+            ("send_messages", "Create Posts"),
+            ("embed_links", "Embed Links"),
+            ("read_message_history", "Read Message History"),
+        ]
     else:
         needed += [
             ("send_messages", "Send Messages"),

@@ -39,6 +39,9 @@ RECONCILE_LOOKBACK = 100
 """Messages read (one request) when looking for a post a crash left unrecorded."""
 RECONCILE_SLACK = timedelta(minutes=1)
 """Looked for from this long before the attempt: the bot's clock and Discord's may differ."""
+RECONCILE_FORUM_POSTS = 25
+"""A forum's posts by the bot since the attempt whose first message is read (one request each)
+when looking for a post a crash left unrecorded, those named as the announcement first."""
 
 
 @contextlib.contextmanager
@@ -123,8 +126,8 @@ class DiscordDeliverer:
     async def _forum_post(
         self, subscription: Subscription, send_kwargs: dict[str, Any], title: str | None
     ) -> int:
-        """A post per entry. Discord takes no nonce for a post's message: a crash between the
-        post and its record may post it again (`find` cannot list a forum's posts)."""
+        """A post per entry. Discord takes no nonce for a post's message: after a crash between
+        the post and its record, `find` looks for it among the forum's posts instead."""
         params = discord.http.handle_message_parameters(
             **send_kwargs,
             channel_payload={
@@ -178,9 +181,7 @@ class DiscordDeliverer:
         parts = message_parts(message, subscription.message_format)
         channel = (
             # A forum post's first message has the post's id: it is edited in the post.
-            self.bot.get_partial_messageable(
-                message_id, guild_id=subscription.guild_id, type=discord.ChannelType.public_thread
-            )
+            self._post(subscription, message_id)
             if subscription.destination == "forum"
             else self._channel(subscription)
         )
@@ -199,10 +200,12 @@ class DiscordDeliverer:
         an entry's footer (it names the entry's id, and a channel has one subscription), a
         "+N more" or digest's title and footer, a compact message's text.
         """
-        if subscription.destination == "forum":
-            return None  # a forum has no message history to look in (see `_forum_post`)
         whole = not isinstance(message, EntryMessage)
         wanted = message_parts(message, subscription.message_format).marker(whole=whole)
+        if subscription.destination == "forum":
+            return await self._find_forum_post(
+                subscription, wanted, whole, thread_name(outgoing_title(message)), since
+            )
         me = self.bot.user.id if self.bot.user else None
         after = discord.Object(discord.utils.time_snowflake(since - RECONCILE_SLACK))
         with _as_delivery_errors():
@@ -212,6 +215,51 @@ class DiscordDeliverer:
                 if found.author.id == me and message_marker(found, whole=whole) == wanted:
                     return found.id
         return None
+
+    async def _find_forum_post(
+        self,
+        subscription: Subscription,
+        wanted: tuple[str | None, ...],
+        whole: bool,
+        name: str,
+        since: datetime,
+    ) -> int | None:
+        """The bot's post for an announcement in its forum, made since ``since`` (less
+        ``RECONCILE_SLACK``): a forum has no message list, so its posts are listed (the
+        guild's active threads, one request; the forum's 100 most recently archived, one more,
+        for a post archived since) and the first message of at most ``RECONCILE_FORUM_POSTS``
+        of them, those named as the announcement first, is compared by
+        ``feed_formats.message_marker`` as in a channel. A post's first message shares its id."""
+        me = str(self.bot.user.id) if self.bot.user else None
+        oldest = since - RECONCILE_SLACK
+        after = discord.utils.time_snowflake(oldest)
+        forum = str(subscription.channel_id)
+        with _as_delivery_errors():
+            active = await self.bot.http.get_active_threads(subscription.guild_id)
+            archived = await self.bot.http.get_public_archived_threads(
+                subscription.channel_id, limit=RECONCILE_LOOKBACK
+            )
+            posts = {
+                int(post["id"]): post.get("name") == name
+                for post in [*active.get("threads", []), *archived.get("threads", [])]
+                if post.get("parent_id") == forum
+                and post.get("owner_id") == me
+                and int(post["id"]) > after
+            }
+            for post_id in sorted(posts, key=lambda i: (not posts[i], i))[:RECONCILE_FORUM_POSTS]:
+                try:
+                    first = await self._post(subscription, post_id).fetch_message(post_id)
+                except discord.NotFound:
+                    continue  # its first message was deleted: not an announcement any more
+                if str(first.author.id) == me and message_marker(first, whole=whole) == wanted:
+                    return post_id
+        return None
+
+    def _post(self, subscription: Subscription, post_id: int) -> discord.PartialMessageable:
+        """A forum post, where its first message (which has the post's id) is read and edited."""
+        return self.bot.get_partial_messageable(
+            post_id, guild_id=subscription.guild_id, type=discord.ChannelType.public_thread
+        )
 
 
 def thread_name(title: str | None) -> str:
