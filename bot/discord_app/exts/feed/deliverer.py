@@ -21,6 +21,7 @@ from bot.discord_app.exts.feed.checks import missing_post_permissions
 from bot.discord_app.feed_formats import message_marker, message_parts, outgoing_title
 from bot.feeds.delivery import DeliveryError, EntryMessage, Outgoing
 from bot.feeds.models import Subscription
+from bot.text_safety import strip_controls
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
@@ -263,9 +264,11 @@ class DiscordDeliverer:
 
 
 def thread_name(title: str | None) -> str:
-    """A thread's or forum post's name from an announcement's title: one line, at most 100
-    characters (Discord's limit), never empty."""
-    name = " ".join((title or "").split())
+    """A thread's or forum post's name from an announcement's title: one line without control
+    characters or bidi overrides (a name is shown as typed: `\u202e` would reverse what
+    follows it, "gnp.exe" shown as "exe.png"), at most 100 characters (Discord's limit), never
+    empty. Mentions and Markdown in a name neither ping nor render, so they stay as written."""
+    name = " ".join(strip_controls(title or "").split())
     if len(name) > THREAD_NAME_CHARS:
         name = name[: THREAD_NAME_CHARS - 1].rstrip() + "…"
     return name or "New entry"
