@@ -311,6 +311,18 @@ class DiscordEmulator:
         dispatch_thread(self.core, "THREAD_UPDATE", thread)
         return thread
 
+    def delete_forum_tag(self, channel_id: int, name: str) -> Channel:
+        """A moderator deletes a tag of a forum or media channel: it leaves `available_tags` and
+        the posts that had it, and the bot gets CHANNEL_UPDATE, as on Discord."""
+        tag_id = self.forum_tag_id(channel_id, name)
+        channel = self.state.channel(channel_id)
+        channel.available_tags = [t for t in channel.available_tags if t.id != tag_id]
+        for post in self.threads_of(channel_id):
+            if post.thread is not None and tag_id in post.thread.applied_tags:
+                post.thread.applied_tags.remove(tag_id)
+        self.hub.dispatch("CHANNEL_UPDATE", channel.to_payload(), guild_id=channel.guild_id)
+        return channel
+
     def publish_by_hand(self, channel_id: int, count: int = 1) -> None:
         """People published `count` messages in an announcement channel now: they count in
         its 10 publishes an hour, as the bot's do."""

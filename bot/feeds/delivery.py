@@ -60,10 +60,11 @@ RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
-CHANNEL_REFUSALS = frozenset({40058, 50008, 50024, 50083})
-"""400s about the channel, not the message (a forum channel, a non-text channel, an action the
-channel type forbids, an archived thread): every message would be refused there, so they pause
-the subscription instead of setting each announcement aside."""
+CHANNEL_REFUSALS = frozenset({40058, 40067, 50008, 50024, 50083})
+"""400s about the channel, not the message (a forum channel, a forum that requires a tag the
+subscription no longer has, a non-text channel, an action the channel type forbids, an archived
+thread): every message would be refused there, so they pause the subscription instead of
+setting each announcement aside."""
 REFUSAL_CHARS = 300
 """A set-aside announcement keeps at most this much of Discord's reason (its error lists can be
 long; `/subscriptions` shows it next to every subscription)."""

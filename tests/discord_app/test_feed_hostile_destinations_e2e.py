@@ -81,3 +81,43 @@ async def test_a_hostile_title_names_posts_and_threads_plainly_and_pings_no_one(
     assert sum(len(text) for text in text_displays(layout)) <= 4000
     # The fixture checks that nothing pinged and Discord saw no invalid request.
 
+
+async def test_a_tag_deleted_from_the_forum_since_subscribe_does_not_refuse_every_post(
+    dw: DestinationWorld,
+) -> None:
+    await dw.reply("subscribe", {"channel": dw.forum.id, "tags": "policy, research"})
+    dw.emu.delete_forum_tag(dw.forum.id, "research")
+    await dw.emu.wait_for(
+        lambda: len(dw.bot.get_channel(dw.forum.id).available_tags) == 2,  # type: ignore[union-attr]
+        10,
+        describe="the bot's cache to see the forum's tags change",
+    )
+
+    await hostile_entry(dw, "After The Tag Went")
+
+    (post,) = dw.emu.threads_of(dw.forum.id)
+    assert post.name == "After The Tag Went"
+    assert post.thread is not None
+    assert post.thread.applied_tags == [dw.emu.forum_tag_id(dw.forum.id, "policy")]
+    assert "refused" not in text_of(await dw.reply("subscriptions"))
+
+
+async def test_a_forum_requiring_a_tag_the_subscription_lost_pauses_it_with_the_reason(
+    dw: DestinationWorld,
+) -> None:
+    await dw.reply("subscribe", {"channel": dw.strict.id, "tags": "policy"})
+    dw.emu.delete_forum_tag(dw.strict.id, "policy")
+    await dw.emu.wait_for(
+        lambda: not dw.bot.get_channel(dw.strict.id).available_tags,  # type: ignore[union-attr]
+        10,
+        describe="the bot's cache to see the forum's tag go",
+    )
+
+    await hostile_entry(dw, "Nowhere To Go")
+
+    assert dw.emu.threads_of(dw.strict.id) == []
+    listing = text_of(await dw.reply("subscriptions"))
+    assert "Paused" in listing and "A tag is required to create a forum post" in listing
+    sub = await dw.cog.feed.store.subscription_for_channel(dw.strict.id)
+    assert sub is not None and sub.paused_reason is not None
+    assert "refused by Discord" not in listing  # the entry waits for the fix, not set aside

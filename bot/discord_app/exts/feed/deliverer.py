@@ -133,12 +133,31 @@ class DiscordDeliverer:
             **send_kwargs,
             channel_payload={
                 "name": thread_name(title),
-                "applied_tags": [str(tag) for tag in subscription.forum_tag_ids],
+                "applied_tags": [str(tag) for tag in self._offered_tags(subscription)],
             },
         )
         with _as_delivery_errors():
             data = await self.bot.http.start_thread_in_forum(subscription.channel_id, params=params)
         return int(data["id"])
+
+    def _offered_tags(self, subscription: Subscription) -> tuple[int, ...]:
+        """The subscription's tags that its forum still offers. A tag deleted from the forum
+        since /subscribe would have Discord refuse every post (400 on `applied_tags`), so the
+        post goes out with the others; when none is left and the forum requires one, Discord's
+        refusal pauses the subscription with its reason (`delivery.CHANNEL_REFUSALS`). The cache
+        follows the forum's tags (CHANNEL_UPDATE); a forum unknown to it gets the tags stored."""
+        forum = self.bot.get_channel(subscription.channel_id)
+        if not isinstance(forum, discord.ForumChannel):
+            return subscription.forum_tag_ids
+        offered = {tag.id for tag in forum.available_tags}
+        kept = tuple(tag for tag in subscription.forum_tag_ids if tag in offered)
+        if kept != subscription.forum_tag_ids:
+            log.warning(
+                "feed: forum %s no longer offers %d of its subscription's tags; posting without",
+                subscription.channel_id,
+                len(subscription.forum_tag_ids) - len(kept),
+            )
+        return kept
 
     async def _open_discussion(
         self, subscription: Subscription, message_id: int, title: str | None
