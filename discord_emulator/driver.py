@@ -49,6 +49,7 @@ from discord_emulator.interactions import (
 )
 from discord_emulator.messages import Ping, StoredMessage, build_message
 from discord_emulator.models import (
+    ANNOUNCEMENT_CHANNEL,
     PUBLIC_THREAD,
     REQUIRE_TAG,
     TEXT_CHANNEL,
@@ -320,6 +321,18 @@ class DiscordEmulator:
         for post in self.threads_of(channel_id):
             if post.thread is not None and tag_id in post.thread.applied_tags:
                 post.thread.applied_tags.remove(tag_id)
+        self.hub.dispatch("CHANNEL_UPDATE", channel.to_payload(), guild_id=channel.guild_id)
+        return channel
+
+    def set_channel_type(self, channel_id: int, type: int) -> Channel:
+        """Convert a text channel into an announcement channel or back (the one conversion
+        Discord offers); the bot gets CHANNEL_UPDATE."""
+        channel = self.state.channel(channel_id)
+        if {channel.type, type} - {TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL}:
+            raise errors.EmulatorError(
+                "Discord converts only text (0) and announcement (5) channels"
+            )
+        channel.type = type
         self.hub.dispatch("CHANNEL_UPDATE", channel.to_payload(), guild_id=channel.guild_id)
         return channel
 

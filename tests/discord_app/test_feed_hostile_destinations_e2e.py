@@ -5,7 +5,9 @@ An entry's title becomes a forum post's name, a discussion thread's name, a comp
 Components V2 text display: none pings, links or reorders what a reader sees, all within
 Discord's limits. A forum's tags deleted after /subscribe do not make Discord refuse every
 post, and a forum that requires a tag the subscription no longer has pauses it with Discord's
-reason instead of refusing its announcements one by one.
+reason instead of refusing its announcements one by one. What was already right stays
+checked: an announcement channel converted to text, Send Messages in Threads taken away, a
+forum deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 import unicodedata
 
 from discord_emulator.components_v2 import text_displays
+from discord_emulator.models import TEXT_CHANNEL
+from discord_emulator.permissions import SEND_MESSAGES_IN_THREADS
 from tests.conftest import write_doc
 from tests.discord_app.test_commands import text_of
 from tests.discord_app.test_feed_destinations_e2e import DestinationWorld, dw
@@ -121,3 +125,45 @@ async def test_a_forum_requiring_a_tag_the_subscription_lost_pauses_it_with_the_
     sub = await dw.cog.feed.store.subscription_for_channel(dw.strict.id)
     assert sub is not None and sub.paused_reason is not None
     assert "refused by Discord" not in listing  # the entry waits for the fix, not set aside
+
+
+async def test_an_announcement_channel_turned_text_still_gets_announcements_unpublished(
+    dw: DestinationWorld,
+) -> None:
+    """Publishing needs an announcement channel: once an admin converts it into a text
+    channel, each announcement is still posted and its publish is refused with Discord's
+    reason, counted where /subscriptions shows the subscription."""
+    await dw.reply("subscribe", {"channel": dw.news.id, "publish": True})
+    dw.emu.set_channel_type(dw.news.id, TEXT_CHANNEL)
+
+    await hostile_entry(dw, "After The Conversion")
+
+    (posted,) = dw.bot_messages(dw.news.id)
+    assert dw.emu.crossposted == []
+    listing = text_of(await dw.reply("subscriptions"))
+    assert "not published (refused): 1" in listing and "Paused" not in listing
+
+
+async def test_losing_send_messages_in_threads_pauses_a_thread_subscription_naming_it(
+    dw: DestinationWorld,
+) -> None:
+    await dw.reply("subscribe", {"channel": dw.talk.id})
+    dw.emu.set_permission_overwrite(
+        dw.general.id, dw.emu.bot_user_id, member=True, deny=SEND_MESSAGES_IN_THREADS
+    )  # a thread's permissions are its parent's
+
+    await hostile_entry(dw, "Nobody Hears")
+
+    assert dw.bot_messages(dw.talk.id) == []
+    listing = text_of(await dw.reply("subscriptions"))
+    assert "Paused" in listing and "Send Messages in Threads" in listing
+
+
+async def test_a_deleted_forum_pauses_its_subscription(dw: DestinationWorld) -> None:
+    await dw.reply("subscribe", {"channel": dw.forum.id})
+    dw.emu.delete_channel(dw.forum.id)
+
+    await hostile_entry(dw, "Into The Void")
+
+    sub = await dw.cog.feed.store.subscription_for_channel(dw.forum.id)
+    assert sub is not None and sub.paused_reason == "channel_missing"
