@@ -16,7 +16,7 @@ import json
 import unicodedata
 
 from discord_emulator.components_v2 import text_displays
-from discord_emulator.models import TEXT_CHANNEL
+from discord_emulator.models import FORUM_CHANNEL, TEXT_CHANNEL
 from discord_emulator.permissions import SEND_MESSAGES_IN_THREADS
 from tests.conftest import write_doc
 from tests.discord_app.test_commands import text_of
@@ -167,3 +167,37 @@ async def test_a_deleted_forum_pauses_its_subscription(dw: DestinationWorld) -> 
 
     sub = await dw.cog.feed.store.subscription_for_channel(dw.forum.id)
     assert sub is not None and sub.paused_reason == "channel_missing"
+
+
+async def test_a_forum_tag_with_a_comma_or_markdown_in_its_name_can_be_chosen(
+    dw: DestinationWorld,
+) -> None:
+    """`tags` is a comma-separated list, and Discord lets a tag's name have commas: such a tag
+    is offered whole, chosen whole and applied; a name's Markdown is shown as typed."""
+    helpdesk = dw.emu.add_channel(
+        dw.guild_id, "helpdesk", type=FORUM_CHANNEL, tags=["Q&A, help", "policy", "**loud**"]
+    )
+    await dw.emu.wait_for(
+        lambda: dw.bot.get_channel(helpdesk.id) is not None, 10, describe="the new forum"
+    )
+    choices = await dw.emu.send_autocomplete(
+        "subscribe",
+        {"channel": helpdesk.id, "tags": "policy, Q&A, he"},
+        focused="tags",
+        user=dw.moderator_id,
+        guild=dw.guild_id,
+        channel=dw.general.id,
+    )
+    assert [c["value"] for c in choices] == ["policy, Q&A, help"]
+
+    reply = text_of(
+        await dw.reply("subscribe", {"channel": helpdesk.id, "tags": "policy, Q&A, help, **loud**"})
+    )
+    assert "tagged Q&A, help, policy, \\*\\*loud\\*\\*." in reply  # the forum's order
+    await hostile_entry(dw, "Tagged Whole")
+
+    (post,) = dw.emu.threads_of(helpdesk.id)
+    assert post.thread is not None
+    assert post.thread.applied_tags == [
+        dw.emu.forum_tag_id(helpdesk.id, name) for name in ("policy", "Q&A, help", "**loud**")
+    ]

@@ -10,6 +10,7 @@ does not fit its target is refused with one sentence naming it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -155,7 +156,7 @@ def forum_tag_ids(forum: discord.ForumChannel, tags: str | None) -> tuple[int, .
     """The ids of the comma-separated tag names `tags` (case-insensitive) among the forum's
     tags; refused naming a tag it does not offer, more than 5, or none where one is required."""
     offered = {tag.name.casefold(): tag for tag in forum.available_tags}
-    names = [name.strip() for name in (tags or "").split(",") if name.strip()]
+    names = tag_names(tags or "", offered)
     chosen: list[int] = []
     for name in names:
         tag = offered.get(name.casefold())
@@ -179,6 +180,30 @@ def forum_tag_ids(forum: discord.ForumChannel, tags: str | None) -> tuple[int, .
     return tuple(chosen)
 
 
+def tag_names(typed: str, offered: Collection[str]) -> list[str]:
+    """The tag names in a comma-separated list, a name with commas of its own (Discord allows
+    them: "Q&A, help") kept whole when the forum offers it: the longest run of pieces that is an
+    offered name (casefolded) wins, else one piece. At most 100 characters are typed, so the
+    runs tried stay few."""
+    pieces = typed.split(",")
+    names: list[str] = []
+    start = 0
+    while start < len(pieces):
+        end = next(
+            (
+                end
+                for end in range(len(pieces), start + 1, -1)
+                if ",".join(pieces[start:end]).strip().casefold() in offered
+            ),
+            start + 1,
+        )
+        name = ",".join(pieces[start:end]).strip()
+        if name:
+            names.append(name)
+        start = end
+    return names
+
+
 def tag_choices(
     interaction: discord.Interaction[CorpusBot], current: str
 ) -> list[app_commands.Choice[str]]:
@@ -189,8 +214,20 @@ def tag_choices(
     forum = guild.get_channel(chosen.id) if guild is not None and chosen is not None else None
     if not isinstance(forum, discord.ForumChannel):
         return []
-    *done, typed = current.split(",")
-    kept = [name.strip() for name in done if name.strip()]
+    offered = {tag.name.casefold() for tag in forum.available_tags}
+    pieces = current.split(",")
+    # What is being typed: the longest tail of pieces found in a tag's name (a name may have
+    # commas of its own), else the last piece; the names before it are done.
+    cut = next(
+        (
+            start
+            for start in range(len(pieces))
+            if any(",".join(pieces[start:]).strip().casefold() in name for name in offered)
+        ),
+        len(pieces) - 1,
+    )
+    typed = ",".join(pieces[cut:])
+    kept = tag_names(",".join(pieces[:cut]), offered)
     prefix = ", ".join(kept)
     folded = {name.casefold() for name in kept}
     out: list[app_commands.Choice[str]] = []
