@@ -324,6 +324,16 @@ class DiscordEmulator:
         self.hub.dispatch("CHANNEL_UPDATE", channel.to_payload(), guild_id=channel.guild_id)
         return channel
 
+    def moderate_forum_tag(self, channel_id: int, name: str) -> Channel:
+        """Make a forum's tag moderated: only members with Manage Threads may apply it (the bot
+        gets CHANNEL_UPDATE)."""
+        tag_id = self.forum_tag_id(channel_id, name)
+        channel = self.state.channel(channel_id)
+        for tag in channel.available_tags:
+            tag.moderated = tag.moderated or tag.id == tag_id
+        self.hub.dispatch("CHANNEL_UPDATE", channel.to_payload(), guild_id=channel.guild_id)
+        return channel
+
     def set_channel_type(self, channel_id: int, type: int) -> Channel:
         """Convert a text channel into an announcement channel or back (the one conversion
         Discord offers); the bot gets CHANNEL_UPDATE."""

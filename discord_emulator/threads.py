@@ -2,7 +2,8 @@
 
 - `POST /channels/{id}/threads`: a post in a forum or media channel (a public thread with its
   first message, which shares the thread's id as on Discord; `applied_tags` must be tags the channel offers, and a channel flagged
-  REQUIRE_TAG needs one), or a thread without a message in a text or announcement channel.
+  REQUIRE_TAG needs one; a moderated tag needs Manage Threads, else 403 50013), or a thread
+  without a message in a text or announcement channel.
 - `POST /channels/{id}/messages/{mid}/threads`: a thread started from a message (an
   announcement thread, type 10, in an announcement channel; a public thread, 11, elsewhere). It
   shares the message's id, as on Discord, so a message has at most one.
@@ -163,6 +164,10 @@ class ThreadRoutes:
         )
         if not perms & permissions.SEND_MESSAGES:
             raise errors.missing_permissions()
+        moderated = {tag.id for tag in forum.available_tags if tag.moderated}
+        applied = {_int(tag) for tag in body.get("applied_tags") or []}
+        if applied & moderated and not perms & permissions.MANAGE_THREADS:
+            raise errors.missing_permissions()  # a moderated tag is for Manage Threads only
         if message is None or is_empty_body(message, has_files=bool(upload.files)):
             raise errors.empty_message()
         if forum.flags & REQUIRE_TAG and not body.get("applied_tags"):

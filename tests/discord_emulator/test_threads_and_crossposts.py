@@ -9,7 +9,11 @@ import pytest
 
 from discord_emulator import DiscordEmulator
 from discord_emulator.models import ANNOUNCEMENT_CHANNEL, FORUM_CHANNEL, MEDIA_CHANNEL
-from discord_emulator.permissions import CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS
+from discord_emulator.permissions import (
+    CREATE_PUBLIC_THREADS,
+    MANAGE_THREADS,
+    SEND_MESSAGES_IN_THREADS,
+)
 from tests.discord_emulator.conftest import TestBot, World
 
 
@@ -234,3 +238,19 @@ async def test_archived_threads_need_read_message_history_and_a_limit_within_2_t
     with pytest.raises(discord.Forbidden) as no_history:
         await bot.http.get_public_archived_threads(world.channel.id)
     assert no_history.value.code == 50013
+
+
+async def test_a_moderated_tag_is_applied_only_with_manage_threads(
+    emu: DiscordEmulator, world: World, bot: TestBot
+) -> None:
+    forum_ch = emu.add_channel(world.guild.id, "news", type=FORUM_CHANNEL, tags=["staff"])
+    emu.moderate_forum_tag(forum_ch.id, "staff")
+    forum = await _forum(bot, forum_ch.id)
+    staff = forum.get_tag(emu.forum_tag_id(forum_ch.id, "staff"))
+    assert staff is not None and staff.moderated
+    with pytest.raises(discord.Forbidden) as refused:
+        await forum.create_thread(name="post", content="x", applied_tags=[staff])
+    assert refused.value.code == 50013 and emu.threads_of(forum_ch.id) == []
+    emu.set_permission_overwrite(forum_ch.id, emu.bot_user_id, member=True, allow=MANAGE_THREADS)
+    await forum.create_thread(name="post", content="x", applied_tags=[staff])
+    assert len(emu.threads_of(forum_ch.id)) == 1
