@@ -17,7 +17,7 @@ import unicodedata
 
 from discord_emulator.components_v2 import text_displays
 from discord_emulator.models import FORUM_CHANNEL, TEXT_CHANNEL
-from discord_emulator.permissions import SEND_MESSAGES_IN_THREADS
+from discord_emulator.permissions import MANAGE_THREADS, SEND_MESSAGES_IN_THREADS
 from tests.conftest import write_doc
 from tests.discord_app.test_commands import text_of
 from tests.discord_app.test_feed_destinations_e2e import DestinationWorld, dw
@@ -201,3 +201,41 @@ async def test_a_forum_tag_with_a_comma_or_markdown_in_its_name_can_be_chosen(
     assert post.thread.applied_tags == [
         dw.emu.forum_tag_id(helpdesk.id, name) for name in ("policy", "Q&A, help", "**loud**")
     ]
+
+
+async def test_a_moderated_tag_needs_manage_threads_where_the_post_is_made(
+    dw: DestinationWorld,
+) -> None:
+    """Discord lets only members with Manage Threads apply a moderated tag: /subscribe names
+    what is missing in the forum instead of subscribing a forum where every post would fail."""
+    dw.emu.moderate_forum_tag(dw.forum.id, "events")
+    await dw.emu.wait_for(
+        lambda: any(t.moderated for t in dw.bot.get_channel(dw.forum.id).available_tags),  # type: ignore[union-attr]
+        10,
+        describe="the bot's cache to see the tag moderated",
+    )
+    refused = text_of(await dw.reply("subscribe", {"channel": dw.forum.id, "tags": "events"}))
+    assert "missing Manage Threads (to apply a moderated tag)" in refused
+    assert await dw.cog.feed.subscriptions(dw.guild_id) == []
+
+    dw.emu.set_permission_overwrite(
+        dw.forum.id, dw.emu.bot_user_id, member=True, allow=MANAGE_THREADS
+    )
+    await dw.emu.wait_for(
+        lambda: (
+            dw.bot.get_channel(dw.forum.id)
+            .permissions_for(  # type: ignore[union-attr]
+                dw.bot.get_guild(dw.guild_id).me  # type: ignore[union-attr]
+            )
+            .manage_threads
+        ),
+        10,
+        describe="the bot's cache to see Manage Threads",
+    )
+    assert "Subscribed" in text_of(
+        await dw.reply("subscribe", {"channel": dw.forum.id, "tags": "events, policy"})
+    )
+    await hostile_entry(dw, "A Moderated Event")
+    (post,) = dw.emu.threads_of(dw.forum.id)
+    assert post.thread is not None
+    assert dw.emu.forum_tag_id(dw.forum.id, "events") in post.thread.applied_tags

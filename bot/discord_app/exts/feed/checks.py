@@ -47,6 +47,7 @@ def missing_post_permissions(
     me: discord.Member,
     *,
     discussion_thread: bool = False,
+    moderated_tags: bool = False,
 ) -> list[str]:
     """What the bot lacks to announce in `channel` (names as Discord shows them), for the kind
     of channel it is, overwrites included (a thread's are its parent's):
@@ -60,6 +61,7 @@ def missing_post_permissions(
     - a forum or media channel: View Channel, Send Messages (which Discord shows as Create
       Posts there), Embed Links and Read Message History (after a crash the sender reads the
       first message of its recent posts, archived ones listed only with it, before resending);
+      Manage Threads to apply a moderated tag (Discord lets only moderators apply one);
     - a thread: View Channel, Send Messages in Threads, Embed Links and Read Message History,
       and Manage Threads when it is locked (only then may a locked thread take messages).
     """
@@ -79,6 +81,8 @@ def missing_post_permissions(
             ("embed_links", "Embed Links"),
             ("read_message_history", "Read Message History"),
         ]
+        if moderated_tags:
+            needed.append(("manage_threads", "Manage Threads (to apply a moderated tag)"))
     else:
         needed += [
             ("send_messages", "Send Messages"),

@@ -189,7 +189,12 @@ class Feed(FeedFilterCommands):
             return
         me = guild.me
         missing = (
-            missing_post_permissions(target, me, discussion_thread=where.discussion_thread)
+            missing_post_permissions(
+                target,
+                me,
+                discussion_thread=where.discussion_thread,
+                moderated_tags=where.moderated_tags,
+            )
             if me is not None
             else []
         )

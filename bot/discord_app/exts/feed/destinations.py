@@ -82,6 +82,8 @@ class DestinationChoice:
     forum_tag_ids: tuple[int, ...] = ()
     publish: bool = False
     discussion_thread: bool = False
+    moderated_tags: bool = False
+    """A chosen tag is moderated: only a member with Manage Threads may apply it."""
     notes: tuple[str, ...] = field(default=())
     """What the member should know (how it goes there), shown with the confirmation."""
 
@@ -118,6 +120,7 @@ def choose_destination(
         return DestinationChoice(
             "forum",
             forum_tag_ids=tag_ids,
+            moderated_tags=any(t.moderated for t in target.available_tags if t.id in tag_ids),
             notes=(
                 f"Each entry is a post of its own in {where}"
                 + (f", tagged {named}." if named else "."),
