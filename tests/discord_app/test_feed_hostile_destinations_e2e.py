@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import unicodedata
 
+import discord
+
 from discord_emulator.components_v2 import text_displays
 from discord_emulator.models import FORUM_CHANNEL, TEXT_CHANNEL
 from discord_emulator.permissions import MANAGE_THREADS, SEND_MESSAGES_IN_THREADS
@@ -46,6 +48,18 @@ async def hostile_entry(dw: DestinationWorld, title: str = HOSTILE_TITLE) -> Non
 
 BIDI_FORMATTING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 """Embeddings, overrides and isolates: they reorder what follows them (marks do not)."""
+
+
+async def bot_sees_manage_threads(dw: DestinationWorld, present: bool) -> None:
+    """Wait until the bot's cache has Manage Threads in the forum (or has lost it)."""
+
+    def seen() -> bool:
+        forum = dw.bot.get_channel(dw.forum.id)
+        guild = dw.bot.get_guild(dw.guild_id)
+        assert isinstance(forum, discord.ForumChannel) and guild is not None
+        return forum.permissions_for(guild.me).manage_threads == present
+
+    await dw.emu.wait_for(seen, 10, describe=f"the bot's cache: Manage Threads {present}")
 
 
 def shows_only_printable(text: str) -> bool:
@@ -221,17 +235,7 @@ async def test_a_moderated_tag_needs_manage_threads_where_the_post_is_made(
     dw.emu.set_permission_overwrite(
         dw.forum.id, dw.emu.bot_user_id, member=True, allow=MANAGE_THREADS
     )
-    await dw.emu.wait_for(
-        lambda: (
-            dw.bot.get_channel(dw.forum.id)
-            .permissions_for(  # type: ignore[union-attr]
-                dw.bot.get_guild(dw.guild_id).me  # type: ignore[union-attr]
-            )
-            .manage_threads
-        ),
-        10,
-        describe="the bot's cache to see Manage Threads",
-    )
+    await bot_sees_manage_threads(dw, True)
     assert "Subscribed" in text_of(
         await dw.reply("subscribe", {"channel": dw.forum.id, "tags": "events, policy"})
     )
@@ -239,3 +243,25 @@ async def test_a_moderated_tag_needs_manage_threads_where_the_post_is_made(
     (post,) = dw.emu.threads_of(dw.forum.id)
     assert post.thread is not None
     assert dw.emu.forum_tag_id(dw.forum.id, "events") in post.thread.applied_tags
+
+
+async def test_manage_threads_taken_away_pauses_a_forum_with_a_moderated_tag_naming_it(
+    dw: DestinationWorld,
+) -> None:
+    dw.emu.moderate_forum_tag(dw.forum.id, "events")
+    dw.emu.set_permission_overwrite(
+        dw.forum.id, dw.emu.bot_user_id, member=True, allow=MANAGE_THREADS
+    )
+    await bot_sees_manage_threads(dw, True)
+    assert "Subscribed" in text_of(
+        await dw.reply("subscribe", {"channel": dw.forum.id, "tags": "events"})
+    )
+    dw.emu.set_permission_overwrite(dw.forum.id, dw.emu.bot_user_id, member=True)  # taken away
+    await bot_sees_manage_threads(dw, False)
+
+    await hostile_entry(dw, "Moderated Away")
+
+    assert dw.emu.threads_of(dw.forum.id) == []
+    listing = text_of(await dw.reply("subscriptions"))
+    assert "Paused: missing permission" in listing
+    assert "Manage Threads (to apply a moderated tag)" in listing

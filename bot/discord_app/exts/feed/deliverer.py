@@ -86,7 +86,10 @@ class DiscordDeliverer:
             return  # unknown to the cache (an archived thread): let Discord answer
         if isinstance(channel, discord.Thread) and channel.parent is None:
             return
-        missing = missing_post_permissions(channel, guild.me)
+        moderated = isinstance(channel, discord.ForumChannel) and any(
+            tag.moderated and tag.id in subscription.forum_tag_ids for tag in channel.available_tags
+        )
+        missing = missing_post_permissions(channel, guild.me, moderated_tags=moderated)
         if missing:
             raise DeliveryError(
                 403, f"Missing Permissions: {', '.join(missing)}", code=MISSING_PERMISSION
