@@ -17,6 +17,7 @@ import unicodedata
 
 import discord
 
+from bot.discord_app.exts.feed.destinations import tag_names
 from discord_emulator.components_v2 import text_displays
 from discord_emulator.models import FORUM_CHANNEL, TEXT_CHANNEL
 from discord_emulator.permissions import MANAGE_THREADS, SEND_MESSAGES_IN_THREADS
@@ -265,3 +266,11 @@ async def test_manage_threads_taken_away_pauses_a_forum_with_a_moderated_tag_nam
     listing = text_of(await dw.reply("subscriptions"))
     assert "Paused: missing permission" in listing
     assert "Manage Threads (to apply a moderated tag)" in listing
+
+
+def test_tag_names_keep_an_offered_name_with_commas_whole_and_split_the_rest() -> None:
+    offered = {"q&a, help", "q&a", "policy"}
+    assert tag_names("policy, Q&A, help", offered) == ["policy", "Q&A, help"]
+    assert tag_names("Q&A,policy", offered) == ["Q&A", "policy"]
+    assert tag_names(" ,, gossip, help ,", offered) == ["gossip", "help"]
+    assert tag_names("," * 10_000 + "policy", offered) == ["policy"]  # no run tried past 9

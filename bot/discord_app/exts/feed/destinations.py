@@ -186,20 +186,20 @@ def forum_tag_ids(forum: discord.ForumChannel, tags: str | None) -> tuple[int, .
 def tag_names(typed: str, offered: Collection[str]) -> list[str]:
     """The tag names in a comma-separated list, a name with commas of its own (Discord allows
     them: "Q&A, help") kept whole when the forum offers it: the longest run of pieces that is an
-    offered name (casefolded) wins, else one piece. At most 100 characters are typed, so the
-    runs tried stay few."""
+    offered name (casefolded) wins, else one piece. A run is not tried past the longest name
+    offered, so the work grows with the text typed, never with its square."""
+    longest = max((len(name) for name in offered), default=0)
     pieces = typed.split(",")
     names: list[str] = []
     start = 0
     while start < len(pieces):
-        end = next(
-            (
-                end
-                for end in range(len(pieces), start + 1, -1)
-                if ",".join(pieces[start:end]).strip().casefold() in offered
-            ),
-            start + 1,
-        )
+        end = start + 1
+        for stop in range(start + 1, len(pieces) + 1):
+            run = ",".join(pieces[start:stop]).strip()
+            if len(run) > longest:
+                break  # longer runs are longer still: none can be a name
+            if run.casefold() in offered:
+                end = stop
         name = ",".join(pieces[start:end]).strip()
         if name:
             names.append(name)
@@ -220,15 +220,15 @@ def tag_choices(
     offered = {tag.name.casefold() for tag in forum.available_tags}
     pieces = current.split(",")
     # What is being typed: the longest tail of pieces found in a tag's name (a name may have
-    # commas of its own), else the last piece; the names before it are done.
-    cut = next(
-        (
-            start
-            for start in range(len(pieces))
-            if any(",".join(pieces[start:]).strip().casefold() in name for name in offered)
-        ),
-        len(pieces) - 1,
-    )
+    # commas of its own), else the last piece; the names before it are done. A tail found in a
+    # name has its shorter tails found too, so the search walks back from the end and stops.
+    longest = max((len(name) for name in offered), default=0)
+    cut = len(pieces) - 1
+    for start in range(len(pieces) - 2, -1, -1):
+        tail = ",".join(pieces[start:]).strip().casefold()
+        if len(tail) > longest or not any(tail in name for name in offered):
+            break
+        cut = start
     typed = ",".join(pieces[cut:])
     kept = tag_names(",".join(pieces[:cut]), offered)
     prefix = ", ".join(kept)
