@@ -2,24 +2,40 @@
 
 Each method returns a typed answer that carries what a front end needs to cite it, or raises
 `AnswerError` (unknown, ambiguous or invalid input, with "did you mean" candidates). Blocking work
-(reading and parsing files, summarizing) runs in worker threads; SQLite runs in aiosqlite's.
+(reading and parsing files, summarizing) runs in worker threads; the index is read on its reader's
+thread, each answer's reads as one function (`CorpusStore.read`, bot/corpus/lookup.py), and
+written through aiosqlite's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from rapidfuzz.distance import Indel
-
 from bot.corpus import search as fts
 from bot.corpus.ask import AskTuning, idf, question_terms, rank_passages
 from bot.corpus.errors import AnswerError, CorpusInvalid
-from bot.corpus.links import id_words_in, links_in, url_forms
 from bot.corpus.loader import BATCH_FILES, CorpusScanner
+from bot.corpus.lookup import (
+    MAX_CHOICES,
+    MAX_QUERY_CHARS,
+    FindPost,
+    UnknownAuthor,
+    author_candidate,
+    author_posts,
+    candidate,
+    count,
+    find_author,
+    find_linked,
+    find_post,
+    letter,
+    post_document,
+    shorten,
+    summary_source,
+)
 from bot.corpus.models import (
     Answer,
     AuthorCount,
@@ -36,40 +52,24 @@ from bot.corpus.models import (
     SearchHit,
     SearchResults,
     Summary,
-    shown_title,
 )
 from bot.corpus.names import fold, name_key, title_key
 from bot.corpus.quotes import filter_reasons
 from bot.corpus.reload import ReloadSettings, reload_corpus
 from bot.corpus.search import NameIndex
 from bot.corpus.sentences import split_sentences
-from bot.corpus.store import (
-    CorpusStore,
-    StoredDocument,
-)
+from bot.corpus.store import CorpusStore, IndexReads
 from bot.corpus.summaries import SUMMARY_VERSION, summarize_document
 
-MAX_CHOICES = 25
-"""Discord allows at most 25 autocomplete choices; the CLI shows as many."""
-MAX_QUERY_CHARS = 300
 MAX_SUMMARY_SENTENCES = 10
 DEFAULT_SUMMARY_SENTENCES = 3
 DEFAULT_SUMMARY_CHARS = 3500
 """Fits an embed description (4096) with room for the excerpt note."""
-FUZZY_FULL_SCAN_LIMIT = 1000
-"""Up to this many documents, fuzzy title matching compares against every title (~2 ms with
-rapidfuzz; it was 75-200 ms of the event loop with difflib)."""
 AUTHOR_PAGE = 100
 """Posts of an author returned at once by default (the newest); ask with an offset for more."""
 MAX_AUTHOR_PAGE = 1000
-FUZZY_COMPARED = 10
-"""Titles proposed by the index that are compared letter by letter."""
-MAX_SUGGESTIONS = 5
 DEFAULT_ASK_PASSAGES = 3
 MAX_ASK_PASSAGES = 10
-"""Candidates a "no post matches" answer offers."""
-RELATED_SIMILARITY = 0.6
-"""Letter-level likeness of a whole title that makes it a candidate by itself (a typo or two)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +79,6 @@ class ServiceSettings:
     max_file_bytes: int = 1_000_000
     reload_batch_files: int = BATCH_FILES
     """Files a reload parses per batch (memory holds about two batches of documents)."""
-
-
-def _candidate(ref: DocumentRef) -> Candidate:
-    return Candidate(value=ref.id, label=shown_title(ref.title, ref.title_source))
-
-
-def _author_candidate(author: AuthorCount) -> Candidate:
-    plural = "post" if author.posts == 1 else "posts"
-    return Candidate(value=author.name, label=f"{author.name} ({author.posts} {plural})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,137 +158,29 @@ class CorpusService:
     # --- post --------------------------------------------------------------------------------
 
     async def post(self, query: str) -> Post:
-        doc = await self._resolve(query)
+        """The post `query` names (id, title, title words, a typo'd title), whole: one read."""
+        doc = await self.store.read(post_document, query)
         return Post(
             ref=doc.ref, body=doc.body, word_count=doc.word_count, annotations=doc.annotations
         )
 
-    async def _resolve(self, query: str) -> StoredDocument:
-        ref = await self.resolve_ref(query)
-        doc = await self.store.document(ref.id)
-        if doc is None:  # removed by a reload between the two reads
-            raise AnswerError("not_found", f"The post '{ref.id}' was just removed from the corpus.")
-        return doc
-
     async def resolve_ref(self, query: str) -> DocumentRef:
-        """Find one post by id, exact title, title prefix or fuzzy title.
+        """Find one post by id, exact title, title prefix or fuzzy title (`lookup.find_post`).
 
         Ambiguous or unknown input raises AnswerError with the closest candidates.
         """
-        text = " ".join(query.split())[:MAX_QUERY_CHARS]
-        key = title_key(text)
-        if not key:
-            raise AnswerError("bad_input", "Name a post: its id or a few words of its title.")
-        exact_id = await self.store.ref_by_id(text.lower())
-        if exact_id is not None:
-            return exact_id
-        shown = _shorten(text)
-        # Callables, awaited one at a time: a match by exact title must not pay for the slower
-        # prefix and word lookups that a tuple of awaited calls would run first.
-        lookups: tuple[Callable[[], Awaitable[list[DocumentRef]]], ...] = (
-            lambda: self.store.titles_with_key(key),
-            lambda: self.store.titles_with_prefix(key, key.replace(" ", "-")),
-            lambda: self.store.titles_matching(fts.all_of(fts.query_terms(text), prefix=True)),
-            lambda: self.store.ids_with_words(key.split()),
-        )
-        for lookup in lookups:
-            refs = await lookup()
-            if len(refs) == 1:
-                return refs[0]
-            if refs:
-                raise AnswerError(
-                    "ambiguous",
-                    f"{_count(len(refs), 'post')} match '{shown}'; say which one.",
-                    [_candidate(r) for r in refs[:MAX_CHOICES]],
-                )
-        return await self._fuzzy_title(text, key, shown)
+        return await self.store.read(find_post, query)
 
     async def linked_ref(self, text: str) -> DocumentRef:
-        """The corpus document a message links to: its first link whose URL is a document's
-        `url` (compared normalised: scheme, "www.", trailing slash), else its first word that is
-        a document's id, as /post takes it. For "Summarize linked post".
-
-        Raises `AnswerError` "not_found" when it links none, "bad_input" when it has no text.
-        """
-        if not text.strip():
-            raise AnswerError("bad_input", "This message has no text to look for a link in.")
-        for link in links_in(text):
-            refs = await self.store.refs_by_urls(url_forms(link), limit=1)
-            if refs:
-                return refs[0]
-        for word in id_words_in(text):
-            ref = await self.store.ref_by_id(word)
-            if ref is not None:
-                return ref
-        raise AnswerError(
-            "not_found", "This message links no document of the corpus (by its URL or its id)."
-        )
-
-    async def _fuzzy_title(self, text: str, key: str, shown: str) -> DocumentRef:
-        """A title with a typo or two: candidates by their words, then compared letter by letter.
-
-        The index proposes titles holding the input's correctly spelled words (at most 50); the
-        ten sharing the most words are compared letter by letter (`_similarity`, ~1 µs a title).
-        Small corpora compare every title, so a one-word typo ("meltdwn") still finds its title.
-        """
-        pool: dict[str, str] = dict(await self.store.title_candidates(fts.query_terms(text)))
-        if len(pool) > FUZZY_COMPARED:
-            words = set(key.split())
-            closest = sorted(
-                pool.items(), key=lambda item: -len(words.intersection(item[1].split()))
-            )
-            pool = dict(closest[:FUZZY_COMPARED])
-        if not await self.store.has_more_documents_than(FUZZY_FULL_SCAN_LIMIT):
-            pool.update(await self.store.all_titles(limit=FUZZY_FULL_SCAN_LIMIT))
-        scored = sorted(
-            ((_similarity(key, candidate_key), doc_id) for doc_id, candidate_key in pool.items()),
-            reverse=True,
-        )
-        if (
-            scored
-            and scored[0][0] >= 0.8
-            and (len(scored) == 1 or scored[1][0] < scored[0][0] - 0.1)
-        ):
-            best = await self.store.refs_by_ids([scored[0][1]])
-            if best:
-                return best[0]
-        close = [doc_id for score, doc_id in scored if _related(key, pool[doc_id], score)][
-            :MAX_SUGGESTIONS
-        ]
-        suggested = await self.store.refs_by_ids(close)
-        if len(suggested) < MAX_SUGGESTIONS:
-            suggested += await self._mentioned_in(text, exclude={ref.id for ref in suggested})
-        raise AnswerError(
-            "not_found",
-            f"No post matches '{shown}'.",
-            [_candidate(r) for r in suggested[:MAX_SUGGESTIONS]],
-        )
-
-    async def _mentioned_in(self, text: str, *, exclude: set[str]) -> list[DocumentRef]:
-        """Posts whose text holds every word typed: "did you mean" for a word of the text that no
-        title has. Nothing for words the corpus does not hold, so nonsense gets no candidates."""
-        terms = fts.query_terms(text)
-        if not terms:
-            return []
-        page = await self.store.search_page(terms, limit=MAX_SUGGESTIONS, offset=0)
-        if page.hits and len(terms) > 1 and not page.ranked:
-            return []  # only words too common to mean anything
-        return [ref for ref, _snippet, _score in page.hits if ref.id not in exclude]
+        """The corpus document a message links to (`lookup.find_linked`): its first link whose
+        URL is a document's, else its first word that is a document's id."""
+        return await self.store.read(find_linked, text)
 
     async def post_choices(self, text: str, *, limit: int = MAX_CHOICES) -> list[Candidate]:
         """Autocomplete: posts whose id or title starts with, or contains words starting with, the text."""
         limit = max(1, min(limit, MAX_CHOICES))
-        key = title_key(text[:MAX_QUERY_CHARS])
-        if not key:
-            return [_candidate(r) for r in await self.store.fetch_refs("1", limit=limit)]
-        found: dict[str, DocumentRef] = {}
-        for ref in await self.store.titles_with_prefix(key, key.replace(" ", "-"), limit=limit):
-            found.setdefault(ref.id, ref)
-        if len(found) < limit:  # unranked: the newest titles with words starting so
-            matching = fts.all_of(fts.query_terms(text), prefix=True)
-            for ref in await self.store.titles_matching(matching, limit=limit, ranked=False):
-                found.setdefault(ref.id, ref)
-        return [_candidate(r) for r in list(found.values())[:limit]]
+        refs = await self.store.read(_post_choices, text, limit)
+        return [candidate(r) for r in refs]
 
     # --- authors -----------------------------------------------------------------------------
 
@@ -317,9 +200,10 @@ class CorpusService:
             )
         if offset < 0:
             raise AnswerError("bad_input", "offset cannot be negative.")
-        author = await self.resolve_author(name)
-        posts = await self.store.posts_of_author(author.key, limit=limit, offset=offset)
-        return AuthorPosts(author=author, posts=tuple(posts), total=author.posts, offset=offset)
+        found = await self.store.read(author_posts, name, limit, offset)
+        if isinstance(found, UnknownAuthor):
+            raise await self._no_author(found)
+        return found
 
     async def _author_list(self) -> _AuthorList:
         """Every author, and a NameIndex over them, kept until the index changes."""
@@ -334,42 +218,32 @@ class CorpusService:
         return cached
 
     async def resolve_author(self, name: str) -> AuthorCount:
-        key = name_key(name[:MAX_QUERY_CHARS])
-        if not key:
-            raise AnswerError("bad_input", "Name an author, e.g. 'Emily Saltz' or just 'saltz'.")
-        exact = await self.store.author_by_key(key)
-        if exact is not None:
-            return exact
-        shown = _shorten(name)
-        terms = key.split()[: fts.MAX_TERMS]
-        matches = await self.store.authors_matching(fts.all_of(terms, prefix=True))
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            raise AnswerError(
-                "ambiguous",
-                f"{_count(len(matches), 'author')} match '{shown}'; say which one.",
-                [_author_candidate(a) for a in matches[:MAX_CHOICES]],
-            )
+        found = await self.store.read(find_author, name)
+        if isinstance(found, UnknownAuthor):
+            raise await self._no_author(found)
+        return found
+
+    async def _no_author(self, unknown: UnknownAuthor) -> AnswerError:
+        """ "No author matches", with the closest names of every author as candidates."""
         known = await self._author_list()
-        close = known.index.close(key, n=5, cutoff=0.6)
+        close = known.index.close(unknown.key, n=5, cutoff=0.6)
         if not close:  # "wardel" should still suggest "Claire Wardle": compare word by word
-            close = known.index.with_close_word(terms, n=5, cutoff=0.75)
-        raise AnswerError(
+            close = known.index.with_close_word(unknown.terms, n=5, cutoff=0.75)
+        return AnswerError(
             "not_found",
-            f"No author matches '{shown}'.",
-            [_author_candidate(known.by_key[k]) for k in close],
+            f"No author matches '{unknown.shown}'.",
+            [author_candidate(known.by_key[k]) for k in close],
         )
 
     async def author_choices(self, text: str, *, limit: int = MAX_CHOICES) -> list[Candidate]:
         limit = max(1, min(limit, MAX_CHOICES))
         key = name_key(text[:MAX_QUERY_CHARS])
         if not key:
-            return [_author_candidate(a) for a in await self.store.authors(limit=limit)]
+            return [author_candidate(a) for a in await self.store.authors(limit=limit)]
         matches = await self.store.authors_matching(
             fts.all_of(key.split()[: fts.MAX_TERMS], prefix=True), limit=limit
         )
-        return [_author_candidate(a) for a in matches]
+        return [author_candidate(a) for a in matches]
 
     # --- summaries ---------------------------------------------------------------------------
 
@@ -379,20 +253,21 @@ class CorpusService:
         *,
         sentences: int = DEFAULT_SUMMARY_SENTENCES,
         max_chars: int = DEFAULT_SUMMARY_CHARS,
+        find: FindPost = find_post,
     ) -> Summary:
         """An extractive summary: sentences of the text, verbatim, in text order.
 
         Cached by content hash, so a changed document gets a fresh summary and an unchanged one is
-        never summarized twice.
+        never summarized twice. The post (named as `find` takes it) and its cached summary are
+        read at once.
         """
         if not 1 <= sentences <= MAX_SUMMARY_SENTENCES:
             raise AnswerError(
                 "bad_input",
                 f"A summary has 1 to {MAX_SUMMARY_SENTENCES} sentences, not {sentences}.",
             )
-        doc = await self._resolve(query)
         params = f"v{SUMMARY_VERSION}:{sentences}:{max_chars}"
-        entry = await self.store.cached_summary_entry(doc.content_hash, params)
+        doc, entry = await self.store.read(summary_source, query, params, find)
         if entry is None:
             picked, total = await asyncio.to_thread(
                 _summary_and_count,
@@ -419,21 +294,17 @@ class CorpusService:
     ) -> Summary:
         """The summary of the corpus document a message links to (`linked_ref`), as /summarize
         gives it. For the "Summarize linked post" context menu."""
-        ref = await self.linked_ref(text)
-        return await self.summarize(ref.id, sentences=sentences)
+        return await self.summarize(text, sentences=sentences, find=find_linked)
 
     # --- reasons -----------------------------------------------------------------------------
 
     async def reasons(self, topic: str | None = None) -> Reasons:
         """Access Now's reasons for resigning, verbatim, optionally only those about a topic."""
-        ids = await self.store.documents_with_reasons()
-        if not ids:
+        doc = await self.store.read(letter)
+        if doc is None:
             raise AnswerError(
                 "not_found", "No document in the corpus records reasons for resigning."
             )
-        doc = await self.store.document(ids[0])
-        if doc is None:
-            raise AnswerError("not_found", "The letter was just removed from the corpus.")
         topic = " ".join(topic.split())[:MAX_QUERY_CHARS] if topic else None
         if not topic:
             return Reasons(ref=doc.ref, reasons=doc.reasons, topic=None)
@@ -443,7 +314,7 @@ class CorpusService:
         if not chosen:
             raise AnswerError(
                 "not_found",
-                f"None of the {_count(len(doc.reasons), 'reason')} mentions '{_shorten(topic)}'.",
+                f"None of the {count(len(doc.reasons), 'reason')} mentions '{shorten(topic)}'.",
                 [Candidate(value=r.label, label=r.label) for r in doc.reasons],
                 heading="The reasons are",
             )
@@ -507,7 +378,7 @@ class CorpusService:
         kept = [r for r in ranked if r.coverage >= tuning.min_coverage][:limit]
         if not kept:
             raise AnswerError(
-                "not_found", f"The corpus does not say: no passage answers “{_shorten(question)}”."
+                "not_found", f"The corpus does not say: no passage answers “{shorten(question)}”."
             )
         passages = tuple(
             Passage(
@@ -524,42 +395,7 @@ class CorpusService:
     # --- about -------------------------------------------------------------------------------
 
     async def stats(self) -> CorpusStats:
-        last = await self.store.meta("last_reload")
-        return CorpusStats(
-            documents=await self.store.count_documents(),
-            authors=await self.store.count_authors(),
-            last_reload=datetime.fromisoformat(last) if last else None,
-            schema_version=await self.store.schema_version(),
-        )
-
-
-def _related(key: str, title_key: str, similarity: float) -> bool:
-    """Whether a title is worth offering for what was typed: close as a whole, or sharing a word
-    (or a word with a typo) of four letters or more. Letter-level likeness alone is not enough:
-    "h5n1" is 36% alike "how new…" and has nothing to do with it."""
-    if similarity >= RELATED_SIMILARITY:
-        return True
-    typed = [word for word in key.split() if len(word) >= 4]
-    words = title_key.split()
-    return any(
-        word == other or Indel.normalized_similarity(word, other, score_cutoff=0.8) >= 0.8
-        for word in typed
-        for other in words
-        if abs(len(word) - len(other)) <= 2
-    )
-
-
-def _similarity(a: str, b: str) -> float:
-    """How alike two folded titles are; a typed prefix of a long title still scores well.
-
-    rapidfuzz's Indel similarity is difflib's `ratio()` formula, 2·matches / total length, with
-    matches counted as the longest common subsequence, where difflib's heuristic blocks may
-    count fewer: it scores the same or higher, and on 400 typo'd titles every decision (match,
-    suggestions) was the same as difflib's, at 175-350x the speed (pyproject.toml has the
-    figures)."""
-    whole = Indel.normalized_similarity(a, b)
-    head = Indel.normalized_similarity(a, b[: len(a) + 3]) if len(b) > len(a) else 0.0
-    return max(whole, head * 0.95)
+        return await self.store.read(_stats)
 
 
 def _sentence_count(body: str) -> int:
@@ -576,11 +412,25 @@ def _summary_and_count(
     return summary.sentences, _sentence_count(body)
 
 
-def _shorten(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _post_choices(reads: IndexReads, text: str, limit: int) -> list[DocumentRef]:
+    key = title_key(text[:MAX_QUERY_CHARS])
+    if not key:
+        return reads.fetch_refs("1", limit=limit)
+    found: dict[str, DocumentRef] = {}
+    for ref in reads.titles_with_prefix(key, key.replace(" ", "-"), limit=limit):
+        found.setdefault(ref.id, ref)
+    if len(found) < limit:  # unranked: the newest titles with words starting so
+        matching = fts.all_of(fts.query_terms(text), prefix=True)
+        for ref in reads.titles_matching(matching, limit=limit, ranked=False):
+            found.setdefault(ref.id, ref)
+    return list(found.values())[:limit]
 
 
-def _count(n: int, noun: str) -> str:
-    shown = f"{MAX_CHOICES}+" if n > MAX_CHOICES else str(n)
-    return f"{shown} {noun}{'' if n == 1 else 's'}"
+def _stats(reads: IndexReads) -> CorpusStats:
+    last = reads.meta("last_reload")
+    return CorpusStats(
+        documents=reads.count_documents(),
+        authors=reads.count_authors(),
+        last_reload=datetime.fromisoformat(last) if last else None,
+        schema_version=reads.schema_version(),
+    )

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
@@ -52,6 +52,7 @@ from bot.corpus.search import SearchTuning, all_of, any_of, highlight_window
 from bot.corpus.titles import display_title
 
 T = TypeVar("T")
+P = ParamSpec("P")
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
@@ -361,14 +362,6 @@ class CorpusStore:
         """The read-only connection (sees the last committed state)."""
         return self._reader
 
-    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(connection, *args)` in the reader's thread, inside one read transaction.
-
-        For answers that take several statements: one hop to the thread instead of one per
-        statement, and every statement sees the same snapshot even if a reload commits meanwhile.
-        """
-        return await self._reader.run(_in_read_transaction, fn, *args)
-
     async def close(self) -> None:
         """Close both connections; the WAL is checkpointed by SQLite on the last close."""
         await self._reader.close()
@@ -564,206 +557,109 @@ class CorpusStore:
 
     # --- reading -----------------------------------------------------------------------------
 
+    async def read(
+        self, fn: Callable[Concatenate[IndexReads, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(reads, *args, **kwargs)` on the reader's thread, in one read transaction.
+
+        The one way answers read the index. An answer that needs several reads (find a post, then
+        fetch it and its cached summary) makes them all in one function: one hop to the reader's
+        thread instead of one per read. In a burst every hop waits behind every other command's
+        queued reads, so a command of two hops answered after all the one-hop commands of the
+        burst. And every read of the function sees the same snapshot, even if a reload commits
+        meanwhile (a post found is still there when it is fetched).
+        """
+        call = functools.partial(fn, **kwargs) if kwargs else fn
+        return await self._reader.run(self._in_read_transaction, call, *args)
+
+    def _in_read_transaction(self, conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+        reads = IndexReads(conn, self.search_tuning, self._search_state, self._ask_state)
+        conn.execute("BEGIN")
+        try:
+            return fn(reads, *args)
+        finally:
+            conn.execute("COMMIT")
+
     async def fetch_refs(
         self, where: str, params: Sequence[Any] = (), *, limit: int = 25
     ) -> list[DocumentRef]:
         """Document refs matching a fixed WHERE clause written in this package (never user text)."""
-        rows = await self._reader.execute_fetchall(
-            f"SELECT {REF_COLUMNS} FROM documents d WHERE {where} "  # noqa: S608 - clause is a constant
-            # NULLs sort lowest, so DESC puts undated documents last; index documents_newest.
-            "ORDER BY d.published DESC, d.display_title LIMIT ?",
-            (*params, limit),
-        )
-        return [ref_from_row(row) for row in rows]
+        return await self.read(IndexReads.fetch_refs, where, params, limit=limit)
 
     async def document(self, doc_id: str) -> StoredDocument | None:
-        rows = await self._reader.execute_fetchall(
-            f"SELECT {REF_COLUMNS}, d.body AS body, d.word_count AS word_count, d.annotations AS annotations, "  # noqa: S608
-            "d.reasons AS reasons, d.content_hash AS content_hash, d.origin AS origin "
-            "FROM documents d WHERE d.id = ?",
-            (doc_id,),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return StoredDocument(
-            ref=ref_from_row(row),
-            body=row["body"],
-            word_count=row["word_count"],
-            annotations=json.loads(row["annotations"]),
-            reasons=tuple(
-                Reason(label, quote, paragraph)
-                for label, quote, paragraph in json.loads(row["reasons"])
-            ),
-            content_hash=row["content_hash"],
-            origin=row["origin"],
-        )
+        return await self.read(IndexReads.document, doc_id)
 
     async def ref_by_id(self, doc_id: str) -> DocumentRef | None:
-        """The citation of one document, without reading its body."""
-        refs = await self.fetch_refs("d.id = ?", (doc_id,), limit=1)
-        return refs[0] if refs else None
+        return await self.read(IndexReads.ref_by_id, doc_id)
 
     async def refs_by_urls(self, urls: Sequence[str], *, limit: int = 26) -> list[DocumentRef]:
-        """Documents whose `url` is exactly one of `urls` (the caller passes every spelling it
-        accepts: bot/corpus/links.py); bound parameters only."""
-        if not urls:
-            return []
-        marks = ", ".join("?" for _ in urls)
-        return await self.fetch_refs(f"d.url IN ({marks})", tuple(urls), limit=limit)
+        return await self.read(IndexReads.refs_by_urls, urls, limit=limit)
 
     async def ids_with_words(self, words: Sequence[str], *, limit: int = 26) -> list[DocumentRef]:
-        """Documents whose id holds every word as a whole hyphen-separated part ("h5n1" is a part
-        of "lessons-from-the-h5n1-controversy"): a lookup in the ids' own index (migration 9).
-        Words that cannot be part of an id find nothing."""
-        parts = [word for word in words if ID_PART.fullmatch(word)]
-        if not parts or len(parts) != len(words):
-            return []
-        return await self.fetch_refs(
-            "d.pk IN (SELECT rowid FROM ids_fts WHERE ids_fts MATCH ? LIMIT ?)",
-            (all_of(parts), limit),
-            limit=limit,
-        )
+        return await self.read(IndexReads.ids_with_words, words, limit=limit)
 
     async def titles_with_key(self, key: str, *, limit: int = 26) -> list[DocumentRef]:
-        return await self.fetch_refs("d.title_key = ?", (key,), limit=limit)
+        return await self.read(IndexReads.titles_with_key, key, limit=limit)
 
     async def titles_with_prefix(
         self, title_prefix: str, id_prefix: str, *, limit: int = 26
     ) -> list[DocumentRef]:
-        """Titles or ids starting with the prefixes: the first `limit` of each in index order
-        (title_key, id), newest first among those. Two range scans that stop at `limit` rows: one
-        query with an OR, sorted by date, read every title under a one-letter prefix."""
-        return await self._read(_titles_with_prefix, title_prefix, id_prefix, limit)
+        return await self.read(IndexReads.titles_with_prefix, title_prefix, id_prefix, limit=limit)
 
     async def titles_matching(
         self, fts_query: str, *, limit: int = 26, ranked: bool = True
     ) -> list[DocumentRef]:
-        """Documents whose shown title matches an FTS5 expression built by `search.py`.
-
-        Searches titles_fts, which holds titles alone. `ranked`: best bm25 first among the newest
-        `search_tuning.title_window` matching titles (ranking every title under a one-letter
-        prefix took 100 ms at 100,000 documents); otherwise simply the newest matches.
-        """
-        return await self._read(
-            _titles_matching, fts_query, limit, ranked, self.search_tuning.title_window
-        )
+        return await self.read(IndexReads.titles_matching, fts_query, limit=limit, ranked=ranked)
 
     async def title_candidates(
         self, terms: Sequence[str], *, limit: int = 50
     ) -> list[tuple[str, str]]:
-        """(id, title_key) of titles holding the input's known words, for fuzzy title matching.
-
-        Words no title holds (the misspelled ones) are left out; the titles holding all the others
-        come first. When none does (a typo that made another real word), titles holding all
-        but one of the four rarest words. Bounded: counts stop at 200 (only rarer words need
-        telling apart), lists at `limit`.
-        """
-        return await self._read(_title_candidates, list(terms), limit)
+        return await self.read(IndexReads.title_candidates, terms, limit=limit)
 
     async def all_titles(self, *, limit: int) -> list[tuple[str, str]]:
-        """(id, title_key) pairs, for fuzzy matching on small corpora."""
-        rows = await self._reader.execute_fetchall(
-            "SELECT id, title_key FROM documents ORDER BY pk LIMIT ?", (limit,)
-        )
-        return [(row["id"], row["title_key"]) for row in rows]
+        return await self.read(IndexReads.all_titles, limit=limit)
 
     async def has_more_documents_than(self, count: int) -> bool:
-        rows = await self._reader.execute_fetchall(
-            "SELECT 1 FROM documents LIMIT 1 OFFSET ?", (count,)
-        )
-        return bool(rows)
+        return await self.read(IndexReads.has_more_documents_than, count)
 
     async def refs_by_ids(self, ids: Sequence[str]) -> list[DocumentRef]:
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        refs = await self.fetch_refs(f"d.id IN ({marks})", ids, limit=len(ids))
-        order = {doc_id: index for index, doc_id in enumerate(ids)}
-        return sorted(refs, key=lambda ref: order[ref.id])
+        return await self.read(IndexReads.refs_by_ids, ids)
 
     async def count_documents(self) -> int:
-        rows = await self._reader.execute_fetchall("SELECT count(*) AS n FROM documents")
-        return int(rows[0]["n"])
+        return await self.read(IndexReads.count_documents)
 
     # authors
 
-    # `authors.posts` is kept by triggers on document_authors (migration 3).
-
     async def author_by_key(self, key: str) -> AuthorCount | None:
-        rows = await self._reader.execute_fetchall(
-            "SELECT name, key, posts FROM authors WHERE key = ? AND posts > 0", (key,)
-        )
-        return _author_count(rows[0]) if rows else None
+        return await self.read(IndexReads.author_by_key, key)
 
     async def authors_matching(self, fts_query: str, *, limit: int = 26) -> list[AuthorCount]:
-        rows = await self._reader.execute_fetchall(
-            "SELECT a.name AS name, a.key AS key, a.posts AS posts FROM authors_fts JOIN authors a ON a.id = authors_fts.rowid "
-            "WHERE authors_fts MATCH ? AND a.posts > 0 ORDER BY a.key LIMIT ?",
-            (fts_query, limit),
-        )
-        return [_author_count(row) for row in rows]
+        return await self.read(IndexReads.authors_matching, fts_query, limit=limit)
 
     async def authors(self, *, limit: int = 10_000) -> list[AuthorCount]:
-        """Every author with their post count, most prolific first (index authors_most_posts)."""
-        rows = await self._reader.execute_fetchall(
-            "SELECT name, key, posts FROM authors WHERE posts > 0 ORDER BY posts DESC, key LIMIT ?",
-            (limit,),
-        )
-        return [_author_count(row) for row in rows]
+        return await self.read(IndexReads.authors, limit=limit)
 
     async def count_authors(self) -> int:
-        rows = await self._reader.execute_fetchall("SELECT count(*) AS n FROM authors")
-        return int(rows[0]["n"])
+        return await self.read(IndexReads.count_authors)
 
     async def posts_of_author(
         self, key: str, *, limit: int = 1000, offset: int = 0
     ) -> list[DocumentRef]:
-        """A page of an author's posts, newest first (undated last, then by id).
-
-        Read in the order of the index document_authors_newest (author, published DESC, doc id):
-        a page costs its own rows, not a sort of all of a prolific author's posts.
-        """
-        rows = await self._reader.execute_fetchall(
-            f"SELECT {REF_COLUMNS} FROM document_authors da JOIN documents d ON d.id = da.doc_id "  # noqa: S608
-            "WHERE da.author_id = (SELECT id FROM authors WHERE key = ?) "
-            "ORDER BY da.published DESC, da.doc_id LIMIT ? OFFSET ?",
-            (key, limit, offset),
-        )
-        return [ref_from_row(row) for row in rows]
+        return await self.read(IndexReads.posts_of_author, key, limit=limit, offset=offset)
 
     async def data_version(self) -> int:
-        """Changes whenever another connection (the writer, another process) commits: a key for
-        caches of what the reader sees."""
-        rows = await self._reader.execute_fetchall("PRAGMA data_version")
-        return int(rows[0]["data_version"])
+        return await self.read(IndexReads.data_version)
 
-    # reasons
+    # reasons, search, ask
 
     async def documents_with_reasons(self) -> list[str]:
-        rows = await self._reader.execute_fetchall(
-            "SELECT id FROM documents WHERE reasons != '[]' ORDER BY published DESC, id"
-        )
-        return [row["id"] for row in rows]
-
-    # search
+        return await self.read(IndexReads.documents_with_reasons)
 
     async def search_page(self, terms: Sequence[str], *, limit: int, offset: int = 0) -> SearchPage:
-        """Ranked hits for documents holding every term, or any term when none holds them all.
-
-        One read transaction in the reader's thread. How the work is bounded, and what that costs
-        in ranking quality, is documented on `_search_page`.
-        """
-        return await self._read(
-            _search_page, list(terms), limit, offset, self.search_tuning, self._search_state
-        )
-
-    # ask
+        return await self.read(IndexReads.search_page, terms, limit=limit, offset=offset)
 
     async def passage_hits(self, terms: Sequence[str], tuning: AskTuning) -> PassageHits:
-        """Passages holding any of `terms`, best bm25 first, with what `ask.rank_passages` needs
-        (see `_passage_hits`). One read transaction in the reader's thread."""
-        return await self._read(_passage_hits, list(terms), tuning, self._ask_state)
+        return await self.read(IndexReads.passage_hits, terms, tuning)
 
     # summaries and metadata
 
@@ -774,12 +670,7 @@ class CorpusStore:
     async def cached_summary_entry(
         self, digest: str, params: str
     ) -> tuple[list[str], int | None] | None:
-        """The cached sentences and, when it was stored with them, the text's sentence count."""
-        rows = await self._reader.execute_fetchall(
-            "SELECT sentences, total_sentences FROM summaries WHERE content_hash = ? AND params = ?",
-            (digest, params),
-        )
-        return (json.loads(rows[0]["sentences"]), rows[0]["total_sentences"]) if rows else None
+        return await self.read(IndexReads.cached_summary_entry, digest, params)
 
     async def cache_summary(
         self, digest: str, params: str, sentences: list[str], total_sentences: int | None = None
@@ -802,8 +693,7 @@ class CorpusStore:
             log.warning("summary not cached: %s", fault.message)
 
     async def meta(self, key: str) -> str | None:
-        rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0]["value"] if rows else None
+        return await self.read(IndexReads.meta, key)
 
     async def set_meta(self, key: str, value: str) -> None:
         async with self.transaction() as writer:
@@ -813,16 +703,234 @@ class CorpusStore:
             )
 
     async def schema_version(self) -> int:
-        rows = await self._reader.execute_fetchall("PRAGMA user_version")
-        return int(rows[0]["user_version"])
+        return await self.read(IndexReads.schema_version)
 
 
-def _in_read_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
-    conn.execute("BEGIN")
-    try:
-        return fn(conn, *args)
-    finally:
-        conn.execute("COMMIT")
+class IndexReads:
+    """Every read of the index, as plain methods of the reader's connection.
+
+    Made by `CorpusStore.read` on the reader's thread for one function and one read transaction;
+    never kept, never used from another thread. Answers compose these methods into one function
+    (bot/corpus/lookup.py), so each answer costs one hop to the reader's thread whatever it reads.
+    """
+
+    __slots__ = ("_ask_state", "_search_state", "conn", "search_tuning")
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        search_tuning: SearchTuning,
+        search_state: _SearchState,
+        ask_state: _AskState,
+    ) -> None:
+        self.conn = conn
+        self.search_tuning = search_tuning
+        self._search_state = search_state
+        self._ask_state = ask_state
+
+    def fetch_refs(
+        self, where: str, params: Sequence[Any] = (), *, limit: int = 25
+    ) -> list[DocumentRef]:
+        """Document refs matching a fixed WHERE clause written in this package (never user text)."""
+        rows = self.conn.execute(
+            f"SELECT {REF_COLUMNS} FROM documents d WHERE {where} "  # noqa: S608 - clause is a constant
+            # NULLs sort lowest, so DESC puts undated documents last; index documents_newest.
+            "ORDER BY d.published DESC, d.display_title LIMIT ?",
+            (*params, limit),
+        )
+        return [ref_from_row(row) for row in rows]
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        row = self.conn.execute(
+            f"SELECT {REF_COLUMNS}, d.body AS body, d.word_count AS word_count, d.annotations AS annotations, "  # noqa: S608
+            "d.reasons AS reasons, d.content_hash AS content_hash, d.origin AS origin "
+            "FROM documents d WHERE d.id = ?",
+            (doc_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredDocument(
+            ref=ref_from_row(row),
+            body=row["body"],
+            word_count=row["word_count"],
+            annotations=json.loads(row["annotations"]),
+            reasons=tuple(
+                Reason(label, quote, paragraph)
+                for label, quote, paragraph in json.loads(row["reasons"])
+            ),
+            content_hash=row["content_hash"],
+            origin=row["origin"],
+        )
+
+    def ref_by_id(self, doc_id: str) -> DocumentRef | None:
+        """The citation of one document, without reading its body."""
+        refs = self.fetch_refs("d.id = ?", (doc_id,), limit=1)
+        return refs[0] if refs else None
+
+    def refs_by_urls(self, urls: Sequence[str], *, limit: int = 26) -> list[DocumentRef]:
+        """Documents whose `url` is exactly one of `urls` (the caller passes every spelling it
+        accepts: bot/corpus/links.py); bound parameters only."""
+        if not urls:
+            return []
+        marks = ", ".join("?" for _ in urls)
+        return self.fetch_refs(f"d.url IN ({marks})", tuple(urls), limit=limit)
+
+    def ids_with_words(self, words: Sequence[str], *, limit: int = 26) -> list[DocumentRef]:
+        """Documents whose id holds every word as a whole hyphen-separated part ("h5n1" is a part
+        of "lessons-from-the-h5n1-controversy"): a lookup in the ids' own index (migration 9).
+        Words that cannot be part of an id find nothing."""
+        parts = [word for word in words if ID_PART.fullmatch(word)]
+        if not parts or len(parts) != len(words):
+            return []
+        return self.fetch_refs(
+            "d.pk IN (SELECT rowid FROM ids_fts WHERE ids_fts MATCH ? LIMIT ?)",
+            (all_of(parts), limit),
+            limit=limit,
+        )
+
+    def titles_with_key(self, key: str, *, limit: int = 26) -> list[DocumentRef]:
+        return self.fetch_refs("d.title_key = ?", (key,), limit=limit)
+
+    def titles_with_prefix(
+        self, title_prefix: str, id_prefix: str, *, limit: int = 26
+    ) -> list[DocumentRef]:
+        """Titles or ids starting with the prefixes: the first `limit` of each in index order
+        (title_key, id), newest first among those. Two range scans that stop at `limit` rows: one
+        query with an OR, sorted by date, read every title under a one-letter prefix."""
+        return _titles_with_prefix(self.conn, title_prefix, id_prefix, limit)
+
+    def titles_matching(
+        self, fts_query: str, *, limit: int = 26, ranked: bool = True
+    ) -> list[DocumentRef]:
+        """Documents whose shown title matches an FTS5 expression built by `search.py`.
+
+        Searches titles_fts, which holds titles alone. `ranked`: best bm25 first among the newest
+        `search_tuning.title_window` matching titles (ranking every title under a one-letter
+        prefix took 100 ms at 100,000 documents); otherwise simply the newest matches.
+        """
+        return _titles_matching(
+            self.conn, fts_query, limit, ranked, self.search_tuning.title_window
+        )
+
+    def title_candidates(self, terms: Sequence[str], *, limit: int = 50) -> list[tuple[str, str]]:
+        """(id, title_key) of titles holding the input's known words, for fuzzy title matching.
+
+        Words no title holds (the misspelled ones) are left out; the titles holding all the others
+        come first. When none does (a typo that made another real word), titles holding all
+        but one of the four rarest words. Bounded: counts stop at 200 (only rarer words need
+        telling apart), lists at `limit`.
+        """
+        return _title_candidates(self.conn, list(terms), limit)
+
+    def all_titles(self, *, limit: int) -> list[tuple[str, str]]:
+        """(id, title_key) pairs, for fuzzy matching on small corpora."""
+        rows = self.conn.execute(
+            "SELECT id, title_key FROM documents ORDER BY pk LIMIT ?", (limit,)
+        )
+        return [(row["id"], row["title_key"]) for row in rows]
+
+    def has_more_documents_than(self, count: int) -> bool:
+        row = self.conn.execute("SELECT 1 FROM documents LIMIT 1 OFFSET ?", (count,)).fetchone()
+        return row is not None
+
+    def refs_by_ids(self, ids: Sequence[str]) -> list[DocumentRef]:
+        """Refs of the given ids, in the order given (ids the index lacks are left out)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        refs = self.fetch_refs(f"d.id IN ({marks})", ids, limit=len(ids))
+        order = {doc_id: index for index, doc_id in enumerate(ids)}
+        return sorted(refs, key=lambda ref: order[ref.id])
+
+    def count_documents(self) -> int:
+        (row,) = self.conn.execute("SELECT count(*) AS n FROM documents").fetchall()
+        return int(row["n"])
+
+    # authors (`authors.posts` is kept by triggers on document_authors, migration 3)
+
+    def author_by_key(self, key: str) -> AuthorCount | None:
+        row = self.conn.execute(
+            "SELECT name, key, posts FROM authors WHERE key = ? AND posts > 0", (key,)
+        ).fetchone()
+        return _author_count(row) if row is not None else None
+
+    def authors_matching(self, fts_query: str, *, limit: int = 26) -> list[AuthorCount]:
+        rows = self.conn.execute(
+            "SELECT a.name AS name, a.key AS key, a.posts AS posts FROM authors_fts JOIN authors a ON a.id = authors_fts.rowid "
+            "WHERE authors_fts MATCH ? AND a.posts > 0 ORDER BY a.key LIMIT ?",
+            (fts_query, limit),
+        )
+        return [_author_count(row) for row in rows]
+
+    def authors(self, *, limit: int = 10_000) -> list[AuthorCount]:
+        """Every author with their post count, most prolific first (index authors_most_posts)."""
+        rows = self.conn.execute(
+            "SELECT name, key, posts FROM authors WHERE posts > 0 ORDER BY posts DESC, key LIMIT ?",
+            (limit,),
+        )
+        return [_author_count(row) for row in rows]
+
+    def count_authors(self) -> int:
+        (row,) = self.conn.execute("SELECT count(*) AS n FROM authors").fetchall()
+        return int(row["n"])
+
+    def posts_of_author(self, key: str, *, limit: int = 1000, offset: int = 0) -> list[DocumentRef]:
+        """A page of an author's posts, newest first (undated last, then by id).
+
+        Read in the order of the index document_authors_newest (author, published DESC, doc id):
+        a page costs its own rows, not a sort of all of a prolific author's posts.
+        """
+        rows = self.conn.execute(
+            f"SELECT {REF_COLUMNS} FROM document_authors da JOIN documents d ON d.id = da.doc_id "  # noqa: S608
+            "WHERE da.author_id = (SELECT id FROM authors WHERE key = ?) "
+            "ORDER BY da.published DESC, da.doc_id LIMIT ? OFFSET ?",
+            (key, limit, offset),
+        )
+        return [ref_from_row(row) for row in rows]
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (the writer, another process) commits: a key for
+        caches of what the reader sees."""
+        (row,) = self.conn.execute("PRAGMA data_version").fetchall()
+        return int(row["data_version"])
+
+    # reasons, search, ask
+
+    def documents_with_reasons(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM documents WHERE reasons != '[]' ORDER BY published DESC, id"
+        )
+        return [row["id"] for row in rows]
+
+    def search_page(self, terms: Sequence[str], *, limit: int, offset: int = 0) -> SearchPage:
+        """Ranked hits for documents holding every term, or any term when none holds them all.
+        How the work is bounded, and what that costs in ranking quality: `_search_page`."""
+        return _search_page(
+            self.conn, list(terms), limit, offset, self.search_tuning, self._search_state
+        )
+
+    def passage_hits(self, terms: Sequence[str], tuning: AskTuning) -> PassageHits:
+        """Passages holding any of `terms`, best bm25 first, with what `ask.rank_passages` needs
+        (see `_passage_hits`)."""
+        return _passage_hits(self.conn, list(terms), tuning, self._ask_state)
+
+    # summaries and metadata
+
+    def cached_summary_entry(self, digest: str, params: str) -> tuple[list[str], int | None] | None:
+        """The cached sentences and, when it was stored with them, the text's sentence count."""
+        row = self.conn.execute(
+            "SELECT sentences, total_sentences FROM summaries WHERE content_hash = ? AND params = ?",
+            (digest, params),
+        ).fetchone()
+        return (json.loads(row["sentences"]), row["total_sentences"]) if row is not None else None
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row is not None else None
+
+    def schema_version(self) -> int:
+        (row,) = self.conn.execute("PRAGMA user_version").fetchall()
+        return int(row["user_version"])
 
 
 # --- titles (run in the reader's thread) ------------------------------------------------------

@@ -15,7 +15,7 @@ LETTER = "access-now-resigns-from-pai"
 @pytest.fixture
 def no_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     """Behave as on a corpus too large to compare every title letter by letter."""
-    monkeypatch.setattr("bot.corpus.service.FUZZY_FULL_SCAN_LIMIT", 3)
+    monkeypatch.setattr("bot.corpus.lookup.FUZZY_FULL_SCAN_LIMIT", 3)
 
 
 @pytest.mark.parametrize(
