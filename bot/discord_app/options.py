@@ -1,20 +1,15 @@
-"""Slash-command options that name something of the corpus, parsed once for every command.
+"""Slash-command options that name something of the corpus, declared once for every command.
 
-A `post` option is resolved to a `DocumentRef` by `PostTransformer` before the command runs, and
-offers the same autocomplete wherever it appears: /post, /summarize and any other command that
-takes a post declare `post: PostOption` and receive the post itself, so no command resolves it
-again or writes its own autocomplete.
+A `post` option offers the same autocomplete wherever it appears (/post, /summarize and any other
+command that takes a post declare `post: PostOption`) and reaches the command as the text typed
+or picked. The command hands that text to the service, which finds the post and reads what the
+answer needs of it in one hop to the index's reader thread (bot/corpus/lookup.py). The option is
+not resolved here on purpose: a transformer's lookup was a hop of its own, and in a burst every
+hop waits behind every other command's queued reads, so /post and /summarize answered after
+all of a burst's /search and /ask commands.
 
-Discord's 3-second deadline: a transformer runs before the command's body, so the resolution is
-awaited through `answer_in_time` like any answer: when it is not ready within the budget
-(counted from the command's creation) the interaction is deferred ("thinking…") first, and the
-command's own answer then follows up. Resolving is cheap (an id, title or prefix lookup in the
-index: p99 4.5 ms at 100,000 documents, README "Measurements"); the defer only matters in a
-burst, where the lookup waits behind other commands' queries.
-
-An unknown or ambiguous post raises the core's `AnswerError`; discord.py wraps it in a
-`TransformerError` (its `__cause__`), which `errors.describe` unwraps into the usual "did you
-mean" reply.
+An unknown or ambiguous post raises the core's `AnswerError` from the command's answer, shown by
+the tree's one error handler as the usual "did you mean" reply.
 """
 
 from __future__ import annotations
@@ -24,9 +19,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.corpus.models import DocumentRef
 from bot.discord_app.exts._base import to_choices
-from bot.discord_app.views import answer_in_time
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
@@ -51,10 +44,9 @@ class PostTransformer(app_commands.Transformer["CorpusBot"]):
     def max_value(self) -> int:
         return POST_QUERY_MAX
 
-    async def transform(
-        self, interaction: discord.Interaction[CorpusBot], value: str, /
-    ) -> DocumentRef:
-        return await answer_in_time(interaction, interaction.client.service.resolve_ref(value))
+    async def transform(self, interaction: discord.Interaction[CorpusBot], value: str, /) -> str:
+        """The text as typed: the command's own read finds the post (see the module's docstring)."""
+        return value
 
     async def autocomplete(  # type: ignore[override]
         self, interaction: discord.Interaction[CorpusBot], value: str, /
@@ -65,5 +57,5 @@ class PostTransformer(app_commands.Transformer["CorpusBot"]):
         return to_choices(await interaction.client.service.post_choices(value))
 
 
-PostOption = app_commands.Transform[DocumentRef, PostTransformer]
-"""Annotate a command's parameter with this to receive the post it names."""
+PostOption = app_commands.Transform[str, PostTransformer]
+"""Annotate a command's parameter with this to receive the text naming a post."""

@@ -28,7 +28,7 @@ class Posts(CorpusCog):
     @usable_anywhere()
     @app_commands.describe(post="The post's id or title (start typing to pick one)")
     async def post(self, interaction: discord.Interaction[CorpusBot], post: PostOption) -> None:
-        answer = await answer_in_time(interaction, self.service.post(post.id))
+        answer = await answer_in_time(interaction, self.service.post(post))
         await respond(interaction, embed=post_embed(answer))
 
     @app_commands.command(
@@ -47,7 +47,7 @@ class Posts(CorpusCog):
     ) -> None:
         summary = await answer_in_time(
             interaction,
-            self.service.summarize(post.id, sentences=length),
+            self.service.summarize(post, sentences=length),
             within=DEFER_AFTER_SECONDS,
         )
         await respond(interaction, embed=summary_embed(summary))
