@@ -14,8 +14,9 @@ bot-child [--probe FILE] [--profile-dir DIR] -- <corpus-bot arguments>`, which r
 - an event-loop probe (`--probe`): a task that sleeps 5 ms in a loop and records how late it
   wakes, and a watchdog thread that, whenever the loop has not ticked for 50 ms, samples the loop
   thread's Python stack, which names the function blocking it. Written as JSON at exit.
-- a profiler switched by signals (`--profile-dir`): SIGUSR1 starts cProfile on the loop thread,
-  SIGUSR2 stops it and writes `DIR/profile-N.prof`.
+- a profiler switched by signals (`--profile-dir`): SIGUSR1 starts cProfile on the loop thread
+  and on the index's reader thread, SIGUSR2 stops them and writes `DIR/profile-N.prof` and
+  `DIR/reader-profile-N.prof`.
 
 Timestamps are `time.monotonic()`, one clock (CLOCK_MONOTONIC) for every process on the machine,
 so the benchmark can cut the probe's records into the windows it measured.
@@ -967,7 +968,13 @@ def _own_rss_mb() -> float:
 
 
 class SignalProfiler:
-    """cProfile of the loop thread between SIGUSR1 (start) and SIGUSR2 (stop and write)."""
+    """cProfile of the loop thread, and of the index's reader thread, between SIGUSR1 (start) and
+    SIGUSR2 (stop and write `profile-N.prof` and `reader-profile-N.prof`).
+
+    cProfile follows only the thread that enables it, so the reader's profile is switched on
+    around each function the reader runs (`IndexReader._call`, wrapped here in the child only):
+    what every command costs the reader, apart from the loop's share.
+    """
 
     def __init__(self, folder: Path) -> None:
         import cProfile
@@ -976,13 +983,31 @@ class SignalProfiler:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._make = cProfile.Profile
         self.profile: Any = None
+        self.reader_profile: Any = None
         self.written = 0
 
     def install(self) -> None:
         signal.signal(signal.SIGUSR1, self.start)
         signal.signal(signal.SIGUSR2, self.stop)
+        from bot.corpus.store import IndexReader
+
+        real_call = IndexReader._call
+        profiler = self
+
+        def profiled_call(reader: Any, fn: Any, *args: Any) -> Any:
+            profile = profiler.reader_profile
+            if profile is None:
+                return real_call(reader, fn, *args)
+            profile.enable()
+            try:
+                return real_call(reader, fn, *args)
+            finally:
+                profile.disable()
+
+        IndexReader._call = profiled_call  # type: ignore[method-assign]
 
     def start(self, *_: object) -> None:
+        self.reader_profile = self._make()
         self.profile = self._make()
         self.profile.enable()
 
@@ -993,6 +1018,9 @@ class SignalProfiler:
         self.written += 1
         self.profile.dump_stats(str(self.folder / f"profile-{self.written}.prof"))
         self.profile = None
+        reader, self.reader_profile = self.reader_profile, None
+        with contextlib.suppress(ValueError):  # a read still running holds it enabled: next time
+            reader.dump_stats(str(self.folder / f"reader-profile-{self.written}.prof"))
 
 
 def child_main(argv: Sequence[str]) -> int:

@@ -144,18 +144,25 @@ def package_of(filename: str) -> str:
 
 
 def profile_table(out: Report, folder: Path, limit: int = 18) -> None:
-    files = sorted(folder.glob("profile-*.prof"))
-    if not files:
-        out("(no profile was written)")
-        return
-    stats = pstats.Stats(str(files[-1]))
+    for pattern, thread in (
+        ("profile-*.prof", "loop thread"),
+        ("reader-profile-*.prof", "index reader thread"),
+    ):
+        files = sorted(folder.glob(pattern))
+        if not files:
+            out(f"(no profile of the {thread} was written)")
+            continue
+        thread_profile_table(out, files[-1], thread, limit)
+
+
+def thread_profile_table(out: Report, path: Path, thread: str, limit: int) -> None:
+    stats = pstats.Stats(str(path))
     own: dict[str, float] = {}
     for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
         own[package_of(filename)] = own.get(package_of(filename), 0.0) + tottime
     total = sum(own.values()) or 1.0
-    out(
-        "Profile of the bot's loop thread during the burst: own time by owner (epoll wait included)"
-    )
+    waits = "epoll wait included" if thread == "loop thread" else "from each read's start to end"
+    out(f"Profile of the bot's {thread} during the burst: own time by owner ({waits})")
     for owner, seconds in sorted(own.items(), key=lambda item: -item[1]):
         out(f"  {owner:<44}{seconds * 1000:8.0f} ms {seconds / total:6.1%}")
     out()
@@ -165,7 +172,7 @@ def profile_table(out: Report, folder: Path, limit: int = 18) -> None:
         stats.sort_stats(order).print_stats(limit)
         lines = [line for line in text.getvalue().splitlines() if line.strip()]
         start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
-        out(f"Profile of the bot's loop thread during the burst, top {limit} by {label}:")
+        out(f"Profile of the bot's {thread} during the burst, top {limit} by {label}:")
         for line in lines[start:]:
             out(f"  {line.replace(str(REPO) + os.sep, '')}")
         out()
@@ -191,7 +198,7 @@ async def measure(out: Report, args: argparse.Namespace, corpus: CorpusChoice) -
     label = "bundled" if corpus.path == BUNDLED_CORPUS else f"n{corpus.count}"
     profile_dir = args.work / "runs" / f"commands-{label}-profile" if args.profile else None
     if profile_dir is not None:
-        for old in profile_dir.glob("profile-*.prof"):
+        for old in profile_dir.glob("*profile-*.prof"):
             old.unlink()
     entry: Sequence[str] = probed_bot(profile_dir=profile_dir) if profile_dir else PLAIN_BOT
     figures = await measure_bot(
