@@ -83,8 +83,8 @@ class ServiceSettings:
 
 @dataclass(frozen=True, slots=True)
 class _AuthorList:
-    version: int
-    """`CorpusStore.data_version()` when it was read"""
+    version: str | None
+    """`CorpusStore.corpus_generation()` when it was read"""
     authors: tuple[AuthorCount, ...]
     by_key: dict[str, AuthorCount]
     index: NameIndex
@@ -207,7 +207,7 @@ class CorpusService:
 
     async def _author_list(self) -> _AuthorList:
         """Every author, and a NameIndex over them, kept until the index changes."""
-        version = await self.store.data_version()
+        version = await self.store.corpus_generation()
         cached = self._authors_cache
         if cached is None or cached.version != version:
             everyone = tuple(await self.store.authors())

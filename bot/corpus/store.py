@@ -76,6 +76,12 @@ BULK_WRITE_CACHE_KIB = 64 * 1024
 RELOAD_TEMP_CACHE_KIB = 16 * 1024
 """The temp store's page cache during a reload: the listing and claimed ids of 100,000 files are
 about 14 MB; with SQLite's default 2 MB, their inserts in random key order spill to disk."""
+CORPUS_GENERATION = "corpus_generation"
+"""The `meta` row counting the transactions that changed documents (see `CorpusGeneration`)."""
+_BUMP_GENERATION = (
+    "INSERT INTO meta (key, value) VALUES (?, '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
 
 
 def ref_from_row(row: sqlite3.Row) -> DocumentRef:
@@ -483,6 +489,7 @@ class CorpusStore:
             )  # noqa: S608 - constant text
             removed_ids = tuple(row["id"] for row in rows)
             await writer.execute(f"DELETE {unclaimed}")  # noqa: S608 - constant text
+            await writer.execute(_BUMP_GENERATION, (CORPUS_GENERATION,))
         if removed or authors_changed:
             await writer.execute(
                 "DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)"
@@ -503,6 +510,7 @@ class CorpusStore:
             await writer.executemany(
                 "DELETE FROM documents WHERE id = ?", [(doc_id,) for doc_id in batch.replaced_ids]
             )
+            await writer.execute(_BUMP_GENERATION, (CORPUS_GENERATION,))
         await self.insert_prepared(writer, batch.documents)
         if batch.touched:
             await writer.executemany(
@@ -520,6 +528,7 @@ class CorpusStore:
     ) -> None:
         """Inside a `transaction()`: insert documents, replacing any with the same id."""
         await writer.executemany("DELETE FROM documents WHERE id = ?", [(d.id,) for d in documents])
+        await writer.execute(_BUMP_GENERATION, (CORPUS_GENERATION,))
         await self.insert_documents(
             writer, [FileChange(d, None, None) for d in documents], now_iso()
         )
@@ -540,6 +549,7 @@ class CorpusStore:
         if not prepared.rows:
             return
         await writer.executemany(_INSERT_DOCUMENT, prepared.rows)
+        await writer.execute(_BUMP_GENERATION, (CORPUS_GENERATION,))
         spans, texts = passage_params(prepared.passages)
         await writer.executemany(INSERT_PASSAGES, spans)
         await writer.executemany(INSERT_PASSAGES_FTS, texts)
@@ -647,8 +657,8 @@ class CorpusStore:
     ) -> list[DocumentRef]:
         return await self.read(IndexReads.posts_of_author, key, limit=limit, offset=offset)
 
-    async def data_version(self) -> int:
-        return await self.read(IndexReads.data_version)
+    async def corpus_generation(self) -> str | None:
+        return await self.read(IndexReads.corpus_generation)
 
     # reasons, search, ask
 
@@ -888,11 +898,10 @@ class IndexReads:
         )
         return [ref_from_row(row) for row in rows]
 
-    def data_version(self) -> int:
-        """Changes whenever another connection (the writer, another process) commits: a key for
-        caches of what the reader sees."""
-        (row,) = self.conn.execute("PRAGMA data_version").fetchall()
-        return int(row["data_version"])
+    def corpus_generation(self) -> str | None:
+        """Changes whenever documents are inserted or deleted (see `CorpusGeneration`): a key for
+        caches of what the documents say (a summary written to the cache leaves it alone)."""
+        return _generation(self.conn)
 
     # reasons, search, ask
 
@@ -1025,13 +1034,48 @@ _RANK = "bm25(10.0, 5.0, 5.0, 1.0)"
 """FTS5's bm25 with column weights: title, subtitle and authors weigh more than the body."""
 
 
+class CorpusGeneration:
+    """Whether the documents changed since the last look, for what the reader's thread keeps
+    about them (word shares, the passage count, the service's author list).
+
+    `PRAGMA data_version` alone changes on every commit of another connection, and most commits
+    are not about documents: each uncached /summarize stores its summary, so in a burst every
+    /ask counted all passages again (9 ms) and every /search re-measured its words. The store
+    bumps the `corpus_generation` row of `meta` in every transaction that inserts or deletes
+    documents (`_BUMP_GENERATION`); it is read only when data_version says something committed.
+    """
+
+    __slots__ = ("data_version", "generation", "seen")
+
+    def __init__(self) -> None:
+        self.data_version: int | None = None
+        self.generation: str | None = None
+        self.seen = False
+
+    def changed(self, conn: sqlite3.Connection) -> bool:
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if self.seen and version == self.data_version:
+            return False
+        self.data_version = version
+        generation = _generation(conn)
+        if self.seen and generation == self.generation:
+            return False
+        self.generation, self.seen = generation, True
+        return True
+
+
+def _generation(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (CORPUS_GENERATION,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 class _SearchState:
     """What searches keep between calls, in the reader's thread (only `_search_page` uses it).
 
-    Which share of recent documents holds each word, forgotten whenever the index changes:
-    `PRAGMA data_version` changes when another connection (the writer, another process) commits,
-    so the figures never outlive the corpus they were measured on. And the rowids the SQL function
-    `corpus_search_member` admits, set just before the one statement that calls it.
+    Which share of recent documents holds each word, forgotten whenever the documents change
+    (`CorpusGeneration`), so the figures never outlive the corpus they were measured on. And the
+    rowids the SQL function `corpus_search_member` admits, set just before the one statement that
+    calls it.
     """
 
     MAX_WORDS = 20_000
@@ -1040,7 +1084,7 @@ class _SearchState:
     def __init__(self) -> None:
         self.members: set[int] = set()
         self.registered_on: sqlite3.Connection | None = None
-        self.version: int | None = None
+        self.corpus = CorpusGeneration()
         self.documents = 0
         self.sample_floor = 0
         self.sample_size = 0
@@ -1058,9 +1102,7 @@ class _SearchState:
     def common_terms(
         self, conn: sqlite3.Connection, terms: Sequence[str], tuning: SearchTuning
     ) -> set[str]:
-        (version,) = conn.execute("PRAGMA data_version").fetchone()
-        if version != self.version:
-            self.version = version
+        if self.corpus.changed(conn):
             self.shares.clear()
             # From the highest rowid, in O(log n): counting rows, or stepping back through them,
             # reads the table's leaf pages, about one per document (bodies fill them): 2-4 ms on
@@ -1251,18 +1293,16 @@ class PassageHits:
 
 
 class _AskState:
-    """How many passages the index holds, counted again only when the index changed
-    (`PRAGMA data_version`): counting them reads the whole table."""
+    """How many passages the index holds, counted again only when the documents changed
+    (`CorpusGeneration`): counting them reads the whole table (9 ms at 100,000 documents)."""
 
     def __init__(self) -> None:
-        self.version: int | None = None
+        self.corpus = CorpusGeneration()
         self.total = 0
 
     def passages(self, conn: sqlite3.Connection) -> int:
-        (version,) = conn.execute("PRAGMA data_version").fetchone()
-        if version != self.version:
+        if self.corpus.changed(conn):
             (self.total,) = conn.execute("SELECT count(*) FROM passages").fetchone()
-            self.version = version
         return self.total
 
 
