@@ -229,8 +229,6 @@ class CorpusStore:
         self._write_lock = asyncio.Lock()
         self.search_tuning = SearchTuning()
         """Bounds on the work of one search; tests lower them to exercise a large corpus's paths."""
-        self._search_state = _SearchState()
-        self._ask_state = _AskState()
         self.read_only: StorageFault | None = None
         """Why the index was opened read-only (see `open`); None when it can be written."""
 
@@ -270,7 +268,9 @@ class CorpusStore:
             await writer.execute("PRAGMA foreign_keys = ON")
             await writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             reader = await IndexReader.open(
-                path, ("PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+                path,
+                ("PRAGMA query_only = ON", f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}"),
+                connections=READER_CONNECTIONS,
             )
         except BaseException:
             await writer.close()
@@ -582,8 +582,11 @@ class CorpusStore:
         call = functools.partial(fn, **kwargs) if kwargs else fn
         return await self._reader.run(self._in_read_transaction, call, *args)
 
-    def _in_read_transaction(self, conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
-        reads = IndexReads(conn, self.search_tuning, self._search_state, self._ask_state)
+    def _in_read_transaction(self, conn: _IndexSQLite, fn: Callable[..., T], *args: Any) -> T:
+        caches = conn.reader_caches
+        if caches is None:  # each connection its own: they run at once, on threads of their own
+            caches = conn.reader_caches = _ReaderCaches(_SearchState(), _AskState())
+        reads = IndexReads(conn, self.search_tuning, caches.search, caches.ask)
         conn.execute("BEGIN")
         try:
             return fn(reads, *args)
@@ -1356,6 +1359,12 @@ def _passage_hits(
     return PassageHits(total, holding, candidates)
 
 
+@dataclass(frozen=True, slots=True)
+class _ReaderCaches:
+    search: _SearchState
+    ask: _AskState
+
+
 class _FaultsOf:
     """A context that turns SQLite's errors that are faults of the file (damaged, locked, full,
     unwritable) into the `StorageFault` naming the index; other errors (a constraint, a
@@ -1419,6 +1428,8 @@ class _IndexSQLite(sqlite3.Connection):
 
     def __init__(self, database: str | Path, *args: Any, **kwargs: Any) -> None:
         self.faults = _FaultsOf(Path(database))
+        self.reader_caches: _ReaderCaches | None = None
+        """What answers keep between reads on this connection (a reader's, made on first use)."""
         with self.faults:
             super().__init__(database, *args, **kwargs)
         self.row_factory = sqlite3.Row
@@ -1456,49 +1467,62 @@ def _prepare_index(path: Path) -> None:
         conn.close()
 
 
+READER_CONNECTIONS = 2
+"""Read-only connections serving answers, each on a thread of its own. WAL lets readers run at
+once, and SQLite lets go of the GIL while it steps through a statement, so a second connection
+answers a quick /post while the first ranks an /ask's 2,000 passages (20-30 ms at 100,000
+documents): with one, every read of a burst queued behind every /ask before it."""
+
+
+@dataclass
+class _ReaderLane:
+    """One read-only connection and the one thread that uses it."""
+
+    executor: ThreadPoolExecutor
+    conn: _IndexSQLite
+    pending: int = 0
+    """Functions sent to this lane and not finished (counted on the event loop: no lock)."""
+
+
 class IndexReader:
-    """The index's read-only connection, on one thread of its own.
+    """The index's read-only connections, each on one thread of its own.
 
     Answers that take several statements run as one function in one read transaction (one hop to
-    the thread, one snapshot even if a reload commits meanwhile): aiosqlite offers no public way
-    to run a function on its connection's thread, so the reader is a plain sqlite3 connection
-    with a single-thread executor (the thread that opened it is the only one that uses it)."""
+    a reader's thread, one snapshot even if a reload commits meanwhile): aiosqlite offers no
+    public way to run a function on its connection's thread, so each reader is a plain sqlite3
+    connection with a single-thread executor (the thread that opened it is the only one that uses
+    it). A function goes to the connection with the fewest functions pending, so a quick read
+    does not wait behind a slow one while another connection is free."""
 
-    def __init__(self, executor: ThreadPoolExecutor, conn: _IndexSQLite) -> None:
-        self._executor = executor
-        self._conn = conn
+    def __init__(self, lanes: Sequence[_ReaderLane]) -> None:
+        self._lanes = list(lanes)
         self._closed = False
 
     @classmethod
-    async def open(cls, path: Path, pragmas: Sequence[str]) -> IndexReader:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-index-reader")
-
-        def connect() -> _IndexSQLite:
-            conn = _connect(path)
-            try:
-                for pragma in pragmas:
-                    conn.execute(pragma)
-            except BaseException:
-                conn.close()
-                raise
-            return conn
-
+    async def open(cls, path: Path, pragmas: Sequence[str], *, connections: int = 1) -> IndexReader:
+        lanes: list[_ReaderLane] = []
         try:
-            conn = await asyncio.get_running_loop().run_in_executor(executor, connect)
+            for _ in range(connections):
+                lanes.append(await _open_lane(path, pragmas))
         except BaseException:
-            executor.shutdown(wait=False)
+            await cls(lanes).close()
             raise
-        return cls(executor, conn)
+        return cls(lanes)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(connection, *args)` on the reader's thread; faults of the file as `StorageFault`."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, functools.partial(self._call, fn, *args)
-        )
+        """`fn(connection, *args)` on a reader's thread; faults of the file as `StorageFault`."""
+        lane = min(self._lanes, key=_pending)
+        lane.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                lane.executor, functools.partial(self._call, lane.conn, fn, *args)
+            )
+        finally:
+            lane.pending -= 1
 
-    def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._conn.faults:  # also what a function's own row iteration raises
-            return fn(self._conn, *args)
+    def _call(self, conn: _IndexSQLite, fn: Callable[..., T], *args: Any) -> T:
+        with conn.faults:  # also what a function's own row iteration raises
+            return fn(conn, *args)
 
     async def execute_fetchall(
         self, sql: str, parameters: Sequence[Any] | None = None
@@ -1507,15 +1531,43 @@ class IndexReader:
         return await self.run(_fetchall, sql, () if parameters is None else parameters)
 
     async def close(self) -> None:
-        """Close the connection on its thread, then let the thread end; closing twice is a no-op
-        (as aiosqlite's close is: a store may be closed by its owner and again at teardown)."""
+        """Close each connection on its thread, then let the threads end; closing twice is a
+        no-op (as aiosqlite's close is: a store may be closed by its owner and again at
+        teardown)."""
         if self._closed:
             return
         self._closed = True
+        loop = asyncio.get_running_loop()
+        for lane in self._lanes:
+            try:
+                await loop.run_in_executor(lane.executor, lane.conn.close)
+            finally:
+                lane.executor.shutdown(wait=False)
+
+
+def _pending(lane: _ReaderLane) -> int:
+    return lane.pending
+
+
+async def _open_lane(path: Path, pragmas: Sequence[str]) -> _ReaderLane:
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-index-reader")
+
+    def connect() -> _IndexSQLite:
+        conn = _connect(path)
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
-        finally:
-            self._executor.shutdown(wait=False)
+            for pragma in pragmas:
+                conn.execute(pragma)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    try:
+        conn = await asyncio.get_running_loop().run_in_executor(executor, connect)
+    except BaseException:
+        executor.shutdown(wait=False)
+        raise
+    return _ReaderLane(executor, conn)
 
 
 def _fetchall(conn: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> list[sqlite3.Row]:

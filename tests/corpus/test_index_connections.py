@@ -4,12 +4,15 @@ reader and the migration use sqlite3 directly: aiosqlite's private `_execute` is
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 
 import pytest
 
 from bot.corpus.errors import StorageFault
 from bot.corpus.service import CorpusService, ServiceSettings
+from tests.conftest import HANG_GUARD_SECONDS
 
 
 async def test_rows_are_read_by_column_name_on_the_reader_and_the_writer(
@@ -56,3 +59,25 @@ async def test_a_store_closed_twice_is_closed_once(settings: ServiceSettings) ->
     svc = await CorpusService.open(settings)
     await svc.close()
     await svc.close()
+
+
+async def test_a_quick_read_does_not_wait_behind_a_slow_one(service: CorpusService) -> None:
+    """Two read-only connections (WAL lets readers run at once): while one ranks a slow /ask,
+    a /post is answered by the other. With one, it queued behind the slow read (issue #11)."""
+    started, release, slow_finished = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_read(conn: sqlite3.Connection) -> None:
+        conn.execute("SELECT count(*) FROM documents").fetchone()
+        started.set()
+        release.wait(timeout=HANG_GUARD_SECONDS)  # held until the quick read has its answer
+        slow_finished.set()
+
+    slow = asyncio.ensure_future(service.store.reader.run(slow_read))
+    try:
+        assert await asyncio.to_thread(started.wait, HANG_GUARD_SECONDS)
+        post = await service.post("lessons-from-meltdown-and-spectre")
+        assert post.ref.id == "lessons-from-meltdown-and-spectre"
+        assert not slow_finished.is_set()
+    finally:
+        release.set()
+        await slow
