@@ -15,8 +15,8 @@ bot-child [--probe FILE] [--profile-dir DIR] -- <corpus-bot arguments>`, which r
   wakes, and a watchdog thread that, whenever the loop has not ticked for 50 ms, samples the loop
   thread's Python stack, which names the function blocking it. Written as JSON at exit.
 - a profiler switched by signals (`--profile-dir`): SIGUSR1 starts cProfile on the loop thread
-  and on the index's reader thread, SIGUSR2 stops them and writes `DIR/profile-N.prof` and
-  `DIR/reader-profile-N.prof`.
+  and on the index's reader threads, SIGUSR2 stops them and writes `DIR/profile-N.prof` and
+  `DIR/reader-profile-N-K.prof` (one per reader thread).
 
 Timestamps are `time.monotonic()`, one clock (CLOCK_MONOTONIC) for every process on the machine,
 so the benchmark can cut the probe's records into the windows it measured.
@@ -968,12 +968,12 @@ def _own_rss_mb() -> float:
 
 
 class SignalProfiler:
-    """cProfile of the loop thread, and of the index's reader thread, between SIGUSR1 (start) and
-    SIGUSR2 (stop and write `profile-N.prof` and `reader-profile-N.prof`).
+    """cProfile of the loop thread, and of the index's reader threads, between SIGUSR1 (start)
+    and SIGUSR2 (stop and write `profile-N.prof` and `reader-profile-N-K.prof`, one per reader).
 
-    cProfile follows only the thread that enables it, so the reader's profile is switched on
-    around each function the reader runs (`IndexReader._call`, wrapped here in the child only):
-    what every command costs the reader, apart from the loop's share.
+    cProfile follows only the thread that enables it, so each reader thread's profile is switched
+    on around each function it runs (`IndexReader._call`, wrapped here in the child only), a
+    profile per thread (one profiler object enabled on two threads at once mixes their stacks).
     """
 
     def __init__(self, folder: Path) -> None:
@@ -983,7 +983,7 @@ class SignalProfiler:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._make = cProfile.Profile
         self.profile: Any = None
-        self.reader_profile: Any = None
+        self.reader_profiles: dict[int, Any] | None = None
         self.written = 0
 
     def install(self) -> None:
@@ -994,20 +994,21 @@ class SignalProfiler:
         real_call = IndexReader._call
         profiler = self
 
-        def profiled_call(reader: Any, fn: Any, *args: Any) -> Any:
-            profile = profiler.reader_profile
-            if profile is None:
-                return real_call(reader, fn, *args)
+        def profiled_call(reader: Any, *args: Any) -> Any:
+            profiles = profiler.reader_profiles
+            if profiles is None:
+                return real_call(reader, *args)
+            profile = profiles.setdefault(threading.get_ident(), profiler._make())
             profile.enable()
             try:
-                return real_call(reader, fn, *args)
+                return real_call(reader, *args)
             finally:
                 profile.disable()
 
         IndexReader._call = profiled_call  # type: ignore[method-assign]
 
     def start(self, *_: object) -> None:
-        self.reader_profile = self._make()
+        self.reader_profiles = {}
         self.profile = self._make()
         self.profile.enable()
 
@@ -1018,9 +1019,10 @@ class SignalProfiler:
         self.written += 1
         self.profile.dump_stats(str(self.folder / f"profile-{self.written}.prof"))
         self.profile = None
-        reader, self.reader_profile = self.reader_profile, None
-        with contextlib.suppress(ValueError):  # a read still running holds it enabled: next time
-            reader.dump_stats(str(self.folder / f"reader-profile-{self.written}.prof"))
+        readers, self.reader_profiles = self.reader_profiles or {}, None
+        for number, reader in enumerate(list(readers.values()), start=1):
+            with contextlib.suppress(ValueError):  # a read still running: left out
+                reader.dump_stats(str(self.folder / f"reader-profile-{self.written}-{number}.prof"))
 
 
 def child_main(argv: Sequence[str]) -> int:

@@ -144,19 +144,22 @@ def package_of(filename: str) -> str:
 
 
 def profile_table(out: Report, folder: Path, limit: int = 18) -> None:
-    for pattern, thread in (
-        ("profile-*.prof", "loop thread"),
-        ("reader-profile-*.prof", "index reader thread"),
-    ):
-        files = sorted(folder.glob(pattern))
-        if not files:
-            out(f"(no profile of the {thread} was written)")
-            continue
-        thread_profile_table(out, files[-1], thread, limit)
+    """The last profiled window: the loop thread's profile, and the reader threads' summed."""
+    loops = sorted(folder.glob("profile-*.prof"), key=lambda p: int(p.stem.split("-")[1]))
+    if not loops:
+        out("(no profile was written)")
+        return
+    window = loops[-1].stem.split("-")[1]
+    thread_profile_table(out, [loops[-1]], "loop thread", limit)
+    readers = sorted(folder.glob(f"reader-profile-{window}-*.prof"))
+    if readers:
+        thread_profile_table(out, readers, f"index reader threads ({len(readers)})", limit)
+    else:
+        out("(no profile of the index's reader threads was written)")
 
 
-def thread_profile_table(out: Report, path: Path, thread: str, limit: int) -> None:
-    stats = pstats.Stats(str(path))
+def thread_profile_table(out: Report, paths: list[Path], thread: str, limit: int) -> None:
+    stats = pstats.Stats(*(str(path) for path in paths))
     own: dict[str, float] = {}
     for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
         own[package_of(filename)] = own.get(package_of(filename), 0.0) + tottime
