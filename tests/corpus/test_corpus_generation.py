@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.corpus.errors import AnswerError
 from bot.corpus.search import SearchTuning
 from bot.corpus.service import CorpusService
 from tests.conftest import write_doc
 
 COUNT_PASSAGES = "SELECT count(*) FROM passages"
+COUNT_WORD = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH"
 MEASURE_WORD = "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH"
 LARGE = SearchTuning(common_min_documents=1, common_share=0.5, sample_documents=1000)
 """Every word's share is measured, as on a large corpus."""
@@ -63,7 +65,8 @@ async def test_new_documents_are_measured_again(
     service: CorpusService, statements: list[str], corpus_dir: Path
 ) -> None:
     service.store.search_tuning = LARGE
-    await service.ask("What does Access Now want banned?")
+    with pytest.raises(AnswerError):  # "quokka" is counted: in no passage
+        await service.ask("quokka sightings")
     before = await service.search("quokka")
     assert before.total == 0
     write_doc(
@@ -80,3 +83,13 @@ async def test_new_documents_are_measured_again(
     assert [hit.ref.id for hit in (await service.search("quokka")).hits] == ["quokkas"]
     authors = {a.name for a in await service.authors()}
     assert "Ann Example" in authors
+
+
+async def test_a_word_asked_about_again_is_not_counted_again(
+    service: CorpusService, statements: list[str]
+) -> None:
+    first = await service.ask("What does Access Now want banned?")
+    counted = runs(statements, COUNT_WORD)
+    assert counted >= 2
+    assert await service.ask("What does Access Now want banned?") == first
+    assert runs(statements, COUNT_WORD) == counted
