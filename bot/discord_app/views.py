@@ -211,8 +211,8 @@ async def answer_in_time(
     post, ambiguous name) still gets its error as an ephemeral reply; after a defer the error
     follows up the deferred, public message, as Discord allows.
 
-    An interaction already acknowledged (an option's transformer deferred while resolving it:
-    see `bot.discord_app.options`) has nothing left to beat: the answer is simply awaited.
+    An interaction already acknowledged (a check or an earlier step deferred it) has nothing left
+    to beat: the answer is simply awaited.
 
     `ephemeral`: the answer will be ephemeral, so is the defer (Discord makes the first followup
     of a deferred interaction the deferred message itself, public or not as the defer was)."""
