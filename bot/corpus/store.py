@@ -1,11 +1,12 @@
-"""The SQLite index behind every answer: one file, WAL mode, two connections.
+"""The SQLite index behind every answer: one file, WAL mode, a writer and two readers.
 
-The writer applies a reload's diff in one transaction; the reader serves queries. With WAL,
+The writer applies a reload's diff in one transaction; the readers serve queries. With WAL,
 readers keep seeing the last committed corpus while a reload is being written, so a reload is
 atomic for everyone: the old corpus or the new one, never a mix. Each connection runs in a thread
 of its own, so no query or write blocks the event loop: the writer is an aiosqlite connection,
-the reader an `IndexReader` (aiosqlite has no public way to run a function of several statements
-on its thread, which answers need for one snapshot). Every value reaches SQL as a bound parameter;
+the readers an `IndexReader` (aiosqlite has no public way to run a function of several statements
+on its thread, which answers need for one snapshot). An answer's reads are one function of
+`IndexReads` run by `CorpusStore.read`: one hop to a reader's thread per answer. Every value reaches SQL as a bound parameter;
 nothing user-supplied is ever spliced into a statement.
 """
 
