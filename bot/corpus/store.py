@@ -1353,10 +1353,14 @@ def _passage_hits(
         "ORDER BY rowid DESC LIMIT ?)",
         (expression, tuning.rank_window),
     ).fetchone()
+    # bm25() ordered by SQLite, not FTS5's `rank MATCH … ORDER BY rank`: that one runs a nested
+    # sorter query which ranks the matches a second time (reading every phrase's posting list
+    # again for its idf), twice the cost at 100,000 documents for the same order.
     ranked = conn.execute(
-        "SELECT rowid, rank FROM passages_fts WHERE passages_fts MATCH ? AND rowid >= ? "
-        "AND rank MATCH ? ORDER BY rank LIMIT ?",
-        (expression, floor or 0, f"bm25({tuning.title_weight:f}, 1.0)", tuning.candidates),
+        "SELECT rowid, bm25(passages_fts, ?, 1.0) AS score "
+        "FROM passages_fts WHERE passages_fts MATCH ? AND rowid >= ? "
+        "ORDER BY score, rowid LIMIT ?",
+        (tuning.title_weight, expression, floor or 0, tuning.candidates),
     ).fetchall()
     candidates: list[PassageCandidate] = []
     cursor = conn.cursor()
