@@ -168,6 +168,9 @@ class FileChange:
     document: Document
     size: int | None
     mtime_ns: int | None
+    passages: Sequence[PassageRow] | None = None
+    """The document's passages when already split (a reload splits them in its parsing worker,
+    beside the writer); None: `prepare_documents` splits them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +209,10 @@ def prepare_documents(changes: Sequence[FileChange], stamp: str) -> PreparedDocu
     for change in changes:
         doc = change.document
         rows.append(_document_row(doc, change.size, change.mtime_ns, stamp))
-        passages.extend(passage_rows(doc.id, display_title(doc)[0], doc.body))
+        if change.passages is None:
+            passages.extend(passage_rows(doc.id, display_title(doc)[0], doc.body))
+        else:
+            passages.extend(change.passages)
         published = doc.published.isoformat() if doc.published else None
         linked: set[str] = set()
         for position, author in enumerate(doc.authors):

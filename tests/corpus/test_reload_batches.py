@@ -6,11 +6,13 @@ import asyncio
 import dataclasses
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.corpus.errors import AnswerError, CorpusInvalid
 from bot.corpus.models import Document
+from bot.corpus.passages import PassageRow
 from bot.corpus.service import CorpusService, ServiceSettings
 from tests.conftest import write_doc
 
@@ -201,3 +203,46 @@ async def test_the_writer_cache_is_widened_for_a_reload_only(
     (corpus_dir / "zz-broken.md").unlink()
     await service.reload()
     assert await cache_size() == usual
+
+
+async def test_passages_are_split_while_the_writer_inserts_the_previous_batch(
+    small_batches: ServiceSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Splitting bodies into passages is a third of a build's Python work: it belongs in the
+    parsing worker, beside the writer, not between two writes. While the first batch (3 files)
+    is being written, the second batch's documents are already split."""
+    from bot.corpus import reload as reload_module
+    from bot.corpus import store as store_module
+    from bot.corpus.passages import passage_rows
+    from bot.corpus.store import CorpusBatch, CorpusStore
+
+    split: list[str] = []
+
+    def recording(doc_id: str, title: str, body: str) -> list[PassageRow]:
+        split.append(doc_id)
+        return passage_rows(doc_id, title, body)
+
+    monkeypatch.setattr(store_module, "passage_rows", recording)
+    monkeypatch.setattr(reload_module, "passage_rows", recording, raising=False)
+    real_write = CorpusStore.write_corpus_batch
+    seen_while_writing: list[int] = []
+
+    async def first_write_waits(self: CorpusStore, writer: Any, batch: CorpusBatch) -> None:
+        if not seen_while_writing:
+            for _ in range(500):  # the next batch's split, or give up (the old order never does)
+                if len(split) > len(batch.documents.rows):
+                    break
+                await asyncio.sleep(0.01)
+            seen_while_writing.append(len(split))
+        await real_write(self, writer, batch)
+
+    monkeypatch.setattr(CorpusStore, "write_corpus_batch", first_write_waits)
+    svc = await CorpusService.open(small_batches)
+    try:
+        report = await svc.reload()
+        assert report.added_count == 11
+        assert seen_while_writing[0] > 3
+        assert sorted(split) == sorted(report.added)  # each document split once
+        assert (await svc.ask("What does Access Now want banned?")).passages
+    finally:
+        await svc.close()
