@@ -119,8 +119,12 @@ def rank_passages(
     weights: dict[str, float],
     tuning: AskTuning,
 ) -> list[RankedPassage]:
-    """The candidates best first, each with its quote. `weights`: term -> idf."""
-    total_weight = sum(weights.get(t, 0.0) for t in terms) or 1.0
+    """The candidates best first, each with its quote. `weights`: term -> idf.
+
+    Weights of sets of terms are added with `math.fsum`, exact whatever the order: a plain sum
+    over a set depends on the set's order, which changes with each process's string hashing, so
+    two equal shares could compare unequal and a tie be broken differently after a restart."""
+    total_weight = math.fsum(weights.get(t, 0.0) for t in terms) or 1.0
     top_bm25 = max((c.bm25 for c in candidates), default=0.0) or 1.0
     pairs = list(zip(terms, terms[1:], strict=False))
     ranked: list[RankedPassage] = []
@@ -137,13 +141,13 @@ def rank_passages(
             t for t in terms if t not in in_text and any(word_matches(w, t) for w in title_words)
         }
         coverage = (
-            sum(weights.get(t, 0.0) for t in in_text)
-            + tuning.title_share * sum(weights.get(t, 0.0) for t in title_only)
+            math.fsum(weights.get(t, 0.0) for t in in_text)
+            + tuning.title_share * math.fsum(weights.get(t, 0.0) for t in title_only)
         ) / total_weight
         quote_start, quote_end, in_quote = best_quote(
             candidate.text, 0, len(candidate.text), terms, weights
         )
-        quote_coverage = sum(weights.get(t, 0.0) for t in in_quote) / total_weight
+        quote_coverage = math.fsum(weights.get(t, 0.0) for t in in_quote) / total_weight
         proximity = (
             (sum(_near(positions[a], positions[b]) for a, b in pairs) / len(pairs))
             if pairs

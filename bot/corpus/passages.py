@@ -24,6 +24,7 @@ and the newest documents' passages have the highest rowids, as documents do.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -248,7 +249,7 @@ def best_quote(
         held: set[str] = set()
         for last in range(first, min(len(sentences), first + MAX_QUOTE_SENTENCES)):
             held |= found[last]
-            weight = sum(weights.get(t, 0.0) for t in held)
+            weight = math.fsum(weights.get(t, 0.0) for t in held)  # exact: see rank_passages
             key = (weight, -(last - first), -first)
             if best is None or key > best:
                 best = key
