@@ -284,14 +284,19 @@ def raw_build(corpus: Path, db_path: Path) -> dict[str, float]:
     conn.execute("PRAGMA synchronous = NORMAL")
     migrate(conn)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(_RAW_INSERT, _raw_rows(corpus))
     conn.execute("COMMIT")
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    load = os.getloadavg()[0]
     (documents,) = conn.execute("SELECT count(*) FROM documents").fetchone()
     conn.close()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "load": load,
         "documents": documents,
         "db_mb": db_pages_mb(db_path),
         "rss_mb": rss_now_mb(),
@@ -600,8 +605,11 @@ async def run(args: argparse.Namespace) -> None:
         )
         try:
             started = time.perf_counter()
+            cpu_started = time.process_time()  # every thread's: the parsing worker's, SQLite's
             report = await svc.reload()
             build_seconds = time.perf_counter() - started
+            build_cpu = time.process_time() - cpu_started
+            build_load = os.getloadavg()[0]
             memory.mark("after the full build")
             started = time.perf_counter()
             noop = await svc.reload()
@@ -637,6 +645,13 @@ async def run(args: argparse.Namespace) -> None:
             out(
                 build_row(f"svc.reload(), one file edited ({one.reparsed} parsed)", one_seconds)
                 + f"   {share:.1%} of the build (target < {TARGET_INCREMENTAL_SHARE:.0%}) {one_ok}"
+            )
+            # On a shared machine the two builds may run under different loads: their CPU
+            # seconds (all threads) and the load at their end say how far to trust the ratio.
+            out(
+                f"  CPU seconds: raw {raw['cpu_seconds']:.1f}, build {build_cpu:.1f} "
+                f"({build_cpu / raw['cpu_seconds']:.2f}x); load average (1 min) at their end: "
+                f"{raw['load']:.1f}, {build_load:.1f} on {os.cpu_count()} cores"
             )
             out()
 
