@@ -65,8 +65,8 @@ def _read_batch(
     """Read and parse one batch (worker thread): skipped where size+mtime or hash say unchanged.
 
     Each parsed document is also split into passages here, while the writer's thread inserts
-    the previous batch: split after the batch was read, that Python work (a third of a build's
-    time at 100,000 documents) ran between two writes instead of beside them."""
+    the previous batch: split after the batch was read, that Python work (~0.33 ms of CPU a
+    document, a fifth of a build's CPU) ran between two writes instead of beside them."""
     batch = _BatchRead([], [], 0)
     for file, known in listed:
         read = read_corpus_file(corpus_dir, file, known, max_bytes=max_bytes)
