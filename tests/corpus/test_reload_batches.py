@@ -229,7 +229,7 @@ async def test_passages_are_split_while_the_writer_inserts_the_previous_batch(
 
     async def first_write_waits(self: CorpusStore, writer: Any, batch: CorpusBatch) -> None:
         if not seen_while_writing:
-            for _ in range(500):  # the next batch's split, or give up (the old order never does)
+            for _ in range(3000):  # the next batch's split, or give up (the old order never does)
                 if len(split) > len(batch.documents.rows):
                     break
                 await asyncio.sleep(0.01)
