@@ -1184,14 +1184,14 @@ def _search_terms(
             False,
         )
     ranking = join(rare)
+    if ranking == matching:
+        count, page = _ranked_window(conn, ranking, window, limit, offset)
+        if not count:
+            return _EMPTY_PAGE
+        return SearchPage(_ranked_hits(conn, ranking, page, tuning), count, count == window, True)
     scored = _newest_scored(conn, ranking, window)
     if not scored:
         return _EMPTY_PAGE
-    count = len(scored)
-    if ranking == matching:
-        return SearchPage(
-            _ranked_hits(conn, ranking, scored, limit, offset, tuning), count, count == window, True
-        )
     # Rank by the rarer words, keep only the documents that hold the common ones too (most do).
     members = {
         row["rowid"]
@@ -1200,9 +1200,10 @@ def _search_terms(
             (matching, scored[-1][0]),
         )
     }
-    scored = [(rowid, score) for rowid, score in scored if rowid in members]
-    hits = _ranked_hits(conn, ranking, scored, limit, offset, tuning)
-    return SearchPage(hits, len(members), count == window, True)
+    ranked = sorted((score, rowid) for rowid, score in scored if rowid in members)
+    page = [(rowid, score) for score, rowid in ranked[offset : offset + limit]]
+    hits = _ranked_hits(conn, ranking, page, tuning)
+    return SearchPage(hits, len(members), len(scored) == window, True)
 
 
 def _newest_window(conn: sqlite3.Connection, expression: str, window: int) -> tuple[int, int]:
@@ -1215,17 +1216,35 @@ def _newest_window(conn: sqlite3.Connection, expression: str, window: int) -> tu
     return int(count), int(floor or 0)
 
 
+def _ranked_window(
+    conn: sqlite3.Connection, expression: str, window: int, limit: int, offset: int
+) -> tuple[int, list[tuple[int, float]]]:
+    """How many of the newest `window` documents match, and the page `offset:offset + limit` of
+    them as (rowid, bm25), best first (ties by rowid, the order FTS5's sorter kept): one walk
+    down from the newest match, bm25 and its idf computed once, sorted by SQLite.
+
+    This replaced a count of the window, then FTS5's `rank MATCH … ORDER BY rank` over it, which
+    walked the matches twice more: a nested sorter query ranks every match, and the outer cursor
+    reads each phrase's whole posting list again for its idf. SQLite sorts, not Python: stepping
+    the window's 500 rows into Python releases the GIL at each row, 10x slower beside a busy
+    event loop. Only a page past the last match counts the window again.
+    """
+    rows = conn.execute(
+        "SELECT rowid, score, count(*) OVER () AS matches FROM ("  # noqa: S608 - constants
+        f"SELECT rowid, {_BM25} AS score FROM documents_fts WHERE documents_fts MATCH ? "
+        "ORDER BY rowid DESC LIMIT ?) ORDER BY score, rowid LIMIT ? OFFSET ?",
+        (expression, window, limit, offset),
+    ).fetchall()
+    if not rows:  # no match at all, or a page past the last one
+        return (_newest_window(conn, expression, window)[0] if offset else 0), []
+    return int(rows[0]["matches"]), [(row["rowid"], row["score"]) for row in rows]
+
+
 def _newest_scored(
     conn: sqlite3.Connection, expression: str, window: int
 ) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the newest `window` matches, newest first: the rank window and its
-    scores in one pass over the posting lists, bm25 (and its idf) computed once.
-
-    FTS5 walks the matches from the highest rowid and stops at `window`; the page is sorted in
-    Python (`_ranked_hits`). This replaced a count of the window, then FTS5's `rank MATCH …
-    ORDER BY rank` over it, which walked the matches twice more: a nested sorter query ranks
-    every match, and the outer cursor reads each phrase's whole posting list again for its idf.
-    """
+    """(rowid, bm25) of the newest `window` matches, newest first, for a search that keeps only
+    the documents holding its common words too (see `_ranked_window`)."""
     return [
         (row["rowid"], row["score"])
         for row in conn.execute(
@@ -1239,13 +1258,10 @@ def _newest_scored(
 def _ranked_hits(
     conn: sqlite3.Connection,
     expression: str,
-    scored: list[tuple[int, float]],
-    limit: int,
-    offset: int,
+    page: list[tuple[int, float]],
     tuning: SearchTuning,
 ) -> list[tuple[DocumentRef, str, float]]:
-    """The page `offset:offset + limit` of `scored` best bm25 first (ties by rowid, the order
-    FTS5's sorter kept), with refs and snippets.
+    """The documents of `page` ((rowid, bm25) best first) with refs and snippets, in its order.
 
     snippet() (the costly part) needs a cursor on the match, so the page's rows are matched again
     in one statement: FTS5 walks the matches between the page's lowest and highest rowid, and
@@ -1253,9 +1269,6 @@ def _ranked_hits(
     the planner, which would otherwise loop over it and have FTS5 open the match once per rowid
     (one statement per row measured 25% slower than FTS5's `ORDER BY rank`).
     """
-    page = sorted(scored, key=lambda rowid_score: (rowid_score[1], rowid_score[0]))[
-        offset : offset + limit
-    ]
     if not page:
         return []
     scores = dict(page)
