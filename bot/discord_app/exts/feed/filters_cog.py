@@ -24,7 +24,7 @@ from bot.discord_app.feed_render import FORMAT_LABELS, condition_text, condition
 from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip, fit_content, inline_code
 from bot.feeds.delivery import EntryMessage
 from bot.feeds.filters import MAX_VALUE_CHARS, effective_conditions
-from bot.feeds.models import Condition, Subscription
+from bot.feeds.models import Condition, MatchMode, MessageFormat, Subscription
 from bot.feeds.service import FeedService, Preview, SubscriptionRefused
 
 if TYPE_CHECKING:
@@ -68,6 +68,27 @@ class FeedFilterCommands(commands.Cog):
             return None
         try:
             return await self.feed.channel_subscription(target.guild.id, target.id)
+        except SubscriptionRefused as refused:
+            await _refuse(interaction, refused.text(inline_code))
+            return None
+
+    async def _set_options(
+        self,
+        interaction: discord.Interaction[CorpusBot],
+        channel: AnnouncementTarget | None,
+        *,
+        match_mode: MatchMode | None = None,
+        message_format: MessageFormat | None = None,
+    ) -> Subscription | None:
+        """Change how the named channel's conditions combine or its format; None after a
+        refusal (already answered)."""
+        target = await self._target(interaction, channel)
+        if target is None:
+            return None
+        try:
+            return await self.feed.set_filter_options(
+                target.guild.id, target.id, match_mode=match_mode, message_format=message_format
+            )
         except SubscriptionRefused as refused:
             await _refuse(interaction, refused.text(inline_code))
             return None
@@ -173,15 +194,9 @@ class FeedFilterCommands(commands.Cog):
         channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
         | None = None,
     ) -> None:
-        target = await self._target(interaction, channel)
-        if target is None:
-            return
-        try:
-            sub = await self.feed.set_filter_options(target.guild.id, target.id, match_mode=mode)
-        except SubscriptionRefused as refused:
-            await _refuse(interaction, refused.text(inline_code))
-            return
-        await _answer(interaction, conditions_text(sub))
+        sub = await self._set_options(interaction, channel, match_mode=mode)
+        if sub is not None:
+            await _answer(interaction, conditions_text(sub))
 
     @app_commands.command(name="format", description="How a channel's announcements look.")
     @app_commands.describe(
@@ -195,15 +210,8 @@ class FeedFilterCommands(commands.Cog):
         channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
         | None = None,
     ) -> None:
-        target = await self._target(interaction, channel)
-        if target is None:
-            return
-        try:
-            sub = await self.feed.set_filter_options(
-                target.guild.id, target.id, message_format=style
-            )
-        except SubscriptionRefused as refused:
-            await _refuse(interaction, refused.text(inline_code))
+        sub = await self._set_options(interaction, channel, message_format=style)
+        if sub is None:
             return
         await _answer(
             interaction,
@@ -212,12 +220,12 @@ class FeedFilterCommands(commands.Cog):
         )
 
 
-async def _refuse(interaction: discord.Interaction[CorpusBot], text: str) -> None:
-    await interaction.response.send_message(fit_content(text), ephemeral=True)
-
-
 async def _answer(interaction: discord.Interaction[CorpusBot], text: str) -> None:
+    """Every reply of these commands, answers and refusals alike: only to the member."""
     await interaction.response.send_message(fit_content(text), ephemeral=True)
+
+
+_refuse = _answer
 
 
 async def send_preview(interaction: discord.Interaction[CorpusBot], preview: Preview) -> None:
