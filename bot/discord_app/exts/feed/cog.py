@@ -37,8 +37,8 @@ from bot.discord_app.exts.feed.checks import (
 from bot.discord_app.exts.feed.deliverer import DiscordDeliverer
 from bot.discord_app.exts.feed.destinations import (
     AnnouncementTarget,
-    AnnouncementTargetTransformer,
     DestinationRefused,
+    TargetOption,
     choose_destination,
     destination_field,
     tag_choices,
@@ -147,8 +147,7 @@ class Feed(FeedFilterCommands):
     async def subscribe(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        channel: TargetOption | None = None,
         author: app_commands.Range[str, 1, 100] | None = None,
         keyword: app_commands.Range[str, 1, 100] | None = None,
         source: app_commands.Range[str, 1, 40] | None = None,
@@ -247,8 +246,7 @@ class Feed(FeedFilterCommands):
     async def unsubscribe(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        channel: TargetOption | None = None,
     ) -> None:
         target = channel or interaction.channel
         if not isinstance(target, discord.abc.GuildChannel | discord.Thread):
@@ -400,8 +398,7 @@ class Feed(FeedFilterCommands):
         self,
         interaction: discord.Interaction[CorpusBot],
         post: app_commands.Range[str, 1, 300] | None = None,
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        channel: TargetOption | None = None,
     ) -> None:
         refusal = feed_manager_refusal(interaction, channel) if channel else None
         if refusal is not None:
@@ -430,8 +427,7 @@ class Feed(FeedFilterCommands):
     async def retry(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        channel: TargetOption | None = None,
         source: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         guild = interaction.guild

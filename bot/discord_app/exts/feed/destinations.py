@@ -67,6 +67,10 @@ class AnnouncementTargetTransformer(app_commands.Transformer):
         return resolved
 
 
+TargetOption = app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
+"""The feed commands' `channel` option: what /subscribe takes (threads, forums, archived
+threads too), parsed once by `AnnouncementTargetTransformer`."""
+
 ChannelOption = app_commands.AppCommandChannel | app_commands.AppCommandThread
 
 

@@ -11,29 +11,34 @@ each refusal naming the option.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.checks import feed_manager_refusal
-from bot.discord_app.exts.feed.destinations import AnnouncementTarget, AnnouncementTargetTransformer
+from bot.discord_app.exts.feed.destinations import AnnouncementTarget, TargetOption
 from bot.discord_app.feed_formats import message_parts
 from bot.discord_app.feed_render import FORMAT_LABELS, condition_text, conditions_text
 from bot.discord_app.limits import CHOICE_NAME, CHOICES, clip, fit_content, inline_code
 from bot.feeds.delivery import EntryMessage
 from bot.feeds.filters import MAX_VALUE_CHARS, effective_conditions
-from bot.feeds.models import Condition, MatchMode, MessageFormat, Subscription
+from bot.feeds.models import (
+    Condition,
+    ConditionField,
+    MatchKind,
+    MatchMode,
+    MessageFormat,
+)
 from bot.feeds.service import FeedService, Preview, SubscriptionRefused
 
 if TYPE_CHECKING:
     from bot.discord_app.client import CorpusBot
 
-Field = Literal["title", "author", "summary", "categories", "text"]
-Match = Literal["contains", "words", "regex"]
-Mode = Literal["all", "any"]
-Format = Literal["embed", "compact", "components"]
+Changed = TypeVar("Changed")
 
 filter_group = app_commands.Group(
     name="filter", description="Which entries a channel's subscription announces."
@@ -60,35 +65,19 @@ class FeedFilterCommands(commands.Cog):
             return None
         return target
 
-    async def _subscription(
-        self, interaction: discord.Interaction[CorpusBot], channel: AnnouncementTarget | None
-    ) -> Subscription | None:
-        target = await self._target(interaction, channel)
-        if target is None:
-            return None
-        try:
-            return await self.feed.channel_subscription(target.guild.id, target.id)
-        except SubscriptionRefused as refused:
-            await _refuse(interaction, refused.text(inline_code))
-            return None
-
-    async def _set_options(
+    async def _on_subscription(
         self,
         interaction: discord.Interaction[CorpusBot],
         channel: AnnouncementTarget | None,
-        *,
-        match_mode: MatchMode | None = None,
-        message_format: MessageFormat | None = None,
-    ) -> Subscription | None:
-        """Change how the named channel's conditions combine or its format; None after a
-        refusal (already answered)."""
+        act: Callable[[int, int], Awaitable[Changed]],
+    ) -> Changed | None:
+        """`act(guild_id, channel_id)` on the named channel's subscription, once the member may
+        manage it; None after a refusal (already answered, naming what is wrong)."""
         target = await self._target(interaction, channel)
         if target is None:
             return None
         try:
-            return await self.feed.set_filter_options(
-                target.guild.id, target.id, match_mode=match_mode, message_format=message_format
-            )
+            return await act(target.guild.id, target.id)
         except SubscriptionRefused as refused:
             await _refuse(interaction, refused.text(inline_code))
             return None
@@ -104,21 +93,17 @@ class FeedFilterCommands(commands.Cog):
     async def filter_add(
         self,
         interaction: discord.Interaction[CorpusBot],
-        field: Field,
-        match: Match,
+        field: ConditionField,
+        match: MatchKind,
         value: app_commands.Range[str, 1, MAX_VALUE_CHARS],
         negate: bool = False,
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        channel: TargetOption | None = None,
     ) -> None:
-        target = await self._target(interaction, channel)
-        if target is None:
-            return
         condition = Condition(field, match, value, negate)
-        try:
-            sub = await self.feed.add_condition(target.guild.id, target.id, condition)
-        except SubscriptionRefused as refused:
-            await _refuse(interaction, refused.text(inline_code))
+        sub = await self._on_subscription(
+            interaction, channel, partial(self.feed.add_condition, condition=condition)
+        )
+        if sub is None:
             return
         number = len(effective_conditions(sub))
         await _answer(
@@ -135,17 +120,14 @@ class FeedFilterCommands(commands.Cog):
         self,
         interaction: discord.Interaction[CorpusBot],
         number: app_commands.Range[int, 1, 100],
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        channel: TargetOption | None = None,
     ) -> None:
-        target = await self._target(interaction, channel)
-        if target is None:
+        changed = await self._on_subscription(
+            interaction, channel, partial(self.feed.remove_condition, number=number)
+        )
+        if changed is None:
             return
-        try:
-            sub, removed = await self.feed.remove_condition(target.guild.id, target.id, number)
-        except SubscriptionRefused as refused:
-            await _refuse(interaction, refused.text(inline_code))
-            return
+        sub, removed = changed
         await _answer(
             interaction, f"Removed #{number}: {condition_text(removed)}.\n{conditions_text(sub)}"
         )
@@ -173,10 +155,9 @@ class FeedFilterCommands(commands.Cog):
     async def filter_list(
         self,
         interaction: discord.Interaction[CorpusBot],
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        channel: TargetOption | None = None,
     ) -> None:
-        sub = await self._subscription(interaction, channel)
+        sub = await self._on_subscription(interaction, channel, self.feed.channel_subscription)
         if sub is not None:
             await _answer(interaction, conditions_text(sub))
 
@@ -190,11 +171,12 @@ class FeedFilterCommands(commands.Cog):
     async def filter_match(
         self,
         interaction: discord.Interaction[CorpusBot],
-        mode: Mode,
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        mode: MatchMode,
+        channel: TargetOption | None = None,
     ) -> None:
-        sub = await self._set_options(interaction, channel, match_mode=mode)
+        sub = await self._on_subscription(
+            interaction, channel, partial(self.feed.set_filter_options, match_mode=mode)
+        )
         if sub is not None:
             await _answer(interaction, conditions_text(sub))
 
@@ -206,11 +188,12 @@ class FeedFilterCommands(commands.Cog):
     async def format_command(
         self,
         interaction: discord.Interaction[CorpusBot],
-        style: Format,
-        channel: app_commands.Transform[AnnouncementTarget, AnnouncementTargetTransformer]
-        | None = None,
+        style: MessageFormat,
+        channel: TargetOption | None = None,
     ) -> None:
-        sub = await self._set_options(interaction, channel, message_format=style)
+        sub = await self._on_subscription(
+            interaction, channel, partial(self.feed.set_filter_options, message_format=style)
+        )
         if sub is None:
             return
         await _answer(
