@@ -1189,21 +1189,12 @@ def _search_terms(
         if not count:
             return _EMPTY_PAGE
         return SearchPage(_ranked_hits(conn, ranking, page, tuning), count, count == window, True)
-    scored = _newest_scored(conn, ranking, window)
-    if not scored:
-        return _EMPTY_PAGE
     # Rank by the rarer words, keep only the documents that hold the common ones too (most do).
-    members = {
-        row["rowid"]
-        for row in conn.execute(
-            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ?",
-            (matching, scored[-1][0]),
-        )
-    }
-    ranked = sorted((score, rowid) for rowid, score in scored if rowid in members)
-    page = [(rowid, score) for score, rowid in ranked[offset : offset + limit]]
+    in_window, count, page = _ranked_members(conn, ranking, matching, window, limit, offset)
+    if not in_window:
+        return _EMPTY_PAGE
     hits = _ranked_hits(conn, ranking, page, tuning)
-    return SearchPage(hits, len(members), len(scored) == window, True)
+    return SearchPage(hits, count, in_window == window, True)
 
 
 def _newest_window(conn: sqlite3.Connection, expression: str, window: int) -> tuple[int, int]:
@@ -1240,19 +1231,35 @@ def _ranked_window(
     return int(rows[0]["matches"]), [(row["rowid"], row["score"]) for row in rows]
 
 
-def _newest_scored(
-    conn: sqlite3.Connection, expression: str, window: int
-) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the newest `window` matches, newest first, for a search that keeps only
-    the documents holding its common words too (see `_ranked_window`)."""
-    return [
-        (row["rowid"], row["score"])
-        for row in conn.execute(
-            f"SELECT rowid, {_BM25} AS score FROM documents_fts WHERE documents_fts MATCH ? "  # noqa: S608 - constants
-            "ORDER BY rowid DESC LIMIT ?",
-            (expression, window),
-        )
-    ]
+def _ranked_members(
+    conn: sqlite3.Connection,
+    ranking: str,
+    matching: str,
+    window: int,
+    limit: int,
+    offset: int,
+) -> tuple[int, int, list[tuple[int, float]]]:
+    """For a search with common words: how many of the newest `window` documents match its
+    rarer words (`ranking`), how many of those hold every word (`matching`), and the page of the
+    latter as (rowid, bm25 by the rarer words), best first, ties by rowid.
+
+    One statement, like `_ranked_window`: the window is ranked once and filtered and sorted by
+    SQLite, so its rows never step into Python one by one (slow beside a busy event loop).
+    """
+    rows = conn.execute(
+        "WITH win AS MATERIALIZED ("  # noqa: S608 - constants
+        f"SELECT rowid, {_BM25} AS score FROM documents_fts WHERE documents_fts MATCH ?1 "
+        "ORDER BY rowid DESC LIMIT ?3), "
+        "kept AS (SELECT win.rowid, win.score FROM win WHERE win.rowid IN ("
+        "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?2 "
+        "AND rowid >= (SELECT min(rowid) FROM win))) "
+        "SELECT (SELECT count(*) FROM win) AS in_window, (SELECT count(*) FROM kept) AS matches, "
+        "page.rowid, page.score FROM (SELECT 1) LEFT JOIN "
+        "(SELECT rowid, score FROM kept ORDER BY score, rowid LIMIT ?4 OFFSET ?5) AS page",
+        (ranking, matching, window, limit, offset),
+    ).fetchall()
+    page = [(row["rowid"], row["score"]) for row in rows if row["rowid"] is not None]
+    return int(rows[0]["in_window"]), int(rows[0]["matches"]), page
 
 
 def _ranked_hits(
