@@ -35,7 +35,7 @@ from bot.corpus.models import (
     shown_title,
 )
 from bot.text_safety import strip_controls
-from bot.wording import counted
+from bot.wording import counted, counted_matches
 
 WIDTH = 100
 P = ParamSpec("P")
@@ -279,10 +279,8 @@ def answer_text(answer: Answer) -> str:
 def search_text(results: SearchResults) -> str:
     if not results.hits:
         return f"No document matches '{results.query}'."
-    total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
     lines = [
-        f"{total} document{'' if results.total == 1 and not results.total_is_lower_bound else 's'} "
-        f"match{'es' if results.total == 1 and not results.total_is_lower_bound else ''} '{results.query}'"
+        f"{counted_matches(results.total, results.total_is_lower_bound)} '{results.query}'"
         + ("" if results.ranked else " (newest first: the words are too common to rank by)")
         + ":"
     ]

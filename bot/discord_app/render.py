@@ -46,6 +46,7 @@ from bot.discord_app.limits import (
     safe_clip,
 )
 from bot.text_safety import web_url
+from bot.wording import counted_matches
 
 COLOUR = discord.Colour(0x3B6EA5)
 POST_BODY_CHARS = 3000
@@ -345,9 +346,9 @@ def search_page(results: SearchResults, offset: int = 0) -> Window:
                 colour=COLOUR,
             )
         return Window(embed, 0)
-    total = f"{results.total}+" if results.total_is_lower_bound else str(results.total)
     heading = clip(
-        f"{total} document{'s' if results.total != 1 else ''} match “{safe(results.query)}”", 256
+        f"{counted_matches(results.total, results.total_is_lower_bound)} “{safe(results.query)}”",
+        256,
     )
     fields = [
         (

@@ -97,3 +97,9 @@ def test_no_escape_sequence_or_control_reaches_the_terminal(
     else:
         assert not CONTROL.search(out.replace("\n", "")), repr(out)
         assert "Red title" in out or "Eve Hacker" in out
+
+
+def test_one_match_is_singular_in_both_front_ends() -> None:
+    one = SearchResults(query="bias", hits=(SearchHit(REF, "x", 1.0),), total=1)
+    assert cli.search_text(one).startswith("1 document matches 'bias'")
+    assert discord_render.search_page(one).embed.title == "1 document matches “bias”"
