@@ -1,8 +1,9 @@
 """Settings for corpus-bot: an optional YAML file plus the environment.
 
 Why it is shaped this way:
-- Secrets (the Discord token) come only from the environment, so a config file can be committed,
-  shared or pasted into an issue without leaking anything. A `token` key in the file is an error.
+- Secrets (the Discord token, the PostgreSQL URL with its password) come only from the
+  environment, so a config file can be committed, shared or pasted into an issue without leaking
+  anything. A `token` or `database_url` key in the file is an error naming the variable to use.
 - A checkout with no config at all works: the bundled `corpus/` and a local `data/` directory,
   both resolved against the current working directory.
 - A bad file is reported all at once, one line per problem, each naming the key path and the
@@ -28,7 +29,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -57,6 +58,15 @@ ENV_TOKEN: Final = "DISCORD_TOKEN"
 ENV_API_BASE: Final = "DISCORD_API_BASE"
 ENV_GATEWAY_URL: Final = "DISCORD_GATEWAY_URL"
 ENV_DATA_DIR: Final = "CORPUS_BOT_DATA_DIR"
+ENV_DATABASE_URL: Final = "CORPUS_BOT_DATABASE_URL"
+SECRET_KEYS: Final = {"token": ENV_TOKEN, "database_url": ENV_DATABASE_URL}
+"""Keys refused in a config file wherever they appear, each with the variable that holds it."""
+
+Storage = Literal["sqlite", "postgres"]
+"""Where the bot's state lives: one SQLite file per process (the default), or one PostgreSQL
+database shared by every process on every machine (README, "Running on many machines")."""
+STORAGES: Final[tuple[str, ...]] = get_args(Storage)
+DATABASE_URL_SCHEMES: Final = ("postgresql", "postgres")
 
 _MAX_SNOWFLAKE: Final = 2**63 - 1
 
@@ -126,6 +136,10 @@ class Config:
     max_file_bytes: int = 1_000_000
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     feed: FeedConfig = field(default_factory=FeedConfig)
+    storage: Storage = "sqlite"
+    database_url: str | None = field(default=None, repr=False)
+    """With `storage: postgres`, the URL from CORPUS_BOT_DATABASE_URL (never from the file). It
+    holds a password: left out of repr, so printing or logging a Config cannot leak it."""
     config_path: Path | None = None
 
     @property
@@ -232,12 +246,12 @@ class _Reader:
                 self.problem(key_node, path or "(top level)", "setting names must be plain text")
                 continue
             key_path = f"{path}.{key}" if path else key
-            if key == "token":
+            if key in SECRET_KEYS:
                 self.problem(
                     key_node,
                     key_path,
                     "secrets are never read from a file; "
-                    f"set the {ENV_TOKEN} environment variable instead",
+                    f"set the {SECRET_KEYS[key]} environment variable instead",
                 )
             elif key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
@@ -377,6 +391,32 @@ def _log_level_check(raw: object) -> str | _Problem:
     return _Problem(f"expected one of {choices}, got {_describe(raw)}")
 
 
+def _storage_check(raw: object) -> str | _Problem:
+    if isinstance(raw, str) and raw in STORAGES:
+        return raw
+    close = difflib.get_close_matches(raw, STORAGES, n=1) if isinstance(raw, str) else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return _Problem(f"expected {' or '.join(STORAGES)}, got {_describe(raw)}{hint}")
+
+
+def _database_url_problem(raw: str) -> str | None:
+    """Why `raw` is not a PostgreSQL URL asyncpg can connect with, or None when it is one.
+
+    Never quotes `raw`: it holds a password, and this message goes to a terminal and logs."""
+    kinds = " or ".join(f"{scheme}://" for scheme in DATABASE_URL_SCHEMES)
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in raw):
+        return "the URL contains spaces or control characters (its value is not shown)"
+    try:
+        parts = urlsplit(raw)
+        if "," not in parts.netloc:  # several hosts (host1:5432,host2:5432) is libpq's syntax too
+            _ = parts.port  # raises ValueError on a port that is not a number in range
+    except ValueError:
+        return f"cannot read it as a URL {kinds}user:password@host:port/database (its value is not shown)"
+    if parts.scheme.lower() not in DATABASE_URL_SCHEMES or not raw.startswith(f"{parts.scheme}://"):
+        return f"expected a URL starting with {kinds} (its value is not shown)"
+    return None
+
+
 def _path_check(base: Path) -> Callable[[object], Path | _Problem]:
     def check(raw: object) -> Path | _Problem:
         if not isinstance(raw, str) or not raw.strip():
@@ -399,6 +439,7 @@ def _resolve(raw: str, base: Path) -> Path:
 # Scalar settings per section: key -> (check, whether null means "not set"). A key missing from
 # the file keeps its dataclass default, so defaults live in one place: the dataclasses above.
 _TOP_SCALARS: Final[dict[str, tuple[_Check, bool]]] = {
+    "storage": (_storage_check, False),
     "log_level": (_log_level_check, False),
     "max_file_bytes": (_int_check(1024, 1_000_000_000), False),
 }
@@ -619,6 +660,26 @@ def _apply_env(
     data_dir = _env_value(env, ENV_DATA_DIR)
     if data_dir is not None:
         settings["data_dir"] = _resolve(data_dir, cwd)
+    if settings.get("storage") == "postgres":
+        settings["database_url"] = _database_url(env, problems)
+
+
+def _database_url(env: Mapping[str, str], problems: list[str]) -> str | None:
+    """The PostgreSQL URL `storage: postgres` needs: from the environment only (it holds a
+    password), checked enough that a typo is one line naming the variable, not a driver's
+    traceback at the first query. Read only with `storage: postgres`."""
+    url = _env_value(env, ENV_DATABASE_URL)
+    if url is None:
+        problems.append(
+            f"environment {ENV_DATABASE_URL}: not set, and storage: postgres needs it "
+            "(e.g. postgresql://user:password@host:5432/corpus_bot)"
+        )
+        return None
+    problem = _database_url_problem(url)
+    if problem:
+        problems.append(f"environment {ENV_DATABASE_URL}: {problem}")
+        return None
+    return url
 
 
 # --------------------------------------------------------------------------------------------

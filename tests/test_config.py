@@ -7,6 +7,7 @@ import dataclasses
 import os
 import re
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -582,14 +583,21 @@ def test_example_mentions_every_setting_and_environment_variable() -> None:
     classes = (Config, DiscordConfig, FeedConfig, FeedSourceConfig)
     # config_path records which file was read and token comes from DISCORD_TOKEN: neither is a
     # file setting, so they are checked through their documentation instead.
-    not_file_keys = {"config_path", "token"}
+    not_file_keys = {"config_path", "token", "database_url"}
     for cls in classes:
         for field in dataclasses.fields(cls):
             if field.name in not_file_keys:
                 continue
             assert re.search(rf"^[ #-]*{field.name}:", text, re.MULTILINE), field.name
     assert re.search(r"\btoken\b", text)
-    for name in ("DISCORD_TOKEN", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "CORPUS_BOT_DATA_DIR"):
+    assert re.search(r"\bdatabase_url\b", text)
+    for name in (
+        "DISCORD_TOKEN",
+        "DISCORD_API_BASE",
+        "DISCORD_GATEWAY_URL",
+        "CORPUS_BOT_DATA_DIR",
+        "CORPUS_BOT_DATABASE_URL",
+    ):
         assert name in text, name
 
 
@@ -705,3 +713,124 @@ def test_a_feed_source_may_not_take_the_corpus_folders_name(tmp_path: Path) -> N
         "config.yaml:3: feed.sources[0].name: 'corpus' is the corpus folder's own source name; "
         "choose another name"
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# storage: sqlite | postgres, and the database URL from the environment only.
+
+DATABASE_URL = "postgresql://corpus_bot:pg-secret-pw@db.example:5432/corpus_bot"
+
+
+def test_storage_defaults_to_sqlite_and_ignores_the_database_variable(tmp_path: Path) -> None:
+    config = load_config(env={"CORPUS_BOT_DATABASE_URL": "not even a url"}, cwd=tmp_path)
+    assert config.storage == "sqlite"
+    assert config.database_url is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        DATABASE_URL,
+        "postgres://corpus_bot@/corpus_bot?host=/var/run/postgresql",
+        "postgresql:///corpus_bot",
+        "postgresql://bot:pw@h1:5432,h2:5433/corpus_bot",
+    ],
+)
+def test_postgres_takes_its_url_from_the_environment(tmp_path: Path, url: str) -> None:
+    path = write(tmp_path, "storage: postgres\n")
+    config = load_config(path, env={"CORPUS_BOT_DATABASE_URL": f" {url} "}, cwd=tmp_path)
+    assert config.storage == "postgres"
+    assert config.database_url == url
+
+
+def test_the_database_url_never_shows_in_repr_or_str(tmp_path: Path) -> None:
+    path = write(tmp_path, "storage: postgres\n")
+    config = load_config(path, env={"CORPUS_BOT_DATABASE_URL": DATABASE_URL}, cwd=tmp_path)
+    for text in (repr(config), str(config)):
+        assert "pg-secret-pw" not in text
+        assert "storage='postgres'" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "storage: postgress\n",
+            "config.yaml:1: storage: expected sqlite or postgres, got "
+            "'postgress' (did you mean 'postgres'?)",
+        ),
+        ("storage: 3\n", "config.yaml:1: storage: expected sqlite or postgres, got 3"),
+        ("storage:\n", "config.yaml:1: storage: expected sqlite or postgres, got null"),
+        (
+            "log_level: INFO\nstorgae: postgres\n",
+            "config.yaml:2: storgae: unknown key (did you mean 'storage'?)",
+        ),
+    ],
+)
+def test_a_bad_storage_is_one_line_with_its_place(tmp_path: Path, text: str, problem: str) -> None:
+    assert problems_for(tmp_path, text) == [problem]
+
+
+@pytest.mark.parametrize(
+    "text", ["database_url: postgresql://u:pw@h/db\n", "discord:\n  database_url: x://pw\n"]
+)
+def test_a_database_url_in_the_file_is_refused_pointing_to_the_environment(
+    tmp_path: Path, text: str
+) -> None:
+    problem = only_problem(tmp_path, text)
+    key = "database_url" if text.startswith("database_url") else "discord.database_url"
+    assert problem == (
+        f"config.yaml:{text.count(chr(10))}: {key}: secrets are never read from a file; "
+        "set the CORPUS_BOT_DATABASE_URL environment variable instead"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("", "not set, and storage: postgres needs it"),
+        ("   ", "not set, and storage: postgres needs it"),
+        (
+            "mysql://bot:pg-secret-pw@db/x",
+            "expected a URL starting with postgresql:// or postgres://",
+        ),
+        ("db.example:5432/corpus", "expected a URL starting with postgresql:// or postgres://"),
+        ("postgresql://bot:pg-secret-pw@db:port/x", "cannot read it as a URL"),
+        ("postgresql://bot:pg-secret-pw@db:99999/x", "cannot read it as a URL"),
+        ("postgresql://bot:pg-secret-pw@[db/x", "cannot read it as a URL"),
+        ("postgresql://bot:pg secret@db/x", "the URL contains spaces or control characters"),
+        (
+            "postgresql://bot:pg-secret-pw@db/x\nother",
+            "the URL contains spaces or control characters",
+        ),
+    ],
+)
+def test_a_missing_or_unusable_database_url_is_one_line_naming_the_variable(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    env = {"CORPUS_BOT_DATABASE_URL": value} if value else {}
+    problems = problems_for(tmp_path, "storage: postgres\n", env=env)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"environment CORPUS_BOT_DATABASE_URL: {why}")
+    assert "secret" not in problems[0]
+    assert "\n" not in problems[0]
+
+
+def test_cli_exits_2_with_one_line_when_postgres_has_no_url(
+    cli: Callable[..., tuple[int, str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Through `corpus-bot` itself: the usage status, one line, no traceback, no password."""
+    write(tmp_path, "storage: postgres\n")  # ./config.yaml: the cli fixture runs in tmp_path
+    monkeypatch.delenv("CORPUS_BOT_DATABASE_URL", raising=False)
+    code, out, err = cli("check")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "corpus-bot: environment CORPUS_BOT_DATABASE_URL: not set, and storage: postgres needs "
+        "it (e.g. postgresql://user:password@host:5432/corpus_bot)"
+    ]
+    monkeypatch.setenv("CORPUS_BOT_DATABASE_URL", "postgresql://bot:pg-secret-pw@db:port/x")
+    code, out, err = cli("run")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "CORPUS_BOT_DATABASE_URL" in err and "pg-secret-pw" not in err
