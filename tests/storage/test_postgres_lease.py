@@ -120,3 +120,27 @@ async def test_an_unreachable_server_is_a_clear_fault() -> None:
     with pytest.raises(DatabaseFault, match="nonexistent-corpus-bot-socket") as caught:
         await lease.try_acquire()
     assert "pw" not in caught.value.message.replace("nonexistent", "")
+
+
+async def test_any_process_can_ask_who_holds_the_lease(postgres_dsn: str) -> None:
+    """`holder` names the holder's process (its session's application_name), for /feed status."""
+    first = Lease(postgres_dsn, "feed", FAST, label="machine-a pid 11")
+    second = Lease(postgres_dsn, "feed", FAST, label="machine-b pid 22")
+    other_name = Lease(postgres_dsn, "digest", FAST, label="machine-c pid 33")
+    try:
+        assert await second.holder() is None  # nobody yet
+        assert await first.try_acquire() and await other_name.try_acquire()
+        assert await first.holder() == "machine-a pid 11"
+        assert await second.holder() == "machine-a pid 11"  # asked of the server, not guessed
+        await first.release()
+        assert await second.try_acquire()
+        assert await first.holder() == "machine-b pid 22"
+    finally:
+        for lease in (first, second, other_name):
+            await lease.release()
+
+
+def test_a_label_is_kept_as_postgres_keeps_an_application_name() -> None:
+    lease = Lease("postgresql:///x", "feed", FAST, label="höst\n" + "x" * 100)
+    assert lease.label == "h?st?" + "x" * 58
+    assert len(lease.label.encode()) == 63

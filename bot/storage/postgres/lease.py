@@ -21,6 +21,11 @@ What a lease cannot promise alone: a holder whose event loop is frozen longer th
 (a blocked loop, a suspended VM) may act after its successor started. The loops it guards must
 therefore also be safe to overlap briefly (the outbox is claimed with FOR UPDATE SKIP LOCKED, so
 a row is sent once however many senders run); the lease keeps them from all working at once.
+
+Who holds it: each lease names its session after its process (`label`, host and pid, as the
+session's `application_name`), so any process can ask the server which session holds the lock
+(`holder`, one read of pg_locks and pg_stat_activity) and `/feed status` can say where the loops
+run.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from bot.storage.lease import process_label
 from bot.storage.postgres.errors import CONNECT_ERRORS, CONNECTION_ERRORS, DatabaseFault
 
 log = logging.getLogger(__name__)
@@ -47,12 +53,29 @@ KEEPALIVE_SETTINGS = {
 unanswered probes. (No effect over a Unix socket, where a dead peer is seen at once.)"""
 KEEPALIVE_BOUND_S = 25.0
 LOCK_NAMESPACE = "corpus-bot lease:"
+APPLICATION_NAME_BYTES = 63
+"""PostgreSQL keeps this much of a session's application_name (NAMEDATALEN - 1)."""
+HOLDER_QUERY = """
+    SELECT a.application_name
+    FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid
+"""
+"""The session holding an advisory lock on a 64-bit key: pg_locks shows the key's high and low
+32 bits as classid and objid, objsubid 1 (PostgreSQL's "Advisory lock" documentation)."""
 
 
 def lock_key(name: str) -> int:
     """The advisory lock's 64-bit key for `name` (a stable hash: every process agrees)."""
     digest = hashlib.blake2b((LOCK_NAMESPACE + name).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def _session_name(label: str) -> str:
+    """`label` as PostgreSQL keeps an application_name: printable ASCII, at most 63 bytes."""
+    printable = "".join(c if " " <= c <= "~" else "?" for c in label)
+    return printable[:APPLICATION_NAME_BYTES]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +100,35 @@ class Lease:
     work at once, then `acquire` again to contend anew.
     """
 
-    def __init__(self, dsn: str, name: str, timing: LeaseTiming | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        name: str,
+        timing: LeaseTiming | None = None,
+        *,
+        label: str | None = None,
+    ) -> None:
         self.dsn = dsn
         self.name = name
+        self._label = _session_name(label or process_label())
         self.key = lock_key(name)
         self.timing = timing or LeaseTiming()
         self.lost = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._held = False
         self._watch: asyncio.Task[None] | None = None
+        self._in_use = asyncio.Lock()
+        """One statement at a time on the lease's connection: `holder` (from a command) may run
+        while the contender asks for the lock or the holder checks its session."""
 
     @property
     def held(self) -> bool:
         return self._held
+
+    @property
+    def label(self) -> str:
+        """This process, as its session's application_name (what `holder` reports)."""
+        return self._label
 
     @property
     def backend_pid(self) -> int | None:
@@ -99,7 +138,10 @@ class Lease:
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
             try:
-                self._conn = await asyncpg.connect(self.dsn, server_settings=KEEPALIVE_SETTINGS)
+                self._conn = await asyncpg.connect(
+                    self.dsn,
+                    server_settings={**KEEPALIVE_SETTINGS, "application_name": self._label},
+                )
             except CONNECT_ERRORS as exc:
                 raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
         return self._conn
@@ -108,12 +150,13 @@ class Lease:
         """Take the lease if nobody holds it; True when this process now holds it. No grace."""
         if self._held:
             return True
-        conn = await self._connection()
-        try:
-            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
-        except CONNECTION_ERRORS as exc:
-            await self._drop_connection()
-            raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
+        async with self._in_use:
+            conn = await self._connection()
+            try:
+                got = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+            except CONNECTION_ERRORS as exc:
+                await self._drop_connection()
+                raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
         if got:
             self._held = True
             self.lost.clear()
@@ -136,11 +179,27 @@ class Lease:
     async def wait_lost(self) -> None:
         await self.lost.wait()
 
+    async def holder(self) -> str | None:
+        """The label of the process whose session holds the lease now (this one's when held),
+        None when nobody holds it. Raises DatabaseFault when the server cannot be asked."""
+        high, low = (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF
+        async with self._in_use:
+            if self._held:
+                return self._label
+            conn = await self._connection()
+            try:
+                name = await conn.fetchval(HOLDER_QUERY, high, low, timeout=self.timing.check_s)
+            except CONNECTION_ERRORS as exc:
+                await self._drop_connection()
+                raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
+        return None if name is None else str(name)
+
     async def _watch_session(self, conn: asyncpg.Connection) -> None:
         while True:
             await asyncio.sleep(self.timing.check_s)
             try:
-                await conn.fetchval("SELECT 1", timeout=self.timing.check_s)
+                async with self._in_use:
+                    await conn.fetchval("SELECT 1", timeout=self.timing.check_s)
             except CONNECT_ERRORS as exc:  # any failure of the check: the lock is in doubt
                 log.warning("lease %r lost: its session ended (%s)", self.name, type(exc).__name__)
                 self._held = False
