@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import threading
@@ -103,6 +104,17 @@ def write_doc(folder: Path, name: str, *, front: str, body: str = "Some body tex
 
 HANG_GUARD_SECONDS = 30.0
 """Not a timing assertion: a bound after which a read that never returns counts as a hang."""
+EVENTUALLY_LOOK_SECONDS = 0.02
+
+
+async def eventually(condition: Callable[[], object], describe: str) -> None:
+    """Wait until `condition()` is truthy, looking every EVENTUALLY_LOOK_SECONDS, for state
+    nothing signals (a loop task running, a request a test server logged); fails as a hang
+    after HANG_GUARD_SECONDS. The emulator's `wait_for` looks only when Discord traffic happens."""
+    async with asyncio.timeout(HANG_GUARD_SECONDS):
+        while not condition():  # noqa: ASYNC110 - no event to wait on: the state is polled
+            await asyncio.sleep(EVENTUALLY_LOOK_SECONDS)
+    assert condition(), describe
 
 
 def billion_laughs() -> str:

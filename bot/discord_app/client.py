@@ -19,6 +19,7 @@ from bot.corpus.service import CorpusService
 from bot.discord_app.errors import on_tree_error
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.sync import sync_if_changed
+from bot.storage.lease import AlwaysHeld, LoopLease
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,14 @@ def freeze_startup_heap() -> None:
 
 
 class CorpusBot(commands.Bot):
-    def __init__(self, config: Config, service: CorpusService, **options: Any) -> None:
+    def __init__(
+        self,
+        config: Config,
+        service: CorpusService,
+        *,
+        feed_lease: LoopLease | None = None,
+        **options: Any,
+    ) -> None:
         # The bot has no voice: discord.py's "PyNaCl is not installed, voice will NOT be
         # supported" warning (and its DAVE twin) at every start would only send people
         # installing what the bot never uses.
@@ -56,6 +64,9 @@ class CorpusBot(commands.Bot):
         )
         self.config = config
         self.service = service
+        self.feed_lease: LoopLease = feed_lease or AlwaysHeld()
+        """Whether this process runs the feed's loops: always with sqlite; with postgres, the
+        one process of many holding the "feed" lease (bot/discord_app/launcher.py makes it)."""
         self.extensions_to_load: tuple[str, ...] = EXTENSIONS
 
     async def setup_hook(self) -> None:

@@ -371,9 +371,12 @@ def status_embed(
     now: datetime,
     refused_reason: str | None = None,
     sources: Sequence[FollowedSource] | None = None,
+    *,
+    loops: str | None = None,
 ) -> discord.Embed:
     """Every source's health; ``sources`` are the followed feeds (the config's when None), each
-    named with its URL as text (never a link) and who added it when it is not the config."""
+    named with its URL as text (never a link) and who added it when it is not the config.
+    ``loops``: which process runs the poll, send and digest loops (several share a database)."""
     description = (
         f"Sources are checked every {config.interval_seconds // 60} min. Announcements: "
         f"{counts.get('pending', 0)} waiting · {counts.get('sent', 0)} sent."
@@ -411,6 +414,8 @@ def status_embed(
         embed.add_field(
             name="…", value=f"{len(followed) - 23} more sources not shown", inline=False
         )
+    if loops is not None:
+        embed.set_footer(text=f"Polling and sending run in {loops}.")
     return fit_embed(embed)
 
 

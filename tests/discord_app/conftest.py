@@ -95,10 +95,12 @@ async def running_bot(
     service: CorpusService,
     *,
     extensions: tuple[str, ...] = COMMAND_EXTENSIONS,
+    **bot_options: Any,
 ) -> AsyncIterator[CorpusBot]:
-    """Start the real bot against the emulator; close it cleanly on exit."""
+    """Start the real bot against the emulator; close it cleanly on exit. `bot_options` go to
+    `create_bot` (a `feed_lease`, for instance)."""
     with emu.patch_discord_py():
-        bot = create_bot(config, service, guild_ready_timeout=0.05)
+        bot = create_bot(config, service, guild_ready_timeout=0.05, **bot_options)
         bot.extensions_to_load = extensions
         task = asyncio.create_task(bot.start(emu.bot_token))
         try:

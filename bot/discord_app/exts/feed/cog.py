@@ -91,7 +91,7 @@ class Feed(FeedFilterCommands):
     def __init__(self, bot: CorpusBot) -> None:
         self.bot = bot
         self.feed = FeedService(bot.service, bot.config.feed, DiscordDeliverer(bot))
-        self.loops = FeedLoops(bot, self.feed)
+        self.loops = FeedLoops(bot, self.feed, bot.feed_lease)
 
     async def cog_load(self) -> None:
         await self.feed.open()
@@ -297,6 +297,7 @@ class Feed(FeedFilterCommands):
             status.now,
             status.refused,
             status.sources or None,  # none stored (not loaded): the config's
+            loops=await self.loops.holder(),
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
