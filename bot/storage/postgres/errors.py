@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 
 from bot.corpus.errors import Fault
+from bot.corpus.schema import SchemaTooNew as IndexTooNew
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,8 +59,9 @@ class DatabaseFault(Fault):
         )
 
 
-class SchemaTooNew(Exception):
-    """The database was migrated by a newer corpus-bot: refused rather than guessed at."""
+class SchemaTooNew(IndexTooNew):
+    """The database was migrated by a newer corpus-bot: refused rather than guessed at. A kind
+    of the SQLite index's own refusal, so every front end reports both alike (one line, exit 2)."""
 
     def __init__(self, found: int, known: int) -> None:
         super().__init__(
