@@ -144,7 +144,9 @@ class Config:
 
     @property
     def db_path(self) -> Path:
-        return self.data_dir / "corpus.db"
+        """This process's SQLite index: the whole state with sqlite; with postgres its replica
+        of the shared documents (the commands read it; PostgreSQL holds the record)."""
+        return self.data_dir / ("replica.db" if self.storage == "postgres" else "corpus.db")
 
 
 class ConfigError(Exception):

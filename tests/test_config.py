@@ -725,6 +725,7 @@ def test_storage_defaults_to_sqlite_and_ignores_the_database_variable(tmp_path: 
     config = load_config(env={"CORPUS_BOT_DATABASE_URL": "not even a url"}, cwd=tmp_path)
     assert config.storage == "sqlite"
     assert config.database_url is None
+    assert config.db_path == tmp_path.resolve() / "data" / "corpus.db"
 
 
 @pytest.mark.parametrize(
@@ -741,6 +742,7 @@ def test_postgres_takes_its_url_from_the_environment(tmp_path: Path, url: str) -
     config = load_config(path, env={"CORPUS_BOT_DATABASE_URL": f" {url} "}, cwd=tmp_path)
     assert config.storage == "postgres"
     assert config.database_url == url
+    assert config.db_path == tmp_path.resolve() / "data" / "replica.db"  # the local replica
 
 
 def test_the_database_url_never_shows_in_repr_or_str(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`corpus-bot run | sync | sandbox`: the one launcher of the Discord bot.
+"""`corpus-bot run | sync | sandbox`: the one launcher of the Discord bot, and its composition
+root (`open_service`: what the bot runs on, for the configured storage).
 
 `run` opens the index, brings it up to date with the corpus folder, and runs the bot until
 SIGINT/SIGTERM, then closes the bot and the database cleanly. `sync` pushes the slash commands to
@@ -16,7 +17,8 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 import discord
 import yarl
@@ -28,6 +30,7 @@ from bot.discord_app.client import CorpusBot, create_bot
 from bot.discord_app.errors import OneLineReconnects, login_fault
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.sync import sync_commands
+from bot.storage.lease import AlwaysHeld, LoopLease, process_label
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,8 @@ NO_TOKEN = (
     "token, then run: export DISCORD_TOKEN=<the token>   (or try `corpus-bot sandbox` with no token)"
 )
 EXIT_OK, EXIT_USAGE = 0, 2
+FEED_LEASE = "feed"
+"""The lease under which one process of those sharing a database runs the feed's loops."""
 
 
 def point_discord_at(api_base: str | None, gateway_url: str | None) -> None:
@@ -80,46 +85,104 @@ def _import_extensions() -> None:
         importlib.import_module(name)
 
 
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What the bot runs on: the service its commands answer from, and the feed's lease (held
+    for good with sqlite; with postgres, contended for with the other processes)."""
+
+    service: CorpusService
+    feed_lease: LoopLease
+
+    def bot_options(self) -> dict[str, Any]:
+        """What `create_bot` takes of it."""
+        return {"feed_lease": self.feed_lease}
+
+
 @contextlib.asynccontextmanager
-async def open_service(settings: ServiceSettings) -> AsyncIterator[CorpusService]:
-    """The service with an up-to-date index; a broken corpus folder keeps the last good index.
+async def open_service(
+    settings: ServiceSettings, config: Config | None = None
+) -> AsyncIterator[Opened]:
+    """The composition root: the service with an up-to-date index, and the shared parts the
+    configured storage needs; a broken corpus folder keeps the last good index.
+
+    `storage: sqlite` (or no `config`): the index at `settings.db_path` is the whole state and
+    the feed's loops are this process's (`AlwaysHeld`). `storage: postgres`: one pool on the
+    shared database (migrated), the index is this process's replica of its documents
+    (`Config.db_path`, data_dir/replica.db), and the feed's loops run under the "feed" lease.
 
     The bot starts whatever the folder holds: bad files (every one logged with file:line) or a
     folder that cannot be read at all leave the index as it was, and the bot serves that (an
     empty index answers that it knows no documents). A running bot's /reload and the feed's
     poll pass retry the folder later.
     """
-    service = await CorpusService.open(settings)
-    try:
+    if config is None or config.storage == "sqlite":
+        service = await CorpusService.open(settings)
         try:
-            report = await service.reload()
-            log.info(
-                "corpus loaded: %d added, %d changed, %d removed",
-                report.added_count,
-                report.changed_count,
-                report.removed_count,
-            )
-        except CorpusInvalid as exc:
-            log.error("the corpus has problems; serving the last good index:\n%s", exc)
-        except StorageFault:
-            raise  # the index itself is unusable (damaged, locked, full): one line, exit 3
-        except Exception as exc:  # noqa: BLE001 - the index is still there to serve
-            log.error(
-                "the corpus folder could not be read (%s: %s); serving the last good index",
-                type(exc).__name__,
-                exc,
-            )
-            log.debug("why the corpus folder could not be read", exc_info=True)
-        yield service
+            await _reload_at_start(service)
+            yield Opened(service, AlwaysHeld())
+        finally:
+            await service.close()
+        return
+
+    from bot.storage.postgres.lease import Lease  # asyncpg: imported only with postgres
+    from bot.storage.postgres.pool import open_shared_pool
+
+    dsn = config.database_url
+    assert dsn is not None  # load_config refuses storage: postgres without it
+    pool = await open_shared_pool(dsn)
+    lease = Lease(dsn, FEED_LEASE, label=process_label())
+    try:
+        # INTEGRATOR (h-replica): the index is a replica kept by the shared database:
+        #   CorpusService.open(settings, shared=lambda store: CorpusReplica(store, pool, dsn))
+        # (bot/storage/postgres/replica.py; its first pull fills an empty replica, then it
+        # follows NOTIFY corpus_changed and pulls every 30 s; reload() publishes).
+        service = await CorpusService.open(settings)
+        try:
+            await _reload_at_start(service)  # with the replica: reloads, then publishes
+            # INTEGRATOR (h-feeddb): the feed's store on the same pool, handed to the bot:
+            #   Opened(..., feed_database=PostgresFeedDatabase(pool, dsn)), returned by
+            #   bot_options() and passed by the feed cog as FeedService(..., database=...)
+            # (bot/storage/postgres/sql.py). INTEGRATOR (both): the lease holder detects what
+            # other processes published: replica.listeners.append(<the feed cog's
+            # loops.corpus_reloaded, ignoring the PullReport>) once the cog is loaded.
+            yield Opened(service, lease)
+        finally:
+            await service.close()
     finally:
-        await service.close()
+        await lease.release()
+        await pool.close()
+
+
+async def _reload_at_start(service: CorpusService) -> None:
+    """Bring the index up to date with the corpus folder; a folder with problems, or one that
+    cannot be read, is logged and the last good index is served."""
+    try:
+        report = await service.reload()
+        log.info(
+            "corpus loaded: %d added, %d changed, %d removed",
+            report.added_count,
+            report.changed_count,
+            report.removed_count,
+        )
+    except CorpusInvalid as exc:
+        log.error("the corpus has problems; serving the last good index:\n%s", exc)
+    except StorageFault:
+        raise  # the index itself is unusable (damaged, locked, full): one line, exit 3
+    except Exception as exc:  # noqa: BLE001 - the index is still there to serve
+        log.error(
+            "the corpus folder could not be read (%s: %s); serving the last good index",
+            type(exc).__name__,
+            exc,
+        )
+        log.debug("why the corpus folder could not be read", exc_info=True)
 
 
 async def run_bot(config: Config, settings: ServiceSettings, **bot_options: object) -> int:
-    async with open_service(settings) as service:
+    async with open_service(settings, config) as opened:
+        service = opened.service
         if (await service.stats()).documents == 0:
             log.warning("the index is empty: the bot will answer that it knows no documents")
-        bot = create_bot(config, service, **bot_options)
+        bot = create_bot(config, service, **{**opened.bot_options(), **bot_options})
         _close_on_signals(bot)
         async with bot:
             assert config.discord.token
@@ -136,9 +199,12 @@ def _close_on_signals(bot: CorpusBot) -> None:
 
 async def _sync(config: Config, settings: ServiceSettings, guild_id: int | None) -> int:
     """Log in over REST only (no gateway), sync, and leave."""
-    async with open_service(settings) as service:
+    async with open_service(settings, config) as opened:
+        service = opened.service
         bot = create_bot(
-            replace(config, discord=replace(config.discord, sync_on_start=False)), service
+            replace(config, discord=replace(config.discord, sync_on_start=False)),
+            service,
+            **opened.bot_options(),
         )
         async with bot:
             assert config.discord.token

@@ -145,8 +145,8 @@ async def _run(
             sandbox_config, discord=replace(sandbox_config.discord, token=emu.bot_token)
         )
         with emu.patch_discord_py():
-            async with open_service(sandbox_settings) as service:
-                bot = create_bot(sandbox_config, service, guild_ready_timeout=0.1)
+            async with open_service(sandbox_settings) as opened:  # sqlite: a world of its own
+                bot = create_bot(sandbox_config, opened.service, guild_ready_timeout=0.1)
                 task = asyncio.create_task(bot.start(emu.bot_token))
                 try:
                     problem = await _started(emu, session, bot, task)

@@ -345,8 +345,8 @@ async def test_a_corpus_folder_that_cannot_be_read_at_start_leaves_the_index_ser
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(CorpusService, "reload", unreadable)
-    async with open_service(settings) as service:
-        assert (await service.post("meltdown")).ref.id == MELTDOWN
+    async with open_service(settings) as opened:
+        assert (await opened.service.post("meltdown")).ref.id == MELTDOWN
     (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
     assert record.getMessage() == (
         "the corpus folder could not be read (PermissionError: [Errno 13] Permission denied); "

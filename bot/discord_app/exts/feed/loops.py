@@ -143,7 +143,7 @@ class FeedLoops:
 
     async def holder(self) -> str:
         """Which process runs the loops, for `/feed status` (one query with postgres)."""
-        if self.running:
+        if self.running or self.lease.held:  # held: the loops start after the lease's grace
             return f"this process ({self.lease.label})"
         try:
             async with asyncio.timeout(HOLDER_TIMEOUT_SECONDS):
