@@ -92,6 +92,18 @@ class LeaseTiming:
     def grace(self) -> float:
         return 2 * self.check_s if self.grace_s is None else self.grace_s
 
+    @property
+    def takeover_bound(self) -> float:
+        """At most this long after the holder's session ended, another process runs the loops:
+        its next attempt (`retry_s`), then the grace. Add KEEPALIVE_BOUND_S when the holder's
+        machine vanished without closing its connection (the server must notice first)."""
+        return self.retry_s + self.grace
+
+
+TAKEOVER_BOUND_S = LeaseTiming().takeover_bound
+"""With the defaults: 6 s from a holder's session ending (its process exited or was killed, its
+connection terminated) to its successor running the loops; 31 s when its machine vanished."""
+
 
 class Lease:
     """One process's claim on `name`: `acquire` (or `try_acquire`), run while `held`, `release`.

@@ -9,7 +9,8 @@ They run only while this process holds the feed's lease (`bot.storage.lease.Loop
 #14, decision 6): with `storage: sqlite` it is always held (`AlwaysHeld`), with `storage:
 postgres` exactly one process of those sharing the database holds it (a session advisory lock,
 `bot.storage.postgres.lease.Lease`). A process without it contends again every
-`LeaseTiming.retry_s`; a holder whose session ends stops its loops at once (a pass under way is
+`LeaseTiming.retry_s` (2 s) and runs the loops at most `TAKEOVER_BOUND_S` (6 s) after the
+holder's session ended; a holder whose session ends stops its loops at once (a pass under way is
 cancelled: its transaction rolls back, a post already attempted is found again by its nonce or
 footer) and contends again. The sender posts over REST, so the holder serves every shard's guilds.
 """
@@ -44,8 +45,9 @@ HOLDER_TIMEOUT_SECONDS = 1.0
 """`/feed status` asks the database who holds the loops for at most this long (it answers
 within Discord's 3 s)."""
 LEASE_FAULT_RETRY_SECONDS = 5.0
-"""After an unexpected failure to contend for the lease (a bug, not a database that is down: the
-lease retries that itself), try again after this long rather than never."""
+"""After an unexpected failure to contend for the lease or to start the loops (a bug, not a
+database that is down: the lease retries that itself), try again after this long rather than
+never, and not in a tight loop."""
 
 
 class FeedLoops:
@@ -90,13 +92,21 @@ class FeedLoops:
                 log.exception("feed: contending for the feed lease failed; trying again")
                 await asyncio.sleep(LEASE_FAULT_RETRY_SECONDS)
                 continue
-            await self._start_loops()
-            await self.lease.wait_lost()
-            log.warning(
-                "feed: this process (%s) lost the feed lease (its database session ended): "
-                "its loops stop now, another process takes them over, this one contends again",
-                self.lease.label,
-            )
+            try:
+                await self._start_loops()
+                await self.lease.wait_lost()
+                log.warning(
+                    "feed: this process (%s) lost the feed lease (its database session ended): "
+                    "its loops stop now, another process takes them over, this one contends "
+                    "again",
+                    self.lease.label,
+                )
+            except Exception:
+                log.exception("feed: running the loops under the lease failed; contending again")
+                await self._halt(grace=0.0)
+                await self.lease.release()
+                await asyncio.sleep(LEASE_FAULT_RETRY_SECONDS)
+                continue
             await self._halt(grace=0.0)
 
     async def _start_loops(self) -> None:
