@@ -16,8 +16,8 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import discord
@@ -85,6 +85,10 @@ def _import_extensions() -> None:
         importlib.import_module(name)
 
 
+CorpusListener = Callable[[Any], Awaitable[None]]
+"""Called after the replica pulled documents other processes changed (with the pull's report)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Opened:
     """What the bot runs on: the service its commands answer from, and the feed's lease (held
@@ -92,10 +96,22 @@ class Opened:
 
     service: CorpusService
     feed_lease: LoopLease
+    corpus_listeners: list[CorpusListener] = field(default_factory=list)
+    """Told when a pull brought documents another process published (with postgres, the
+    replica's own list); empty and never called with sqlite, where only this process writes."""
 
     def bot_options(self) -> dict[str, Any]:
         """What `create_bot` takes of it."""
         return {"feed_lease": self.feed_lease}
+
+    def tell_bot_of_corpus_changes(self, bot: CorpusBot) -> None:
+        """Dispatch `corpus_changed` to the bot's cogs after each pull that changed documents
+        (the feed's lease holder then announces what is new)."""
+
+        async def dispatch(_report: object) -> None:
+            bot.dispatch("corpus_changed")
+
+        self.corpus_listeners.append(dispatch)
 
 
 @contextlib.asynccontextmanager
@@ -142,9 +158,9 @@ async def open_service(
             # INTEGRATOR (h-feeddb): the feed's store on the same pool, handed to the bot:
             #   Opened(..., feed_database=PostgresFeedDatabase(pool, dsn)), returned by
             #   bot_options() and passed by the feed cog as FeedService(..., database=...)
-            # (bot/storage/postgres/sql.py). INTEGRATOR (both): the lease holder detects what
-            # other processes published: replica.listeners.append(<the feed cog's
-            # loops.corpus_reloaded, ignoring the PullReport>) once the cog is loaded.
+            # (bot/storage/postgres/sql.py). INTEGRATOR (h-replica): corpus_listeners=
+            # replica.listeners (the CorpusReplica made above), so run_bot's dispatcher is
+            # called after each pull that changed documents.
             yield Opened(service, lease)
         finally:
             await service.close()
@@ -183,6 +199,7 @@ async def run_bot(config: Config, settings: ServiceSettings, **bot_options: obje
         if (await service.stats()).documents == 0:
             log.warning("the index is empty: the bot will answer that it knows no documents")
         bot = create_bot(config, service, **{**opened.bot_options(), **bot_options})
+        opened.tell_bot_of_corpus_changes(bot)
         _close_on_signals(bot)
         async with bot:
             assert config.discord.token

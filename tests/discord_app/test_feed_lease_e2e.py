@@ -33,11 +33,15 @@ from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.exts.feed import Feed
 from bot.storage.postgres.lease import Lease, LeaseTiming
 from discord_emulator import DiscordEmulator
-from tests.conftest import HANG_GUARD_SECONDS, eventually
+from tests.conftest import HANG_GUARD_SECONDS, eventually, write_doc
+from tests.discord_app import test_feed_e2e
 from tests.discord_app.conftest import running_bot
+from tests.discord_app.test_feed_e2e import FeedWorld
 from tests.feeds.feed_world import FeedServer, Item, medium_rss, running_feed_server
 from tests.storage.test_postgres_lease import terminate
 
+fw = test_feed_e2e.fw
+"""The feed's world of test_feed_e2e.py, as a fixture of this module too."""
 TIMING = LeaseTiming(retry_s=0.1, check_s=0.5)
 """Shorter than the defaults so the test is quick (grace 1 s, twice the check); the behaviour
 does not depend on them. A check gets 0.5 s to answer, enough on a loaded machine."""
@@ -195,3 +199,25 @@ async def test_one_process_runs_the_loops_and_the_other_takes_over_when_its_sess
                 "Polling and sending run in this process (machine-b pid 101)."
             )
     assert emu.problems == [], emu.problems
+
+
+async def test_documents_another_process_published_are_announced_by_the_holder(
+    fw: FeedWorld,
+) -> None:
+    """Decision 7: a pull that brings documents published by another process's /reload tells
+    the bot (`corpus_changed`), and the lease holder (here, with sqlite, always this process)
+    announces them; nothing else would until the next poll pass, an hour away here."""
+    await fw.reply("subscribe")
+    write_doc(
+        fw.corpus_dir,
+        "12-elsewhere.md",
+        front="id: published-elsewhere\ntitle: Published Elsewhere\nauthors: []\nkind: post\n"
+        "excerpt: false",
+    )
+    assert fw.service is not None and fw.bot is not None
+    await fw.service.reload()  # what a pull does to the replica: the documents change, no event
+    assert fw.announcements(fw.general_id) == []
+    fw.bot.dispatch("corpus_changed")
+    await fw.wait_announced({fw.general_id: 1})
+    (message,) = fw.announcements(fw.general_id)
+    assert message["embeds"][0]["title"] == "Published Elsewhere"

@@ -122,3 +122,24 @@ async def test_with_sqlite_the_loops_run_at_once_in_this_process() -> None:
         feed.finish.set()
         await loops.stop()
     assert feed.polls_cancelled == 0 and not loops.running
+
+
+class CountingFeed(BlockingFeed):
+    def __init__(self) -> None:
+        super().__init__()
+        self.detections = 0
+
+    async def corpus_reloaded(self) -> None:
+        self.detections += 1
+
+
+async def test_only_the_holder_detects_after_a_reload_or_a_pull() -> None:
+    """/reload (and a pull of another process's documents) runs corpus detection in the lease
+    holder only: the others' replicas follow, the holder announces, once."""
+    feed, lease = CountingFeed(), HandedLease()
+    loops = FeedLoops(cast(Any, StandInBot()), cast(Any, feed), lease)
+    await loops.corpus_reloaded()
+    assert feed.detections == 0
+    lease.held = True
+    await loops.corpus_reloaded()
+    assert feed.detections == 1

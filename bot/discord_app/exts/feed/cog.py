@@ -105,6 +105,13 @@ class Feed(FeedFilterCommands):
     async def on_corpus_reloaded(self, report: ReloadReport) -> None:
         await self.loops.corpus_reloaded()
 
+    @commands.Cog.listener()
+    async def on_corpus_changed(self) -> None:
+        """Documents another process published were pulled into this process's replica
+        (`storage: postgres`): the lease holder announces what is new, so an entry is
+        announced once whichever process ran /reload."""
+        await self.loops.corpus_reloaded()
+
     # --- commands ----------------------------------------------------------------------------
 
     async def source_choices(
