@@ -149,18 +149,22 @@ async def open_service(
     lease = Lease(dsn, FEED_LEASE, label=process_label())
     try:
         # INTEGRATOR (h-replica): the index is a replica kept by the shared database:
-        #   CorpusService.open(settings, shared=lambda store: CorpusReplica(store, pool, dsn))
-        # (bot/storage/postgres/replica.py; its first pull fills an empty replica, then it
+        #   replicas: list[CorpusReplica] = []
+        #   def replica_of(store: CorpusStore) -> CorpusReplica:
+        #       replicas.append(CorpusReplica(store, pool, dsn))
+        #       return replicas[-1]
+        #   service = await CorpusService.open(settings, shared=replica_of)
+        # (bot/storage/postgres/replica.py: its first pull fills an empty replica, then it
         # follows NOTIFY corpus_changed and pulls every 30 s; reload() publishes).
         service = await CorpusService.open(settings)
         try:
             await _reload_at_start(service)  # with the replica: reloads, then publishes
+            # INTEGRATOR (h-replica): Opened(..., corpus_listeners=replicas[0].listeners), so
+            # run_bot's dispatcher hears each pull of another process's publish.
             # INTEGRATOR (h-feeddb): the feed's store on the same pool, handed to the bot:
-            #   Opened(..., feed_database=PostgresFeedDatabase(pool, dsn)), returned by
-            #   bot_options() and passed by the feed cog as FeedService(..., database=...)
-            # (bot/storage/postgres/sql.py). INTEGRATOR (h-replica): corpus_listeners=
-            # replica.listeners (the CorpusReplica made above), so run_bot's dispatcher is
-            # called after each pull that changed documents.
+            # Opened(..., feed_database=PostgresFeedDatabase(pool, dsn)) (field default None),
+            # added to bot_options(); CorpusBot(feed_database=...) keeps it and the feed cog
+            # builds FeedService(..., database=bot.feed_database) (bot/storage/postgres/sql.py).
             yield Opened(service, lease)
         finally:
             await service.close()
