@@ -144,3 +144,18 @@ def test_a_label_is_kept_as_postgres_keeps_an_application_name() -> None:
     lease = Lease("postgresql:///x", "feed", FAST, label="höst\n" + "x" * 100)
     assert lease.label == "h?st?" + "x" * 58
     assert len(lease.label.encode()) == 63
+
+
+async def test_a_holder_whose_name_cannot_be_read_is_named_by_its_server_pid(
+    postgres_dsn: str,
+) -> None:
+    """A session without an application_name (or another role's, shown as null) still holds
+    the lease: `holder` says so rather than "nobody"."""
+    stranger = await asyncpg.connect(postgres_dsn)  # asyncpg sets no application_name
+    asker = Lease(postgres_dsn, "feed", FAST, label="asker")
+    try:
+        assert await stranger.fetchval("SELECT pg_try_advisory_lock($1)", lock_key("feed"))
+        assert await asker.holder() == f"a session of server pid {stranger.get_server_pid()}"
+    finally:
+        await stranger.close()
+        await asker.release()

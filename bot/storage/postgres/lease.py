@@ -56,14 +56,16 @@ LOCK_NAMESPACE = "corpus-bot lease:"
 APPLICATION_NAME_BYTES = 63
 """PostgreSQL keeps this much of a session's application_name (NAMEDATALEN - 1)."""
 HOLDER_QUERY = """
-    SELECT a.application_name
+    SELECT l.pid, a.application_name
     FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid
 """
 """The session holding an advisory lock on a 64-bit key: pg_locks shows the key's high and low
-32 bits as classid and objid, objsubid 1 (PostgreSQL's "Advisory lock" documentation)."""
+32 bits as classid and objid, objsubid 1 (PostgreSQL's "Advisory lock" documentation). Another
+role's session shows its application_name as null to an ordinary user (pg_stat_activity's
+security rules): the holder is then named by its server pid."""
 
 
 def lock_key(name: str) -> int:
@@ -200,11 +202,13 @@ class Lease:
                 return self._label
             conn = await self._connection()
             try:
-                name = await conn.fetchval(HOLDER_QUERY, high, low, timeout=self.timing.check_s)
+                row = await conn.fetchrow(HOLDER_QUERY, high, low, timeout=self.timing.check_s)
             except CONNECTION_ERRORS as exc:
                 await self._drop_connection()
                 raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
-        return None if name is None else str(name)
+        if row is None:
+            return None
+        return str(row["application_name"] or f"a session of server pid {row['pid']}")
 
     async def _watch_session(self, conn: asyncpg.Connection) -> None:
         while True:
