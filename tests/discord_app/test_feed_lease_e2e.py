@@ -221,3 +221,49 @@ async def test_documents_another_process_published_are_announced_by_the_holder(
     await fw.wait_announced({fw.general_id: 1})
     (message,) = fw.announcements(fw.general_id)
     assert message["embeds"][0]["title"] == "Published Elsewhere"
+
+
+async def test_the_holder_reports_a_pause_in_a_server_of_another_shard(
+    emulator: DiscordEmulator, tmp_path: Path, corpus_dir: Path, service: CorpusService
+) -> None:
+    """The lease holder runs the loops for every shard's servers: a pause in a server its own
+    shards do not serve (so not in its cache) is still told in that server's system channel,
+    looked up over REST, with the same permission check."""
+    emu = emulator
+    elsewhere = emu.add_guild("G0")
+    while (elsewhere.id >> 22) % 2 != 1:  # a server of shard 1; this bot runs shard 0 only
+        elsewhere = emu.add_guild(f"G{elsewhere.id}")
+    news = emu.add_channel(elsewhere.id, "news")
+    mod_log = emu.add_channel(elsewhere.id, "mod-log")
+    emu.set_system_channel(elsewhere.id, mod_log.id)
+    config = Config(
+        corpus_dir=corpus_dir,
+        data_dir=tmp_path / "data",
+        discord=DiscordConfig(token=emu.bot_token, shard_count=2, shard_ids=(0,)),
+    )
+    async with running_bot(emu, config, service, extensions=EXTENSIONS) as bot:
+        assert bot.get_guild(elsewhere.id) is None, "not in this process's cache"
+        cog: Any = bot.get_cog("Feed")
+        store, now = cog.feed.store, cog.feed.clock()
+        sub, _ = await store.subscribe(
+            guild_id=elsewhere.id,
+            channel_id=news.id,
+            source=None,
+            author=None,
+            keyword=None,
+            mention_role_id=None,
+            mode="instant",
+            digest_minute=None,
+            created_by=1,
+            now=now,
+        )
+        await store.pause(sub.id, "channel_missing", "Unknown Channel", now)
+        await cog.loops.report_pauses()
+        await cog.loops.report_pauses()  # told once
+        notices = [
+            m for m in emu.channel_messages(mod_log.id) if m["author"]["id"] == str(emu.bot_user_id)
+        ]
+        assert len(notices) == 1
+        assert notices[0]["content"].startswith(f"The feed subscription of <#{news.id}> is paused")
+        assert await store.unreported_pauses() == []
+    assert emu.problems == [], emu.problems

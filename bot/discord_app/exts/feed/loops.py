@@ -205,16 +205,11 @@ class FeedLoops:
         digest loops both call it, and two passes must not both report the same pause."""
         async with self._report_lock:
             for sub in await self.feed.unreported_pauses():
-                guild = self.bot.get_guild(sub.guild_id)
-                channel = guild.system_channel if guild else None
+                target = await self._system_channel(sub.guild_id)
                 told = False
-                if (
-                    guild is not None
-                    and channel is not None
-                    and channel.id != sub.channel_id
-                    and guild.me is not None
-                ):
-                    if not missing_post_permissions(channel, guild.me):
+                if target is not None and target[0].id != sub.channel_id:
+                    channel, me = target
+                    if not missing_post_permissions(channel, me):
                         try:
                             await channel.send(
                                 pause_report_text(sub),
@@ -230,6 +225,36 @@ class FeedLoops:
                 if not told:
                     log.warning("feed: guild %s: %s", sub.guild_id, pause_report_text(sub))
                 await self.feed.mark_pause_reported(sub.id)
+
+    async def _system_channel(
+        self, guild_id: int
+    ) -> tuple[discord.TextChannel, discord.Member] | None:
+        """A server's system channel and the bot's member there, for a pause report: from the
+        cache when this process's shards serve the server, else over REST, since the lease holder
+        runs the loops for every shard's servers (four requests, once per pause)."""
+        guild = self.bot.get_guild(guild_id)
+        if guild is not None:
+            channel, me = guild.system_channel, guild.me
+            return (channel, me) if channel is not None and me is not None else None
+        if self.bot.user is None:
+            return None
+        try:
+            raw = await self.bot.http.get_guild(guild_id)
+            system_channel_id = raw.get("system_channel_id")
+            if system_channel_id is None:
+                return None
+            fetched = await self.bot.fetch_guild(guild_id)  # its roles, for permissions
+            channels = await fetched.fetch_channels()  # with their overwrites
+            found = next((c for c in channels if c.id == int(system_channel_id)), None)
+            if not isinstance(found, discord.TextChannel):
+                return None
+            member = await fetched.fetch_member(self.bot.user.id)
+        except discord.HTTPException:
+            log.warning(
+                "feed: could not look up guild %s's system channel", guild_id, exc_info=True
+            )
+            return None
+        return found, member
 
     # --- loops -------------------------------------------------------------------------------
 
