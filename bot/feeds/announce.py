@@ -1,6 +1,11 @@
-"""What an announcement says about an entry, read from the index: title, authors, date, link and
-a two-sentence summary (sentences of the text, verbatim, computed in a worker thread and cached
-by content hash like every other summary)."""
+"""What an announcement says about an entry: title, authors, date, link and a two-sentence summary
+(sentences of the text, verbatim, computed in a worker thread and cached by content hash like
+every other summary).
+
+The entry is read from the feed's database, the record the poller and detection wrote it to
+(on PostgreSQL the shared documents table, which this process's replica may not have pulled
+yet: reading the replica could find a just-polled entry missing and skip its announcement); the
+summary cache is the corpus store's."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from bot.corpus.models import DocumentRef, shown_title
 from bot.corpus.store import CorpusStore, StoredDocument
 from bot.corpus.summaries import SUMMARY_VERSION, summarize_document
 from bot.feeds.models import CORPUS_SOURCE
+from bot.storage.sql import FeedDatabase
 
 SUMMARY_SENTENCES = 2
 SUMMARY_CHARS = 600
@@ -57,12 +63,13 @@ def _published(ref: DocumentRef, annotations: dict[str, object]) -> datetime | N
 class Announcer:
     """Builds announcements, summarizing each entry at most once per content version."""
 
-    def __init__(self, store: CorpusStore) -> None:
+    def __init__(self, store: CorpusStore, records: FeedDatabase) -> None:
         self.store = store
+        self.records = records
 
     async def announcement(self, entry_id: str) -> Announcement | None:
         """The announcement of a stored entry; None when the entry no longer exists."""
-        doc = await self.store.document(entry_id)
+        doc = await self.records.document(entry_id)
         if doc is None:
             return None
         return Announcement(

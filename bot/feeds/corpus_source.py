@@ -21,12 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import aiosqlite
-
-from bot.corpus.store import CorpusStore
 from bot.feeds.filters import entry_facts
 from bot.feeds.models import CORPUS_SOURCE, EntryFacts
 from bot.feeds.store import FeedStore
+from bot.storage.sql import Writer
 
 FACTS_BATCH = 500
 """Corpus documents walked at once: the ids and hashes of one page of new or changed documents,
@@ -53,7 +51,7 @@ class CorpusDetection:
 
 
 async def detect_corpus_changes(
-    corpus: CorpusStore, feeds: FeedStore, now: datetime, *, failure: str | None = None
+    feeds: FeedStore, now: datetime, *, failure: str | None = None
 ) -> CorpusDetection:
     """Diff the corpus documents against the seen-set and queue announcements, in ONE transaction.
 
@@ -64,7 +62,7 @@ async def detect_corpus_changes(
     index, which kept the last good corpus, and the failure is recorded in the corpus source's
     state (error streak, last error) for ``/feed status``, as a feed's failed fetch is.
     """
-    async with corpus.transaction() as writer:
+    async with feeds.db.transaction() as writer:
         state = await feeds.source_state(CORPUS_SOURCE, conn=writer)
         if state.baseline_at is None:
             found = await _record_baseline(feeds, writer, now)
@@ -98,9 +96,7 @@ async def record_corpus_failure(feeds: FeedStore, now: datetime, error: str) -> 
     )
 
 
-async def _record_baseline(
-    feeds: FeedStore, writer: aiosqlite.Connection, now: datetime
-) -> CorpusDetection:
+async def _record_baseline(feeds: FeedStore, writer: Writer, now: datetime) -> CorpusDetection:
     """The first check ever: the whole corpus goes into the seen-set in SQL, nothing is queued."""
     new_sample = await feeds.corpus_changes(
         writer, CORPUS_SOURCE, after=None, limit=SAMPLE_SIZE, kind="new"
@@ -118,9 +114,7 @@ async def _record_baseline(
     )
 
 
-async def _announce_changes(
-    feeds: FeedStore, writer: aiosqlite.Connection, now: datetime
-) -> CorpusDetection:
+async def _announce_changes(feeds: FeedStore, writer: Writer, now: datetime) -> CorpusDetection:
     """Walk the new and changed documents a page at a time in id order: queue the new ones, flag
     the changed ones' posts for an edit, then mark the page seen and continue after its last id."""
     new_count = changed_count = queued = 0

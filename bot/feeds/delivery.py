@@ -15,6 +15,11 @@ Discord layer implements it (render an embed, ``channel.send``, map ``HTTPExcept
   instead of posting again; only when none is there is it posted.
 - **Record, then move on.** The message id is committed right after each post, so a restart
   resumes exactly where the last one stopped.
+- **Claimed while posted.** Each announcement (or batch) is claimed from the store before it is
+  posted and until its message id is recorded (``FeedStore.claim_row``): on PostgreSQL a row lock
+  taken ``FOR UPDATE SKIP LOCKED``, so two senders overlapping during a lease takeover never post
+  the same one; one that finds a row claimed or already sent leaves that subscription to the
+  other for this pass (posting the next one would break the channel's order).
 - **Classify failures.** 403 pauses the subscription as "missing permission", 404 as "channel
   missing"; 5xx, 429 and network errors back the subscription off and retry. A 400 refuses
   *that message* (too long, a bad URL...): Discord will never accept it as it is, so resending
@@ -36,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -45,6 +49,7 @@ from bot.feeds.announce import Announcement, Announcer
 from bot.feeds.digest import due_digest_moment
 from bot.feeds.models import Batch, OutboxRow, Subscription
 from bot.feeds.store import FeedStore
+from bot.storage.sql import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -349,18 +354,27 @@ class OutboxSender:
             report.skipped += 1
             return True
         message = EntryMessage(announcement, subscription.mention_role_id)
-        try:
-            message_id, found = await self._send(
-                subscription,
-                message,
-                entry_nonce(subscription.id, row.entry_id),
-                row.attempted_at,
-                now,
-                lambda: self.feeds.mark_attempt(row.id, now),
+        # Committed before the claim (whose writes commit only when it ends): after a crash, a
+        # resend knows the message may exist. The first attempt's time stays.
+        await self.feeds.mark_attempt(row.id, now)
+        async with self.feeds.claim_row(row.id) as claimed:
+            if claimed is None:
+                return False  # another sender holds or has sent it: this queue is theirs now
+            try:
+                message_id, found = await self._send(
+                    subscription,
+                    message,
+                    entry_nonce(subscription.id, row.entry_id),
+                    claimed.item.attempted_at,
+                    now,
+                )
+            except DeliveryError as error:
+                return await self._failed(
+                    subscription, error, now, report, row=row, within=claimed.within
+                )
+            await self.feeds.mark_sent(
+                row.id, message_id, announcement.content_hash, now, within=claimed.within
             )
-        except DeliveryError as error:
-            return await self._failed(subscription, error, now, report, row=row)
-        await self.feeds.mark_sent(row.id, message_id, announcement.content_hash, now)
         await self.publisher.posted(subscription, message_id, now)
         if found:
             report.reconciled += 1
@@ -375,12 +389,12 @@ class OutboxSender:
         nonce: str,
         attempted_at: datetime | None,
         now: datetime,
-        mark_attempt: Callable[[], Awaitable[None]],
     ) -> tuple[int, bool]:
         """Post ``message`` once: (message id, whether it was found already posted).
 
         A post attempted before (a crash, or a failure that may have reached Discord) longer ago
-        than Discord still remembers its nonce is looked for in the channel first.
+        than Discord still remembers its nonce is looked for in the channel first. The caller
+        recorded this attempt already (its time is kept only when there was none before).
         """
         if (
             attempted_at is not None
@@ -394,7 +408,6 @@ class OutboxSender:
                     found,
                 )
                 return found, True
-        await mark_attempt()
         return await self.deliverer.post(subscription, message, nonce), False
 
     async def _post_batch(
@@ -417,18 +430,23 @@ class OutboxSender:
             subscription.mention_role_id,
             batch.created_at,
         )
-        try:
-            message_id, found = await self._send(
-                subscription,
-                message,
-                batch_nonce(subscription.id, batch.id),
-                batch.attempted_at,
-                now,
-                lambda: self.feeds.mark_batch_attempt(batch.id, now),
-            )
-        except DeliveryError as error:
-            return await self._failed(subscription, error, now, report, row=None, batch=batch)
-        await self.feeds.mark_batch_sent(batch.id, message_id, now)
+        await self.feeds.mark_batch_attempt(batch.id, now)  # before the claim, as _post_row
+        async with self.feeds.claim_batch(batch) as claimed:
+            if claimed is None:
+                return False
+            try:
+                message_id, found = await self._send(
+                    subscription,
+                    message,
+                    batch_nonce(subscription.id, batch.id),
+                    claimed.item.attempted_at,
+                    now,
+                )
+            except DeliveryError as error:
+                return await self._failed(
+                    subscription, error, now, report, row=None, batch=batch, within=claimed.within
+                )
+            await self.feeds.mark_batch_sent(batch.id, message_id, now, within=claimed.within)
         await self.publisher.posted(subscription, message_id, now)
         if found:
             report.reconciled += 1
@@ -475,16 +493,18 @@ class OutboxSender:
         row: OutboxRow | None,
         batch: Batch | None = None,
         verdict: Verdict | None = None,
+        within: Transactions | None = None,
     ) -> bool:
         """Record a failure. True when only that message was set aside (serve the rest of the
-        subscription's queue); False when the subscription stops for this pass."""
+        subscription's queue); False when the subscription stops for this pass. ``within``: the
+        claim of the row or batch that failed (what is recorded about it goes through it)."""
         verdict = verdict or classify_post(error)
         if verdict.action == "set_aside" and (row is not None or batch is not None):
             if row is not None:
-                await self.feeds.set_aside([row.id], verdict.detail)
+                await self.feeds.set_aside([row.id], verdict.detail, within=within)
             else:
                 assert batch is not None
-                await self.feeds.set_aside_batch(batch.id, verdict.detail)
+                await self.feeds.set_aside_batch(batch.id, verdict.detail, within=within)
             report.refused += 1
             log.warning(
                 "feed: Discord refused an announcement in channel %s; set aside, the rest goes on: %s",
@@ -509,7 +529,11 @@ class OutboxSender:
                 seconds=retry_delay(subscription.retry_streak + 1, error.retry_after)
             )
             await self.feeds.retry_later(
-                subscription.id, retry_at, verdict.detail, row_id=row.id if row else None
+                subscription.id,
+                retry_at,
+                verdict.detail,
+                row_id=row.id if row else None,
+                within=within,
             )
             report.retrying.append(subscription.id)
             log.info(

@@ -24,6 +24,7 @@ from bot.feeds.corpus_source import CorpusDetection, detect_corpus_changes, reco
 from bot.feeds.delivery import Deliverer, OutboxSender, SendReport
 from bot.feeds.poller import FeedPoller, PollReport
 from bot.feeds.store import FeedStore
+from bot.storage.sql import FeedDatabase, SqliteFeedDatabase
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,23 @@ def problems_text(problems: Sequence[Problem]) -> str:
 
 
 class FeedEngine:
-    def __init__(self, service: CorpusService, config: FeedConfig, deliverer: Deliverer) -> None:
+    def __init__(
+        self,
+        service: CorpusService,
+        config: FeedConfig,
+        deliverer: Deliverer,
+        *,
+        database: FeedDatabase | None = None,
+    ) -> None:
+        """``database``: where the feed's state lives (``storage: postgres``: the shared
+        PostgreSQL database, given by the composition root); by default the corpus index's
+        SQLite file, as before."""
         self.service = service
         self.config = config
-        self.feeds = FeedStore(service.store)
-        self.poller = FeedPoller(service.store, self.feeds, config)
-        self.announcer = Announcer(service.store)
+        self.database = database or SqliteFeedDatabase(service.store)
+        self.feeds = FeedStore(self.database)
+        self.poller = FeedPoller(self.feeds, config)
+        self.announcer = Announcer(service.store, self.database)
         self.sender = OutboxSender(
             self.feeds, self.announcer, deliverer, cap=config.max_announcements_per_cycle
         )
@@ -93,9 +105,7 @@ class FeedEngine:
             if failure is None and self.service.corpus_problems:
                 failure = problems_text(self.service.corpus_problems)
             try:
-                return await detect_corpus_changes(
-                    self.service.store, self.feeds, now, failure=failure
-                )
+                return await detect_corpus_changes(self.feeds, now, failure=failure)
             except Exception as exc:
                 with contextlib.suppress(Exception):  # the database may be what failed
                     await record_corpus_failure(

@@ -27,7 +27,6 @@ import aiohttp
 
 from bot.config import FeedConfig, FeedSourceConfig
 from bot.corpus.models import Document
-from bot.corpus.store import CorpusStore
 from bot.feeds.backoff import SourceHealth, on_failure, on_success
 from bot.feeds.entries import document_categories, feed_origin, item_document
 from bot.feeds.fetch import FetchResult, fetch_feed
@@ -77,8 +76,7 @@ def _with_health(state: SourceState, health: SourceHealth) -> SourceState:
 
 
 class FeedPoller:
-    def __init__(self, corpus: CorpusStore, feeds: FeedStore, config: FeedConfig) -> None:
-        self.corpus = corpus
+    def __init__(self, feeds: FeedStore, config: FeedConfig) -> None:
         self.feeds = feeds
         self.config = config
 
@@ -200,7 +198,7 @@ class FeedPoller:
             for item in parsed.items
             if item.legacy_key
         }
-        async with self.corpus.transaction() as writer:
+        async with self.feeds.db.transaction() as writer:
             seen = await self.feeds.seen(writer, source.name, list(documents), legacy=legacy)
             # An item keeps the entry id its seen row holds (a row found under an older key scheme
             # has an id made from that older key): ids never change, so its posts stay its own.
@@ -219,7 +217,7 @@ class FeedPoller:
                 warnings.append(f"item id {doc.id!r} is already used by another document; skipped")
             fresh = _oldest_first([doc for doc in fresh if clashes.get(doc.id, origin) == origin])
             if fresh or changed:
-                await self.corpus.replace_documents(writer, [*fresh, *changed])
+                await self.feeds.db.replace_documents(writer, [*fresh, *changed])
                 await self.feeds.mark_seen(
                     writer,
                     source.name,

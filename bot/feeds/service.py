@@ -57,6 +57,7 @@ from bot.feeds.models import (
 from bot.feeds.opml import OpmlFeed, export_opml, read_opml
 from bot.feeds.poller import PollReport
 from bot.feeds.store import FeedStore
+from bot.storage.sql import FeedDatabase
 from bot.text_safety import web_url
 
 log = logging.getLogger(__name__)
@@ -231,11 +232,14 @@ class FeedService:
         deliverer: Deliverer,
         *,
         clock: Callable[[], datetime] = utc_now,
+        database: FeedDatabase | None = None,
     ) -> None:
+        """``database``: where the feed's state lives, for ``storage: postgres`` (the composition
+        root opens it); by default the corpus index's SQLite file."""
         self.corpus = corpus
         self.config = config
         self.clock = clock
-        self.engine = FeedEngine(corpus, config, deliverer)
+        self.engine = FeedEngine(corpus, config, deliverer, database=database)
         self.session: aiohttp.ClientSession | None = None
         self.guarded: aiohttp.ClientSession | None = None
         """The session for URLs an admin typed (discovery, added sources): only global

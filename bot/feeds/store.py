@@ -1,24 +1,31 @@
-"""The feed's SQL, over the corpus index's SQLite file (one file, one writer, WAL).
+"""The feed's SQL, one implementation for both backends (bot/storage/sql.py is the seam).
 
-Every write goes through ``CorpusStore.transaction()``, so detection can write documents, seen
-rows and outbox rows in ONE transaction with the corpus's own tables; reads use the read-only
-connection and see the last committed state. Nothing user-supplied is ever spliced into SQL:
-every value is a bound parameter and the only built fragments are runs of ``?`` marks.
+With ``storage: sqlite`` it runs over the corpus index's SQLite file (one writer, WAL); with
+``storage: postgres`` over the shared PostgreSQL database (bot/storage/postgres/sql.py). The
+statements are written in the dialect both share (``ON CONFLICT … DO UPDATE/NOTHING``,
+``RETURNING``, ``coalesce``, ``CASE``; no ``INSERT OR REPLACE``, rowid, scalar ``min``/``max``
+or JSON functions); where the two truly differ (row locks) the statement takes a named fragment
+of the database's ``dialect``.
+
+Every write goes through the database's ``transaction()``, so detection writes documents, seen
+rows and outbox rows in ONE transaction; reads use ``reader`` and see the last committed state.
+The sender claims each announcement before posting it (``claim_row``, ``claim_batch``): on
+PostgreSQL the row stays locked (``FOR UPDATE SKIP LOCKED``) until it is recorded as sent, so two
+senders overlapping during a lease takeover never post the same one. Nothing user-supplied is
+ever spliced into SQL: every value is a bound parameter and the only built fragments are runs of
+``?`` marks and the dialect's constants.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args
 
-import aiosqlite
-
-from bot.corpus.store import CorpusStore, IndexReader
 from bot.feeds.filters import wanting_pairs
 from bot.feeds.models import (
     Batch,
@@ -39,6 +46,9 @@ from bot.feeds.models import (
     from_iso,
     to_iso,
 )
+from bot.storage.sql import FeedDatabase, Reader, Row, Transactions, Writer
+
+T = TypeVar("T")
 
 _SUBSCRIPTION_COLUMNS = (
     "id, guild_id, channel_id, source, author, keyword, mention_role_id, mode, digest_minute, "
@@ -56,6 +66,7 @@ _OUTBOX_COLUMNS = (
     "posted_hash, needs_edit, last_error, attempted_at"
 )
 _CHUNK = 500
+_OUTBOX_VALUES = "(?, ?, ?, ?)"
 
 CorpusChange = Literal["new", "changed"]
 _CORPUS_CHANGES: dict[CorpusChange | None, str] = {
@@ -63,10 +74,9 @@ _CORPUS_CHANGES: dict[CorpusChange | None, str] = {
     "new": "s.item_key IS NULL",
     "changed": "s.content_hash != d.content_hash",
 }
-_AFTER = {True: "d.id > ?2", False: "?2 IS NULL"}  # keyset: the first page has no "after"
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     created_at = from_iso(row["created_at"])
     assert created_at is not None
     return Subscription(
@@ -131,7 +141,7 @@ def conditions_to_json(conditions: Sequence[Condition]) -> str:
     )
 
 
-def _pending_publish(row: sqlite3.Row) -> PendingPublish:
+def _pending_publish(row: Row) -> PendingPublish:
     due_at = from_iso(row["due_at"])
     assert due_at is not None
     return PendingPublish(row["message_id"], row["subscription_id"], row["channel_id"], due_at)
@@ -143,7 +153,7 @@ def _destination(text: str) -> Destination:
     return "thread" if text == "thread" else "channel"
 
 
-def _source(row: sqlite3.Row) -> SourceState:
+def _source(row: Row) -> SourceState:
     return SourceState(
         name=row["name"],
         url=row["url"],
@@ -161,14 +171,14 @@ def _source(row: sqlite3.Row) -> SourceState:
     )
 
 
-def _followed(row: sqlite3.Row) -> FollowedSource:
+def _followed(row: Row) -> FollowedSource:
     added_at = from_iso(row["added_at"])
     assert added_at is not None  # noqa: S101 - NOT NULL in the schema
     origin: SourceOrigin = "config" if row["origin"] == "config" else "added"
     return FollowedSource(row["name"], row["url"], origin, added_at, row["added_by"])
 
 
-def _outbox(row: sqlite3.Row) -> OutboxRow:
+def _outbox(row: Row) -> OutboxRow:
     created_at = from_iso(row["created_at"])
     assert created_at is not None
     return OutboxRow(
@@ -201,21 +211,28 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed(Generic[T]):
+    """An outbox row or batch this sender holds until the claim ends, as stored when claimed;
+    what is recorded about it goes through ``within`` (the claim's transactions)."""
+
+    item: T
+    within: Transactions
+
+
 class FeedStore:
     """Storage for the feed behind an API: the rest of the feed never writes SQL."""
 
-    def __init__(self, corpus: CorpusStore) -> None:
-        self.corpus = corpus
+    def __init__(self, db: FeedDatabase) -> None:
+        self.db = db
 
     @property
-    def _reader(self) -> IndexReader:
-        return self.corpus.reader
+    def _reader(self) -> Reader:
+        return self.db.reader
 
     # --- sources -----------------------------------------------------------------------------
 
-    async def source_state(
-        self, name: str, *, conn: aiosqlite.Connection | None = None
-    ) -> SourceState:
+    async def source_state(self, name: str, *, conn: Reader | None = None) -> SourceState:
         """The stored state of a source, or a blank one for a source never checked.
 
         ``conn``: the writer inside a transaction, to read what that transaction sees.
@@ -235,11 +252,16 @@ class FeedStore:
         )
         return {row["name"]: replace(_source(row), entries=row["entries"]) for row in rows}
 
-    async def write_source_state(self, writer: aiosqlite.Connection, state: SourceState) -> None:
+    async def write_source_state(self, writer: Writer, state: SourceState) -> None:
         """Inside a transaction: store a source's whole state (insert or replace)."""
         await writer.execute(
-            f"INSERT OR REPLACE INTO feed_sources ({_SOURCE_COLUMNS}) "  # noqa: S608 - constant columns
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO feed_sources ({_SOURCE_COLUMNS}) "  # noqa: S608 - constant columns
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+            + ", ".join(
+                f"{column} = excluded.{column}"
+                for column in _SOURCE_COLUMNS.split(", ")
+                if column != "name"
+            ),
             (
                 state.name,
                 state.url,
@@ -258,7 +280,7 @@ class FeedStore:
         )
 
     async def save_source_state(self, state: SourceState) -> None:
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await self.write_source_state(writer, state)
 
     # --- the sources followed ----------------------------------------------------------------
@@ -280,7 +302,7 @@ class FeedStore:
         admin added under a name the config now uses becomes the config's (the config wins, and
         its URL with it). Returns every followed source afterwards."""
         names = [name for name, _url in sources]
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 f"DELETE FROM feed_source_list WHERE origin = 'config' "  # noqa: S608 - marks only
                 f"AND name NOT IN ({_marks(len(names))})"
@@ -300,7 +322,7 @@ class FeedStore:
 
     async def add_source(self, name: str, url: str, added_by: str | None, now: datetime) -> bool:
         """Follow a feed an admin added; False when the name is taken (nothing written)."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             cursor = await writer.execute(
                 "INSERT INTO feed_source_list (name, url, origin, added_at, added_by) "
                 "VALUES (?, ?, 'added', ?, ?) ON CONFLICT (name) DO NOTHING",
@@ -312,7 +334,7 @@ class FeedStore:
         """Stop following an added feed: its row, fetch state and seen-set go (re-adding it later
         takes a new silent baseline). Subscriptions naming it stay (they announce nothing until
         a source of that name exists again), as do entries already announced."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             cursor = await writer.execute(
                 "DELETE FROM feed_source_list WHERE name = ? AND origin = 'added'", (name,)
             )
@@ -326,7 +348,7 @@ class FeedStore:
 
     async def seen(
         self,
-        writer: aiosqlite.Connection,
+        writer: Writer,
         source: str,
         keys: Sequence[str],
         *,
@@ -357,7 +379,7 @@ class FeedStore:
 
     async def _claim_legacy_keys(
         self,
-        writer: aiosqlite.Connection,
+        writer: Writer,
         source: str,
         keys: Sequence[str],
         legacy: Mapping[str, tuple[str, str]],
@@ -389,7 +411,7 @@ class FeedStore:
 
     async def mark_seen(
         self,
-        writer: aiosqlite.Connection,
+        writer: Writer,
         source: str,
         seen: Sequence[tuple[str, str, str]],
         now: datetime,
@@ -402,9 +424,7 @@ class FeedStore:
             [(source, key, entry, digest, to_iso(now)) for key, entry, digest in seen],
         )
 
-    async def document_origins(
-        self, writer: aiosqlite.Connection, ids: Sequence[str]
-    ) -> dict[str, str]:
+    async def document_origins(self, writer: Writer, ids: Sequence[str]) -> dict[str, str]:
         """Inside a transaction: id -> origin for the given ids that already exist as documents."""
         found: dict[str, str] = {}
         for chunk in _chunks(list(ids)):
@@ -417,7 +437,7 @@ class FeedStore:
 
     async def corpus_changes(
         self,
-        writer: aiosqlite.Connection,
+        writer: Writer,
         source: str,
         *,
         after: str | None,
@@ -434,18 +454,19 @@ class FeedStore:
         scan per page, never from the document rows, whose hash follows the body and would walk
         every body's overflow pages.
         """
+        keyset, parameters = (
+            ("AND d.id > ? ", (source, after, limit)) if after else ("", (source, limit))
+        )
         rows = await writer.execute_fetchall(
             "SELECT d.id AS id, d.content_hash AS content_hash, s.item_key IS NULL AS is_new FROM documents d "  # noqa: S608 - constant fragments
-            "LEFT JOIN feed_seen s ON s.source = ?1 AND s.item_key = d.id "
-            f"WHERE d.origin = 'corpus' AND {_AFTER[after is not None]} AND {_CORPUS_CHANGES[kind]} "
-            "ORDER BY d.id LIMIT ?3",
-            (source, after, limit),
+            "LEFT JOIN feed_seen s ON s.source = ? AND s.item_key = d.id "
+            f"WHERE d.origin = 'corpus' {keyset}AND {_CORPUS_CHANGES[kind]} "
+            "ORDER BY d.id LIMIT ?",
+            parameters,
         )
         return [(row["id"], row["content_hash"], bool(row["is_new"])) for row in rows]
 
-    async def seed_corpus_seen(
-        self, writer: aiosqlite.Connection, source: str, now: datetime
-    ) -> tuple[int, int]:
+    async def seed_corpus_seen(self, writer: Writer, source: str, now: datetime) -> tuple[int, int]:
         """Inside a transaction: record every corpus document in the ``source`` seen-set as it is
         now (the baseline), entirely in SQL; (how many were new, how many had changed)."""
         changed = await writer.execute(
@@ -463,7 +484,7 @@ class FeedStore:
         return max(fresh.rowcount, 0), max(changed.rowcount, 0)
 
     async def entry_facts_rows(
-        self, writer: aiosqlite.Connection, ids: Sequence[str]
+        self, writer: Writer, ids: Sequence[str]
     ) -> list[tuple[str, str, str, str]]:
         """Inside a transaction: (id, shown title, author names as a JSON array, body) per document."""
         out: list[tuple[str, str, str, str]] = []
@@ -481,13 +502,15 @@ class FeedStore:
     # --- detection -> outbox -----------------------------------------------------------------
 
     async def queue_entries(
-        self, writer: aiosqlite.Connection, entries: Sequence[EntryFacts], now: datetime
+        self, writer: Writer, entries: Sequence[EntryFacts], now: datetime
     ) -> int:
         """Inside the detection transaction: one outbox row per (wanting subscription, entry).
 
         Every subscription that exists now counts, paused ones too (they catch up when resumed);
-        a subscription created later never sees these entries. ``INSERT OR IGNORE`` on the
-        (subscription, entry) key makes queueing the same entry twice harmless.
+        a subscription created later never sees these entries. ``ON CONFLICT DO NOTHING`` on the
+        (subscription, entry) key makes queueing the same entry twice harmless. Rows go in
+        multi-row INSERTs of ``_CHUNK``, whose counts add up to the rows written (an asyncpg
+        ``executemany`` reports none).
         """
         if not entries:
             return 0
@@ -501,14 +524,18 @@ class FeedStore:
         queued = [(sub.id, entry.entry_id, entry.source, stamp) for sub, entry in pairs]
         if not queued:
             return 0
-        cursor = await writer.executemany(
-            "INSERT OR IGNORE INTO feed_outbox (subscription_id, entry_id, source, created_at) "
-            "VALUES (?, ?, ?, ?)",
-            queued,
-        )
-        return max(cursor.rowcount, 0)
+        written = 0
+        for chunk in _chunks(queued):
+            done = await writer.execute(
+                "INSERT INTO feed_outbox (subscription_id, entry_id, source, created_at) VALUES "  # noqa: S608 - only ? marks
+                + ", ".join([_OUTBOX_VALUES] * len(chunk))
+                + " ON CONFLICT (subscription_id, entry_id) DO NOTHING",
+                [value for row in chunk for value in row],
+            )
+            written += max(done.rowcount, 0)
+        return written
 
-    async def flag_edits(self, writer: aiosqlite.Connection, entry_ids: Sequence[str]) -> None:
+    async def flag_edits(self, writer: Writer, entry_ids: Sequence[str]) -> None:
         """Inside a transaction: posts of these (changed) entries must be edited."""
         for chunk in _chunks(list(entry_ids)):
             await writer.execute(
@@ -537,9 +564,10 @@ class FeedStore:
 
         Changing settings keeps the subscription's id, history and pending announcements.
         """
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             rows = await writer.execute_fetchall(
-                "SELECT id FROM feed_subscriptions WHERE channel_id = ?", (channel_id,)
+                f"SELECT id FROM feed_subscriptions WHERE channel_id = ?{self.db.dialect.lock_row}",  # noqa: S608 - a constant fragment
+                (channel_id,),
             )
             existing = next(iter(rows), None)  # channel_id is unique
             settings = (source, author, keyword, mention_role_id, mode, digest_minute)
@@ -551,13 +579,13 @@ class FeedStore:
                 )
                 sub_id, created = existing["id"], False
             else:
-                cursor = await writer.execute(
+                (inserted,) = await writer.execute_fetchall(
                     "INSERT INTO feed_subscriptions (source, author, keyword, mention_role_id, mode, "
                     "digest_minute, guild_id, channel_id, created_by, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (*settings, guild_id, channel_id, created_by, to_iso(now)),
                 )
-                sub_id, created = cursor.lastrowid, True
+                sub_id, created = inserted["id"], True
             (stored,) = await writer.execute_fetchall(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
                 (sub_id,),
@@ -574,7 +602,7 @@ class FeedStore:
         discussion_thread: bool,
     ) -> Subscription:
         """Where and how a subscription announces (set by /subscribe after `subscribe`)."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_subscriptions SET destination = ?, forum_tag_ids = ?, publish = ?, "
                 "discussion_thread = ? WHERE id = ?",
@@ -598,10 +626,10 @@ class FeedStore:
         self, sub_id: int, channel_id: int, message_id: int, due_at: datetime
     ) -> None:
         """Record an announcement to publish (once: a resend finds the same message id)."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
-                "INSERT OR IGNORE INTO feed_publishes (message_id, subscription_id, channel_id, "
-                "state, due_at) VALUES (?, ?, ?, 'pending', ?)",
+                "INSERT INTO feed_publishes (message_id, subscription_id, channel_id, "
+                "state, due_at) VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (message_id) DO NOTHING",
                 (message_id, sub_id, channel_id, to_iso(due_at)),
             )
 
@@ -633,7 +661,7 @@ class FeedStore:
         return [moment for row in rows if (moment := from_iso(row["published_at"])) is not None]
 
     async def mark_published(self, message_id: int, now: datetime) -> None:
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_publishes SET state = 'published', published_at = ?, "
                 "last_error = NULL WHERE message_id = ?",
@@ -645,16 +673,16 @@ class FeedStore:
     ) -> None:
         """Every waiting publish of the subscription not before ``due_at`` (the hour's 10 are
         used, or Discord said when to try again)."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
-                "UPDATE feed_publishes SET due_at = max(due_at, ?), last_error = ? "
-                "WHERE subscription_id = ? AND state = 'pending'",
-                (to_iso(due_at), reason, sub_id),
+                "UPDATE feed_publishes SET due_at = CASE WHEN due_at > ? THEN due_at ELSE ? END, "
+                "last_error = ? WHERE subscription_id = ? AND state = 'pending'",
+                (to_iso(due_at), to_iso(due_at), reason, sub_id),
             )
 
     async def fail_publish(self, message_id: int, reason: str) -> None:
         """Discord refused to publish this one (deleted, permission): left unpublished."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_publishes SET state = 'failed', last_error = ? WHERE message_id = ?",
                 (reason, message_id),
@@ -662,7 +690,7 @@ class FeedStore:
 
     async def unsubscribe(self, channel_id: int) -> bool:
         """Remove a channel's subscription and its queue (a person asked; failures never do)."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             cursor = await writer.execute(
                 "DELETE FROM feed_subscriptions WHERE channel_id = ?", (channel_id,)
             )
@@ -674,9 +702,10 @@ class FeedStore:
         """Apply ``change`` (computed from the subscription as stored, in the same transaction,
         so two edits at once cannot lose one; what it raises rolls back) and return the
         subscription as it is now; None when it does not exist."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             rows = await writer.execute_fetchall(
-                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?"  # noqa: S608
+                f"{self.db.dialect.lock_row}",
                 (sub_id,),
             )
             current = next(iter(rows), None)
@@ -758,7 +787,7 @@ class FeedStore:
 
     async def resume(self, sub_id: int) -> Subscription | None:
         """Clear a pause and any back-off; rejected announcements get one more try."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_subscriptions SET paused_reason = NULL, paused_detail = NULL, "
                 "paused_at = NULL, pause_reported_at = NULL, retry_at = NULL, retry_streak = 0 "
@@ -773,26 +802,30 @@ class FeedStore:
 
     async def pause(self, sub_id: int, reason: str, detail: str, now: datetime) -> None:
         """Pause a subscription after a Discord refusal; its settings and queue stay."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_subscriptions SET paused_reason = ?, paused_detail = ?, paused_at = ?, "
                 "pause_reported_at = NULL, retry_at = NULL, retry_streak = 0, last_error = ? WHERE id = ?",
                 (reason, detail, to_iso(now), detail, sub_id),
             )
 
-    async def set_aside(self, row_ids: Sequence[int], reason: str) -> None:
+    async def set_aside(
+        self, row_ids: Sequence[int], reason: str, *, within: Transactions | None = None
+    ) -> None:
         """Announcements Discord refused as they are (a 400): 'rejected' with its reason, so the
         sender moves on to the next ones; `/feed retry` of a paused subscription retries them."""
-        async with self.corpus.transaction() as writer:
+        async with (within or self.db).transaction() as writer:
             await writer.executemany(
                 "UPDATE feed_outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? "
                 "WHERE id = ? AND state = 'pending'",
                 [(reason, row_id) for row_id in row_ids],
             )
 
-    async def set_aside_batch(self, batch_id: int, reason: str) -> None:
+    async def set_aside_batch(
+        self, batch_id: int, reason: str, *, within: Transactions | None = None
+    ) -> None:
         """A refused "+N more" or digest message: its entries are set aside together."""
-        async with self.corpus.transaction() as writer:
+        async with (within or self.db).transaction() as writer:
             await writer.execute(
                 "UPDATE feed_outbox SET state = 'rejected', attempts = attempts + 1, last_error = ? "
                 "WHERE batch_id = ? AND state = 'pending'",
@@ -800,19 +833,27 @@ class FeedStore:
             )
 
     async def retry_later(
-        self, sub_id: int, retry_at: datetime, error: str, *, row_id: int | None
+        self,
+        sub_id: int,
+        retry_at: datetime,
+        error: str,
+        *,
+        row_id: int | None,
+        within: Transactions | None = None,
     ) -> None:
-        async with self.corpus.transaction() as writer:
-            await writer.execute(
-                "UPDATE feed_subscriptions SET retry_at = ?, retry_streak = retry_streak + 1, "
-                "last_error = ? WHERE id = ?",
-                (to_iso(retry_at), error, sub_id),
-            )
+        # The outbox row first, then the subscription, as mark_sent: two senders at once take
+        # their row locks in the same order, so neither waits for the other in a cycle.
+        async with (within or self.db).transaction() as writer:
             if row_id is not None:
                 await writer.execute(
                     "UPDATE feed_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                     (error, row_id),
                 )
+            await writer.execute(
+                "UPDATE feed_subscriptions SET retry_at = ?, retry_streak = retry_streak + 1, "
+                "last_error = ? WHERE id = ?",
+                (to_iso(retry_at), error, sub_id),
+            )
 
     async def unreported_pauses(self) -> list[Subscription]:
         rows = await self._reader.execute_fetchall(
@@ -822,7 +863,7 @@ class FeedStore:
         return [_subscription(row) for row in rows]
 
     async def mark_pause_reported(self, sub_id: int, now: datetime) -> None:
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_subscriptions SET pause_reported_at = ? WHERE id = ? AND paused_reason IS NOT NULL",
                 (to_iso(now), sub_id),
@@ -835,14 +876,16 @@ class FeedStore:
         their oldest waiting announcement (so the whole queue drains roughly oldest first)."""
         rows = await self._reader.execute_fetchall(
             # Two subqueries, so each is answered from its partial index (pending rows, edits)
-            # instead of scanning every row a subscription ever had.
-            f"SELECT {_SUBSCRIPTION_COLUMNS}, min("  # noqa: S608 - constant columns
-            " coalesce((SELECT min(o.id) FROM feed_outbox o WHERE o.subscription_id = s.id "
-            "  AND o.state = 'pending' AND (o.batch_id IS NOT NULL OR s.mode = 'instant')), 9e18), "
-            " coalesce((SELECT min(o.id) FROM feed_outbox o WHERE o.subscription_id = s.id "
-            "  AND o.needs_edit = 1), 9e18)) AS oldest "
-            "FROM feed_subscriptions s WHERE s.paused_reason IS NULL AND (s.retry_at IS NULL OR s.retry_at <= ?) "
-            "AND oldest < 9e18 ORDER BY oldest",
+            # instead of scanning every row a subscription ever had; the smaller of the two by
+            # min() over their union (the scalar min/least is spelled differently per dialect).
+            "SELECT * FROM ("  # noqa: S608 - constant columns
+            f"SELECT {_SUBSCRIPTION_COLUMNS}, (SELECT min(w.id) FROM ("
+            " SELECT min(o.id) AS id FROM feed_outbox o WHERE o.subscription_id = s.id "
+            "  AND o.state = 'pending' AND (o.batch_id IS NOT NULL OR s.mode = 'instant') "
+            " UNION ALL SELECT min(o.id) AS id FROM feed_outbox o WHERE o.subscription_id = s.id "
+            "  AND o.needs_edit = 1) w) AS oldest "
+            "FROM feed_subscriptions s WHERE s.paused_reason IS NULL AND (s.retry_at IS NULL OR s.retry_at <= ?)"
+            ") q WHERE q.oldest IS NOT NULL ORDER BY q.oldest",
             (to_iso(now),),
         )
         return [_subscription(row) for row in rows]
@@ -867,21 +910,24 @@ class FeedStore:
     async def open_batches(self, sub_id: int) -> list[Batch]:
         """Batches created but not yet posted (a crash may leave one), oldest first."""
         rows = await self._reader.execute_fetchall(
-            "SELECT b.id, b.kind, b.created_at, b.attempted_at, "
-            "(SELECT json_group_array(entry_id) FROM (SELECT entry_id FROM feed_outbox o "
-            " WHERE o.batch_id = b.id AND o.state = 'pending' ORDER BY o.id)) AS entry_ids "
-            "FROM feed_batches b WHERE b.subscription_id = ? AND b.message_id IS NULL AND EXISTS "
-            "(SELECT 1 FROM feed_outbox o WHERE o.batch_id = b.id AND o.state = 'pending') ORDER BY b.id",
+            "SELECT b.id AS batch_id, b.kind, b.created_at, b.attempted_at, o.entry_id "
+            "FROM feed_batches b JOIN feed_outbox o ON o.batch_id = b.id AND o.state = 'pending' "
+            "WHERE b.subscription_id = ? AND b.message_id IS NULL ORDER BY b.id, o.id",
             (sub_id,),
         )
-        batches: list[Batch] = []
+        entries: dict[int, list[str]] = {}
+        firsts: dict[int, Row] = {}
         for row in rows:
+            entries.setdefault(row["batch_id"], []).append(row["entry_id"])
+            firsts.setdefault(row["batch_id"], row)
+        batches: list[Batch] = []
+        for batch_id, row in firsts.items():
             created_at = from_iso(row["created_at"])
             assert created_at is not None
-            entry_ids = tuple(json.loads(row["entry_ids"] or "[]"))
+            entry_ids = tuple(entries[batch_id])
             batches.append(
                 Batch(
-                    row["id"],
+                    batch_id,
                     sub_id,
                     row["kind"],
                     created_at,
@@ -894,16 +940,16 @@ class FeedStore:
     async def batch_overflow(self, sub_id: int, row_ids: Sequence[int], now: datetime) -> int:
         """Put rows into one "+N more" batch before anything of this round is sent, so a crash
         and restart post the same split, not a second overflow."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             return await self._new_batch(writer, sub_id, "more", row_ids, now)
 
     async def batch_digest(self, sub_id: int, moment: datetime, now: datetime) -> int | None:
         """Gather a digest subscription's pending rows into one digest batch and record that the
         digest of ``moment`` is done, atomically. None when nothing was pending."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             rows = await writer.execute_fetchall(
-                "SELECT id FROM feed_outbox WHERE subscription_id = ? AND state = 'pending' "
-                "AND batch_id IS NULL ORDER BY id",
+                "SELECT id FROM feed_outbox WHERE subscription_id = ? AND state = 'pending' "  # noqa: S608 - a constant fragment
+                f"AND batch_id IS NULL ORDER BY id{self.db.dialect.lock_rows}",
                 (sub_id,),
             )
             batch_id = None
@@ -919,44 +965,85 @@ class FeedStore:
 
     async def _new_batch(
         self,
-        writer: aiosqlite.Connection,
+        writer: Writer,
         sub_id: int,
         kind: str,
         row_ids: Sequence[int],
         now: datetime,
     ) -> int:
-        cursor = await writer.execute(
-            "INSERT INTO feed_batches (subscription_id, kind, created_at) VALUES (?, ?, ?)",
+        (inserted,) = await writer.execute_fetchall(
+            "INSERT INTO feed_batches (subscription_id, kind, created_at) VALUES (?, ?, ?) "
+            "RETURNING id",
             (sub_id, kind, to_iso(now)),
         )
-        batch_id = cursor.lastrowid
-        assert batch_id is not None
+        batch_id: int = inserted["id"]
+        # Rows another sender batched meanwhile (an overlap at a lease takeover) stay in theirs.
         await writer.executemany(
-            "UPDATE feed_outbox SET batch_id = ? WHERE id = ? AND state = 'pending'",
+            "UPDATE feed_outbox SET batch_id = ? WHERE id = ? AND state = 'pending' "
+            "AND batch_id IS NULL",
             [(batch_id, row_id) for row_id in row_ids],
         )
         return batch_id
 
+    @contextlib.asynccontextmanager
+    async def claim_row(self, row_id: int) -> AsyncIterator[Claimed[OutboxRow] | None]:
+        """Hold an announcement waiting for its own message while it is posted and recorded;
+        None when it is no longer waiting or another sender holds it (then leave it: that
+        sender posts it). On PostgreSQL the row stays locked until the claim ends, and what is
+        recorded through ``within`` commits with the claim; record the attempt (``mark_attempt``)
+        BEFORE claiming, so it is committed before the post whatever happens to the claim."""
+        async with self.db.claim() as claim:
+            async with claim.transaction() as conn:
+                rows = await conn.execute_fetchall(
+                    f"SELECT {_OUTBOX_COLUMNS} FROM feed_outbox WHERE id = ? "  # noqa: S608 - constants
+                    f"AND state = 'pending'{self.db.dialect.lock_rows}",
+                    (row_id,),
+                )
+            yield Claimed(_outbox(rows[0]), claim) if rows else None
+
+    @contextlib.asynccontextmanager
+    async def claim_batch(self, batch: Batch) -> AsyncIterator[Claimed[Batch] | None]:
+        """``claim_row`` for a "+N more" or digest message not yet posted; the batch comes back
+        with its attempt time as stored now."""
+        async with self.db.claim() as claim:
+            async with claim.transaction() as conn:
+                rows = await conn.execute_fetchall(
+                    "SELECT attempted_at FROM feed_batches WHERE id = ? AND message_id IS NULL"  # noqa: S608 - a constant fragment
+                    f"{self.db.dialect.lock_rows}",
+                    (batch.id,),
+                )
+            yield (
+                Claimed(replace(batch, attempted_at=from_iso(rows[0]["attempted_at"])), claim)
+                if rows
+                else None
+            )
+
     async def mark_attempt(self, row_id: int, now: datetime) -> None:
         """Committed before a post is sent: after a crash, a resend knows the message may exist.
         The first attempt's time stays (the message, if any, is no older than it)."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_outbox SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?",
                 (to_iso(now), row_id),
             )
 
     async def mark_batch_attempt(self, batch_id: int, now: datetime) -> None:
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_batches SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?",
                 (to_iso(now), batch_id),
             )
 
     async def mark_sent(
-        self, row_id: int, message_id: int, posted_hash: str | None, now: datetime
+        self,
+        row_id: int,
+        message_id: int,
+        posted_hash: str | None,
+        now: datetime,
+        *,
+        within: Transactions | None = None,
     ) -> None:
-        async with self.corpus.transaction() as writer:
+        async with (within or self.db).transaction() as writer:
             await writer.execute(
                 "UPDATE feed_outbox SET state = 'sent', message_id = ?, posted_hash = ?, sent_at = ?, "
                 "attempts = attempts + 1, needs_edit = 0, last_error = NULL WHERE id = ?",
@@ -964,8 +1051,10 @@ class FeedStore:
             )
             await self._delivered(writer, row_id, now)
 
-    async def mark_batch_sent(self, batch_id: int, message_id: int, now: datetime) -> None:
-        async with self.corpus.transaction() as writer:
+    async def mark_batch_sent(
+        self, batch_id: int, message_id: int, now: datetime, *, within: Transactions | None = None
+    ) -> None:
+        async with (within or self.db).transaction() as writer:
             await writer.execute(
                 "UPDATE feed_batches SET message_id = ?, sent_at = ? WHERE id = ?",
                 (message_id, to_iso(now), batch_id),
@@ -983,20 +1072,20 @@ class FeedStore:
 
     async def mark_skipped(self, row_ids: Sequence[int], why: str) -> None:
         """Rows whose entry disappeared before it was announced (a corpus file removed)."""
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.executemany(
                 "UPDATE feed_outbox SET state = 'skipped', last_error = ? WHERE id = ?",
                 [(why, row_id) for row_id in row_ids],
             )
 
     async def mark_edited(self, row_id: int, posted_hash: str | None) -> None:
-        async with self.corpus.transaction() as writer:
+        async with self.db.transaction() as writer:
             await writer.execute(
                 "UPDATE feed_outbox SET needs_edit = 0, posted_hash = ? WHERE id = ?",
                 (posted_hash, row_id),
             )
 
-    async def _delivered(self, writer: aiosqlite.Connection, row_id: int, now: datetime) -> None:
+    async def _delivered(self, writer: Writer, row_id: int, now: datetime) -> None:
         await writer.execute(
             "UPDATE feed_subscriptions SET last_announced_at = ?, retry_at = NULL, retry_streak = 0, "
             "last_error = NULL WHERE id = (SELECT subscription_id FROM feed_outbox WHERE id = ?)",
