@@ -28,10 +28,17 @@ from typing import Any
 
 import asyncpg
 
-from bot.corpus.models import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, AuthorCount, Document, DocumentRef
+from bot.corpus.models import (
+    HIGHLIGHT_CLOSE,
+    HIGHLIGHT_OPEN,
+    AuthorCount,
+    Document,
+    DocumentRef,
+    Reason,
+)
 from bot.corpus.names import title_key
 from bot.corpus.search import SearchTuning
-from bot.corpus.store import AUTHOR_SEPARATOR, SearchPage
+from bot.corpus.store import AUTHOR_SEPARATOR, SearchPage, StoredDocument
 from bot.corpus.titles import display_title
 from bot.storage.postgres.errors import (
     CONNECT_ERRORS,
@@ -187,6 +194,93 @@ def document_record(doc: Document) -> tuple[Any, ...]:
     return tuple(values[name] for name in _DOCUMENT_COLUMNS)
 
 
+_UPSERT_DOCUMENT = (
+    f"INSERT INTO documents ({', '.join(_DOCUMENT_COLUMNS)}) VALUES "  # noqa: S608 - constants
+    f"({', '.join(f'${i}' for i in range(1, len(_DOCUMENT_COLUMNS) + 1))}) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _DOCUMENT_COLUMNS if name != "id")
+    + ", updated_at = now()"
+)
+"""Insert a document, or update the stored one of the same id in place: an update, never a
+delete and an insert, so the row keeps its key and a change log on the table sees one change."""
+
+
+async def replace_documents(conn: Connection, documents: Sequence[Document]) -> None:
+    """Inside the caller's transaction on `conn`: store `documents`, replacing those of the same
+    id (their author links made anew). The one writer of documents: the store's
+    `replace_documents` and the feed's poller (whose transaction also holds its seen-set and
+    outbox rows) both call it. A document PostgreSQL cannot hold is refused by id and field
+    (`DocumentNotStorable`) before anything is sent."""
+    if not documents:
+        return
+    records = [document_record(doc) for doc in documents]
+    await conn.executemany(_UPSERT_DOCUMENT, records)
+    await conn.execute(
+        "DELETE FROM document_authors WHERE doc_pk IN "
+        "(SELECT pk FROM documents WHERE id = ANY($1::text[]))",
+        [doc.id for doc in documents],
+    )
+    await _link_authors(conn, documents)
+
+
+async def _link_authors(conn: Connection, documents: Sequence[Document]) -> None:
+    names: dict[str, str] = {}
+    links: list[tuple[str, int, str, str | None, date | None]] = []
+    for doc in documents:
+        linked: set[str] = set()
+        for position, author in enumerate(doc.authors):
+            if author.key in linked:  # a byline naming someone twice is one post of theirs
+                continue
+            linked.add(author.key)
+            names.setdefault(author.key, author.name)
+            links.append((doc.id, position, author.key, author.affiliation, doc.published))
+    if not links:
+        return
+    await conn.execute(
+        "INSERT INTO authors (key, name) SELECT * FROM unnest($1::text[], $2::text[]) "
+        "ON CONFLICT (key) DO NOTHING",
+        list(names),
+        list(names.values()),
+    )
+    ids, positions, keys, affiliations, published = (list(c) for c in zip(*links, strict=True))
+    await conn.execute(
+        "INSERT INTO document_authors (doc_pk, position, author_id, affiliation, published) "
+        "SELECT d.pk, l.position, a.id, l.affiliation, l.published "
+        "FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::date[]) "
+        "AS l(doc_id, position, key, affiliation, published) "
+        "JOIN documents d ON d.id = l.doc_id JOIN authors a ON a.key = l.key",
+        ids,
+        positions,
+        keys,
+        affiliations,
+        published,
+    )
+
+
+async def stored_document(conn: Connection, doc_id: str) -> StoredDocument | None:
+    """A document as the shared table holds it now, as the SQLite store's `document` returns
+    it (the feed's announcer reads entries here: a replica may not have pulled them yet)."""
+    row = await conn.fetchrow(
+        f"SELECT {_REF_COLUMNS}, d.body, d.word_count, d.annotations, d.reasons, "  # noqa: S608 - constants
+        "d.content_hash, d.origin FROM documents d WHERE d.id = $1",
+        doc_id,
+    )
+    if row is None:
+        return None
+    return StoredDocument(
+        ref=ref_from_record(row),
+        body=row["body"],
+        word_count=row["word_count"],
+        annotations=json.loads(row["annotations"]),
+        reasons=tuple(
+            Reason(label, quote, paragraph)
+            for label, quote, paragraph in json.loads(row["reasons"])
+        ),
+        content_hash=row["content_hash"],
+        origin=row["origin"],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class StoredPost:
     ref: DocumentRef
@@ -237,17 +331,8 @@ class PostgresCorpusStore:
     @database_faults
     async def replace_documents(self, documents: Sequence[Document]) -> None:
         """Insert `documents`, replacing stored ones of the same id, in one transaction."""
-        records = [document_record(doc) for doc in documents]
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "DELETE FROM documents WHERE id = ANY($1::text[])", [doc.id for doc in documents]
-            )
-            await conn.executemany(
-                f"INSERT INTO documents ({', '.join(_DOCUMENT_COLUMNS)}) VALUES "  # noqa: S608 - constants
-                f"({', '.join(f'${i}' for i in range(1, len(_DOCUMENT_COLUMNS) + 1))})",
-                records,
-            )
-            await self._link_authors(conn, documents)
+            await replace_documents(conn, documents)
 
     @database_faults
     async def copy_documents(self, documents: Sequence[Document]) -> None:
@@ -257,41 +342,7 @@ class PostgresCorpusStore:
             await conn.copy_records_to_table(
                 "documents", records=records, columns=list(_DOCUMENT_COLUMNS)
             )
-            await self._link_authors(conn, documents)
-
-    @staticmethod
-    async def _link_authors(conn: Connection, documents: Sequence[Document]) -> None:
-        names: dict[str, str] = {}
-        links: list[tuple[str, int, str, str | None, date | None]] = []
-        for doc in documents:
-            linked: set[str] = set()
-            for position, author in enumerate(doc.authors):
-                if author.key in linked:  # a byline naming someone twice is one post of theirs
-                    continue
-                linked.add(author.key)
-                names.setdefault(author.key, author.name)
-                links.append((doc.id, position, author.key, author.affiliation, doc.published))
-        if not links:
-            return
-        await conn.execute(
-            "INSERT INTO authors (key, name) SELECT * FROM unnest($1::text[], $2::text[]) "
-            "ON CONFLICT (key) DO NOTHING",
-            list(names),
-            list(names.values()),
-        )
-        ids, positions, keys, affiliations, published = (list(c) for c in zip(*links, strict=True))
-        await conn.execute(
-            "INSERT INTO document_authors (doc_pk, position, author_id, affiliation, published) "
-            "SELECT d.pk, l.position, a.id, l.affiliation, l.published "
-            "FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::date[]) "
-            "AS l(doc_id, position, key, affiliation, published) "
-            "JOIN documents d ON d.id = l.doc_id JOIN authors a ON a.key = l.key",
-            ids,
-            positions,
-            keys,
-            affiliations,
-            published,
-        )
+            await _link_authors(conn, documents)
 
     @database_faults
     async def analyze(self) -> None:
