@@ -19,6 +19,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from tests.feeds.feed_world import FeedBackend
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FEED_ETAG = '"medium-v1"'
 FEED_LAST_MODIFIED = "Tue, 04 Mar 2025 09:12:44 GMT"
@@ -217,3 +219,23 @@ def refused_port() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_name(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """Which backend, and PostgreSQL's DSN: a fresh database of the session's real server
+    (skipped, with the reason, where no PostgreSQL binaries exist). A plain fixture, since
+    an async one cannot ask for another while the event loop runs it."""
+    if request.param == "postgres":
+        return request.param, request.getfixturevalue("postgres_dsn")
+    return request.param, None
+
+
+@pytest.fixture
+async def backend(backend_name: tuple[str, str | None]) -> AsyncIterator[FeedBackend]:
+    """The feed's database, once per backend (see FeedBackend); its pools closed after."""
+    chosen = FeedBackend(*backend_name)
+    try:
+        yield chosen
+    finally:
+        await chosen.close()

@@ -7,6 +7,7 @@ helpers can be imported by name from the end-to-end tests too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 from collections.abc import AsyncIterator, Iterable
@@ -19,8 +20,12 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from bot.corpus.loader import scan_corpus
+from bot.corpus.service import CorpusService
 from bot.feeds.delivery import BatchMessage, DeliveryError, EntryMessage, Outgoing
 from bot.feeds.models import Subscription
+from bot.storage.postgres.sql import PostgresFeedDatabase
+from bot.storage.sql import FeedDatabase, SqliteFeedDatabase
 
 T0 = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
 """A fixed 'now' for tests: 08:00 UTC on a Wednesday."""
@@ -295,3 +300,71 @@ class FakeDiscord:
         return [
             p.message for p in self.in_channel(channel_id) if isinstance(p.message, BatchMessage)
         ]
+
+
+@dataclass
+class FeedBackend:
+    """Where a test's feed keeps its state: ``sqlite`` (the corpus index's file, the default)
+    or ``postgres`` (a fresh database of the session's real server, ``dsn``). The feed tests
+    take it as the ``backend`` fixture, run once per backend (tests/feeds/conftest.py)."""
+
+    name: str
+    dsn: str | None = None
+    opened: list[PostgresFeedDatabase] = field(default_factory=list)
+
+    @property
+    def serves_commands(self) -> bool:
+        """Whether the corpus service's answers (/search, /post…) read the feed's database:
+        on SQLite they do; on PostgreSQL a per-process replica pulls the shared documents
+        (another component, tested with it), so feed tests check the record there."""
+        return self.dsn is None
+
+    async def database(self, service: CorpusService) -> FeedDatabase:
+        """The feed's database for ``service``. On PostgreSQL each call opens a pool of its own
+        (a restarted process opens its own), holding the corpus folder's documents as a
+        reload publishes them (decision 4; see ``publish_corpus``)."""
+        if self.dsn is None:
+            return SqliteFeedDatabase(service.store)
+        database = await PostgresFeedDatabase.open(self.dsn, min_size=1, max_size=4)
+        self.opened.append(database)
+        await publish_corpus(database, service)
+        reload = service.reload
+
+        async def reload_and_publish():  # type: ignore[no-untyped-def]
+            report = await reload()
+            await publish_corpus(database, service)
+            return report
+
+        close = service.close
+
+        async def close_and_end_sessions():  # type: ignore[no-untyped-def]
+            # A process that stops (or "dies" in a test) ends its database sessions: the server
+            # rolls back what they left open and frees their row locks and claims.
+            await close()
+            database.pool.terminate()
+
+        service.reload = reload_and_publish  # type: ignore[method-assign]
+        service.close = close_and_end_sessions  # type: ignore[method-assign]
+        return database
+
+    async def close(self) -> None:
+        for database in self.opened:
+            await database.close()
+        self.opened.clear()
+
+
+async def publish_corpus(database: PostgresFeedDatabase, service: CorpusService) -> None:
+    """A stand-in for publishing (decision 4, built on another branch): the corpus folder's
+    documents written to PostgreSQL's documents table and those no longer there deleted, in one
+    transaction, as a successful reload does in ``storage: postgres``."""
+    settings = service.settings
+    scan = await asyncio.to_thread(
+        scan_corpus, settings.corpus_dir, max_bytes=settings.max_file_bytes
+    )
+    documents = [parsed.document for parsed in scan.files if parsed.document is not None]
+    async with database.transaction() as writer:
+        await database.replace_documents(writer, documents)
+        await writer.execute(
+            "DELETE FROM documents WHERE origin = 'corpus' AND NOT (id = ANY(?::text[]))",
+            ([doc.id for doc in documents],),
+        )

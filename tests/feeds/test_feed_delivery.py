@@ -20,6 +20,7 @@ from tests.conftest import write_doc
 from tests.feeds.feed_world import (
     T0,
     FakeDiscord,
+    FeedBackend,
     FeedServer,
     Item,
     SimulatedCrash,
@@ -99,10 +100,10 @@ async def publish(
 
 
 async def test_one_announcement_per_subscribed_channel_with_summary_and_role(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     for channel in (100, 101, 102):
         await subscribe(engine, channel, mention_role_id=555 if channel == 101 else None)
@@ -134,12 +135,15 @@ async def test_one_announcement_per_subscribed_channel_with_summary_and_role(
 
 
 async def test_restart_between_detection_and_delivery_loses_and_doubles_nothing(
+    backend: FeedBackend,
     settings: ServiceSettings,
     service: CorpusService,
     feeds: FeedServer,
     session: aiohttp.ClientSession,
 ) -> None:
-    engine = FeedEngine(service, config(feeds), FakeDiscord())
+    engine = FeedEngine(
+        service, config(feeds), FakeDiscord(), database=await backend.database(service)
+    )
     await baseline(engine, session)
     for channel in (100, 101):
         await subscribe(engine, channel)
@@ -150,7 +154,7 @@ async def test_restart_between_detection_and_delivery_loses_and_doubles_nothing(
     fake = FakeDiscord()
     reopened = await CorpusService.open(settings)
     try:
-        after = FeedEngine(reopened, config(feeds), fake)
+        after = FeedEngine(reopened, config(feeds), fake, database=await backend.database(reopened))
         await after.send(T0 + timedelta(hours=1))
         await after.send(T0 + timedelta(hours=2))
     finally:
@@ -160,13 +164,14 @@ async def test_restart_between_detection_and_delivery_loses_and_doubles_nothing(
 
 
 async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
+    backend: FeedBackend,
     settings: ServiceSettings,
     service: CorpusService,
     feeds: FeedServer,
     session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=4)  # the 4th message is created, then the bot "dies"
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     channels = list(range(100, 106))
     for channel in channels:
@@ -188,7 +193,9 @@ async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
 
     reopened = await CorpusService.open(settings)
     try:
-        await FeedEngine(reopened, config(feeds), fake).send(T0 + timedelta(minutes=20))
+        await FeedEngine(
+            reopened, config(feeds), fake, database=await backend.database(reopened)
+        ).send(T0 + timedelta(minutes=20))
     finally:
         await reopened.close()
     for channel in channels:
@@ -201,6 +208,7 @@ async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
 
 
 async def test_a_restart_after_discord_forgot_the_nonce_finds_the_post_instead_of_doubling_it(
+    backend: FeedBackend,
     settings: ServiceSettings,
     service: CorpusService,
     feeds: FeedServer,
@@ -209,7 +217,7 @@ async def test_a_restart_after_discord_forgot_the_nonce_finds_the_post_instead_o
     fake = FakeDiscord(
         crash_after_posts=2
     )  # the second entry's message is created, then the bot dies
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     await subscribe(engine, 100)
     items = new_items(3)
@@ -221,7 +229,7 @@ async def test_a_restart_after_discord_forgot_the_nonce_finds_the_post_instead_o
 
     reopened = await CorpusService.open(settings)
     try:
-        later = FeedEngine(reopened, config(feeds), fake)
+        later = FeedEngine(reopened, config(feeds), fake, database=await backend.database(reopened))
         report = await later.send(T0 + timedelta(hours=3))
         sub = await later.feeds.subscription_for_channel(100)
         assert sub is not None
@@ -234,13 +242,14 @@ async def test_a_restart_after_discord_forgot_the_nonce_finds_the_post_instead_o
 
 
 async def test_a_resend_within_the_nonce_window_relies_on_the_nonce_and_reads_nothing(
+    backend: FeedBackend,
     settings: ServiceSettings,
     service: CorpusService,
     feeds: FeedServer,
     session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=1)
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     await subscribe(engine, 100)
     items = new_items(1)
@@ -251,7 +260,9 @@ async def test_a_resend_within_the_nonce_window_relies_on_the_nonce_and_reads_no
 
     reopened = await CorpusService.open(settings)
     try:
-        await FeedEngine(reopened, config(feeds), fake).send(T0 + timedelta(minutes=15, seconds=20))
+        await FeedEngine(
+            reopened, config(feeds), fake, database=await backend.database(reopened)
+        ).send(T0 + timedelta(minutes=15, seconds=20))
     finally:
         await reopened.close()
     assert fake.entries_in(100) == ids_of(items)
@@ -259,13 +270,14 @@ async def test_a_resend_within_the_nonce_window_relies_on_the_nonce_and_reads_no
 
 
 async def test_a_digest_whose_post_a_crash_left_unrecorded_is_found_not_posted_twice(
+    backend: FeedBackend,
     settings: ServiceSettings,
     service: CorpusService,
     feeds: FeedServer,
     session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=1)
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     await subscribe(engine, 100, mode="digest", digest_minute=9 * 60)
     items = new_items(2)
@@ -277,7 +289,9 @@ async def test_a_digest_whose_post_a_crash_left_unrecorded_is_found_not_posted_t
 
     reopened = await CorpusService.open(settings)
     try:
-        report = await FeedEngine(reopened, config(feeds), fake).send(T0 + timedelta(hours=6))
+        report = await FeedEngine(
+            reopened, config(feeds), fake, database=await backend.database(reopened)
+        ).send(T0 + timedelta(hours=6))
     finally:
         await reopened.close()
     assert [p.kind for p in fake.in_channel(100)] == ["digest"]
@@ -285,10 +299,10 @@ async def test_a_digest_whose_post_a_crash_left_unrecorded_is_found_not_posted_t
 
 
 async def test_a_resend_uses_the_same_nonce(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     sub = await subscribe(engine, 100)
     items = new_items(1)
@@ -299,10 +313,15 @@ async def test_a_resend_uses_the_same_nonce(
 
 
 async def test_after_downtime_a_round_is_capped_with_a_plus_n_more_message(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds, max_announcements_per_cycle=3), fake)
+    engine = FeedEngine(
+        service,
+        config(feeds, max_announcements_per_cycle=3),
+        fake,
+        database=await backend.database(service),
+    )
     await baseline(engine, session)
     await subscribe(engine, 100)
     items = new_items(20)
@@ -323,13 +342,19 @@ async def test_after_downtime_a_round_is_capped_with_a_plus_n_more_message(
 
 
 async def test_a_crash_after_the_split_keeps_the_split(
+    backend: FeedBackend,
     settings: ServiceSettings,
     service: CorpusService,
     feeds: FeedServer,
     session: aiohttp.ClientSession,
 ) -> None:
     fake = FakeDiscord(crash_after_posts=2)
-    engine = FeedEngine(service, config(feeds, max_announcements_per_cycle=3), fake)
+    engine = FeedEngine(
+        service,
+        config(feeds, max_announcements_per_cycle=3),
+        fake,
+        database=await backend.database(service),
+    )
     await baseline(engine, session)
     await subscribe(engine, 100)
     items = new_items(6)
@@ -340,9 +365,12 @@ async def test_a_crash_after_the_split_keeps_the_split(
 
     reopened = await CorpusService.open(settings)
     try:
-        await FeedEngine(reopened, config(feeds, max_announcements_per_cycle=3), fake).send(
-            T0 + timedelta(minutes=20)
-        )
+        await FeedEngine(
+            reopened,
+            config(feeds, max_announcements_per_cycle=3),
+            fake,
+            database=await backend.database(reopened),
+        ).send(T0 + timedelta(minutes=20))
     finally:
         await reopened.close()
     assert [p.kind for p in fake.in_channel(100)] == ["entry", "entry", "entry", "more"]
@@ -358,6 +386,7 @@ async def test_a_crash_after_the_split_keeps_the_split(
     ],
 )
 async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resumes_it(
+    backend: FeedBackend,
     service: CorpusService,
     feeds: FeedServer,
     session: aiohttp.ClientSession,
@@ -365,7 +394,7 @@ async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resum
     reason: str,
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     sub = await subscribe(engine, 100, keyword="post", mention_role_id=9)
     await subscribe(engine, 101)
@@ -398,10 +427,10 @@ async def test_refusals_pause_the_subscription_keep_its_settings_and_retry_resum
 
 
 async def test_a_message_discord_refuses_is_set_aside_and_the_rest_is_delivered(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     sub = await subscribe(engine, 100)
     refused = "Invalid Form Body\nIn embeds.0.url: Must be 2048 or fewer in length."
@@ -437,10 +466,15 @@ async def test_a_message_discord_refuses_is_set_aside_and_the_rest_is_delivered(
 
 
 async def test_a_refused_plus_n_more_message_sets_its_entries_aside(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds, max_announcements_per_cycle=2), fake)
+    engine = FeedEngine(
+        service,
+        config(feeds, max_announcements_per_cycle=2),
+        fake,
+        database=await backend.database(service),
+    )
     await baseline(engine, session)
     await subscribe(engine, 100)
     items = new_items(5)
@@ -459,10 +493,10 @@ async def test_a_refused_plus_n_more_message_sets_its_entries_aside(
 
 
 async def test_server_errors_and_rate_limits_back_off_and_retry_later(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     sub = await subscribe(engine, 100)
     items = new_items(2)
@@ -488,10 +522,10 @@ async def test_server_errors_and_rate_limits_back_off_and_retry_later(
 
 
 async def test_a_changed_entry_edits_its_posts_and_a_deleted_post_is_left_alone(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     await subscribe(engine, 100)
     await subscribe(engine, 101)
@@ -516,10 +550,10 @@ async def test_a_changed_entry_edits_its_posts_and_a_deleted_post_is_left_alone(
 
 
 async def test_a_corpus_entry_removed_before_its_announcement_is_skipped(
-    service: CorpusService, corpus_dir: Path
+    backend: FeedBackend, service: CorpusService, corpus_dir: Path
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, FeedConfig(), fake)
+    engine = FeedEngine(service, FeedConfig(), fake, database=await backend.database(service))
     await engine.check_corpus(T0, reload=False)
     sub = await subscribe(engine, 100)
     path = write_doc(
@@ -537,10 +571,15 @@ async def test_a_corpus_entry_removed_before_its_announcement_is_skipped(
 
 
 async def test_daily_digest_at_an_injected_clock(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds, max_announcements_per_cycle=2), fake)
+    engine = FeedEngine(
+        service,
+        config(feeds, max_announcements_per_cycle=2),
+        fake,
+        database=await backend.database(service),
+    )
     await baseline(engine, session)
     await subscribe(
         engine, 100, mode="digest", digest_minute=9 * 60, mention_role_id=77
@@ -575,10 +614,10 @@ async def test_daily_digest_at_an_injected_clock(
 
 
 async def test_a_digest_missed_while_down_is_sent_late_once(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     await subscribe(engine, 100, mode="digest", digest_minute=9 * 60)
     await publish(feeds, engine, session, new_items(2))
@@ -588,10 +627,10 @@ async def test_a_digest_missed_while_down_is_sent_late_once(
 
 
 async def test_a_new_subscription_announces_nothing_old_and_unsubscribing_drops_the_queue(
-    service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
+    backend: FeedBackend, service: CorpusService, feeds: FeedServer, session: aiohttp.ClientSession
 ) -> None:
     fake = FakeDiscord()
-    engine = FeedEngine(service, config(feeds), fake)
+    engine = FeedEngine(service, config(feeds), fake, database=await backend.database(service))
     await baseline(engine, session)
     first = await subscribe(engine, 100)
     await publish(feeds, engine, session, new_items(2))

@@ -12,7 +12,7 @@ from bot.feeds.delivery import DeliveryError
 from bot.feeds.engine import FeedEngine
 from bot.feeds.models import Subscription
 from bot.feeds.publishing import Publisher
-from tests.feeds.feed_world import T0, FakeDiscord
+from tests.feeds.feed_world import T0, FakeDiscord, FeedBackend
 
 NEWS = 500
 
@@ -31,9 +31,11 @@ class PublishingDiscord(FakeDiscord):
         self.published.append(message_id)
 
 
-async def _world(service: CorpusService) -> tuple[FeedEngine, PublishingDiscord, Subscription]:
+async def _world(
+    backend: FeedBackend, service: CorpusService
+) -> tuple[FeedEngine, PublishingDiscord, Subscription]:
     fake = PublishingDiscord()
-    engine = FeedEngine(service, FeedConfig(), fake)
+    engine = FeedEngine(service, FeedConfig(), fake, database=await backend.database(service))
     sub, _ = await engine.feeds.subscribe(
         guild_id=1,
         channel_id=NEWS,
@@ -53,9 +55,10 @@ async def _world(service: CorpusService) -> tuple[FeedEngine, PublishingDiscord,
 
 
 async def test_the_eleventh_of_an_hour_waits_and_survives_a_restart(
+    backend: FeedBackend,
     service: CorpusService,
 ) -> None:
-    engine, fake, sub = await _world(service)
+    engine, fake, sub = await _world(backend, service)
     for n in range(11):
         await engine.sender.publisher.posted(sub, 100 + n, T0 + timedelta(minutes=n))
     assert fake.published == list(range(100, 110))
@@ -71,9 +74,10 @@ async def test_the_eleventh_of_an_hour_waits_and_survives_a_restart(
 
 
 async def test_a_429_postpones_by_retry_after_and_a_refusal_is_left_unpublished(
+    backend: FeedBackend,
     service: CorpusService,
 ) -> None:
-    engine, fake, sub = await _world(service)
+    engine, fake, sub = await _world(backend, service)
     fake.refuse = [DeliveryError(429, "rate limited", retry_after=600.0)]
     await engine.sender.publisher.posted(sub, 100, T0)
     assert fake.published == []
@@ -92,8 +96,10 @@ async def test_a_429_postpones_by_retry_after_and_a_refusal_is_left_unpublished(
     assert (health.publishes_waiting, health.publishes_failed) == (0, 1)  # 101 counts as done
 
 
-async def test_subscriptions_without_publish_never_ask_to_publish(service: CorpusService) -> None:
-    engine, fake, sub = await _world(service)
+async def test_subscriptions_without_publish_never_ask_to_publish(
+    backend: FeedBackend, service: CorpusService
+) -> None:
+    engine, fake, sub = await _world(backend, service)
     plain = await engine.feeds.set_destination(
         sub.id, destination="channel", forum_tag_ids=(), publish=False, discussion_thread=True
     )

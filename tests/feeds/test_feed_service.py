@@ -14,17 +14,23 @@ import pytest
 from bot.config import FeedConfig, FeedSourceConfig
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.feeds.service import DEFAULT_DIGEST_MINUTE, FeedService, Schedule, SubscriptionRefused
-from tests.feeds.feed_world import T0, FakeDiscord
+from tests.feeds.feed_world import T0, FakeDiscord, FeedBackend
 
 GUILD, OTHER_GUILD = 1, 2
 
 
 @pytest.fixture
-async def feed(settings: ServiceSettings) -> AsyncIterator[FeedService]:
+async def feed(settings: ServiceSettings, backend: FeedBackend) -> AsyncIterator[FeedService]:
     corpus = await CorpusService.open(settings)
     await corpus.reload()
     config = FeedConfig(sources=(FeedSourceConfig("ada", "http://127.0.0.1:9/ada.xml"),))
-    service = FeedService(corpus, config, FakeDiscord(), clock=lambda: T0)
+    service = FeedService(
+        corpus,
+        config,
+        FakeDiscord(),
+        clock=lambda: T0,
+        database=await backend.database(corpus),
+    )
     try:
         yield service
     finally:
