@@ -1,0 +1,85 @@
+"""Two senders on one database (a lease takeover's overlap, issue #14 decision 6): each
+announcement is claimed before it is posted, so each is posted once.
+
+On PostgreSQL the claim is a row lock taken ``FOR UPDATE SKIP LOCKED`` and held until the post
+is recorded. SQLite has one process and one sender (its lease is always held): the overlap
+cannot happen there, so only PostgreSQL runs this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import FeedConfig
+from bot.corpus.service import CorpusService
+from bot.feeds.delivery import Outgoing
+from bot.feeds.engine import FeedEngine
+from bot.feeds.models import Subscription
+from tests.conftest import write_doc
+from tests.feeds.feed_world import T0, FakeDiscord, FeedBackend
+
+CHANNELS = range(100, 106)
+ENTRIES = 3
+
+
+class SlowDiscord(FakeDiscord):
+    """Discord as seen by two processes at once: each post yields to the event loop a few
+    times before and after creating the message, so the two senders' posts interleave."""
+
+    async def post(self, subscription: Subscription, message: Outgoing, nonce: str) -> int:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        message_id = await super().post(subscription, message, nonce)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return message_id
+
+
+async def test_two_senders_on_one_database_post_each_announcement_once(
+    backend: FeedBackend, service: CorpusService, corpus_dir: Path
+) -> None:
+    if backend.name == "sqlite":
+        pytest.skip("one process sends on SQLite (its feed lease is always held): no overlap")
+    discord = SlowDiscord()
+    first = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
+    second = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
+    await first.check_corpus(T0, reload=False)  # the baseline
+    for channel in CHANNELS:
+        await first.feeds.subscribe(
+            guild_id=1,
+            channel_id=channel,
+            source=None,
+            author=None,
+            keyword=None,
+            mention_role_id=None,
+            mode="instant",
+            digest_minute=None,
+            created_by=7,
+            now=T0,
+        )
+    fresh = [f"claimed-{n}" for n in range(ENTRIES)]
+    for doc_id in fresh:
+        write_doc(
+            corpus_dir,
+            f"{doc_id}.md",
+            front=f"id: {doc_id}\ntitle: Claimed {doc_id}\nauthors: [Ada Example]\nkind: post\n"
+            "excerpt: false",
+            body="One sentence to announce. Another one.",
+        )
+    found = await first.check_corpus(T0 + timedelta(minutes=1), reload=True)
+    assert found.queued == len(CHANNELS) * ENTRIES
+
+    now = T0 + timedelta(minutes=2)
+    reports = await asyncio.gather(first.send(now), second.send(now))
+
+    for channel in CHANNELS:
+        assert discord.entries_in(channel) == fresh, channel  # each once, oldest first
+    assert discord.created == len(CHANNELS) * ENTRIES and discord.nonce_replays == 0
+    assert sum(report.posted for report in reports) == len(CHANNELS) * ENTRIES
+    assert all(report.posted for report in reports), "both senders worked at once"
+    again = await first.send(now + timedelta(minutes=1))
+    assert again.posted == 0 and discord.created == len(CHANNELS) * ENTRIES
