@@ -96,6 +96,12 @@ class FeedDatabase(Transactions, Protocol):
         """Inside a transaction: store documents, replacing those of the same id."""
         ...
 
+    def refusal(self, document: Document) -> str | None:
+        """Why this database cannot store ``document`` (None when it can), checked before a
+        write, so the poller skips that one item with a warning instead of failing its whole
+        feed at every poll."""
+        ...
+
     async def document(self, doc_id: str) -> StoredDocument | None:
         """A document as its record holds it now (the announcer's read: on PostgreSQL the
         shared table, which a replica may not have pulled yet)."""
@@ -160,6 +166,9 @@ class SqliteFeedDatabase:
     async def replace_documents(self, writer: Writer, documents: Sequence[Document]) -> None:
         assert isinstance(writer, SqliteWriter)  # noqa: S101 - this database's own transaction
         await self.store.replace_documents(writer.connection, documents)
+
+    def refusal(self, document: Document) -> str | None:
+        return None  # SQLite text holds any string
 
     async def document(self, doc_id: str) -> StoredDocument | None:
         return await self.store.document(doc_id)

@@ -78,6 +78,7 @@ class DocumentNotStorable(ValueError):
         super().__init__(f"document {doc_id!r}: {field} {problem}")
         self.doc_id = doc_id
         self.field = field
+        self.problem = problem
 
 
 class _HasDsn(Protocol):

@@ -26,8 +26,18 @@ import asyncpg
 
 from bot.corpus.models import Document
 from bot.corpus.store import StoredDocument
-from bot.storage.postgres.documents import SERVER_SETTINGS, replace_documents, stored_document
-from bot.storage.postgres.errors import CONNECT_ERRORS, CONNECTION_ERRORS, DatabaseFault
+from bot.storage.postgres.documents import (
+    SERVER_SETTINGS,
+    check_storable,
+    replace_documents,
+    stored_document,
+)
+from bot.storage.postgres.errors import (
+    CONNECT_ERRORS,
+    CONNECTION_ERRORS,
+    DatabaseFault,
+    DocumentNotStorable,
+)
 from bot.storage.postgres.schema import Connection, migrate
 from bot.storage.sql import Dialect, Done, Row, Transactions, Writer
 
@@ -183,6 +193,13 @@ class PostgresFeedDatabase:
         connection = writer.connection
         assert not isinstance(connection, asyncpg.Pool)  # noqa: S101 - a transaction's connection
         await writer.guarded(lambda: replace_documents(connection, documents))
+
+    def refusal(self, document: Document) -> str | None:
+        try:
+            check_storable(document)
+        except DocumentNotStorable as refused:
+            return f"{refused.field} {refused.problem}"
+        return None
 
     async def document(self, doc_id: str) -> StoredDocument | None:
         async with self._connection() as conn:
