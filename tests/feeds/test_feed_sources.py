@@ -16,6 +16,7 @@ from bot.feeds.service import FeedService, SourceRefused, derive_source_name
 from tests.feeds.feed_world import (
     T0,
     FakeDiscord,
+    FeedBackend,
     FeedServer,
     Item,
     medium_rss,
@@ -36,8 +37,9 @@ async def feeds() -> AsyncIterator[FeedServer]:
 
 
 @pytest.fixture
-def open_feed(settings: ServiceSettings) -> Opener:
-    """Opens a FeedService over the test's index file: each call is one start of the bot."""
+def open_feed(settings: ServiceSettings, backend: FeedBackend) -> Opener:
+    """Opens a FeedService over the test's index file (and, on PostgreSQL, the test's
+    database): each call is one start of the bot."""
 
     @asynccontextmanager
     async def opened(
@@ -51,7 +53,13 @@ def open_feed(settings: ServiceSettings) -> Opener:
             user_agent="corpus-bot-tests/1",
             allow_private_addresses=allow_private,
         )
-        service = FeedService(corpus, config, FakeDiscord(), clock=lambda: T0)
+        service = FeedService(
+            corpus,
+            config,
+            FakeDiscord(),
+            clock=lambda: T0,
+            database=await backend.database(corpus),
+        )
         await service.open()
         try:
             yield service
