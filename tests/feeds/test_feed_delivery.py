@@ -189,7 +189,10 @@ async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
         ]
     )
     await service.close()
-    assert fake.created == 4 and recorded < 4
+    # The "crash" is an exception: another worker already resumed in the same turn of the
+    # event loop may post once more before it is cancelled (a real crash posts nothing more).
+    created_before_restart = fake.created
+    assert created_before_restart >= 4 and recorded < created_before_restart
 
     reopened = await CorpusService.open(settings)
     try:
@@ -204,7 +207,8 @@ async def test_killed_mid_fan_out_each_channel_still_gets_each_entry_once(
     # Every post created but not recorded (the crashing one, and any whose recording the crash
     # interrupted) was found in its channel (the restart is 5 minutes later: past the time the
     # sender trusts Discord to remember a nonce), never posted again.
-    assert fake.nonce_replays == 0 and fake.finds >= 4 - recorded
+    unrecorded = created_before_restart - recorded
+    assert fake.nonce_replays == 0 and fake.finds >= unrecorded
 
 
 async def test_a_restart_after_discord_forgot_the_nonce_finds_the_post_instead_of_doubling_it(
