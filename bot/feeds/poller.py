@@ -216,7 +216,9 @@ class FeedPoller:
             for doc in [d for d in fresh if clashes.get(d.id, origin) != origin]:
                 warnings.append(f"item id {doc.id!r} is already used by another document; skipped")
             fresh = [doc for doc in fresh if clashes.get(doc.id, origin) == origin]
-            refused = {doc.id: why for doc in [*fresh, *changed] if (why := self.feeds.db.refusal(doc))}
+            refused = {
+                doc.id: why for doc in [*fresh, *changed] if (why := self.feeds.db.refusal(doc))
+            }
             for doc_id, why in refused.items():
                 warnings.append(f"item id {doc_id!r} cannot be stored ({why}); skipped")
             fresh = _oldest_first([doc for doc in fresh if doc.id not in refused])
