@@ -563,29 +563,28 @@ class FeedStore:
         """Create the channel's subscription, or change its settings; True when it is new.
 
         Changing settings keeps the subscription's id, history and pending announcements.
+        Inserted first, changed when the channel has one: two processes subscribing the same
+        channel at once (on PostgreSQL) make one subscription, the second one's settings last.
         """
+        settings = (source, author, keyword, mention_role_id, mode, digest_minute)
         async with self.db.transaction() as writer:
-            rows = await writer.execute_fetchall(
-                f"SELECT id FROM feed_subscriptions WHERE channel_id = ?{self.db.dialect.lock_row}",  # noqa: S608 - a constant fragment
-                (channel_id,),
+            inserted = await writer.execute_fetchall(
+                "INSERT INTO feed_subscriptions (source, author, keyword, mention_role_id, mode, "
+                "digest_minute, guild_id, channel_id, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (channel_id) DO NOTHING RETURNING id",
+                (*settings, guild_id, channel_id, created_by, to_iso(now)),
             )
-            existing = next(iter(rows), None)  # channel_id is unique
-            settings = (source, author, keyword, mention_role_id, mode, digest_minute)
-            if existing is not None:
-                await writer.execute(
+            if inserted:
+                sub_id, created = inserted[0]["id"], True
+            else:
+                (existing,) = await writer.execute_fetchall(
                     "UPDATE feed_subscriptions SET source = ?, author = ?, keyword = ?, "
-                    "mention_role_id = ?, mode = ?, digest_minute = ?, guild_id = ? WHERE id = ?",
-                    (*settings, guild_id, existing["id"]),
+                    "mention_role_id = ?, mode = ?, digest_minute = ?, guild_id = ? "
+                    "WHERE channel_id = ? RETURNING id",
+                    (*settings, guild_id, channel_id),
                 )
                 sub_id, created = existing["id"], False
-            else:
-                (inserted,) = await writer.execute_fetchall(
-                    "INSERT INTO feed_subscriptions (source, author, keyword, mention_role_id, mode, "
-                    "digest_minute, guild_id, channel_id, created_by, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (*settings, guild_id, channel_id, created_by, to_iso(now)),
-                )
-                sub_id, created = inserted["id"], True
             (stored,) = await writer.execute_fetchall(
                 f"SELECT {_SUBSCRIPTION_COLUMNS} FROM feed_subscriptions WHERE id = ?",  # noqa: S608
                 (sub_id,),

@@ -1,9 +1,9 @@
-"""Two senders on one database (a lease takeover's overlap, issue #14 decision 6): each
-announcement is claimed before it is posted, so each is posted once.
+"""Two processes on one database (issue #14): what each does at the same moment happens once.
 
-On PostgreSQL the claim is a row lock taken ``FOR UPDATE SKIP LOCKED`` and held until the post
-is recorded. SQLite has one process and one sender (its lease is always held): the overlap
-cannot happen there, so only PostgreSQL runs this.
+Two senders overlap during a lease takeover (decision 6): each announcement is claimed before it
+is posted, on PostgreSQL with a row lock taken ``FOR UPDATE SKIP LOCKED`` and held until the post
+is recorded, so each is posted once. SQLite has one process and one sender (its lease is always
+held): that overlap cannot happen there, so only PostgreSQL runs it.
 """
 
 from __future__ import annotations
@@ -92,3 +92,35 @@ async def test_two_senders_on_one_database_post_each_announcement_once(
     assert sum(report.posted for report in reports) == len(CHANNELS) * ENTRIES
     again = await first.send(now + timedelta(minutes=1))
     assert again.posted == 0 and discord.created == len(CHANNELS) * ENTRIES
+
+
+async def test_two_processes_subscribing_one_channel_at_once_make_one_subscription(
+    backend: FeedBackend, service: CorpusService
+) -> None:
+    first = FeedEngine(
+        service, FeedConfig(), FakeDiscord(), database=await backend.database(service)
+    )
+    second = FeedEngine(
+        service, FeedConfig(), FakeDiscord(), database=await backend.database(service)
+    )
+
+    async def subscribe(engine: FeedEngine, keyword: str) -> tuple[Subscription, bool]:
+        return await engine.feeds.subscribe(
+            guild_id=1,
+            channel_id=100,
+            source=None,
+            author=None,
+            keyword=keyword,
+            mention_role_id=None,
+            mode="instant",
+            digest_minute=None,
+            created_by=7,
+            now=T0,
+        )
+
+    results = await asyncio.gather(*(subscribe(e, k) for e, k in [(first, "a"), (second, "b")] * 3))
+
+    assert sorted(created for _sub, created in results) == [False] * 5 + [True]
+    assert len({sub.id for sub, _created in results}) == 1
+    (stored,) = await first.feeds.all_subscriptions()
+    assert stored.keyword in ("a", "b")
