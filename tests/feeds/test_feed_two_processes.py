@@ -124,3 +124,44 @@ async def test_two_processes_subscribing_one_channel_at_once_make_one_subscripti
     assert len({sub.id for sub, _created in results}) == 1
     (stored,) = await first.feeds.all_subscriptions()
     assert stored.keyword in ("a", "b")
+
+
+async def test_two_digest_passes_at_once_send_one_digest(
+    backend: FeedBackend, service: CorpusService, corpus_dir: Path
+) -> None:
+    if backend.name == "sqlite":
+        pytest.skip("one process sends on SQLite (its feed lease is always held): no overlap")
+    discord = GatedDiscord()
+    first = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
+    second = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
+    await first.check_corpus(T0, reload=False)
+    await first.feeds.subscribe(
+        guild_id=1,
+        channel_id=100,
+        source=None,
+        author=None,
+        keyword=None,
+        mention_role_id=None,
+        mode="digest",
+        digest_minute=9 * 60,
+        created_by=7,
+        now=T0,
+    )
+    for n in range(ENTRIES):
+        write_doc(
+            corpus_dir,
+            f"digested-{n}.md",
+            front=f"id: digested-{n}\ntitle: Digested {n}\nauthors: [Ada Example]\nkind: post\n"
+            "excerpt: false",
+            body="One sentence to announce. Another one.",
+        )
+    await first.check_corpus(T0 + timedelta(minutes=1), reload=True)
+    discord.gate.set()
+
+    nine = T0 + timedelta(hours=1, minutes=1)  # 09:01, the digest of 09:00 is due
+    created = await asyncio.gather(first.digest(nine), second.digest(nine))
+
+    assert sorted(created) == [0, 1]
+    (digest,) = discord.in_channel(100)
+    assert digest.kind == "digest" and len(digest.entry_ids) == ENTRIES
+    assert await first.digest(nine + timedelta(minutes=5)) == 0
