@@ -73,3 +73,21 @@ async def test_a_server_gone_mid_use_is_one_fault_naming_it_without_the_password
     finally:
         await admin.close()
         await database.close()
+
+
+async def test_what_a_claim_or_transaction_body_raises_passes_as_it_is(postgres_dsn: str) -> None:
+    """A claim's body posts to Discord: its network errors (OSError, TimeoutError) are not the
+    database's, and must not be reported as a database that cannot be used."""
+    database = await PostgresFeedDatabase.open(postgres_dsn, min_size=1, max_size=1)
+    try:
+        with pytest.raises(TimeoutError):
+            async with database.claim() as claim, claim.transaction() as writer:
+                await writer.execute_fetchall("SELECT 1 AS one")
+                raise TimeoutError("Discord did not answer")
+        with pytest.raises(ConnectionResetError):
+            async with database.transaction():
+                raise ConnectionResetError("Discord hung up")
+        # Both rolled back and gave their connection back: the one connection still serves.
+        assert await FeedStore(database).all_subscriptions() == []
+    finally:
+        await database.close()

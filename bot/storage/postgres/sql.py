@@ -108,10 +108,35 @@ class PostgresWriter:
         return rows
 
     async def guarded(self, statement: Callable[[], Awaitable[T]]) -> T:
+        """Run ``statement`` (made inside the guard: a pool's proxy whose session ended
+        refuses the call itself) with its faults as a DatabaseFault."""
         try:
             return await statement()
         except FAULTS as exc:
             raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
+
+
+async def _guard(dsn: str, statement: Awaitable[T]) -> T:
+    try:
+        return await statement
+    except FAULTS as exc:
+        raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
+
+
+@contextlib.asynccontextmanager
+async def _transaction(connection: Connection, dsn: str) -> AsyncIterator[None]:
+    """A transaction (a savepoint inside another) whose BEGIN and COMMIT failures are
+    DatabaseFaults. What the body raises passes as it is: a claim's body posts to Discord,
+    whose network errors are no fault of the database's."""
+    transaction = connection.transaction()
+    await _guard(dsn, transaction.start())
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(*FAULTS):  # a session gone took its transaction with it
+            await transaction.rollback()
+        raise
+    await _guard(dsn, transaction.commit())
 
 
 class _HeldClaim:
@@ -124,11 +149,8 @@ class _HeldClaim:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
-        try:
-            async with self._connection.transaction():
-                yield PostgresWriter(self._connection, self._dsn)
-        except FAULTS as exc:
-            raise DatabaseFault(self._dsn, f"{type(exc).__name__}: {exc}") from exc
+        async with _transaction(self._connection, self._dsn):
+            yield PostgresWriter(self._connection, self._dsn)
 
 
 class PostgresFeedDatabase:
@@ -172,20 +194,22 @@ class PostgresFeedDatabase:
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
+        """A connection of the pool (a failure to get one is a DatabaseFault; what the body
+        raises passes as it is), given back after."""
+        conn = await _guard(self.dsn, self.pool.acquire())
         try:
-            async with self.pool.acquire() as conn:
-                yield conn
-        except FAULTS as exc:
-            raise DatabaseFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
+            yield conn
+        finally:
+            await self.pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Writer]:
-        async with self._connection() as conn, conn.transaction():
+        async with self._connection() as conn, _transaction(conn, self.dsn):
             yield PostgresWriter(conn, self.dsn)
 
     @contextlib.asynccontextmanager
     async def claim(self) -> AsyncIterator[Transactions]:
-        async with self._connection() as conn, conn.transaction():
+        async with self._connection() as conn, _transaction(conn, self.dsn):
             yield _HeldClaim(conn, self.dsn)
 
     async def replace_documents(self, writer: Writer, documents: Sequence[Document]) -> None:
