@@ -356,7 +356,8 @@ class OutboxSender:
         message = EntryMessage(announcement, subscription.mention_role_id)
         # Committed before the claim (whose writes commit only when it ends): after a crash, a
         # resend knows the message may exist. The first attempt's time stays.
-        await self.feeds.mark_attempt(row.id, now)
+        if not await self.feeds.mark_attempt(row.id, now):
+            return False  # another sender holds or has sent it: this queue is theirs now
         async with self.feeds.claim_row(row.id) as claimed:
             if claimed is None:
                 return False  # another sender holds or has sent it: this queue is theirs now
@@ -430,7 +431,8 @@ class OutboxSender:
             subscription.mention_role_id,
             batch.created_at,
         )
-        await self.feeds.mark_batch_attempt(batch.id, now)  # before the claim, as _post_row
+        if not await self.feeds.mark_batch_attempt(batch.id, now):  # before the claim, as rows
+            return False
         async with self.feeds.claim_batch(batch) as claimed:
             if claimed is None:
                 return False

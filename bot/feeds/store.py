@@ -1017,21 +1017,30 @@ class FeedStore:
                 else None
             )
 
-    async def mark_attempt(self, row_id: int, now: datetime) -> None:
+    async def mark_attempt(self, row_id: int, now: datetime) -> bool:
         """Committed before a post is sent: after a crash, a resend knows the message may exist.
-        The first attempt's time stays (the message, if any, is no older than it)."""
+        The first attempt's time stays (the message, if any, is no older than it). False, and
+        nothing written, when the announcement is no longer waiting or another sender holds
+        it: it never waits for that sender's post (whose process may be frozen mid-takeover)."""
         async with self.db.transaction() as writer:
-            await writer.execute(
-                "UPDATE feed_outbox SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?",
+            done = await writer.execute(
+                "UPDATE feed_outbox SET attempted_at = coalesce(attempted_at, ?) WHERE id = "  # noqa: S608 - a constant fragment
+                "(SELECT id FROM feed_outbox WHERE id = ? AND state = 'pending'"
+                f"{self.db.dialect.lock_rows})",
                 (to_iso(now), row_id),
             )
+        return done.rowcount > 0
 
-    async def mark_batch_attempt(self, batch_id: int, now: datetime) -> None:
+    async def mark_batch_attempt(self, batch_id: int, now: datetime) -> bool:
+        """``mark_attempt`` for a "+N more" or digest message not yet posted."""
         async with self.db.transaction() as writer:
-            await writer.execute(
-                "UPDATE feed_batches SET attempted_at = coalesce(attempted_at, ?) WHERE id = ?",
+            done = await writer.execute(
+                "UPDATE feed_batches SET attempted_at = coalesce(attempted_at, ?) WHERE id = "  # noqa: S608 - a constant fragment
+                "(SELECT id FROM feed_batches WHERE id = ? AND message_id IS NULL"
+                f"{self.db.dialect.lock_rows})",
                 (to_iso(now), batch_id),
             )
+        return done.rowcount > 0
 
     async def mark_sent(
         self,

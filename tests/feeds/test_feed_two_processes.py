@@ -19,6 +19,7 @@ from bot.corpus.service import CorpusService
 from bot.feeds.delivery import Outgoing
 from bot.feeds.engine import FeedEngine
 from bot.feeds.models import Subscription
+from bot.feeds.store import FeedStore
 from tests.conftest import write_doc
 from tests.feeds.feed_world import T0, FakeDiscord, FeedBackend
 
@@ -165,3 +166,51 @@ async def test_two_digest_passes_at_once_send_one_digest(
     (digest,) = discord.in_channel(100)
     assert digest.kind == "digest" and len(digest.entry_ids) == ENTRIES
     assert await first.digest(nine + timedelta(minutes=5)) == 0
+
+
+async def test_a_sender_never_waits_for_an_announcement_a_frozen_sender_holds(
+    backend: FeedBackend, service: CorpusService, corpus_dir: Path
+) -> None:
+    """A holder whose event loop froze mid-post keeps its session (the kernel answers TCP
+    keepalives) and so its claim: its successor leaves that channel's queue and serves the
+    others, instead of waiting on the held row."""
+    if backend.name == "sqlite":
+        pytest.skip("one process sends on SQLite (its feed lease is always held): no overlap")
+    discord = FakeDiscord()
+    engine = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
+    frozen = await backend.database(service)
+    await engine.check_corpus(T0, reload=False)
+    for channel in CHANNELS:
+        await engine.feeds.subscribe(
+            guild_id=1,
+            channel_id=channel,
+            source=None,
+            author=None,
+            keyword=None,
+            mention_role_id=None,
+            mode="instant",
+            digest_minute=None,
+            created_by=7,
+            now=T0,
+        )
+    write_doc(
+        corpus_dir,
+        "held.md",
+        front="id: held\ntitle: Held\nauthors: [Ada Example]\nkind: post\nexcerpt: false",
+        body="One sentence to announce. Another one.",
+    )
+    await engine.check_corpus(T0 + timedelta(minutes=1), reload=True)
+    (held,) = await engine.feeds.pending_rows(
+        (await engine.feeds.subscription_for_channel(100)).id  # type: ignore[union-attr]
+    )
+
+    async with FeedStore(frozen).claim_row(held.id) as claimed:
+        assert claimed is not None  # the frozen sender's claim, held across the next pass
+        # Bounded only so a regression fails instead of hanging the suite.
+        report = await asyncio.wait_for(engine.send(T0 + timedelta(minutes=2)), 60)
+
+    assert report.posted == len(CHANNELS) - 1
+    assert discord.entries_in(100) == []
+    assert all(discord.entries_in(channel) == ["held"] for channel in CHANNELS if channel != 100)
+    after = await engine.send(T0 + timedelta(minutes=3))  # the claim ended (its process died)
+    assert after.posted == 1 and discord.entries_in(100) == ["held"]
