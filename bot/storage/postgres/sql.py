@@ -154,7 +154,12 @@ class _HeldClaim:
 
 
 class PostgresFeedDatabase:
-    """The feed's tables in the shared PostgreSQL database, through an asyncpg pool."""
+    """The feed's tables in the shared PostgreSQL database, through an asyncpg pool.
+
+    A claim keeps one of the pool's connections for as long as its post to Discord takes, so
+    the pool needs the sender's concurrency (4) on top of what the other passes and commands
+    use at once: the default 10 leaves 6.
+    """
 
     dialect = POSTGRES
 
