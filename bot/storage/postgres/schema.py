@@ -30,6 +30,11 @@ Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProx
 SEARCH_CONFIG = "corpus_english"
 MIGRATION_LOCK = 0x636F7270_7573_0001
 """The advisory lock key migrations hold (an arbitrary 64-bit constant: 'corpus' and 1)."""
+CHANGE_LOCK = 0x636F7270_7573_0003
+"""The transaction-level advisory lock every transaction that writes documents holds from its
+first document row to its commit (migration 3's trigger): change numbers commit in order."""
+CHANGES_CHANNEL = "corpus_changed"
+"""What a commit that changed documents notifies (LISTEN corpus_changed)."""
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: documents, authors, full-text search.
@@ -217,6 +222,80 @@ MIGRATIONS: tuple[str, ...] = (
 
     CREATE INDEX documents_corpus_ids ON documents (origin, id, content_hash);
     """,
+    # 3 (after the feed's 2): the document change log every process's SQLite replica pulls
+    # (bot/storage/postgres/replica.py), and the summary cache they share.
+    # - Every insert or update of a document takes the next `document_changes` number into
+    #   `changed_seq`, and every delete leaves the id in `document_removals` with one: set by
+    #   triggers, so no writer (a publish, the feed's poller, psql) can forget. An id inserted
+    #   again leaves `document_removals`, so that table holds only ids absent now.
+    # - Numbers are handed out in commit order: each writing transaction first takes the
+    #   transaction-level advisory lock CHANGE_LOCK (held until it commits), so no number can
+    #   commit after a greater one was seen. A replica's "everything up to N" is then exact.
+    #   (Without it, a transaction that took 10 and committed after one that took 11 would be
+    #   missed forever by a replica that read 11 in between.)
+    # - `NOTIFY corpus_changed` from the row triggers: PostgreSQL delivers one per transaction
+    #   (identical notifications of a transaction are folded into one) at its commit, none on
+    #   a rollback. The payload is empty: a listener pulls what changed.
+    # - documents_origin_ids: a publish walks the corpus documents' (id, content_hash) in id
+    #   order from the index alone, in byte order (collation "C"), the order SQLite and Python
+    #   compare ids in.
+    # - summaries: as SQLite's (content_hash, params, sentences as JSON text, total_sentences),
+    #   numbered from their own sequence on every write: a cache, pulled with the documents but
+    #   not under the documents' lock (a summary missed is computed again, never wrong).
+    # - corpus_bot_identity: one random id per database, which a replica records: a replica.db
+    #   pointed at another database (a new one, restored, recreated) is refilled, never mixed.
+    f"""
+    CREATE SEQUENCE document_changes AS bigint;
+    ALTER TABLE documents ADD COLUMN changed_seq bigint;
+    UPDATE documents SET changed_seq = nextval('document_changes');
+    ALTER TABLE documents ALTER COLUMN changed_seq SET NOT NULL;
+    CREATE INDEX documents_changed ON documents (changed_seq);
+    CREATE INDEX documents_origin_ids ON documents (origin, id COLLATE "C") INCLUDE (content_hash);
+
+    CREATE TABLE document_removals (
+        id text PRIMARY KEY,
+        removed_seq bigint NOT NULL
+    );
+    CREATE INDEX document_removals_changed ON document_removals (removed_seq);
+
+    CREATE FUNCTION document_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock({CHANGE_LOCK});
+        PERFORM pg_notify('{CHANGES_CHANNEL}', '');
+        IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.id <> OLD.id) THEN
+            INSERT INTO document_removals (id, removed_seq)
+            VALUES (OLD.id, nextval('document_changes'))
+            ON CONFLICT (id) DO UPDATE SET removed_seq = excluded.removed_seq;
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+        IF TG_OP = 'INSERT' OR NEW.id <> OLD.id THEN
+            DELETE FROM document_removals WHERE id = NEW.id;
+        END IF;
+        NEW.changed_seq := nextval('document_changes');
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER documents_changed BEFORE INSERT OR UPDATE ON documents
+        FOR EACH ROW EXECUTE FUNCTION document_changed();
+    CREATE TRIGGER documents_removed AFTER DELETE ON documents
+        FOR EACH ROW EXECUTE FUNCTION document_changed();
+
+    CREATE SEQUENCE summary_changes AS bigint;
+    CREATE TABLE summaries (
+        content_hash text NOT NULL,
+        params text NOT NULL,
+        sentences text NOT NULL,            -- JSON list of verbatim sentences
+        total_sentences integer,
+        changed_seq bigint NOT NULL DEFAULT nextval('summary_changes'),
+        PRIMARY KEY (content_hash, params)
+    );
+    CREATE INDEX summaries_changed ON summaries (changed_seq);
+
+    CREATE TABLE corpus_bot_identity (id uuid NOT NULL DEFAULT gen_random_uuid());
+    INSERT INTO corpus_bot_identity DEFAULT VALUES;
+    """,  # noqa: S608 - constants
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
