@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -35,11 +35,12 @@ from bot.corpus.models import (
     HIGHLIGHT_CLOSE,
     HIGHLIGHT_OPEN,
     AuthorCount,
+    AuthorName,
     Document,
     DocumentRef,
     Reason,
 )
-from bot.corpus.names import title_key
+from bot.corpus.names import name_key, title_key
 from bot.corpus.passages import (
     INSERT_PASSAGES,
     INSERT_PASSAGES_FTS,
@@ -117,6 +118,17 @@ def _author_count(row: sqlite3.Row) -> AuthorCount:
     return AuthorCount(row["name"], row["key"], row["posts"])
 
 
+def byline(names: Sequence[str], affiliations: Mapping[int, str | None]) -> tuple[AuthorName, ...]:
+    """A document's authors as the loader made them, from what an index keeps: the names in
+    byline order (`author_names`) and each linked position's affiliation. A name printed twice
+    is linked once (its first position), so a repeat's affiliation is not kept: the index never
+    shows it either. Keys are `name_key(name)`, as the loader and the feed make them."""
+    return tuple(
+        AuthorName(name=name, key=name_key(name), affiliation=affiliations.get(position))
+        for position, name in enumerate(names)
+    )
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -152,6 +164,12 @@ def _document_row(
         stamp,
     )
 
+
+_WHOLE_COLUMNS = (
+    "id, origin, source_path, title, subtitle, author_names, published, url, publisher, kind, "
+    "excerpt, body, annotations, reasons, content_hash"
+)
+"""What `IndexReads.whole_documents` reads of a document (with its document_authors rows)."""
 
 _INSERT_DOCUMENT = """
 INSERT INTO documents (id, origin, source_path, title, display_title, title_source, title_key,
@@ -572,6 +590,54 @@ class CorpusStore:
             prepared.links,
         )
 
+    # --- a replica of the shared database (bot/storage/postgres/replica.py) -----------------
+
+    async def apply_pulled(
+        self, writer: aiosqlite.Connection, prepared: PreparedDocuments, removed: Sequence[str]
+    ) -> None:
+        """Inside a `transaction()`: documents pulled from the shared database replace those of
+        the same id (rows made by `prepare_documents` in a worker thread), the `removed` ids are
+        deleted, and authors nobody cites any more are dropped."""
+        gone = [(row[0],) for row in prepared.rows] + [(doc_id,) for doc_id in removed]
+        deleted = 0
+        if gone:
+            cursor = await writer.executemany("DELETE FROM documents WHERE id = ?", gone)
+            deleted = cursor.rowcount
+            await writer.execute(_BUMP_GENERATION, (CORPUS_GENERATION,))
+        await self.insert_prepared(writer, prepared)
+        if deleted:
+            await writer.execute(
+                "DELETE FROM authors WHERE id NOT IN (SELECT author_id FROM document_authors)"
+            )
+
+    async def clear_documents(self, writer: aiosqlite.Connection) -> None:
+        """Inside a `transaction()`: forget every document and author (a replica refilled from
+        another database)."""
+        await writer.execute("DELETE FROM documents")
+        await writer.execute("DELETE FROM authors")
+        await writer.execute(_BUMP_GENERATION, (CORPUS_GENERATION,))
+
+    async def store_summaries(
+        self, writer: aiosqlite.Connection, rows: Sequence[tuple[str, str, str, int | None]]
+    ) -> None:
+        """Inside a `transaction()`: cached summaries (content_hash, params, sentences as JSON
+        text, total_sentences) computed elsewhere."""
+        await writer.executemany(
+            "INSERT INTO summaries (content_hash, params, sentences, total_sentences) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (content_hash, params) DO UPDATE SET "
+            "sentences = excluded.sentences, "
+            "total_sentences = coalesce(excluded.total_sentences, summaries.total_sentences)",
+            rows,
+        )
+
+    async def write_meta(self, writer: aiosqlite.Connection, values: Mapping[str, str]) -> None:
+        """Inside a `transaction()`: set `meta` rows, with the writes they describe."""
+        await writer.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            list(values.items()),
+        )
+
     # --- reading -----------------------------------------------------------------------------
 
     async def read(
@@ -932,6 +998,75 @@ class IndexReads:
         """Passages holding any of `terms`, best bm25 first, with what `ask.rank_passages` needs
         (see `_passage_hits`)."""
         return _passage_hits(self.conn, list(terms), tuning, self._ask_state)
+
+    # what a replica compares and publishes (bot/storage/postgres/replica.py)
+
+    def origins_and_hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """id -> (origin, content hash) of the given ids the index holds."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT id, origin, content_hash FROM documents WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - only '?' marks
+                chunk,
+            )
+            found.update((row["id"], (row["origin"], row["content_hash"])) for row in rows)
+        return found
+
+    def corpus_hashes(self, *, after: str, limit: int) -> list[tuple[str, str]]:
+        """(id, content hash) of corpus-folder documents with ids after `after`, in id order (the
+        covering index documents_corpus_ids)."""
+        rows = self.conn.execute(
+            "SELECT id, content_hash FROM documents WHERE origin = 'corpus' AND id > ? "
+            "ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [(row["id"], row["content_hash"]) for row in rows]
+
+    def whole_documents(self, ids: Sequence[str]) -> list[Document]:
+        """The documents of the given ids as the loader made them (ids the index lacks are left
+        out): what a replica publishes of its corpus folder."""
+        documents: list[Document] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            affiliations: dict[str, dict[int, str | None]] = {}
+            for row in self.conn.execute(
+                f"SELECT doc_id, position, affiliation FROM document_authors WHERE doc_id IN ({marks})",  # noqa: S608 - only '?' marks
+                chunk,
+            ):
+                affiliations.setdefault(row["doc_id"], {})[row["position"]] = row["affiliation"]
+            for row in self.conn.execute(
+                f"SELECT {_WHOLE_COLUMNS} FROM documents WHERE id IN ({marks}) ORDER BY id",  # noqa: S608 - only '?' marks
+                chunk,
+            ):
+                documents.append(
+                    Document(
+                        id=row["id"],
+                        title=row["title"],
+                        subtitle=row["subtitle"],
+                        authors=byline(
+                            json.loads(row["author_names"]), affiliations.get(row["id"], {})
+                        ),
+                        published=date.fromisoformat(row["published"])
+                        if row["published"]
+                        else None,
+                        url=row["url"],
+                        publisher=row["publisher"],
+                        kind=row["kind"],
+                        excerpt=bool(row["excerpt"]),
+                        body=row["body"],
+                        reasons=tuple(
+                            Reason(label, quote, paragraph)
+                            for label, quote, paragraph in json.loads(row["reasons"])
+                        ),
+                        annotations=json.loads(row["annotations"]),
+                        source_path=row["source_path"] or "",
+                        content_hash=row["content_hash"],
+                        origin=row["origin"],
+                    )
+                )
+        return documents
 
     # summaries and metadata
 
