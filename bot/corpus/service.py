@@ -5,15 +5,22 @@ Each method returns a typed answer that carries what a front end needs to cite i
 (reading and parsing files, summarizing) runs in worker threads; the index is read on its reader's
 thread, each answer's reads as one function (`CorpusStore.read`, bot/corpus/lookup.py), and
 written through aiosqlite's.
+
+With `storage: postgres` the index is this process's replica of the shared database, and a
+`SharedCorpus` given at construction keeps it so (bot/storage/postgres/replica.py): answers still
+read only the local index; a reload publishes what it changed; `sync()` pulls.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from bot.corpus import search as fts
 from bot.corpus.ask import AskTuning, idf, question_terms, rank_passages
@@ -90,6 +97,30 @@ class _AuthorList:
     index: NameIndex
 
 
+class SharedCorpus(Protocol):
+    """The shared part of a service whose index is a replica of a database other processes
+    share (`bot.storage.postgres.replica.CorpusReplica`); the core never imports it."""
+
+    async def start(self) -> None:
+        """Fill the replica from the shared database, then follow its changes."""
+
+    async def close(self) -> None: ...
+
+    def exclusive(self) -> AbstractAsyncContextManager[None]:
+        """Held around a reload and its publish: no pull lands between the two."""
+
+    async def pull(self) -> object:
+        """Apply to the replica what the shared database changed since the last pull."""
+
+    async def publish(self) -> object:
+        """Make the shared database's corpus-folder documents equal the replica's."""
+
+    def share_summary(
+        self, digest: str, params: str, sentences: Sequence[str], total_sentences: int | None
+    ) -> None:
+        """Offer a summary computed here to the other processes (not waited for)."""
+
+
 async def check_corpus(settings: ServiceSettings) -> list[Problem]:
     """Every problem of the corpus folder, reading every file, without the index: `corpus-bot
     check` works whatever state the index is in (damaged, locked, on a full disk).
@@ -102,9 +133,13 @@ async def check_corpus(settings: ServiceSettings) -> list[Problem]:
 
 
 class CorpusService:
-    def __init__(self, store: CorpusStore, settings: ServiceSettings) -> None:
+    def __init__(
+        self, store: CorpusStore, settings: ServiceSettings, shared: SharedCorpus | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.shared = shared
+        """None with `storage: sqlite`: the index is this process's own."""
         self._reload_lock = asyncio.Lock()
         self._authors_cache: _AuthorList | None = None
         self.ask_tuning = AskTuning()
@@ -114,12 +149,36 @@ class CorpusService:
         made by one front end (the launcher, /reload) is what the feed's status reports."""
 
     @classmethod
-    async def open(cls, settings: ServiceSettings) -> CorpusService:
+    async def open(
+        cls,
+        settings: ServiceSettings,
+        *,
+        shared: Callable[[CorpusStore], SharedCorpus] | None = None,
+    ) -> CorpusService:
+        """Open the index at `settings.db_path`; with `shared` (made from the opened index), it is
+        a replica: started here (filled, then following the shared database), stopped by
+        `close`."""
         store = await CorpusStore.open(settings.db_path)
-        return cls(store, settings)
+        if shared is None:
+            return cls(store, settings)
+        try:
+            part = shared(store)
+            await part.start()
+        except BaseException:
+            await store.close()
+            raise
+        return cls(store, settings, part)
 
     async def close(self) -> None:
+        if self.shared is not None:
+            await self.shared.close()
         await self.store.close()
+
+    async def sync(self) -> None:
+        """Pull what the shared database changed into the replica now (no-op with sqlite):
+        notifications and a timer do it anyway; this is for callers that must not wait."""
+        if self.shared is not None:
+            await self.shared.pull()
 
     # --- reload ------------------------------------------------------------------------------
 
@@ -131,11 +190,14 @@ class CorpusService:
         """Re-read the corpus folder and apply what changed, all or nothing.
 
         Raises `CorpusInvalid` listing every problem when any file is bad; the index then keeps
-        serving the previous corpus unchanged. Files whose size and mtime did not change are not
+        serving the previous corpus unchanged. With a shared part, what the folder now holds is
+        then published to the shared database (all or nothing there too; a document it refuses
+        is a `CorpusInvalid` naming its file, though this process's replica already serves it). Files whose size and mtime did not change are not
         read; files whose bytes did not change are not parsed. Memory stays flat whatever the
         corpus size (see `bot.corpus.reload`).
         """
-        async with self._reload_lock:
+        exclusive = self.shared.exclusive() if self.shared else contextlib.nullcontext()
+        async with self._reload_lock, exclusive:
             try:
                 report = await reload_corpus(
                     self.store,
@@ -145,6 +207,8 @@ class CorpusService:
                         batch_files=self.settings.reload_batch_files,
                     ),
                 )
+                if self.shared is not None:
+                    await self.shared.publish()
             except CorpusInvalid as exc:
                 self.corpus_problems = tuple(exc.problems)
                 raise
@@ -277,17 +341,25 @@ class CorpusService:
                 max_chars=max_chars,
                 excerpt=doc.ref.excerpt,
             )
-            await self.store.cache_summary(doc.content_hash, params, picked, total)
+            await self._cache_summary(doc.content_hash, params, picked, total)
         else:
             picked, known_total = entry
             if known_total is None:  # cached without it (by the feed's announcer, or before)
                 total = await asyncio.to_thread(_sentence_count, doc.body)
-                await self.store.cache_summary(doc.content_hash, params, picked, total)
+                await self._cache_summary(doc.content_hash, params, picked, total)
             else:
                 total = known_total
         return Summary(
             ref=doc.ref, sentences=tuple(picked), excerpt=doc.ref.excerpt, total_sentences=total
         )
+
+    async def _cache_summary(
+        self, digest: str, params: str, sentences: list[str], total: int
+    ) -> None:
+        """Keep a summary in the index, and offer it to the other processes (shared mode)."""
+        await self.store.cache_summary(digest, params, sentences, total)
+        if self.shared is not None:
+            self.shared.share_summary(digest, params, sentences, total)
 
     async def summarize_linked(
         self, text: str, *, sentences: int = DEFAULT_SUMMARY_SENTENCES
