@@ -1,0 +1,333 @@
+"""Each process's SQLite replica of the corpus in PostgreSQL (bot/storage/postgres/replica.py),
+against a real server: services with replicas of their own on one database, as separate
+processes (or machines) would run them. No mock of either database."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.corpus.errors import AnswerError, CorpusInvalid
+from bot.corpus.models import AuthorName, Document, Reason
+from bot.corpus.service import CorpusService
+from bot.corpus.store import IndexReads
+from bot.storage.postgres.replica import (
+    APPLIED_SEQ,
+    open_shared_pool,
+    write_documents,
+)
+from tests.conftest import BUNDLED_CORPUS, write_doc
+from tests.storage.conftest import bundled_documents
+from tests.storage.replicas import (
+    TIMER_ONLY,
+    caught_up,
+    eventually,
+    listening,
+    replica_of,
+    replicated,
+)
+
+QUERIES = ["media", "facial recognition", "algorithmic bias", "meltdown spectre", "zebras"]
+NEW_FRONT = (
+    "id: brand-new\ntitle: A Brand New Post\nauthors: [Zed Writer]\nkind: post\nexcerpt: false"
+)
+
+
+@pytest.fixture
+async def pool(postgres_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    shared = await open_shared_pool(postgres_dsn)
+    try:
+        yield shared
+    finally:
+        await shared.close()
+
+
+@pytest.fixture
+def folder_a(tmp_path: Path) -> Path:
+    """Process A's corpus folder: a copy of the bundled corpus it may edit."""
+    target = tmp_path / "corpus-a"
+    shutil.copytree(BUNDLED_CORPUS, target)
+    return target
+
+
+async def answers(service: CorpusService) -> dict[str, object]:
+    """What commands answer from a service's index: searches, every post, every author."""
+    out: dict[str, object] = {"stats": (await service.stats()).documents}
+    for query in QUERIES:
+        out[f"search {query}"] = await service.search(query)
+    out["authors"] = await service.authors()
+    for author in await service.authors():
+        out[f"author {author.key}"] = await service.author(author.name)
+    for doc_id in sorted(await service.store.read(_all_ids)):
+        out[f"post {doc_id}"] = await service.post(doc_id)
+    return out
+
+
+def _all_ids(reads: IndexReads) -> list[str]:
+    return [row["id"] for row in reads.conn.execute("SELECT id FROM documents")]
+
+
+async def shared_ids(pool: asyncpg.Pool) -> dict[str, str]:
+    """id -> content hash of every document PostgreSQL holds."""
+    return {
+        r["id"]: r["content_hash"]
+        for r in await pool.fetch("SELECT id, content_hash FROM documents")
+    }
+
+
+async def write_directly(pool: asyncpg.Pool, documents: list[Document]) -> None:
+    """What the feed's poller does: documents written to PostgreSQL by another writer."""
+    async with pool.acquire() as conn, conn.transaction():
+        await write_documents(conn, documents)
+
+
+def feed_entry(doc_id: str, words: str) -> Document:
+    return Document(
+        id=doc_id,
+        title=f"Feed entry {doc_id}",
+        subtitle=None,
+        authors=(AuthorName("Fay Feeder", "fay feeder", "Example Wire"),),
+        published=date(2026, 12, 1),
+        url=f"https://example.org/{doc_id}",
+        publisher="Example Wire",
+        kind="article",
+        excerpt=True,
+        body=f"An entry of the feed about {words}.",
+        annotations={"feed_source": "wire", "feed_key": doc_id},
+        content_hash=f"hash-{doc_id}-{words}",
+        origin="feed:wire",
+    )
+
+
+async def test_documents_round_trip_through_postgresql_into_a_replica(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path
+) -> None:
+    crafted = [
+        feed_entry("wire-1", "tides"),
+        Document(
+            id="untitled-note",
+            title=None,
+            subtitle="A subtitle",
+            authors=(
+                AuthorName("Ann Author", "ann author", "Some Lab"),
+                AuthorName("Bo Writer", "bo writer"),
+            ),
+            published=None,
+            url=None,
+            publisher=None,
+            kind="note",
+            excerpt=False,
+            body="First paragraph.\n\nSecond paragraph, with “quotes” and ünïcode.",
+            reasons=(Reason("A label", "Second paragraph", 2),),
+            annotations={"note": "kept", "title_inferred": False, "n": 3, "nested": {"a": [1, 2]}},
+            source_path="notes/untitled.md",
+            content_hash="hash-untitled",
+        ),
+    ]
+    documents = bundled_documents() + crafted
+    await write_directly(pool, documents)
+    async with replicated(tmp_path / "r", tmp_path / "no-corpus", pool, postgres_dsn) as service:
+        pulled = await service.store.read(IndexReads.whole_documents, [d.id for d in documents])
+    assert sorted(pulled, key=lambda d: d.id) == sorted(documents, key=lambda d: d.id)
+    assert any(d.reasons for d in pulled) and any(d.excerpt for d in pulled)
+
+
+async def test_a_reload_in_one_process_reaches_the_others_replica_by_notification(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with (
+        replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a,
+        # B has no corpus folder at all: its replica fills from PostgreSQL alone, in pages of 3
+        replicated(tmp_path / "b", tmp_path / "none", pool, postgres_dsn, page_rows=3) as b,
+    ):
+        await listening(b)
+        first = await a.reload()
+        assert first.added_count == 11
+        await eventually(lambda: caught_up(b, pool))
+        assert await answers(b) == await answers(a)
+
+        write_doc(folder_a, "12-new.md", front=NEW_FRONT, body="Fresh words about zebras.")
+        changed = folder_a / "01-lessons-from-meltdown-and-spectre.md"
+        changed.write_text(changed.read_text(encoding="utf-8") + "\nA sentence added.\n", "utf-8")
+        (folder_a / "07-labeling-manipulated-media.md").unlink()
+        report = await a.reload()
+        assert (report.added_count, report.changed_count, report.removed_count) == (1, 1, 1)
+
+        await eventually(lambda: caught_up(b, pool))
+        assert await answers(b) == await answers(a)
+        assert (await b.search("zebras")).hits[0].ref.id == "brand-new"
+        with pytest.raises(AnswerError):
+            await b.post("labeling-manipulated-media")
+        assert (await b.post("lessons-from-meltdown-and-spectre")).body.endswith(
+            "A sentence added."
+        )
+
+
+async def test_a_missed_notification_is_caught_up_by_the_periodic_pull(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with (
+        replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a,
+        replicated(tmp_path / "b", tmp_path / "none", pool, postgres_dsn, timing=TIMER_ONLY) as b,
+    ):
+        assert not replica_of(b).listening.is_set()  # it hears no notification at all
+        await a.reload()
+        await eventually(lambda: caught_up(b, pool))
+        assert await answers(b) == await answers(a)
+
+
+async def test_a_lost_listening_connection_reconnects_and_catches_up(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with (
+        replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a,
+        replicated(tmp_path / "b", tmp_path / "none", pool, postgres_dsn) as b,
+    ):
+        await listening(b)
+        ended = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        assert ended == 2  # A's and B's listeners: what a server restart or failover does
+        await a.reload()  # committed while B may not be listening: its notification is lost
+        await eventually(lambda: caught_up(b, pool))
+        await listening(b)
+        assert await answers(b) == await answers(a)
+
+
+async def test_a_document_written_to_postgresql_directly_reaches_every_replica(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with (
+        replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a,
+        replicated(tmp_path / "b", tmp_path / "none", pool, postgres_dsn) as b,
+    ):
+        await listening(a)
+        await listening(b)
+        await a.reload()
+        await write_directly(pool, [feed_entry("wire-1", "tides")])
+        for service in (a, b):
+            await eventually(lambda s=service: caught_up(s, pool))
+            hits = (await service.search("tides")).hits
+            assert [h.ref.id for h in hits] == ["wire-1"]
+        # A reload publishes the corpus folder only: the feed's entry stays in PostgreSQL.
+        await a.reload()
+        assert "wire-1" in await shared_ids(pool)
+        # replaced, then deleted, by another writer: both replicas follow
+        await write_directly(pool, [feed_entry("wire-1", "storms")])
+        for service in (a, b):
+            await eventually(lambda s=service: caught_up(s, pool))
+            assert [h.ref.id for h in (await service.search("storms")).hits] == ["wire-1"]
+        await pool.execute("DELETE FROM documents WHERE id = 'wire-1'")
+        for service in (a, b):
+            await eventually(lambda s=service: caught_up(s, pool))
+            assert not await _holds(service, "wire-1")
+        assert await answers(b) == await answers(a)
+
+
+async def test_a_fresh_process_fills_its_replica_from_postgresql_alone(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a:
+        await a.reload()
+        expected = await answers(a)
+        async with replicated(tmp_path / "c", tmp_path / "none", pool, postgres_dsn) as c:
+            # filled by its start alone: no notification, no corpus folder, no reload
+            assert await answers(c) == expected
+            with pytest.raises(CorpusInvalid, match="corpus folder not found"):
+                await c.reload()  # a process without the folder publishes nothing
+        assert len(await shared_ids(pool)) == 11
+
+
+async def test_its_own_publish_comes_back_as_numbers_only(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a:
+        await a.reload()
+        report = await replica_of(a).pull()
+        assert report.written == 0 and report.removed == 0 and report.applied_seq > 0
+        assert int(await a.store.meta(APPLIED_SEQ) or 0) == report.applied_seq
+        again = await a.reload()  # the files' fingerprints survived the pull: nothing is read
+        assert again.reparsed == 0 and not again.changed_anything
+
+
+async def test_a_publish_refused_midway_leaves_postgresql_as_it_was(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with replicated(
+        tmp_path / "a", folder_a, pool, postgres_dsn, page_rows=2, max_file_bytes=3_000_000
+    ) as a:
+        await a.reload()
+        before = await shared_ids(pool)
+        for n in range(6):
+            write_doc(
+                folder_a,
+                f"20-extra-{n}.md",
+                front=NEW_FRONT.replace("brand-new", f"extra-{n}"),
+                body=f"Extra number {n}.",
+            )
+        # Sorted among them, so written after a few pages of the same transaction: more text
+        # than PostgreSQL's full-text index takes (a tsvector holds at most 1 MiB).
+        words = " ".join(f"w{i:07d}" for i in range(200_000))
+        write_doc(
+            folder_a,
+            "20-extra-3-huge.md",
+            front=NEW_FRONT.replace("brand-new", "extra-3-huge"),
+            body=words,
+        )
+        with pytest.raises(CorpusInvalid, match="20-extra-3-huge.md") as refused:
+            await a.reload()
+        assert "full-text search" in str(refused.value)
+        assert await shared_ids(pool) == before  # nothing of the first pages either
+        # The huge file gone, the next reload publishes the rest (the whole replica is compared).
+        (folder_a / "20-extra-3-huge.md").unlink()
+        await a.reload()
+        assert set(await shared_ids(pool)) == set(before) | {f"extra-{n}" for n in range(6)}
+
+
+async def test_a_summary_computed_in_one_process_reaches_the_others_replica(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with (
+        replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a,
+        replicated(tmp_path / "b", tmp_path / "none", pool, postgres_dsn) as b,
+    ):
+        await a.reload()
+        summary = await a.summarize("access-now-resigns-from-pai", sentences=2)
+        stored = await a.store.document("access-now-resigns-from-pai")
+        assert stored is not None
+
+        async def b_has_it() -> bool:
+            await b.sync()
+            entries = await b.store.read(_summaries)
+            return any(h == stored.content_hash for h, _ in entries)
+
+        await eventually(b_has_it)
+        assert await b.summarize("access-now-resigns-from-pai", sentences=2) == summary
+
+
+def _summaries(reads: IndexReads) -> list[tuple[str, str]]:
+    return [(r["content_hash"], r["params"]) for r in reads.conn.execute("SELECT * FROM summaries")]
+
+
+async def test_a_replica_of_another_database_is_refilled_not_mixed(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a:
+        await a.reload()
+    # The same replica.db, started against a database that was recreated (a new identity):
+    await pool.execute("DELETE FROM documents")
+    await pool.execute("UPDATE corpus_bot_identity SET id = gen_random_uuid()")
+    await write_directly(pool, [feed_entry("wire-1", "tides")])
+    async with replicated(tmp_path / "a", tmp_path / "none", pool, postgres_dsn) as again:
+        assert (await again.stats()).documents == 1
+        assert await _holds(again, "wire-1")
+
+
+async def _holds(service: CorpusService, doc_id: str) -> bool:
+    return await service.store.ref_by_id(doc_id) is not None
