@@ -19,6 +19,8 @@ FAST = ReplicaTiming(pull_every_s=60.0, reconnect_s=0.05, reconnect_max_s=0.2, c
 """Listening, with a timer too slow to matter: a change that arrives came by notification."""
 TIMER_ONLY = ReplicaTiming(pull_every_s=0.1, listen=False)
 """No LISTEN at all: every notification is missed, only the timer pulls."""
+MANUAL = ReplicaTiming(pull_every_s=3600.0, listen=False)
+"""Pulls only when the test asks (`CorpusService.sync`) or at the start."""
 
 
 @contextlib.asynccontextmanager

@@ -4,6 +4,8 @@ processes (or machines) would run them. No mock of either database."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date
@@ -18,12 +20,14 @@ from bot.corpus.service import CorpusService
 from bot.corpus.store import IndexReads
 from bot.storage.postgres.replica import (
     APPLIED_SEQ,
+    PublishFault,
     open_shared_pool,
     write_documents,
 )
-from tests.conftest import BUNDLED_CORPUS, write_doc
+from tests.conftest import BUNDLED_CORPUS, HANG_GUARD_SECONDS, write_doc
 from tests.storage.conftest import bundled_documents
 from tests.storage.replicas import (
+    MANUAL,
     TIMER_ONLY,
     caught_up,
     eventually,
@@ -331,3 +335,100 @@ async def test_a_replica_of_another_database_is_refilled_not_mixed(
 
 async def _holds(service: CorpusService, doc_id: str) -> bool:
     return await service.store.ref_by_id(doc_id) is not None
+
+
+async def test_change_numbers_commit_in_order_so_a_pull_never_skips_one(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path
+) -> None:
+    """Two writers at once: the first takes its number and commits late. A replica that pulled
+    in between must still get the first's document (without the change lock, the second would
+    commit a greater number first, the pull would record it, and the first would be skipped)."""
+    first = await asyncpg.connect(postgres_dsn)
+    second = await asyncpg.connect(postgres_dsn)
+    try:
+        async with replicated(
+            tmp_path / "r", tmp_path / "none", pool, postgres_dsn, timing=MANUAL
+        ) as service:
+            slow = first.transaction()
+            await slow.start()
+            await write_documents(first, [feed_entry("slow-1", "tides")])
+
+            async def quick_writer() -> None:
+                async with second.transaction():
+                    # another author: the two writers share no row, only the change lock
+                    quick_doc = dataclasses.replace(
+                        feed_entry("quick-2", "storms"),
+                        authors=(AuthorName("Quinn Quick", "quinn quick"),),
+                    )
+                    await write_documents(second, [quick_doc])
+
+            quick = asyncio.create_task(quick_writer())
+
+            async def quick_waits_or_committed() -> bool:
+                waiting = await pool.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                return quick.done() or waiting > 0
+
+            await eventually(quick_waits_or_committed)
+            await service.sync()  # a pull while the slow writer is still open
+            await slow.commit()
+            await asyncio.wait_for(quick, HANG_GUARD_SECONDS)
+            await service.sync()
+            assert await _holds(service, "slow-1") and await _holds(service, "quick-2")
+            numbers = dict(
+                await pool.fetch("SELECT id, changed_seq FROM documents ORDER BY changed_seq")
+            )
+            assert numbers["slow-1"] < numbers["quick-2"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_publish_killed_midway_leaves_postgresql_as_it_was(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    async with replicated(tmp_path / "a", folder_a, pool, postgres_dsn, page_rows=2) as a:
+        await a.reload()
+        before = await shared_ids(pool)
+        extras = {f"extra-{n}" for n in range(6)}
+        for doc_id in sorted(extras):
+            write_doc(folder_a, f"20-{doc_id}.md", front=NEW_FRONT.replace("brand-new", doc_id))
+        last_front = NEW_FRONT.replace("brand-new", "zz-last").replace("Zed Writer", "Blocked One")
+        write_doc(folder_a, "30-zz-last.md", front=last_front)
+        # Another session holds the row the publish's last page needs (the author it inserts):
+        # the publish writes its first pages, then waits there, and its session is ended.
+        blocker = await asyncpg.connect(postgres_dsn)
+        held = blocker.transaction()
+        await held.start()
+        await blocker.execute(
+            "INSERT INTO authors (key, name) VALUES ('blocked one', 'Blocked One')"
+        )
+        try:
+            reload = asyncio.create_task(a.reload())
+
+            async def publisher_waits() -> bool:
+                waiting = await pool.fetch(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> $1",
+                    blocker.get_server_pid(),
+                )
+                return bool(waiting)
+
+            await eventually(publisher_waits)
+            ended = await pool.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            assert ended == 1
+            with pytest.raises(PublishFault) as caught:
+                await asyncio.wait_for(reload, HANG_GUARD_SECONDS)
+        finally:
+            await held.rollback()
+            await blocker.close()
+        assert "CORPUS_BOT_DATABASE_URL" in caught.value.message
+        assert "other processes still serve the previous corpus" in caught.value.user_message
+        assert await shared_ids(pool) == before  # the pages written before the kill: gone too
+        assert await _holds(a, "zz-last")  # this process serves what its folder holds
+        await a.reload()  # and its next reload publishes all of it
+        assert set(await shared_ids(pool)) == set(before) | extras | {"zz-last"}
