@@ -20,6 +20,7 @@ from bot.corpus.service import CorpusService
 from bot.corpus.store import IndexReads
 from bot.storage.postgres.replica import (
     APPLIED_SEQ,
+    LISTENER_NAME,
     PublishFault,
     open_shared_pool,
     write_documents,
@@ -195,7 +196,8 @@ async def test_a_lost_listening_connection_reconnects_and_catches_up(
         await listening(b)
         ended = await pool.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            "WHERE datname = current_database() AND application_name = $1",
+            LISTENER_NAME,
         )
         assert ended == 2  # A's and B's listeners: what a server restart or failover does
         await a.reload()  # committed while B may not be listening: its notification is lost

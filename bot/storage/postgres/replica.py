@@ -45,7 +45,7 @@ from datetime import date
 import aiosqlite
 import asyncpg
 
-from bot.corpus.errors import CorpusInvalid
+from bot.corpus.errors import CorpusInvalid, Fault
 from bot.corpus.models import Document, Problem, Reason
 from bot.corpus.store import (
     CorpusStore,
@@ -85,6 +85,8 @@ APPLIED_SEQ = "replica_applied_seq"
 """The replica's `meta` row: the last document change number applied."""
 SUMMARY_SEQ = "replica_summary_seq"
 """The replica's `meta` row: the last summary change number applied."""
+LISTENER_NAME = "corpus-bot replica listener"
+"""The listening session's application_name: what an operator sees in pg_stat_activity."""
 MAX_SHARING = 8
 """Summaries being written to PostgreSQL at once; more are not shared (a cache: each process
 can compute its own), so a database that hangs cannot pile up tasks."""
@@ -195,6 +197,8 @@ class _Tally:
     written: int = 0
     removed: int = 0
     summaries: int = 0
+    bulk: bool = False
+    """whether the pull writes with `CorpusStore.bulk_write_cache` (from its second page)"""
 
 
 @dataclass(slots=True)
@@ -321,16 +325,20 @@ class CorpusReplica:
                 )
             applied = _Applied(identity, 0, 0)
         tally = _Tally()
-        while True:
-            async with (
-                self._pool.acquire() as conn,
-                conn.transaction(isolation="repeatable_read", readonly=True),
-            ):
-                page = await self._page(conn, applied)
-                await self._apply(conn, page, tally)
-            applied = _Applied(identity, page.seq, page.summary_seq)
-            if page.complete:
-                break
+        async with contextlib.AsyncExitStack() as bulk:
+            while True:
+                async with (
+                    self._pool.acquire() as conn,
+                    conn.transaction(isolation="repeatable_read", readonly=True),
+                ):
+                    page = await self._page(conn, applied)
+                    await self._apply(conn, page, tally)
+                applied = _Applied(identity, page.seq, page.summary_seq)
+                if page.complete:
+                    break
+                if not tally.bulk:  # more than a page (a first fill): a reload's larger cache
+                    await bulk.enter_async_context(self.store.bulk_write_cache())
+                    tally.bulk = True
         return PullReport(tally.written, tally.removed, tally.summaries, applied.seq)
 
     async def _applied(self) -> _Applied:
@@ -423,7 +431,7 @@ class CorpusReplica:
             self._wake.clear()
             try:
                 await self.pull()
-            except DatabaseFault as fault:
+            except Fault as fault:  # the database or the replica's file: one line, not a trace
                 log.warning("replica: a pull failed; trying again later: %s", fault.message)
             except Exception:
                 log.exception("replica: a pull failed; trying again later")
@@ -440,13 +448,17 @@ class CorpusReplica:
                     type(exc).__name__,
                     delay,
                 )
+            except Exception:  # never leave the process deaf: the timer alone is 30 s behind
+                log.exception("replica: the listener failed; again in %.0f s", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.timing.reconnect_max_s)
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own until it is lost. Each (re)connection wakes a pull:
         what was committed while not listening was notified to nobody."""
-        conn = await asyncpg.connect(self.dsn, server_settings=KEEPALIVE_SETTINGS)
+        conn = await asyncpg.connect(
+            self.dsn, server_settings={**KEEPALIVE_SETTINGS, "application_name": LISTENER_NAME}
+        )
         lost = asyncio.Event()
         try:
             conn.add_termination_listener(lambda _conn: lost.set())
