@@ -12,7 +12,9 @@ import asyncpg
 
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.corpus.store import CorpusStore
+from bot.storage.postgres.documents import SERVER_SETTINGS
 from bot.storage.postgres.replica import APPLIED_SEQ, CorpusReplica, ReplicaTiming
+from bot.storage.postgres.schema import migrate
 from tests.conftest import HANG_GUARD_SECONDS
 
 FAST = ReplicaTiming(pull_every_s=60.0, reconnect_s=0.05, reconnect_max_s=0.2, check_s=0.1)
@@ -21,6 +23,19 @@ TIMER_ONLY = ReplicaTiming(pull_every_s=0.1, listen=False)
 """No LISTEN at all: every notification is missed, only the timer pulls."""
 MANUAL = ReplicaTiming(pull_every_s=3600.0, listen=False)
 """Pulls only when the test asks (`CorpusService.sync`) or at the start."""
+
+
+@contextlib.asynccontextmanager
+async def shared_pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the shared database with its schema up to date, as the composition root opens
+    one per process."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, server_settings=SERVER_SETTINGS)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        yield pool
+    finally:
+        await pool.close()
 
 
 @contextlib.asynccontextmanager

@@ -22,7 +22,6 @@ from bot.storage.postgres.replica import (
     APPLIED_SEQ,
     LISTENER_NAME,
     PublishFault,
-    open_shared_pool,
     write_documents,
 )
 from tests.conftest import BUNDLED_CORPUS, HANG_GUARD_SECONDS, write_doc
@@ -35,6 +34,7 @@ from tests.storage.replicas import (
     listening,
     replica_of,
     replicated,
+    shared_pool,
 )
 
 QUERIES = ["media", "facial recognition", "algorithmic bias", "meltdown spectre", "zebras"]
@@ -45,11 +45,8 @@ NEW_FRONT = (
 
 @pytest.fixture
 async def pool(postgres_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    shared = await open_shared_pool(postgres_dsn)
-    try:
+    async with shared_pool(postgres_dsn) as shared:
         yield shared
-    finally:
-        await shared.close()
 
 
 @pytest.fixture

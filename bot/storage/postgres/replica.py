@@ -28,7 +28,8 @@ as the SQLite backend does. PostgreSQL is the record; this module keeps the repl
   not wait), and pulls bring the others', so /summarize still reads only the replica.
 
 Build it with `CorpusService.open(settings, shared=lambda store: CorpusReplica(store, pool, dsn))`
-(settings.db_path the replica's file): the service starts it (a first pull, then the listener
+(settings.db_path the replica's file; the pool the process's one on the shared database, already
+migrated): the service starts it (a first pull, then the listener
 and the timer) and stops it on close; `reload()` publishes; `sync()` pulls.
 """
 
@@ -57,7 +58,6 @@ from bot.corpus.store import (
 )
 from bot.storage.postgres.documents import (
     _DOCUMENT_COLUMNS,
-    SERVER_SETTINGS,
     PostgresCorpusStore,
     document_record,
 )
@@ -69,7 +69,7 @@ from bot.storage.postgres.errors import (
     database_faults,
 )
 from bot.storage.postgres.lease import KEEPALIVE_SETTINGS
-from bot.storage.postgres.schema import CHANGE_LOCK, CHANGES_CHANNEL, Connection, migrate
+from bot.storage.postgres.schema import CHANGE_LOCK, CHANGES_CHANNEL, Connection
 
 log = logging.getLogger(__name__)
 
@@ -211,27 +211,6 @@ class _Page:
     seq: int
     summary_seq: int
     complete: bool
-
-
-async def open_shared_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool on the shared database with its schema brought up to date (the settings of
-    bot/storage/postgres/documents.py); one `DatabaseFault` naming the server when it cannot."""
-    try:
-        pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, server_settings=SERVER_SETTINGS
-        )
-    except CONNECT_ERRORS as exc:
-        raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
-    try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
-    except CONNECTION_ERRORS as exc:
-        pool.terminate()
-        raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
-    except BaseException:
-        await pool.close()
-        raise
-    return pool
 
 
 class CorpusReplica:
