@@ -22,6 +22,7 @@ from bot.storage.postgres.replica import (
     APPLIED_SEQ,
     LISTENER_NAME,
     PublishFault,
+    PullReport,
     write_documents,
 )
 from tests.conftest import BUNDLED_CORPUS, HANG_GUARD_SECONDS, write_doc
@@ -431,3 +432,29 @@ async def test_a_publish_killed_midway_leaves_postgresql_as_it_was(
         assert await _holds(a, "zz-last")  # this process serves what its folder holds
         await a.reload()  # and its next reload publishes all of it
         assert set(await shared_ids(pool)) == set(before) | extras | {"zz-last"}
+
+
+async def test_change_listeners_hear_what_others_changed_not_their_own_echo(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    """What the feed's lease holder hooks corpus detection on (decision 7): a pull that brought
+    another process's documents; a process's own publish, pulled back, brings nothing new."""
+    heard: dict[str, list[PullReport]] = {"a": [], "b": []}
+    async with (
+        replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a,
+        replicated(tmp_path / "b", tmp_path / "none", pool, postgres_dsn) as b,
+    ):
+        for name, service in (("a", a), ("b", b)):
+
+            async def hear(report: PullReport, into: list[PullReport] = heard[name]) -> None:
+                into.append(report)
+
+            replica_of(service).listeners.append(hear)
+        await a.reload()
+        await a.sync()
+
+        async def b_heard_everything() -> bool:  # listeners run once the pull committed
+            return sum(r.written for r in heard["b"]) == 11
+
+        await eventually(b_heard_everything)
+        assert heard["a"] == []
