@@ -112,8 +112,9 @@ class SharedCorpus(Protocol):
     async def pull(self) -> object:
         """Apply to the replica what the shared database changed since the last pull."""
 
-    async def publish(self) -> object:
-        """Make the shared database's corpus-folder documents equal the replica's."""
+    async def publish(self, *, changed: bool) -> object:
+        """Make the shared database's corpus-folder documents equal the replica's, after a
+        reload (`changed`: whether it changed anything)."""
 
     def share_summary(
         self, digest: str, params: str, sentences: Sequence[str], total_sentences: int | None
@@ -208,7 +209,7 @@ class CorpusService:
                     ),
                 )
                 if self.shared is not None:
-                    await self.shared.publish()
+                    await self.shared.publish(changed=report.changed_anything)
             except CorpusInvalid as exc:
                 self.corpus_problems = tuple(exc.problems)
                 raise

@@ -458,3 +458,23 @@ async def test_change_listeners_hear_what_others_changed_not_their_own_echo(
 
         await eventually(b_heard_everything)
         assert heard["a"] == []
+
+
+async def test_a_reload_that_changed_nothing_publishes_nothing(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    """The poll pass reloads every few minutes: with nothing new in the folder it must not
+    write PostgreSQL, nor undo what another process published meanwhile."""
+    async with replicated(tmp_path / "a", folder_a, pool, postgres_dsn, timing=MANUAL) as a:
+        await a.reload()
+        other = dataclasses.replace(
+            (await a.store.read(IndexReads.whole_documents, ["labeling-manipulated-media"]))[0],
+            body="Another machine's version of this post.",
+            content_hash="published-elsewhere",
+        )
+        await write_directly(pool, [other])  # another process's publish, not pulled here yet
+        newest = await pool.fetchval("SELECT max(changed_seq) FROM documents")
+        report = await a.reload()
+        assert not report.changed_anything
+        assert await pool.fetchval("SELECT max(changed_seq) FROM documents") == newest
+        assert (await shared_ids(pool))["labeling-manipulated-media"] == "published-elsewhere"

@@ -242,6 +242,8 @@ class CorpusReplica:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sharing: set[asyncio.Task[None]] = set()
+        self._published = False
+        """Whether this process's last publish succeeded (none yet: the next one compares)."""
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -456,22 +458,33 @@ class CorpusReplica:
 
     # --- publish -----------------------------------------------------------------------------
 
-    async def publish(self) -> PublishReport:
+    async def publish(self, *, changed: bool = True) -> PublishReport:
         """Make PostgreSQL's corpus-folder documents equal the replica's, in one transaction.
 
-        Call it inside `exclusive()`, right after a reload of the folder into the replica. The
-        two id-ordered lists of (id, content_hash) are walked side by side a page at a time:
-        an id only the replica has, or with another hash, is written; one only PostgreSQL has is
-        deleted. Under CHANGE_LOCK from the start, so the comparison sees no other writer.
+        Call it inside `exclusive()`, right after a reload of the folder into the replica;
+        `changed`: whether that reload changed anything. A reload that changed nothing publishes
+        nothing once a publish of this process succeeded (the poll pass re-reads the folder
+        every few minutes: it then costs PostgreSQL nothing, and does not undo what another
+        process published since). Otherwise the two id-ordered lists of (id, content_hash) are
+        walked side by side a page at a time: an id only the replica has, or with another hash,
+        is written; one only PostgreSQL has is deleted. Under CHANGE_LOCK from the start, so
+        the comparison sees no other writer. Every process's folder is the corpus: machines
+        whose folders differ undo each other's reloads (the last reload wins), so give them the
+        same folder (shared, or copied before a reload).
 
         Raises `CorpusInvalid` (naming the file) for a document PostgreSQL cannot hold or whose
         id a feed entry holds there, `PublishFault` when the database cannot be used: either
-        way nothing was written.
+        way nothing was written, and the next reload compares everything again.
         """
+        if not changed and self._published:
+            return PublishReport()
+        self._published = False
         try:
-            return await self._publish()
+            report = await self._publish()
         except CONNECTION_ERRORS as exc:
             raise PublishFault(self.dsn, f"{type(exc).__name__}: {exc}") from exc
+        self._published = True
+        return report
 
     async def _publish(self) -> PublishReport:
         written = removed = 0
