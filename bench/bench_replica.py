@@ -16,6 +16,8 @@ it from PostgreSQL before it answers. This measures, on a corpus made by generat
    RSS (the pull is paged: it must not grow with the corpus), the replica's size.
 3. A pull with nothing new (ids and numbers only), then 100 documents changed by another
    writer and pulled (what follows a /reload elsewhere or a feed entry).
+4. A publish that compares all 100,000 corpus documents with PostgreSQL's and finds nothing to
+   write (a process's first reload, or one after a failed publish).
 
 The machine's load average is printed before and after each step.
 """
@@ -131,6 +133,13 @@ async def measure(pool: asyncpg.Pool, dsn: str, work: Path, report: Report) -> N
         report(
             f"100 documents changed by another writer, pulled: "
             f"{1000 * (time.perf_counter() - started):.0f} ms ({again.written} written)"
+        )
+        started = time.perf_counter()
+        published = await replica.publish()
+        report(
+            f"A publish comparing every corpus document with PostgreSQL's (a first reload, or "
+            f"one after a failed publish): {time.perf_counter() - started:.1f} s "
+            f"({published.written} written, {published.removed} removed)"
         )
     finally:
         await store.close()

@@ -305,6 +305,7 @@ class CorpusReplica:
                     writer, {REPLICA_OF: identity, APPLIED_SEQ: "0", SUMMARY_SEQ: "0"}
                 )
             applied = _Applied(identity, 0, 0)
+            self._published = False  # that database may lack this folder's documents
         tally = _Tally()
         async with contextlib.AsyncExitStack() as bulk:
             while True:
