@@ -176,8 +176,9 @@ class CorpusService:
         await self.store.close()
 
     async def sync(self) -> None:
-        """Pull what the shared database changed into the replica now (no-op with sqlite):
-        notifications and a timer do it anyway; this is for callers that must not wait."""
+        """Pull what the shared database changed into the replica now (no-op with sqlite).
+        Notifications and a timer do it anyway; this is for a caller that needs the replica
+        current at once (a test, a command run right after a change elsewhere)."""
         if self.shared is not None:
             await self.shared.pull()
 
@@ -191,11 +192,14 @@ class CorpusService:
         """Re-read the corpus folder and apply what changed, all or nothing.
 
         Raises `CorpusInvalid` listing every problem when any file is bad; the index then keeps
-        serving the previous corpus unchanged. With a shared part, what the folder now holds is
-        then published to the shared database (all or nothing there too; a document it refuses
-        is a `CorpusInvalid` naming its file, though this process's replica already serves it). Files whose size and mtime did not change are not
+        serving the previous corpus unchanged. Files whose size and mtime did not change are not
         read; files whose bytes did not change are not parsed. Memory stays flat whatever the
         corpus size (see `bot.corpus.reload`).
+
+        With a shared part, what the folder holds is then published to the shared database, all
+        or nothing there too. A document it refuses is a `CorpusInvalid` naming the file, a
+        database out of reach a `Fault`; this process's replica serves the new corpus either
+        way, and the next reload publishes it.
         """
         exclusive = self.shared.exclusive() if self.shared else contextlib.nullcontext()
         async with self._reload_lock, exclusive:
