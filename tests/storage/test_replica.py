@@ -478,3 +478,11 @@ async def test_a_reload_that_changed_nothing_publishes_nothing(
         assert not report.changed_anything
         assert await pool.fetchval("SELECT max(changed_seq) FROM documents") == newest
         assert (await shared_ids(pool))["labeling-manipulated-media"] == "published-elsewhere"
+
+
+async def test_documents_cannot_be_truncated_behind_the_replicas_back(pool: asyncpg.Pool) -> None:
+    """TRUNCATE fires no row trigger, so it would leave no removal for replicas to pull."""
+    await write_directly(pool, [feed_entry("wire-1", "tides")])
+    with pytest.raises(asyncpg.RaiseError, match="never truncated"):
+        await pool.execute("TRUNCATE documents CASCADE")
+    assert "wire-1" in await shared_ids(pool)

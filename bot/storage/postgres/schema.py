@@ -233,6 +233,7 @@ MIGRATIONS: tuple[str, ...] = (
     #   commit after a greater one was seen. A replica's "everything up to N" is then exact.
     #   (Without it, a transaction that took 10 and committed after one that took 11 would be
     #   missed forever by a replica that read 11 in between.)
+    # - TRUNCATE fires no row trigger, so it is refused: a replica would never hear of it.
     # - `NOTIFY corpus_changed` from the row triggers: PostgreSQL delivers one per transaction
     #   (identical notifications of a transaction are folded into one) at its commit, none on
     #   a rollback. The payload is empty: a listener pulls what changed.
@@ -281,6 +282,13 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION document_changed();
     CREATE TRIGGER documents_removed AFTER DELETE ON documents
         FOR EACH ROW EXECUTE FUNCTION document_changed();
+    CREATE FUNCTION documents_not_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'documents are deleted, never truncated: replicas follow deletes only';
+    END
+    $$;
+    CREATE TRIGGER documents_not_truncated BEFORE TRUNCATE ON documents
+        FOR EACH STATEMENT EXECUTE FUNCTION documents_not_truncated();
 
     CREATE SEQUENCE summary_changes AS bigint;
     CREATE TABLE summaries (
