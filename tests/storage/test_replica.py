@@ -523,3 +523,24 @@ async def test_many_removals_and_changes_reach_a_replica_pulling_small_pages(
 
 def corpus_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.md"))
+
+
+async def test_a_database_out_of_reach_at_start_leaves_the_replica_serving_what_it_held(
+    pool: asyncpg.Pool,
+    postgres_dsn: str,
+    tmp_path: Path,
+    folder_a: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with replicated(tmp_path / "a", folder_a, pool, postgres_dsn) as a:
+        await a.reload()
+        expected = await answers(a)
+    async with shared_pool(postgres_dsn) as gone:
+        pass  # closed: every pull of the restarted process fails as with a server down
+    async with replicated(
+        tmp_path / "a", tmp_path / "none", gone, postgres_dsn, timing=MANUAL
+    ) as again:
+        assert await answers(again) == expected
+    warned = [r.getMessage() for r in caplog.records if "the first pull failed" in r.getMessage()]
+    assert len(warned) == 1 and "CORPUS_BOT_DATABASE_URL" in warned[0]
+    assert all(r.exc_info is None for r in caplog.records if r.name.startswith("bot.storage"))
