@@ -45,11 +45,8 @@ from bench._harness import Report, load_note, machine_lines  # noqa: E402
 from bench.bench_postgres import DEFAULT_CORPUS, load_postgres  # noqa: E402
 from bot.corpus.models import Document  # noqa: E402
 from bot.corpus.store import CorpusStore, IndexReads  # noqa: E402
-from bot.storage.postgres.documents import PostgresCorpusStore  # noqa: E402
-from bot.storage.postgres.replica import (  # noqa: E402
-    CorpusReplica,
-    write_documents,
-)
+from bot.storage.postgres.documents import PostgresCorpusStore, replace_documents  # noqa: E402
+from bot.storage.postgres.replica import CorpusReplica  # noqa: E402
 from tests.postgres_server import PostgresServer, find_binaries, missing_reason  # noqa: E402
 from tests.storage.replicas import shared_pool  # noqa: E402
 
@@ -127,7 +124,7 @@ async def measure(pool: asyncpg.Pool, dsn: str, work: Path, report: Report) -> N
             for doc in sample
         ]
         async with pool.acquire() as conn, conn.transaction():
-            await write_documents(conn, edited)
+            await replace_documents(conn, edited)
         started = time.perf_counter()
         again = await replica.pull()
         report(

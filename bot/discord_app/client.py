@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -20,6 +20,9 @@ from bot.discord_app.errors import on_tree_error
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.sync import sync_if_changed
 from bot.storage.lease import AlwaysHeld, LoopLease
+
+if TYPE_CHECKING:
+    from bot.storage.sql import FeedDatabase
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ class CorpusBot(commands.Bot):
         service: CorpusService,
         *,
         feed_lease: LoopLease | None = None,
+        feed_database: FeedDatabase | None = None,
         **options: Any,
     ) -> None:
         # The bot has no voice: discord.py's "PyNaCl is not installed, voice will NOT be
@@ -67,6 +71,9 @@ class CorpusBot(commands.Bot):
         self.feed_lease: LoopLease = feed_lease or AlwaysHeld()
         """Whether this process runs the feed's loops: always with sqlite; with postgres, the
         one process of many holding the "feed" lease (bot/discord_app/launcher.py makes it)."""
+        self.feed_database = feed_database
+        """Where the feed keeps its state: None for the index's own SQLite file; with postgres,
+        the shared database (bot/storage/postgres/sql.py)."""
         self.extensions_to_load: tuple[str, ...] = EXTENSIONS
 
     async def setup_hook(self) -> None:

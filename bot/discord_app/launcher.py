@@ -18,19 +18,23 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
 
 from bot.config import Config
-from bot.corpus.errors import CorpusInvalid, StorageFault
+from bot.corpus.errors import CorpusInvalid, Fault, StorageFault
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.discord_app.client import CorpusBot, create_bot
 from bot.discord_app.errors import OneLineReconnects, login_fault
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.sync import sync_commands
 from bot.storage.lease import AlwaysHeld, LoopLease, process_label
+
+if TYPE_CHECKING:
+    from bot.corpus.store import CorpusStore
+    from bot.storage.sql import FeedDatabase
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +103,13 @@ class Opened:
     corpus_listeners: list[CorpusListener] = field(default_factory=list)
     """Told when a pull brought documents another process published (with postgres, the
     replica's own list); empty and never called with sqlite, where only this process writes."""
+    feed_database: FeedDatabase | None = None
+    """Where the feed keeps its state: None for the index's SQLite file (sqlite); the shared
+    database's tables with postgres."""
 
     def bot_options(self) -> dict[str, Any]:
         """What `create_bot` takes of it."""
-        return {"feed_lease": self.feed_lease}
+        return {"feed_lease": self.feed_lease, "feed_database": self.feed_database}
 
     def tell_bot_of_corpus_changes(self, bot: CorpusBot) -> None:
         """Dispatch `corpus_changed` to the bot's cogs after each pull that changed documents
@@ -140,32 +147,35 @@ async def open_service(
             await service.close()
         return
 
-    from bot.storage.postgres.lease import Lease  # asyncpg: imported only with postgres
+    # asyncpg: imported only with postgres
+    from bot.storage.postgres.lease import Lease
     from bot.storage.postgres.pool import open_shared_pool
+    from bot.storage.postgres.replica import CorpusReplica
+    from bot.storage.postgres.sql import PostgresFeedDatabase
 
     dsn = config.database_url
     assert dsn is not None  # load_config refuses storage: postgres without it
     pool = await open_shared_pool(dsn)
     lease = Lease(dsn, FEED_LEASE, label=process_label())
     try:
-        # INTEGRATOR (h-replica): the index is a replica kept by the shared database:
-        #   replicas: list[CorpusReplica] = []
-        #   def replica_of(store: CorpusStore) -> CorpusReplica:
-        #       replicas.append(CorpusReplica(store, pool, dsn))
-        #       return replicas[-1]
-        #   service = await CorpusService.open(settings, shared=replica_of)
-        # (bot/storage/postgres/replica.py: its first pull fills an empty replica, then it
-        # follows NOTIFY corpus_changed and pulls every 30 s; reload() publishes).
-        service = await CorpusService.open(settings)
+        replicas: list[CorpusReplica] = []
+
+        def replica_of(store: CorpusStore) -> CorpusReplica:
+            # The index is this process's replica of the shared documents: its first pull fills
+            # an empty one, then it follows NOTIFY corpus_changed and pulls every 30 s; reload()
+            # publishes the corpus folder's changes to the shared database.
+            replicas.append(CorpusReplica(store, pool, dsn))
+            return replicas[-1]
+
+        service = await CorpusService.open(settings, shared=replica_of)
         try:
             await _reload_at_start(service)  # with the replica: reloads, then publishes
-            # INTEGRATOR (h-replica): Opened(..., corpus_listeners=replicas[0].listeners), so
-            # run_bot's dispatcher hears each pull of another process's publish.
-            # INTEGRATOR (h-feeddb): the feed's store on the same pool, handed to the bot:
-            # Opened(..., feed_database=PostgresFeedDatabase(pool, dsn)) (field default None),
-            # added to bot_options(); CorpusBot(feed_database=...) keeps it and the feed cog
-            # builds FeedService(..., database=bot.feed_database) (bot/storage/postgres/sql.py).
-            yield Opened(service, lease)
+            yield Opened(
+                service,
+                lease,
+                corpus_listeners=replicas[0].listeners,
+                feed_database=PostgresFeedDatabase(pool, dsn),
+            )
         finally:
             await service.close()
     finally:
@@ -188,6 +198,8 @@ async def _reload_at_start(service: CorpusService) -> None:
         log.error("the corpus has problems; serving the last good index:\n%s", exc)
     except StorageFault:
         raise  # the index itself is unusable (damaged, locked, full): one line, exit 3
+    except Fault as exc:  # e.g. the shared database refused the publish: its own line
+        log.error("%s; serving the index as it is", exc.message)
     except Exception as exc:  # noqa: BLE001 - the index is still there to serve
         log.error(
             "the corpus folder could not be read (%s: %s); serving the last good index",

@@ -18,12 +18,12 @@ from bot.corpus.errors import AnswerError, CorpusInvalid
 from bot.corpus.models import AuthorName, Document, Reason
 from bot.corpus.service import CorpusService
 from bot.corpus.store import IndexReads
+from bot.storage.postgres.documents import replace_documents
 from bot.storage.postgres.replica import (
     APPLIED_SEQ,
     LISTENER_NAME,
     PublishFault,
     PullReport,
-    write_documents,
 )
 from tests.conftest import BUNDLED_CORPUS, HANG_GUARD_SECONDS, write_doc
 from tests.storage.conftest import bundled_documents
@@ -86,7 +86,7 @@ async def shared_ids(pool: asyncpg.Pool) -> dict[str, str]:
 async def write_directly(pool: asyncpg.Pool, documents: list[Document]) -> None:
     """What the feed's poller does: documents written to PostgreSQL by another writer."""
     async with pool.acquire() as conn, conn.transaction():
-        await write_documents(conn, documents)
+        await replace_documents(conn, documents)
 
 
 def feed_entry(doc_id: str, words: str) -> Document:
@@ -351,7 +351,7 @@ async def test_change_numbers_commit_in_order_so_a_pull_never_skips_one(
         ) as service:
             slow = first.transaction()
             await slow.start()
-            await write_documents(first, [feed_entry("slow-1", "tides")])
+            await replace_documents(first, [feed_entry("slow-1", "tides")])
 
             async def quick_writer() -> None:
                 async with second.transaction():
@@ -360,7 +360,7 @@ async def test_change_numbers_commit_in_order_so_a_pull_never_skips_one(
                         feed_entry("quick-2", "storms"),
                         authors=(AuthorName("Quinn Quick", "quinn quick"),),
                     )
-                    await write_documents(second, [quick_doc])
+                    await replace_documents(second, [quick_doc])
 
             quick = asyncio.create_task(quick_writer())
 

@@ -56,11 +56,7 @@ from bot.corpus.store import (
     now_iso,
     prepare_documents,
 )
-from bot.storage.postgres.documents import (
-    _DOCUMENT_COLUMNS,
-    PostgresCorpusStore,
-    document_record,
-)
+from bot.storage.postgres.documents import replace_documents
 from bot.storage.postgres.errors import (
     CONNECT_ERRORS,
     CONNECTION_ERRORS,
@@ -539,7 +535,7 @@ class CorpusReplica:
                 ]
             )
         try:
-            await write_documents(conn, documents)
+            await replace_documents(conn, documents)
         except DocumentNotStorable as exc:
             path = next(doc.source_path for doc in documents if doc.id == exc.doc_id)
             raise CorpusInvalid(
@@ -572,25 +568,6 @@ class CorpusReplica:
             await self._pool.execute(_SHARE_SUMMARY, digest, params, sentences, total_sentences)
         except CONNECTION_ERRORS as exc:
             log.warning("replica: a summary was not shared (%s: %s)", type(exc).__name__, exc)
-
-
-async def write_documents(conn: Connection, documents: Sequence[Document]) -> None:
-    """Insert `documents` into PostgreSQL, replacing those of the same id, inside the caller's
-    transaction: PostgresCorpusStore.replace_documents's statements on a given connection.
-    (h-feeddb turns that method into a module function taking a connection: the integrator
-    points this at it.)"""
-    if not documents:
-        return
-    records = [document_record(doc) for doc in documents]
-    await conn.execute(
-        "DELETE FROM documents WHERE id = ANY($1::text[])", [doc.id for doc in documents]
-    )
-    await conn.executemany(
-        f"INSERT INTO documents ({', '.join(_DOCUMENT_COLUMNS)}) VALUES "  # noqa: S608 - constants
-        f"({', '.join(f'${i}' for i in range(1, len(_DOCUMENT_COLUMNS) + 1))})",
-        records,
-    )
-    await PostgresCorpusStore._link_authors(conn, documents)
 
 
 async def _remove(conn: Connection, ids: Sequence[str]) -> int:

@@ -90,7 +90,9 @@ class Feed(FeedFilterCommands):
 
     def __init__(self, bot: CorpusBot) -> None:
         self.bot = bot
-        self.feed = FeedService(bot.service, bot.config.feed, DiscordDeliverer(bot))
+        self.feed = FeedService(
+            bot.service, bot.config.feed, DiscordDeliverer(bot), database=bot.feed_database
+        )
         self.loops = FeedLoops(bot, self.feed, bot.feed_lease)
 
     async def cog_load(self) -> None:
