@@ -23,6 +23,9 @@ from bot.feeds.store import FeedStore
 from tests.conftest import write_doc
 from tests.feeds.feed_world import T0, FakeDiscord, FeedBackend
 
+pytestmark = pytest.mark.parametrize("backend_name", ["postgres"], indirect=True)
+"""PostgreSQL only: SQLite has one process and one sender, so there is no overlap to test."""
+
 CHANNELS = range(100, 106)
 ENTRIES = 3
 
@@ -43,8 +46,6 @@ class GatedDiscord(FakeDiscord):
 async def test_two_senders_on_one_database_post_each_announcement_once(
     backend: FeedBackend, service: CorpusService, corpus_dir: Path
 ) -> None:
-    if backend.name == "sqlite":
-        pytest.skip("one process sends on SQLite (its feed lease is always held): no overlap")
     discord = GatedDiscord()
     first = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
     second = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
@@ -130,8 +131,6 @@ async def test_two_processes_subscribing_one_channel_at_once_make_one_subscripti
 async def test_two_digest_passes_at_once_send_one_digest(
     backend: FeedBackend, service: CorpusService, corpus_dir: Path
 ) -> None:
-    if backend.name == "sqlite":
-        pytest.skip("one process sends on SQLite (its feed lease is always held): no overlap")
     discord = GatedDiscord()
     first = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
     second = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
@@ -174,8 +173,6 @@ async def test_a_sender_never_waits_for_an_announcement_a_frozen_sender_holds(
     """A holder whose event loop froze mid-post keeps its session (the kernel answers TCP
     keepalives) and so its claim: its successor leaves that channel's queue and serves the
     others, instead of waiting on the held row."""
-    if backend.name == "sqlite":
-        pytest.skip("one process sends on SQLite (its feed lease is always held): no overlap")
     discord = FakeDiscord()
     engine = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
     frozen = await backend.database(service)
