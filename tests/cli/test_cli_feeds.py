@@ -1,46 +1,15 @@
-"""`corpus-bot feeds list|add|remove` through the CLI's entry point, against a loopback site.
-
-The CLI runs its own event loop (`asyncio.run`), so the site is the standard library's HTTP
-server in a thread, serving a page that lists a feed."""
+"""`corpus-bot feeds list|add|remove` through the CLI's entry point, against a loopback site
+(the `site` fixture of tests/cli/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.feeds.feed_world import Item, medium_rss
-
 Cli = Callable[..., tuple[int, str, str]]
-
-PAGE = b"""<html><head><link rel="alternate" type="application/rss+xml" href="/blog.xml">
-</head></html>"""
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
-        pass
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "index.html").write_bytes(PAGE)
-    (root / "blog.xml").write_bytes(medium_rss([Item("a1", "First")], title="The Example Blog"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def allow_private(tmp_path: Path) -> None:
