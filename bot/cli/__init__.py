@@ -3,8 +3,9 @@
 Exit status (documented in README's "The command line"): 0 answered; 1 not found, ambiguous or
 bad input (one line on stderr, and with --json an `{"error": …}` object on stdout); 2 usage or
 configuration errors (a non-UTF-8 argument, a token Discord refuses); 3 the index file cannot be
-used (damaged, locked, disk full, not writable); 4 Discord cannot be reached; 5 an unexpected
-error (one line with an id; the traceback is in the error log); 130 interrupted.
+used (damaged, locked, disk full, not writable), or with `storage: postgres` the shared database
+(out of reach, lost mid-command); 4 Discord cannot be reached; 5 an unexpected error (one line
+with an id; the traceback is in the error log); 130 interrupted.
 
 No traceback reaches the terminal: `main` is the one place where failures become a line and a
 status, and every expected fault arrives there as a `Fault` with its message (see
@@ -29,6 +30,7 @@ from typing import Any
 from bot import __version__
 from bot.cli import feeds as cli_feeds
 from bot.cli import render
+from bot.composition import Opened, open_service
 from bot.config import Config, ConfigError, load_config
 from bot.corpus.errors import AnswerError, CorpusInvalid, Fault, FaultKind, StorageFault
 from bot.corpus.schema import SchemaTooNew
@@ -201,8 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.discord_app.launcher import run_discord_command
 
             return run_discord_command(args, config, settings)
-        args.feed_config = config.feed  # feeds: its fetch limits and allow_private_addresses
-        return asyncio.run(_dispatch(args, settings))
+        return asyncio.run(_dispatch(args, config, settings))
     except UsageError as exc:
         return _fail(args, exc.kind, str(exc), EXIT_USAGE, problems=exc.problems)
     except SchemaTooNew as exc:  # from any command opening the index
@@ -272,27 +273,32 @@ def _save_traceback(
         return None
 
 
-async def _dispatch(args: argparse.Namespace, settings: ServiceSettings) -> int:
+async def _dispatch(args: argparse.Namespace, config: Config, settings: ServiceSettings) -> int:
+    """Run a command on what the configured storage opens (the composition root every front end
+    shares): with `storage: postgres`, `index` publishes to the shared database, `ask` answers
+    from the replica pulled from it, and `feeds` reads and writes the feed's shared tables, so
+    the bot's processes see what a command did. Each command reloads where it needs to, not at
+    open; a command is short-lived, so the replica does not listen for changes."""
     as_json = getattr(args, "json", False)
     if args.command == "check":
         return await _check(settings, as_json)
-    service = await CorpusService.open(settings)
-    try:
+    async with open_service(
+        settings, config, reload_at_start=False, follow_changes=False
+    ) as opened:
         if args.command == "index":
-            return await _index(service, as_json)
+            return await _index(opened.service, as_json)
         if args.command == "feeds":  # --- feeds (bot/cli/feeds.py) ---
-            return await _feeds(service, args, as_json)
-        await _refresh(service)
-        return await _ask(service, args, as_json)
-    finally:
-        await service.close()
+            return await _feeds(opened, config, args, as_json)
+        await _refresh(opened.service)
+        return await _ask(opened.service, args, as_json)
 
 
 # --- feeds (bot/cli/feeds.py) ------------------------------------------------------------------
 
 
-async def _feeds(service: CorpusService, args: argparse.Namespace, as_json: bool) -> int:
-    """`feeds list|add|remove` over the feed's facade, with this CLI's output and exit codes."""
+async def _feeds(opened: Opened, config: Config, args: argparse.Namespace, as_json: bool) -> int:
+    """`feeds list|add|remove|import|export` over the feed's facade, where the feed keeps its
+    state (the index file, or the shared database), with this CLI's output and exit codes."""
 
     def show(payload: dict[str, Any], text: str) -> None:
         _print_json(payload) if as_json else print(text)
@@ -300,7 +306,9 @@ async def _feeds(service: CorpusService, args: argparse.Namespace, as_json: bool
     def fail(kind: str, message: str) -> int:
         return _fail(args, kind, strip_controls(message), EXIT_ANSWER)
 
-    return await cli_feeds.run(service, args.feed_config, args, show, fail)
+    return await cli_feeds.run(
+        opened.service, config.feed, args, show, fail, database=opened.feed_database
+    )
 
 
 # --- end of feeds --------------------------------------------------------------------------------
@@ -320,24 +328,41 @@ async def _check(settings: ServiceSettings, as_json: bool) -> int:
 
 
 async def _index(service: CorpusService, as_json: bool) -> int:
+    """Reload the corpus folder into the index; with a shared database, then publish it there
+    (all or nothing: a refused document is a problem naming its file, a database that cannot
+    take it a `PublishFault`, exit 3)."""
     try:
         report = await service.reload()
     except CorpusInvalid as exc:
         if as_json:
             _print_json(render.problems_json(exc.problems))
-        print(f"corpus-bot: {exc}\nThe index was not changed.", file=sys.stderr)
+        # With a replica, a document the database refused comes after the replica took the
+        # folder: what is certain is that the shared database, the record, was not changed.
+        unchanged = "shared database" if service.shared is not None else "index"
+        print(f"corpus-bot: {exc}\nThe {unchanged} was not changed.", file=sys.stderr)
         return EXIT_USAGE
-    _print_json(render.report_json(report)) if as_json else print(render.report_text(report))
+    if as_json:
+        _print_json(render.report_json(report))
+        return EXIT_OK
+    print(render.report_text(report))
+    if service.shared is not None:
+        print("Published to the shared database: the bot's processes pull it from there.")
     return EXIT_OK
 
 
 async def _refresh(service: CorpusService) -> None:
-    """Answer from the current corpus: an incremental reload (cheap when nothing changed).
+    """Answer from the current corpus: an incremental reload (cheap when nothing changed); with
+    a shared database, a pull of what it holds (a fresh machine's replica fills from it, no
+    corpus folder needed). A read does not reload there: the reload would publish this
+    machine's folder, and an empty or stale one would undo what the other processes published.
 
     A broken corpus does not stop answers: the last good index keeps serving, with a warning.
     """
     try:
-        await service.reload()
+        if service.shared is not None:
+            await service.sync()
+        else:
+            await service.reload()
     except CorpusInvalid as exc:
         if (await service.stats()).documents == 0:
             raise UsageError(

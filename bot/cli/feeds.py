@@ -1,6 +1,7 @@
 """`corpus-bot feeds list|add|remove|import|export`: the feeds followed, from the command line.
 
-The same `FeedService` methods `/feed sources|add|remove` call, over the same index: a feed added
+The same `FeedService` methods `/feed sources|add|remove` call, over the same state (the index
+file with `storage: sqlite`, the shared database's tables with `storage: postgres`): a feed added
 here is polled by a running bot from its next pass. `add` looks for the feeds at the URL as
 `/feed add` does (through the guarded session unless the config allows private addresses) and
 follows the first one found, naming the others. Failures are the CLI's: a refusal or nothing
@@ -23,6 +24,7 @@ from bot.feeds.discovery import FeedCandidate
 from bot.feeds.models import SourceState, Subscription
 from bot.feeds.opml import MAX_OPML_BYTES, OpmlError
 from bot.feeds.service import AddedSource, FeedService, ImportReport, SourceInfo, SourceRefused
+from bot.storage.sql import FeedDatabase
 from bot.text_safety import strip_controls
 
 Printer = Callable[[dict[str, Any], str], None]
@@ -72,8 +74,11 @@ async def run(
     args: argparse.Namespace,
     show: Printer,
     fail: Failer,
+    *,
+    database: FeedDatabase | None = None,
 ) -> int:
-    feed = FeedService(corpus, config, NoDiscord())
+    """``database``: where the feed keeps its state (None: the corpus index's file)."""
+    feed = FeedService(corpus, config, NoDiscord(), database=database)
     await feed.open()
     try:
         if args.feeds_action == "list":
