@@ -113,6 +113,21 @@ def test_console_script_runs_as_a_module(tmp_path: Path) -> None:
     assert "mass surveillance" in reason["quote"]
 
 
+def test_the_command_line_and_its_composition_root_import_no_discord() -> None:
+    """The composition root is front-end neutral (the CLI opens the shared database through it):
+    only `run`, `sync` and `sandbox` load discord.py, and the postgres driver loads only with
+    `storage: postgres`."""
+    probe = (
+        "import sys, bot.cli, bot.composition; "
+        "print(sorted(m for m in ('discord', 'asyncpg') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
