@@ -31,10 +31,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from bot.composition import open_service
 from bot.config import Config
 from bot.corpus.service import ServiceSettings
 from bot.discord_app.client import CorpusBot, create_bot
-from bot.discord_app.launcher import open_service
 from discord_emulator import DiscordEmulator
 from discord_emulator.console import complete_line, run_console
 from discord_emulator.sandbox import SandboxSession, build_world

@@ -1,4 +1,4 @@
-"""The composition root with `storage: postgres` (bot/discord_app/launcher.py, open_service), as
+"""The composition root with `storage: postgres` (bot/composition.py, open_service; bot/discord_app/launcher.py runs it), as
 a user runs it: `corpus-bot run` in its own process against the emulator and a real PostgreSQL.
 
 It opens one pool on the shared database (migrated), serves commands from its replica

@@ -335,7 +335,7 @@ async def test_a_corpus_folder_that_cannot_be_read_at_start_leaves_the_index_ser
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from bot.discord_app.launcher import open_service
+    from bot.composition import open_service
 
     settings = ServiceSettings(db_path=tmp_path / "data" / "corpus.db", corpus_dir=corpus_dir)
     async with open_service(settings):
