@@ -81,6 +81,10 @@ class EmulatorConfig:
     enforce_command_permissions: bool = False
     recommended_shards: int = 1
     heartbeat_interval_ms: int = 41_250
+    global_rate_limit: int | None = 50
+    """Requests a second the bot may make over REST, all routes but interaction endpoints, as
+    on Discord (ratelimits.py); None: unlimited."""
+    global_rate_window: float = 1.0
 
 
 class EmulatorCore:
@@ -110,7 +114,17 @@ class EmulatorCore:
         self.unsupported_routes: list[str] = []
         self.faults = FaultInjector()
         self.attachments = AttachmentStore()
-        self.rate_limits: RateLimitEmulator | None = None
+        self.rate_limits: RateLimitEmulator | None = (
+            RateLimitEmulator(
+                (),
+                global_limit=config.global_rate_limit,
+                global_window=config.global_rate_window,
+                clock=self.now,
+            )
+            if config.global_rate_limit is not None
+            else None
+        )
+        """Discord's global limit from the start; `enable_rate_limits` adds route buckets."""
 
     # ------------------------------------------------------------------ time and logs
 

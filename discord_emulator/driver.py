@@ -89,6 +89,11 @@ class DiscordEmulator:
 
     `nonce_window` (seconds, default 5 minutes): how long a message's nonce deduplicates an
     `enforce_nonce` resend; set it to 0 to act out a restart after Discord forgot it.
+
+    `global_rate_limit` (default 50) requests per `global_rate_window` (1 s): Discord's global
+    limit for the bot, counted across every connection and process using its token (interaction
+    endpoints excepted); past it a 429 with `global: true`. None turns it off.
+    `enable_rate_limits()` adds Discord's per-route buckets.
     """
 
     def __init__(
@@ -104,6 +109,8 @@ class DiscordEmulator:
         bot_name: str = "bot",
         heartbeat_interval_ms: int = 41_250,
         nonce_window: float = 5 * 60.0,
+        global_rate_limit: int | None = 50,
+        global_rate_window: float = 1.0,
     ) -> None:
         self.config = EmulatorConfig(
             ack_deadline=ack_deadline,
@@ -114,6 +121,8 @@ class DiscordEmulator:
             enforce_command_permissions=enforce_command_permissions,
             recommended_shards=recommended_shards,
             heartbeat_interval_ms=heartbeat_interval_ms,
+            global_rate_limit=global_rate_limit,
+            global_rate_window=global_rate_window,
         )
         self.state = EmulatorState(bot_name=bot_name)
         self.notifier = Notifier()
@@ -786,16 +795,23 @@ class DiscordEmulator:
         self,
         routes: tuple[RouteLimit, ...] = DEFAULT_ROUTE_LIMITS,
         *,
-        global_limit: int = 50,
+        global_limit: int | None = 50,
         global_window: float = 1.0,
+        clock: Callable[[], float] | None = None,
     ) -> RateLimitEmulator:
-        """Emulate Discord's per-route and global limits (headers and 429s) from now on."""
+        """Emulate Discord's per-route buckets (headers and 429s) and a global limit from now on,
+        every window starting afresh (in place of the default global limit). `clock` (seconds)
+        lets a test say when a window is over; by default the event loop's."""
         self.core.rate_limits = RateLimitEmulator(
-            routes, global_limit=global_limit, global_window=global_window, clock=self.core.now
+            routes,
+            global_limit=global_limit,
+            global_window=global_window,
+            clock=clock or self.core.now,
         )
         return self.core.rate_limits
 
     def disable_rate_limits(self) -> None:
+        """No rate limit at all from now on, the global one included."""
         self.core.rate_limits = None
 
     @property

@@ -120,26 +120,33 @@ def bucket_hash(name: str) -> str:
 def rate_limited_response(
     retry_after: float, *, is_global: bool, bucket: str, limit: int = 1, scope: str | None = None
 ) -> FaultResponse:
-    """A 429 exactly as Discord sends it."""
-    headers = {
-        "Via": VIA_HEADER,
-        "Retry-After": str(max(1, math.ceil(retry_after))),
-        "X-RateLimit-Limit": str(limit),
-        "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-        "X-RateLimit-Bucket": bucket,
-        "X-RateLimit-Scope": scope or ("global" if is_global else "user"),
-    }
+    """A 429 exactly as Discord sends it (its "Rate Limits" page shows both shapes).
+
+    A route's 429 carries that route's bucket headers. A global 429 carries only `Retry-After`,
+    `X-RateLimit-Global` and `X-RateLimit-Scope: global`, no bucket: discord.py files any
+    `X-RateLimit-Bucket` it reads as the route's bucket hash, so a made-up "global" bucket would
+    merge every route that met the global limit into one bucket, which Discord never makes it do.
+    """
+    headers = {"Via": VIA_HEADER, "Retry-After": str(max(1, math.ceil(retry_after)))}
     if is_global:
         headers["X-RateLimit-Global"] = "true"
+        headers["X-RateLimit-Scope"] = "global"
+    else:
+        headers.update(
+            {
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+                "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                "X-RateLimit-Bucket": bucket,
+                "X-RateLimit-Scope": scope or "user",
+            }
+        )
     body = {
         "message": "You are being rate limited.",
         "retry_after": retry_after,
         "global": is_global,
     }
-    if is_global:
-        body["code"] = 0
     return FaultResponse(429, body, headers)
 
 

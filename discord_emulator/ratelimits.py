@@ -1,13 +1,23 @@
-"""Optional emulation of Discord's rate limits, for fan-out benchmarks.
+"""Discord's rate limits: the global limit always (as on Discord), per-route buckets on demand.
 
-Discord limits each route per "major parameter" (e.g. 5 messages per 5 s per channel) and all
-bot requests together (50 per second), announces the state of the bucket in
-`X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket` headers, and answers 429 when a
-client goes over. discord.py reads those headers to pace itself, so a benchmark against this
-mode measures how the bot fans out under real limits and how many 429s it provokes.
+Discord limits all of a bot's requests together (50 a second per bot token, whatever the route
+and however many connections or processes share the token) and, separately, each route per
+"major parameter" (e.g. 5 messages per 5 s per channel). It announces a route bucket's state in
+`X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket` headers and answers 429 when a client goes
+over; a global 429 says `global: true` and `X-RateLimit-Scope: global` (faults.rate_limited_response).
+
+The emulator enforces the global limit by default (`DiscordEmulator(global_rate_limit=50,
+global_rate_window=1.0)`; `global_rate_limit=None` turns it off): one emulator serves one bot,
+so every request carrying its token, from any connection or process, counts against one
+window. That is what lets several bot processes on one token be tested against the limit
+they share in production: discord.py's own global lock (http.py) only holds back the requests
+of its own process once it met a global 429. Per-route buckets are off unless
+`enable_rate_limits()` is called (a bench or a test of pacing), because discord.py paces itself
+by their headers and they would only slow every test down.
 
 Windows are fixed and start at a bucket's first request, as Discord's do. Interaction
-callbacks and token-authenticated webhook requests are not subject to the global limit.
+endpoints (callbacks, followups and their edits: token-authenticated) are not subject to the
+global limit, as Discord documents.
 """
 
 from __future__ import annotations
@@ -77,10 +87,12 @@ class RateLimitEmulator:
         self,
         routes: tuple[RouteLimit, ...] = DEFAULT_ROUTE_LIMITS,
         *,
-        global_limit: int = 50,
+        global_limit: int | None = 50,
         global_window: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`global_limit` requests per `global_window` seconds for the whole bot (None: no
+        global limit), and `routes`' buckets."""
         self.routes = routes
         self.global_limit = global_limit
         self.global_window = global_window
@@ -93,7 +105,7 @@ class RateLimitEmulator:
     def check(self, method: str, path: str, *, counts_globally: bool) -> RateDecision:
         now = self._clock()
         self.requests_counted += 1
-        if counts_globally:
+        if counts_globally and self.global_limit is not None:
             window = self._window("global", now, self.global_window)
             if window.count >= self.global_limit:
                 retry = window.started + self.global_window - now
