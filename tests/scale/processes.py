@@ -28,6 +28,9 @@ import discord
 from discord_emulator import DiscordEmulator
 
 REPO = Path(__file__).resolve().parents[2]
+ENV_DATABASE_URL = "CORPUS_BOT_DATABASE_URL"
+"""Where `storage: postgres` reads the database URL (never from the config file: it holds a
+password)."""
 BUNDLED_CORPUS = REPO / "corpus"
 START_TIMEOUT = 60.0
 """Interpreters importing discord.py and building an index on a busy CI machine."""
@@ -95,6 +98,12 @@ def shard_config(shard_count: int, shard_ids: Sequence[int], *, storage: str | N
         "  interval_seconds: 3600",
     ]
     return "\n".join(lines) + "\n"
+
+
+def postgres_environment(dsn: str, name: str) -> dict[str, str]:
+    """The database URL for the process `name`, naming it (`application_name`), so that
+    PostgreSQL's pg_stat_activity says which process each session belongs to."""
+    return {ENV_DATABASE_URL: f"{dsn}{'&' if '?' in dsn else '?'}application_name={name}"}
 
 
 @dataclass

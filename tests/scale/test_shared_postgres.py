@@ -49,6 +49,7 @@ from tests.scale.processes import (
     add_guilds,
     bot_launcher,
     command_reply,
+    postgres_environment,
     sent_requests,
     shard_config,
     titles,
@@ -63,7 +64,6 @@ FANOUT_RATE = 3
 posts then take about 4 s, long enough to kill the sender in the middle."""
 DISCORD_RATE = 50
 FEED_LEASE = "feed"
-ENV_DATABASE_URL = "CORPUS_BOT_DATABASE_URL"
 FIRST = "Shared Entry"
 SECOND = "Second Entry"
 
@@ -74,18 +74,13 @@ async def emu() -> AsyncIterator[DiscordEmulator]:
         yield emulator
 
 
-def named_dsn(dsn: str, name: str) -> str:
-    """The DSN with `application_name`, so that PostgreSQL says which process a session is."""
-    return f"{dsn}{'&' if '?' in dsn else '?'}application_name={name}"
-
-
 def start_bots(launcher: BotLauncher, dsn: str, shard_count: int, prefix: str) -> list[BotProcess]:
     return [
         launcher.start(
             f"{prefix}{shard}",
             shard_config(shard_count, [shard], storage="postgres"),
             shard_ids=[shard],
-            env={ENV_DATABASE_URL: named_dsn(dsn, f"{prefix}{shard}")},
+            env=postgres_environment(dsn, f"{prefix}{shard}"),
         )
         for shard in range(shard_count)
     ]
