@@ -58,10 +58,12 @@ from tests.scale.processes import (
 
 SHARDS = 3
 SHARDS_AFTER = 2
-CHANNELS_PER_GUILD = 4
-FANOUT_RATE = 3
-"""Requests a second the emulator allows while the first entry fans out (Discord allows 50): 12
-posts then take about 4 s, long enough to kill the sender in the middle."""
+CHANNELS_PER_GUILD = 8
+FANOUT_RATE = 6
+"""Requests a second the emulator allows while the first entry fans out (Discord allows 50): 24
+posts then take about 4 s, long enough to kill the sender in the middle. Above the sender's 4
+posts in flight, so that a post never meets a full window twice in a row (discord.py gives up
+after 5 tries)."""
 DISCORD_RATE = 50
 FEED_LEASE = "feed"
 FIRST = "Shared Entry"
