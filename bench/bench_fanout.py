@@ -386,7 +386,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Limits   {args.global_limit} requests / s for the bot (all processes), 5 messages / 5 s "
         f"per channel; floor N / {args.global_limit} per s = {args.channels / args.global_limit:.1f} s"
     )
-    result = asyncio.run(fan_out(args, out))
+    try:
+        result = asyncio.run(fan_out(args, out))
+    except (AssertionError, RuntimeError, TimeoutError) as exc:  # a bot that died or never finished
+        print(f"bench_fanout: {exc}", file=sys.stderr)
+        return 1
     report_result(args, result, out)
     return 0 if not result.wrong_counts else 1
 

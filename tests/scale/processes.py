@@ -13,6 +13,7 @@ clean stop a service manager makes (SIGTERM), `BotProcess.kill` a crash (SIGKILL
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -153,6 +154,8 @@ class BotLauncher:
     work: Path
     corpus: Path
     started: list[BotProcess] = field(default_factory=list)
+    _exit_watches: dict[int, asyncio.AbstractEventLoop] = field(default_factory=dict)
+    """pidfd -> the loop watching it (see `_wake_on_exit`)."""
 
     def start(
         self,
@@ -181,13 +184,41 @@ class BotLauncher:
             )
         process = BotProcess(name, list(shard_ids), proc, data_dir, log_path)
         self.started.append(process)
+        self._wake_on_exit(proc.pid)
         return process
+
+    def _wake_on_exit(self, pid: int) -> None:
+        """Wake the emulator's waiters when the process exits (its pidfd becomes readable), so
+        that a wait for what only a live bot can do fails at once with the bot's last words
+        (`wait_until_connected` checks `alive`), not at its timeout. Linux; elsewhere a dead bot
+        is seen at the timeout."""
+        try:
+            loop = asyncio.get_running_loop()
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError, RuntimeError):
+            return
+
+        def exited() -> None:
+            self._unwatch(fd)
+            self.emu.notifier.notify()
+
+        loop.add_reader(fd, exited)
+        self._exit_watches[fd] = loop
+
+    def _unwatch(self, fd: int) -> None:
+        loop = self._exit_watches.pop(fd, None)
+        if loop is not None:
+            if not loop.is_closed():
+                loop.remove_reader(fd)
+            os.close(fd)
 
     def kill_all(self) -> None:
         for process in self.started:
             if process.alive:
                 process.proc.kill()
                 process.proc.wait()
+        for fd in list(self._exit_watches):
+            self._unwatch(fd)
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}:\n{p.log()}" for p in self.started)
