@@ -22,8 +22,9 @@ session advisory lock, bot/storage/postgres/lease.py).
    dirs: their replicas fill from PostgreSQL). A second entry must reach every channel once:
    no subscription belongs to a shard.
 
-Each process's DSN names it (`application_name`), so the lease's session says which process holds
-it; the lease's own log line ("lease 'feed' taken (session PID)") says it too, as a fallback.
+The holder is the process whose database session holds the lease's advisory lock (pg_locks): its
+session's application_name names it (the DSN's, which names each process, or a "pid N" label the
+lease may set), and the lease's own log line ("lease 'feed' taken (session PID)") says it too.
 """
 
 from __future__ import annotations
@@ -105,9 +106,14 @@ async def lease_holder(dsn: str, processes: Sequence[BotProcess]) -> BotProcess 
     finally:
         await conn.close()
     for row in rows:
+        session_name = row["application_name"] or ""
         for process in processes:
             taken = re.findall(rf"lease '{FEED_LEASE}' taken \(session (\d+)\)", process.full_log())
-            if row["application_name"] == process.name or str(row["pid"]) in taken:
+            if (
+                session_name == process.name
+                or re.search(rf"\bpid {process.proc.pid}\b", session_name)
+                or str(row["pid"]) in taken
+            ):
                 return process
     return None
 
