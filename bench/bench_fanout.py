@@ -65,7 +65,6 @@ from tests.scale.processes import (  # noqa: E402
     bot_launcher,
     command_reply,
     postgres_environment,
-    shard_config,
     wait_until_connected,
 )
 
@@ -164,13 +163,14 @@ def start_processes(
 ) -> list[BotProcess]:
     if args.storage == "sqlite":
         shards = list(range(args.shards))
-        return [launcher.start("bot", shard_config(args.shards, shards), shard_ids=shards)]
+        return [launcher.start("bot", shard_count=args.shards, shard_ids=shards)]
     assert dsn is not None
     return [
         launcher.start(
             f"shard{shard}",
-            shard_config(args.processes, [shard], storage="postgres"),
+            shard_count=args.processes,
             shard_ids=[shard],
+            storage="postgres",
             env=postgres_environment(dsn, f"shard{shard}"),
         )
         for shard in range(args.processes)

@@ -110,10 +110,13 @@ def postgres_environment(dsn: str, name: str) -> dict[str, str]:
 @dataclass
 class BotProcess:
     name: str
+    shard_count: int
     shard_ids: list[int]
     proc: subprocess.Popen[bytes]
     data_dir: Path
     log_path: Path
+    sessions_before: frozenset[str]
+    """The emulator's gateway sessions when it started: none of them is this process's."""
 
     @property
     def db_path(self) -> Path:
@@ -160,13 +163,15 @@ class BotLauncher:
     def start(
         self,
         name: str,
-        config_text: str,
         *,
+        shard_count: int,
         shard_ids: Sequence[int],
+        storage: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> BotProcess:
+        """`corpus-bot run` as `name`, running `shard_ids` of `shard_count` (shard_config)."""
         config = self.work / f"{name}.yaml"
-        config.write_text(config_text, encoding="utf-8")
+        config.write_text(shard_config(shard_count, shard_ids, storage=storage), encoding="utf-8")
         data_dir = self.work / f"{name}-data"
         full_env = {
             **os.environ,
@@ -182,7 +187,15 @@ class BotLauncher:
             proc = subprocess.Popen(
                 argv, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT
             )
-        process = BotProcess(name, list(shard_ids), proc, data_dir, log_path)
+        process = BotProcess(
+            name,
+            shard_count,
+            list(shard_ids),
+            proc,
+            data_dir,
+            log_path,
+            frozenset(self.emu.hub.sessions),
+        )
         self.started.append(process)
         self._wake_on_exit(proc.pid)
         return process
@@ -238,16 +251,23 @@ async def wait_until_connected(
     emu: DiscordEmulator, processes: Sequence[BotProcess], within: float = START_TIMEOUT
 ) -> None:
     """Every process's shards connected, every dispatch (GUILD_CREATE included) read, so the
-    guilds are in each bot's cache; a process that exits meanwhile fails at once with its log."""
-    wanted = sorted(s for p in processes for s in p.shard_ids)
+    guilds are in each bot's cache; a process that exits meanwhile fails at once with its log.
+
+    Only sessions these processes opened count: an earlier process's session can still look
+    connected for a moment after it stopped (its close not yet seen), and one of the same shard
+    numbers would pass for a new process's, which is then sent commands it never receives."""
+    wanted = sorted((s, p.shard_count) for p in processes for s in p.shard_ids)
+    older = min((p.sessions_before for p in processes), key=len, default=frozenset())
 
     def ready() -> bool:
         for process in processes:
             assert process.alive, f"{process.name} exited:\n{process.log()}"
-        live = [s for s in emu.hub.live_sessions() if s.connected]
-        return sorted(s.shard_id for s in live) == wanted and all(
-            s.client_seq >= s.seq for s in live
-        )
+        new = [
+            s
+            for s in emu.hub.live_sessions()
+            if s.connected and s.session_id not in older and s.shard in wanted
+        ]
+        return sorted(s.shard for s in new) == wanted and all(s.client_seq >= s.seq for s in new)
 
     await emu.wait_for(ready, within, describe=f"shards {wanted} connected with their guilds")
 

@@ -52,7 +52,6 @@ from tests.scale.processes import (
     command_reply,
     postgres_environment,
     sent_requests,
-    shard_config,
     titles,
     wait_until_connected,
 )
@@ -81,8 +80,9 @@ def start_bots(launcher: BotLauncher, dsn: str, shard_count: int, prefix: str) -
     return [
         launcher.start(
             f"{prefix}{shard}",
-            shard_config(shard_count, [shard], storage="postgres"),
+            shard_count=shard_count,
             shard_ids=[shard],
+            storage="postgres",
             env=postgres_environment(dsn, f"{prefix}{shard}"),
         )
         for shard in range(shard_count)
@@ -127,12 +127,15 @@ async def find_lease_holder(dsn: str, processes: Sequence[BotProcess]) -> BotPro
     raise AssertionError(f"no live process holds the {FEED_LEASE!r} lease")
 
 
-async def reload_in(emu: DiscordEmulator, guild: ShardedGuild) -> str:
+async def reload_in(emu: DiscordEmulator, guild: ShardedGuild, launcher: BotLauncher) -> str:
     """`/reload` by the guild's owner; the reply (the diff, or "no changes" when another process
-    had already published the file)."""
-    return await command_reply(
-        emu, "reload", user=guild.owner_id, guild=guild.guild_id, channel=guild.channel_id
-    )
+    had already published the file). Without one, the bots' logs say why."""
+    try:
+        return await command_reply(
+            emu, "reload", user=guild.owner_id, guild=guild.guild_id, channel=guild.channel_id
+        )
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{launcher.logs()}") from exc
 
 
 async def wait_for_entry(
@@ -190,7 +193,7 @@ async def test_three_processes_on_one_database_announce_once_through_a_crash_and
             "excerpt: false",
             body="One entry. Three processes. One database.",
         )
-        await reload_in(emu, guilds[1])
+        await reload_in(emu, guilds[1], launcher)
         await emu.wait_for(
             lambda: any(FIRST in titles(emu, c) for c in channels),
             45,
@@ -222,7 +225,7 @@ async def test_three_processes_on_one_database_announce_once_through_a_crash_and
             "excerpt: false",
             body="Two shards now. Every subscription still served.",
         )
-        await reload_in(emu, guilds[2])
+        await reload_in(emu, guilds[2], launcher)
         await wait_for_entry(emu, channels, SECOND, launcher)
         for process in processes:
             assert process.stop() == 0, process.log()

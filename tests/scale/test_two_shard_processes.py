@@ -38,7 +38,6 @@ from tests.scale.processes import (
     bot_launcher,
     command_reply,
     sent_requests,
-    shard_config,
     wait_until_connected,
 )
 
@@ -69,7 +68,7 @@ async def test_two_processes_with_disjoint_shards_announce_each_entry_once_per_c
 
     with bot_launcher(emu, tmp_path, corpus) as launcher:
         processes = [
-            launcher.start(f"shard{shard}", shard_config(SHARDS, [shard]), shard_ids=[shard])
+            launcher.start(f"shard{shard}", shard_count=SHARDS, shard_ids=[shard])
             for shard in range(SHARDS)
         ]
         await wait_until_connected(emu, processes)
