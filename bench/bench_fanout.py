@@ -20,7 +20,8 @@ How: the emulator runs in this process; the bot runs as real `corpus-bot run` pr
 The guilds are spread over the shards (ids decide the shard, as on Discord) and hold `--channels`
 text channels in all, each subscribed with `/subscribe` (the command every server uses; it reaches
 the process of the guild's shard). The corpus as it is becomes the feed's baseline (`/feed retry
-source:corpus`). Then the emulator's limits start afresh (Discord's: 50 requests a second for the
+source:corpus`), and the bench waits (15 s at most) until a process logs that it runs the feed's
+loops, so that a fresh start's lease takeover is not timed. Then the emulator's limits start afresh (Discord's: 50 requests a second for the
 bot, across every process on its token, and 5 messages per 5 s per channel), a new corpus file
 appears and `/reload` runs in one guild: detection, outbox and sending follow in the bot. The clock
 runs from that `/reload` (so it includes the reload, and with PostgreSQL the publish and the
@@ -76,6 +77,9 @@ SUBSCRIBE_CONCURRENCY = 16
 """/subscribe commands in flight at once while setting up (interactions are outside the global
 limit; this only bounds the emulator's and the bots' work at a time)."""
 ENTRY_TITLE = "Fan-out Entry"
+LOOPS_LINE = "runs the poll, send and digest loops"
+"""What the feed's lease holder logs once its loops run (bot/discord_app/exts/feed/loops.py)."""
+LOOPS_WAIT_S = 15.0
 
 
 @dataclass
@@ -189,6 +193,19 @@ def spread_guilds(emu: DiscordEmulator, shard_count: int, channels: int) -> list
     return [g for g in guilds if g.channel_ids]
 
 
+async def loops_running(processes: Sequence[BotProcess]) -> str:
+    """Wait (boundedly) until a process says it runs the feed's loops: a fresh start's lease
+    holder starts them a few seconds after taking the lease, and the clock should time a fan-out
+    of a running bot, not a takeover. Read from the logs: the bench sees the bots from outside."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < LOOPS_WAIT_S:
+        holders = [p.name for p in processes if LOOPS_LINE in p.full_log()]
+        if holders:
+            return f"feed loops running in {', '.join(holders)} after {time.perf_counter() - started:.1f} s"
+        await asyncio.sleep(0.2)
+    return f"no process said {LOOPS_LINE!r} within {LOOPS_WAIT_S:.0f} s; timing from /reload anyway"
+
+
 async def create_database(server: PostgresServer, name: str) -> str:
     import asyncpg
 
@@ -255,6 +272,8 @@ async def fan_out(args: argparse.Namespace, out: Report) -> FanOut:
             )
             if "Checked the corpus folder" not in reply:
                 raise RuntimeError(f"the feed's baseline failed: {reply[:300]}")
+
+            out(f"         {await loops_running(processes)}")
 
             limits = emu.enable_rate_limits(
                 DEFAULT_ROUTE_LIMITS, global_limit=args.global_limit, global_window=1.0
