@@ -24,6 +24,7 @@ from bot.storage.lease import AlwaysHeld, LoopLease, process_label
 
 if TYPE_CHECKING:
     from bot.corpus.store import CorpusStore
+    from bot.storage.meta import SharedFacts
     from bot.storage.sql import FeedDatabase
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ class Opened:
     feed_database: FeedDatabase | None = None
     """Where the feed keeps its state: None for the index's SQLite file (sqlite); the shared
     database's tables with postgres."""
+    shared_facts: SharedFacts | None = None
+    """Where facts every process must agree on live (the synced command tree's fingerprint):
+    None for the index's own meta table (sqlite); the shared database's with postgres."""
 
 
 @contextlib.asynccontextmanager
@@ -86,6 +90,7 @@ async def open_service(
 
     # asyncpg: imported only with postgres
     from bot.storage.postgres.lease import Lease
+    from bot.storage.postgres.meta import PostgresFacts
     from bot.storage.postgres.pool import open_shared_pool
     from bot.storage.postgres.replica import CorpusReplica, ReplicaTiming
     from bot.storage.postgres.sql import PostgresFeedDatabase
@@ -114,6 +119,7 @@ async def open_service(
                 lease,
                 corpus_listeners=replicas[0].listeners,
                 feed_database=PostgresFeedDatabase(pool, dsn),
+                shared_facts=PostgresFacts(pool, dsn),
             )
         finally:
             await service.close()

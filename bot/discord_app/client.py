@@ -20,6 +20,7 @@ from bot.discord_app.errors import on_tree_error
 from bot.discord_app.exts import EXTENSIONS
 from bot.discord_app.sync import sync_if_changed
 from bot.storage.lease import AlwaysHeld, LoopLease
+from bot.storage.meta import IndexFacts, SharedFacts
 
 if TYPE_CHECKING:
     from bot.storage.sql import FeedDatabase
@@ -49,6 +50,7 @@ class CorpusBot(commands.Bot):
         *,
         feed_lease: LoopLease | None = None,
         feed_database: FeedDatabase | None = None,
+        shared_facts: SharedFacts | None = None,
         **options: Any,
     ) -> None:
         # The bot has no voice: discord.py's "PyNaCl is not installed, voice will NOT be
@@ -74,6 +76,9 @@ class CorpusBot(commands.Bot):
         self.feed_database = feed_database
         """Where the feed keeps its state: None for the index's own SQLite file; with postgres,
         the shared database (bot/storage/postgres/sql.py)."""
+        self.shared_facts: SharedFacts = shared_facts or IndexFacts(service.store)
+        """Where the synced command tree's fingerprint lives: the index's meta table, or with
+        postgres the shared database's, so one process's sync counts for every process."""
         self.extensions_to_load: tuple[str, ...] = EXTENSIONS
 
     async def setup_hook(self) -> None:
@@ -81,7 +86,7 @@ class CorpusBot(commands.Bot):
             await self.load_extension(extension)
         self.tree.error(on_tree_error)
         if self.config.discord.sync_on_start:
-            await sync_if_changed(self.tree, self.service.store, self.config.discord.dev_guild_id)
+            await sync_if_changed(self.tree, self.shared_facts, self.config.discord.dev_guild_id)
         freeze_startup_heap()
 
     async def on_ready(self) -> None:

@@ -83,7 +83,11 @@ def _import_extensions() -> None:
 
 def bot_options(opened: Opened) -> dict[str, Any]:
     """What `create_bot` takes of what the bot runs on: the feed's lease and database."""
-    return {"feed_lease": opened.feed_lease, "feed_database": opened.feed_database}
+    return {
+        "feed_lease": opened.feed_lease,
+        "feed_database": opened.feed_database,
+        "shared_facts": opened.shared_facts,
+    }
 
 
 def tell_bot_of_corpus_changes(opened: Opened, bot: CorpusBot) -> None:
@@ -130,7 +134,7 @@ async def _sync(config: Config, settings: ServiceSettings, guild_id: int | None)
             assert config.discord.token
             await bot.login(config.discord.token)  # runs setup_hook: cogs loaded, no gateway
             count = await sync_commands(
-                bot.tree, service.store, guild_id or config.discord.dev_guild_id
+                bot.tree, bot.shared_facts, guild_id or config.discord.dev_guild_id
             )
     print(f"Synced {count} commands {'to guild ' + str(guild_id) if guild_id else 'globally'}.")
     return EXIT_OK

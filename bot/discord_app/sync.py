@@ -1,8 +1,10 @@
 """Explicit, cheap command sync.
 
 Syncing is rate limited by Discord and never needed when the commands did not change, so the bot
-stores a fingerprint of the command tree per scope (global or one guild) in its index and syncs
-on start only when the fingerprint changed. It never syncs in `on_ready` (which fires again on
+stores a fingerprint of the command tree per scope (global or one guild) and syncs on start only
+when the fingerprint changed. The fingerprint lives where every process of the bot sees it
+(bot/storage/meta.py: the index with sqlite, the shared database with postgres), and the check
+and the sync run under its `exclusive` span, so processes starting together sync once. It never syncs in `on_ready` (which fires again on
 every reconnect). `corpus-bot sync` forces a sync.
 
 A fingerprint says what one application on one Discord was given, so its key names both: the
@@ -20,7 +22,7 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.corpus.store import CorpusStore
+from bot.storage.meta import SharedFacts
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,12 @@ def _scope(
     return None, f"commands_hash:{remote}:global"
 
 
+SYNC_LOCK = "command-sync"
+"""The `exclusive` name processes check and sync under."""
+
+
 async def sync_commands(
-    tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None
+    tree: app_commands.CommandTree, store: SharedFacts, guild_id: int | None
 ) -> int:
     """Sync now (to one guild, instantly, or globally); remember what was synced."""
     guild, key = _scope(tree, guild_id)
@@ -55,13 +61,14 @@ async def sync_commands(
 
 
 async def sync_if_changed(
-    tree: app_commands.CommandTree, store: CorpusStore, guild_id: int | None
+    tree: app_commands.CommandTree, store: SharedFacts, guild_id: int | None
 ) -> bool:
     guild, key = _scope(tree, guild_id)
     if guild is not None:
         tree.copy_global_to(guild=guild)
-    if await store.meta(key) == tree_fingerprint(tree, guild):
-        log.info("commands unchanged since the last sync; not syncing")
-        return False
-    await sync_commands(tree, store, guild_id)
+    async with store.exclusive(SYNC_LOCK):
+        if await store.meta(key) == tree_fingerprint(tree, guild):
+            log.info("commands unchanged since the last sync; not syncing")
+            return False
+        await sync_commands(tree, store, guild_id)
     return True

@@ -304,6 +304,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE corpus_bot_identity (id uuid NOT NULL DEFAULT gen_random_uuid());
     INSERT INTO corpus_bot_identity DEFAULT VALUES;
     """,  # noqa: S608 - constants
+    # 4: small facts every process shares, by key: the fingerprints of the command trees synced
+    # to Discord (bot/discord_app/sync.py), so one process's sync counts for all of them.
+    """
+    CREATE TABLE shared_meta (key text PRIMARY KEY, value text NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
