@@ -46,15 +46,58 @@ def settings(tmp_path: Path, corpus_dir: Path) -> ServiceSettings:
     return ServiceSettings(db_path=tmp_path / "data" / "corpus.db", corpus_dir=corpus_dir)
 
 
+STORAGES = pytest.mark.both_storages
+"""Put on a module (``pytestmark = STORAGES``) to run each of its tests that takes `service` with
+the service as `storage: sqlite` opens it and as `storage: postgres` does (issue #14: one suite
+for both backends); its other tests run once."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_storages: tests taking `service` run on sqlite and on postgres"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_storages") and (
+        "storage" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("storage", ["sqlite", "postgres"], indirect=True)
+
+
 @pytest.fixture
-async def service(settings: ServiceSettings) -> AsyncIterator[CorpusService]:
-    """The core service over a freshly built index of the bundled corpus."""
-    svc = await CorpusService.open(settings)
-    await svc.reload()
-    try:
+def storage(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """The backend `service` runs on, and PostgreSQL's DSN for it: sqlite unless a module asks
+    for both (STORAGES). A plain fixture: an async one cannot ask for another fixture while the
+    event loop runs it."""
+    name = getattr(request, "param", "sqlite")
+    if name == "postgres":
+        return name, request.getfixturevalue("postgres_dsn")
+    return name, None
+
+
+@pytest.fixture
+async def service(
+    settings: ServiceSettings, storage: tuple[str, str | None]
+) -> AsyncIterator[CorpusService]:
+    """The core service over a freshly built index of the bundled corpus.
+
+    With postgres it is what `storage: postgres` runs (bot/composition.py): the index is a
+    replica of a real PostgreSQL database, every reload publishes the folder there, and after
+    the test the database must hold exactly the corpus documents the replica holds."""
+    name, dsn = storage
+    if dsn is None:
+        svc = await CorpusService.open(settings)
+        await svc.reload()
+        try:
+            yield svc
+        finally:
+            await svc.close()
+        return
+    from tests.shared_storage import replica_service  # asyncpg: only where PostgreSQL runs
+
+    async with replica_service(settings, dsn) as svc:
         yield svc
-    finally:
-        await svc.close()
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,9 @@ import yaml
 from bot.corpus.errors import AnswerError
 from bot.corpus.sentences import split_sentences
 from bot.corpus.service import CorpusService
+from tests.conftest import STORAGES
+
+pytestmark = STORAGES
 
 QUESTIONS = yaml.safe_load(
     (Path(__file__).parent / "ask_questions.yaml").read_text(encoding="utf-8")

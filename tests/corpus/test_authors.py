@@ -14,6 +14,9 @@ from bot.corpus.models import AuthorName, Document
 from bot.corpus.names import name_key
 from bot.corpus.search import NameIndex
 from bot.corpus.service import CorpusService
+from tests.conftest import STORAGES
+
+pytestmark = STORAGES
 
 
 async def test_posts_come_in_pages_with_the_total(service: CorpusService) -> None:

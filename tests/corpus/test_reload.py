@@ -11,7 +11,9 @@ import pytest
 
 from bot.corpus.errors import CorpusInvalid
 from bot.corpus.service import CorpusService, ServiceSettings
-from tests.conftest import write_doc
+from tests.conftest import STORAGES, write_doc
+
+pytestmark = STORAGES
 
 NEW_FRONT = (
     "id: brand-new\ntitle: A Brand New Post\nauthors: [Zed Writer]\nkind: post\nexcerpt: false"

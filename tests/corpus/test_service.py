@@ -8,6 +8,9 @@ from bot.corpus.errors import AnswerError
 from bot.corpus.loader import paragraphs
 from bot.corpus.models import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN
 from bot.corpus.service import CorpusService
+from tests.conftest import STORAGES
+
+pytestmark = STORAGES
 
 MELTDOWN = "lessons-from-meltdown-and-spectre"
 LETTER = "access-now-resigns-from-pai"

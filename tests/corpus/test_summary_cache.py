@@ -5,6 +5,9 @@ from __future__ import annotations
 from bot.corpus.sentences import split_sentences
 from bot.corpus.service import CorpusService
 from bot.corpus.summaries import SUMMARY_VERSION
+from tests.conftest import STORAGES
+
+pytestmark = STORAGES
 
 LETTER = "access-now-resigns-from-pai"
 PARAMS = f"v{SUMMARY_VERSION}:2:3500"
