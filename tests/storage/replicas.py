@@ -12,9 +12,8 @@ import asyncpg
 
 from bot.corpus.service import CorpusService, ServiceSettings
 from bot.corpus.store import CorpusStore
-from bot.storage.postgres.documents import SERVER_SETTINGS
+from bot.storage.postgres.pool import open_shared_pool
 from bot.storage.postgres.replica import APPLIED_SEQ, CorpusReplica, ReplicaTiming
-from bot.storage.postgres.schema import migrate
 from tests.conftest import HANG_GUARD_SECONDS
 
 FAST = ReplicaTiming(pull_every_s=60.0, reconnect_s=0.05, reconnect_max_s=0.2, check_s=0.1)
@@ -29,10 +28,8 @@ MANUAL = ReplicaTiming(pull_every_s=3600.0, listen=False)
 async def shared_pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the shared database with its schema up to date, as the composition root opens
     one per process."""
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, server_settings=SERVER_SETTINGS)
+    pool = await open_shared_pool(dsn)
     try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
         yield pool
     finally:
         await pool.close()

@@ -41,13 +41,11 @@ from bot.corpus.search import SearchTuning
 from bot.corpus.store import AUTHOR_SEPARATOR, SearchPage, StoredDocument
 from bot.corpus.titles import display_title
 from bot.storage.postgres.errors import (
-    CONNECT_ERRORS,
-    CONNECTION_ERRORS,
-    DatabaseFault,
     DocumentNotStorable,
     database_faults,
 )
-from bot.storage.postgres.schema import Connection, migrate
+from bot.storage.postgres.pool import open_shared_pool
+from bot.storage.postgres.schema import Connection
 
 TSVECTOR_MAX_BYTES = 1_048_575
 """PostgreSQL's limit on a tsvector's lexemes ("string is too long for tsvector"): the text it
@@ -62,11 +60,6 @@ HEADLINE_OPTIONS = (
     f"StartSel={HIGHLIGHT_OPEN}, StopSel={HIGHLIGHT_CLOSE}, MaxWords=24, MinWords=12, "
     "ShortWord=2, MaxFragments=1, FragmentDelimiter=…"
 )
-
-SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
-"""asyncpg prepares every statement, and after five runs PostgreSQL may switch to a generic plan
-that does not know the query: for a search it walks documents newest first testing each, a full
-scan when the words are rare. A custom plan per run costs well under a millisecond."""
 
 _REF_COLUMNS = (
     "d.id, d.display_title, d.title_source, d.author_names, d.published, d.url, d.publisher, "
@@ -306,21 +299,7 @@ class PostgresCorpusStore:
         tuning: SearchTuning | None = None,
     ) -> PostgresCorpusStore:
         """Connect a pool to `dsn` and bring the schema up to date."""
-        try:
-            pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, server_settings=SERVER_SETTINGS
-            )
-        except CONNECT_ERRORS as exc:
-            raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
-        try:
-            async with pool.acquire() as conn:
-                await migrate(conn)
-        except CONNECTION_ERRORS as exc:
-            pool.terminate()
-            raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            await pool.close()
-            raise
+        pool = await open_shared_pool(dsn, min_size=min_size, max_size=max_size)
         return cls(pool, dsn, tuning or SearchTuning())
 
     async def close(self) -> None:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncpg
 
-from bot.storage.postgres.documents import SERVER_SETTINGS
 from bot.storage.postgres.errors import CONNECT_ERRORS, CONNECTION_ERRORS, DatabaseFault
 from bot.storage.postgres.schema import migrate
+
+SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+"""asyncpg prepares every statement, and after five runs PostgreSQL may switch to a generic plan
+that does not know the query: for a search it walks documents newest first testing each, a full
+scan when the words are rare. A custom plan per run costs well under a millisecond."""
 
 
 async def open_shared_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -27,18 +27,17 @@ import asyncpg
 from bot.corpus.models import Document
 from bot.corpus.store import StoredDocument
 from bot.storage.postgres.documents import (
-    SERVER_SETTINGS,
     check_storable,
     replace_documents,
     stored_document,
 )
 from bot.storage.postgres.errors import (
-    CONNECT_ERRORS,
     CONNECTION_ERRORS,
     DatabaseFault,
     DocumentNotStorable,
 )
-from bot.storage.postgres.schema import Connection, migrate
+from bot.storage.postgres.pool import open_shared_pool
+from bot.storage.postgres.schema import Connection
 from bot.storage.sql import Dialect, Done, Row, Transactions, Writer
 
 T = TypeVar("T")
@@ -173,22 +172,7 @@ class PostgresFeedDatabase:
         """Connect a pool to ``dsn`` and bring the schema up to date (the feed's own pool; the
         composition root may instead pass a pool it shares, with ``PostgresFeedDatabase(pool,
         dsn)``, once migrated)."""
-        try:
-            pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, server_settings=SERVER_SETTINGS
-            )
-        except CONNECT_ERRORS as exc:
-            raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
-        try:
-            async with pool.acquire() as conn:
-                await migrate(conn)
-        except CONNECTION_ERRORS as exc:
-            pool.terminate()
-            raise DatabaseFault(dsn, f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            await pool.close()
-            raise
-        return cls(pool, dsn)
+        return cls(await open_shared_pool(dsn, min_size=min_size, max_size=max_size), dsn)
 
     async def close(self) -> None:
         await self.pool.close()
