@@ -243,6 +243,8 @@ async def test_a_fresh_process_fills_its_replica_from_postgresql_alone(
         async with replicated(tmp_path / "c", tmp_path / "none", pool, postgres_dsn) as c:
             # filled by its start alone: no notification, no corpus folder, no reload
             assert await answers(c) == expected
+            # /about's "last reload" is when the corpus it serves last changed: its first pull
+            assert (await c.stats()).last_reload is not None
             with pytest.raises(CorpusInvalid, match="corpus folder not found"):
                 await c.reload()  # a process without the folder publishes nothing
         assert len(await shared_ids(pool)) == 11

@@ -384,6 +384,10 @@ class CorpusReplica:
             last = index == max(len(chunks) - 1, 0)
             async with self.store.transaction() as writer:
                 await self.store.apply_pulled(writer, prepared, removed if last else ())
+                if documents or (last and removed):
+                    # What /about calls the last reload: when the corpus this process serves
+                    # last changed, here by another process's reload or the feed's poller.
+                    await self.store.write_meta(writer, {"last_reload": now_iso()})
                 if last:
                     await self.store.store_summaries(
                         writer,
