@@ -76,10 +76,14 @@ class CorpusBot(commands.Bot):
         self.feed_database = feed_database
         """Where the feed keeps its state: None for the index's own SQLite file; with postgres,
         the shared database (bot/storage/postgres/sql.py)."""
-        self.shared_facts: SharedFacts = shared_facts or IndexFacts(service.store)
+        self._shared_facts = shared_facts
+        self.extensions_to_load: tuple[str, ...] = EXTENSIONS
+
+    @property
+    def shared_facts(self) -> SharedFacts:
         """Where the synced command tree's fingerprint lives: the index's meta table, or with
         postgres the shared database's, so one process's sync counts for every process."""
-        self.extensions_to_load: tuple[str, ...] = EXTENSIONS
+        return self._shared_facts or IndexFacts(self.service.store)
 
     async def setup_hook(self) -> None:
         for extension in self.extensions_to_load:
