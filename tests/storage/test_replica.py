@@ -16,18 +16,20 @@ import pytest
 
 from bot.corpus.errors import AnswerError, CorpusInvalid
 from bot.corpus.models import AuthorName, Document, Reason
-from bot.corpus.service import CorpusService
+from bot.corpus.service import CorpusService, ServiceSettings
 from bot.corpus.store import IndexReads
 from bot.storage.postgres.documents import replace_documents
 from bot.storage.postgres.replica import (
     APPLIED_SEQ,
     LISTENER_NAME,
+    CorpusReplica,
     PublishFault,
     PullReport,
 )
 from tests.conftest import BUNDLED_CORPUS, HANG_GUARD_SECONDS, write_doc
 from tests.storage.conftest import bundled_documents
 from tests.storage.replicas import (
+    FAST,
     MANUAL,
     TIMER_ONLY,
     caught_up,
@@ -546,3 +548,20 @@ async def test_a_database_out_of_reach_at_start_leaves_the_replica_serving_what_
     warned = [r.getMessage() for r in caplog.records if "the first pull failed" in r.getMessage()]
     assert len(warned) == 1 and "CORPUS_BOT_DATABASE_URL" in warned[0]
     assert all(r.exc_info is None for r in caplog.records if r.name.startswith("bot.storage"))
+
+
+async def test_closing_ends_even_when_a_notification_wakes_the_puller_at_that_moment(
+    pool: asyncpg.Pool, postgres_dsn: str, tmp_path: Path, folder_a: Path
+) -> None:
+    """The pull loop's wait for a notification must not lose the cancellation that closing
+    sends when the notification lands in the same turn of the event loop (Python 3.11's
+    asyncio.wait_for did: the loop went on pulling and close() never returned)."""
+    for attempt in range(5):
+        service = await CorpusService.open(
+            ServiceSettings(db_path=tmp_path / f"p{attempt}" / "replica.db", corpus_dir=folder_a),
+            shared=lambda store: CorpusReplica(store, pool, postgres_dsn, timing=FAST),
+        )
+        await asyncio.sleep(0)  # the pull loop is waiting for its wake-up
+        replica_of(service)._wake.set()
+        async with asyncio.timeout(HANG_GUARD_SECONDS):
+            await service.close()

@@ -259,9 +259,8 @@ class CorpusReplica:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:  # asyncio.wait: a cancellation of close() itself still goes through
+            await asyncio.wait(tasks)
         if self._sharing:
             await asyncio.wait(list(self._sharing), timeout=self.timing.check_s)
             for task in list(self._sharing):
@@ -408,8 +407,12 @@ class CorpusReplica:
 
     async def _pull_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that
+            # arrives as the event is set (a notification at close), and this loop then never
+            # ends, nor does the close that awaits it.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.timing.pull_every_s)
+                async with asyncio.timeout(self.timing.pull_every_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.pull()
@@ -449,7 +452,8 @@ class CorpusReplica:
             self._wake.set()
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), self.timing.check_s)
+                    async with asyncio.timeout(self.timing.check_s):  # see _pull_loop
+                        await lost.wait()
                 if not lost.is_set():
                     await conn.fetchval("SELECT 1", timeout=self.timing.check_s)
             log.warning("replica: the listening connection was lost; reconnecting")

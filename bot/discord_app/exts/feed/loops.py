@@ -128,7 +128,9 @@ class FeedLoops:
         self._send_wanted.set()
         if grace > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), grace)
+                # asyncio.timeout: 3.11's wait_for can lose a cancellation racing the event
+                async with asyncio.timeout(grace):
+                    await self._idle.wait()
         running = [
             task
             for loop in self._loops
