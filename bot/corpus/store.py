@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import aiosqlite
 
@@ -103,6 +103,12 @@ def ref_from_row(row: sqlite3.Row) -> DocumentRef:
     )
 
 
+class ColumnRow(Protocol):
+    """A result row read by column name: sqlite3.Row here, an asyncpg Record on PostgreSQL."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
     ref: DocumentRef
@@ -112,6 +118,23 @@ class StoredDocument:
     reasons: tuple[Reason, ...]
     content_hash: str
     origin: str
+
+    @classmethod
+    def from_row(cls, row: ColumnRow, ref: DocumentRef) -> StoredDocument:
+        """From a row of the documents table read by column name (sqlite3.Row or an asyncpg
+        Record: both stores keep these columns alike), with its ref already made."""
+        return cls(
+            ref=ref,
+            body=row["body"],
+            word_count=row["word_count"],
+            annotations=json.loads(row["annotations"]),
+            reasons=tuple(
+                Reason(label, quote, paragraph)
+                for label, quote, paragraph in json.loads(row["reasons"])
+            ),
+            content_hash=row["content_hash"],
+            origin=row["origin"],
+        )
 
 
 def _author_count(row: sqlite3.Row) -> AuthorCount:
@@ -835,18 +858,7 @@ class IndexReads:
         ).fetchone()
         if row is None:
             return None
-        return StoredDocument(
-            ref=ref_from_row(row),
-            body=row["body"],
-            word_count=row["word_count"],
-            annotations=json.loads(row["annotations"]),
-            reasons=tuple(
-                Reason(label, quote, paragraph)
-                for label, quote, paragraph in json.loads(row["reasons"])
-            ),
-            content_hash=row["content_hash"],
-            origin=row["origin"],
-        )
+        return StoredDocument.from_row(row, ref_from_row(row))
 
     def ref_by_id(self, doc_id: str) -> DocumentRef | None:
         """The citation of one document, without reading its body."""

@@ -34,7 +34,6 @@ from bot.corpus.models import (
     AuthorCount,
     Document,
     DocumentRef,
-    Reason,
 )
 from bot.corpus.names import title_key
 from bot.corpus.search import SearchTuning
@@ -260,18 +259,7 @@ async def stored_document(conn: Connection, doc_id: str) -> StoredDocument | Non
     )
     if row is None:
         return None
-    return StoredDocument(
-        ref=ref_from_record(row),
-        body=row["body"],
-        word_count=row["word_count"],
-        annotations=json.loads(row["annotations"]),
-        reasons=tuple(
-            Reason(label, quote, paragraph)
-            for label, quote, paragraph in json.loads(row["reasons"])
-        ),
-        content_hash=row["content_hash"],
-        origin=row["origin"],
-    )
+    return StoredDocument.from_row(row, ref_from_record(row))
 
 
 @dataclass(frozen=True, slots=True)
