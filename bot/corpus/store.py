@@ -137,6 +137,34 @@ class StoredDocument:
         )
 
 
+def document_from_row(
+    row: ColumnRow, affiliations: Mapping[int, str | None], published: date | None
+) -> Document:
+    """A whole `Document` back from a documents row read by column name (this index's or the
+    shared PostgreSQL table's: the columns are alike), with its authors' affiliations by byline
+    position and its date already decoded (text here, a date there)."""
+    return Document(
+        id=row["id"],
+        title=row["title"],
+        subtitle=row["subtitle"],
+        authors=byline(json.loads(row["author_names"]), affiliations),
+        published=published,
+        url=row["url"],
+        publisher=row["publisher"],
+        kind=row["kind"],
+        excerpt=bool(row["excerpt"]),
+        body=row["body"],
+        reasons=tuple(
+            Reason(label, quote, paragraph)
+            for label, quote, paragraph in json.loads(row["reasons"])
+        ),
+        annotations=json.loads(row["annotations"]),
+        source_path=row["source_path"] or "",
+        content_hash=row["content_hash"],
+        origin=row["origin"],
+    )
+
+
 def _author_count(row: sqlite3.Row) -> AuthorCount:
     return AuthorCount(row["name"], row["key"], row["posts"])
 
@@ -1052,32 +1080,8 @@ class IndexReads:
                 f"SELECT {_WHOLE_COLUMNS} FROM documents WHERE id IN ({marks}) ORDER BY id",  # noqa: S608 - only '?' marks
                 chunk,
             ):
-                documents.append(
-                    Document(
-                        id=row["id"],
-                        title=row["title"],
-                        subtitle=row["subtitle"],
-                        authors=byline(
-                            json.loads(row["author_names"]), affiliations.get(row["id"], {})
-                        ),
-                        published=date.fromisoformat(row["published"])
-                        if row["published"]
-                        else None,
-                        url=row["url"],
-                        publisher=row["publisher"],
-                        kind=row["kind"],
-                        excerpt=bool(row["excerpt"]),
-                        body=row["body"],
-                        reasons=tuple(
-                            Reason(label, quote, paragraph)
-                            for label, quote, paragraph in json.loads(row["reasons"])
-                        ),
-                        annotations=json.loads(row["annotations"]),
-                        source_path=row["source_path"] or "",
-                        content_hash=row["content_hash"],
-                        origin=row["origin"],
-                    )
-                )
+                published = date.fromisoformat(row["published"]) if row["published"] else None
+                documents.append(document_from_row(row, affiliations.get(row["id"], {}), published))
         return documents
 
     # summaries and metadata

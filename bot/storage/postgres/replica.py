@@ -41,18 +41,17 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 import aiosqlite
 import asyncpg
 
 from bot.corpus.errors import CorpusInvalid, Fault
-from bot.corpus.models import Document, Problem, Reason
+from bot.corpus.models import Document, Problem
 from bot.corpus.store import (
     CorpusStore,
     FileChange,
     IndexReads,
-    byline,
+    document_from_row,
     now_iso,
     prepare_documents,
 )
@@ -622,24 +621,4 @@ async def _fetch_documents(conn: Connection, ids: Sequence[str]) -> list[Documen
 def document_from_record(row: asyncpg.Record) -> Document:
     """A `Document` from a row of `_DOCUMENTS` (read by name), as the loader or the feed made it."""
     affiliations = {int(k): v for k, v in json.loads(row["affiliations"]).items()}
-    published: date | None = row["published"]
-    return Document(
-        id=row["id"],
-        title=row["title"],
-        subtitle=row["subtitle"],
-        authors=byline(json.loads(row["author_names"]), affiliations),
-        published=published,
-        url=row["url"],
-        publisher=row["publisher"],
-        kind=row["kind"],
-        excerpt=row["excerpt"],
-        body=row["body"],
-        reasons=tuple(
-            Reason(label, quote, paragraph)
-            for label, quote, paragraph in json.loads(row["reasons"])
-        ),
-        annotations=json.loads(row["annotations"]),
-        source_path=row["source_path"] or "",
-        content_hash=row["content_hash"],
-        origin=row["origin"],
-    )
+    return document_from_row(row, affiliations, row["published"])
