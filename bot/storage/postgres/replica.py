@@ -51,6 +51,7 @@ from bot.corpus.store import (
     CorpusStore,
     FileChange,
     IndexReads,
+    PreparedDocuments,
     document_from_row,
     now_iso,
     prepare_documents,
@@ -375,14 +376,14 @@ class CorpusReplica:
                     await self._write_applied(writer, page)
             return
         for index, ids in enumerate(chunks or [[]]):
-            documents = await _fetch_documents(conn, ids) if ids else []
-            prepared = await asyncio.to_thread(
-                prepare_documents, [FileChange(doc, None, None) for doc in documents], now_iso()
-            )
+            records = await conn.fetch(_DOCUMENTS, list(ids)) if ids else []
+            # Decoded (JSON fields) and prepared (passages split) in a worker thread: a chunk
+            # holds up to CHUNK_BYTES of text, too much to parse on the event loop.
+            prepared = await asyncio.to_thread(_prepared_from_records, records, now_iso())
             last = index == max(len(chunks) - 1, 0)
             async with self.store.transaction() as writer:
                 await self.store.apply_pulled(writer, prepared, removed if last else ())
-                if documents or (last and removed):
+                if records or (last and removed):
                     # What /about calls the last reload: when the corpus this process serves
                     # last changed, here by another process's reload or the feed's poller.
                     await self.store.write_meta(writer, {"last_reload": now_iso()})
@@ -395,7 +396,7 @@ class CorpusReplica:
                         ],
                     )
                     await self._write_applied(writer, page)
-            tally.written += len(documents)
+            tally.written += len(records)
         tally.removed += len(removed)
         tally.summaries += len(page.summaries)
 
@@ -613,9 +614,11 @@ async def _side_by_side(
             mine, theirs = await anext(local, None), await anext(shared, None)
 
 
-async def _fetch_documents(conn: Connection, ids: Sequence[str]) -> list[Document]:
-    rows = await conn.fetch(_DOCUMENTS, list(ids))
-    return [document_from_record(row) for row in rows]
+def _prepared_from_records(records: Sequence[asyncpg.Record], now: str) -> PreparedDocuments:
+    """Pulled rows as the index's writer takes them (runs in a worker thread)."""
+    return prepare_documents(
+        [FileChange(document_from_record(row), None, None) for row in records], now
+    )
 
 
 def document_from_record(row: asyncpg.Record) -> Document:
