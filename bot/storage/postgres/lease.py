@@ -233,8 +233,7 @@ class Lease:
         watch, self._watch = self._watch, None
         if watch is not None and watch is not asyncio.current_task():
             watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+            await asyncio.wait([watch])  # as replica.close: the caller's own cancel must pass
         self._held = False
         conn, self._conn = self._conn, None
         if conn is not None:

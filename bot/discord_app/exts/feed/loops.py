@@ -148,8 +148,7 @@ class FeedLoops:
         keeper, self._keeper = self._keeper, None
         if keeper is not None:
             keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await asyncio.wait([keeper])  # not `await keeper`: stop()'s own cancel must pass
         await self._halt(grace=STOP_GRACE_SECONDS)
         await self.lease.release()
 
