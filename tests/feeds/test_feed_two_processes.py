@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -43,6 +44,29 @@ class GatedDiscord(FakeDiscord):
         return await super().post(subscription, message, nonce)
 
 
+async def _subscribe(
+    engine: FeedEngine,
+    channel_id: int,
+    *,
+    keyword: str | None = None,
+    mode: Literal["instant", "digest"] = "instant",
+    digest_minute: int | None = None,
+) -> tuple[Subscription, bool]:
+    """A subscription in guild 1 by user 7 at T0, as /subscribe makes one."""
+    return await engine.feeds.subscribe(
+        guild_id=1,
+        channel_id=channel_id,
+        source=None,
+        author=None,
+        keyword=keyword,
+        mention_role_id=None,
+        mode=mode,
+        digest_minute=digest_minute,
+        created_by=7,
+        now=T0,
+    )
+
+
 async def test_two_senders_on_one_database_post_each_announcement_once(
     backend: FeedBackend, service: CorpusService, corpus_dir: Path
 ) -> None:
@@ -51,18 +75,7 @@ async def test_two_senders_on_one_database_post_each_announcement_once(
     second = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
     await first.check_corpus(T0, reload=False)  # the baseline
     for channel in CHANNELS:
-        await first.feeds.subscribe(
-            guild_id=1,
-            channel_id=channel,
-            source=None,
-            author=None,
-            keyword=None,
-            mention_role_id=None,
-            mode="instant",
-            digest_minute=None,
-            created_by=7,
-            now=T0,
-        )
+        await _subscribe(first, channel)
     fresh = [f"claimed-{n}" for n in range(ENTRIES)]
     for doc_id in fresh:
         write_doc(
@@ -106,21 +119,9 @@ async def test_two_processes_subscribing_one_channel_at_once_make_one_subscripti
         service, FeedConfig(), FakeDiscord(), database=await backend.database(service)
     )
 
-    async def subscribe(engine: FeedEngine, keyword: str) -> tuple[Subscription, bool]:
-        return await engine.feeds.subscribe(
-            guild_id=1,
-            channel_id=100,
-            source=None,
-            author=None,
-            keyword=keyword,
-            mention_role_id=None,
-            mode="instant",
-            digest_minute=None,
-            created_by=7,
-            now=T0,
-        )
-
-    results = await asyncio.gather(*(subscribe(e, k) for e, k in [(first, "a"), (second, "b")] * 3))
+    results = await asyncio.gather(
+        *(_subscribe(e, 100, keyword=k) for e, k in [(first, "a"), (second, "b")] * 3)
+    )
 
     assert sorted(created for _sub, created in results) == [False] * 5 + [True]
     assert len({sub.id for sub, _created in results}) == 1
@@ -135,18 +136,7 @@ async def test_two_digest_passes_at_once_send_one_digest(
     first = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
     second = FeedEngine(service, FeedConfig(), discord, database=await backend.database(service))
     await first.check_corpus(T0, reload=False)
-    await first.feeds.subscribe(
-        guild_id=1,
-        channel_id=100,
-        source=None,
-        author=None,
-        keyword=None,
-        mention_role_id=None,
-        mode="digest",
-        digest_minute=9 * 60,
-        created_by=7,
-        now=T0,
-    )
+    await _subscribe(first, 100, mode="digest", digest_minute=9 * 60)
     for n in range(ENTRIES):
         write_doc(
             corpus_dir,
@@ -178,18 +168,7 @@ async def test_a_sender_never_waits_for_an_announcement_a_frozen_sender_holds(
     frozen = await backend.database(service)
     await engine.check_corpus(T0, reload=False)
     for channel in CHANNELS:
-        await engine.feeds.subscribe(
-            guild_id=1,
-            channel_id=channel,
-            source=None,
-            author=None,
-            keyword=None,
-            mention_role_id=None,
-            mode="instant",
-            digest_minute=None,
-            created_by=7,
-            now=T0,
-        )
+        await _subscribe(engine, channel)
     write_doc(
         corpus_dir,
         "held.md",
